@@ -1,0 +1,52 @@
+# pcapx — see README.md. Every target works on a fresh machine with Go installed.
+GO      ?= go
+BIN     := bin/pcapx
+PKGS    := ./...
+FUZZTIME ?= 30s
+export CGO_ENABLED := 0
+
+.PHONY: build test demo bench fuzz lint fixtures clean
+
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/pcapx
+
+# The test command CI runs (.ci/run). Conformance checks against the real
+# captures in ../shared run when that folder is present and skip otherwise.
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 $(PKGS)
+
+# Analyse the bundled sample capture: a terminal summary, and the JSON document
+# in out/demo.json.
+demo: build
+	@mkdir -p out
+	./$(BIN) analyze testdata/captures/demo.pcapng
+	./$(BIN) analyze --format json testdata/captures/demo.pcapng > out/demo.json
+	@echo "JSON written to out/demo.json"
+
+# Benchmarks on a generated capture of >= 200 MB (written once to
+# $(BENCH_CAPTURE), not committed).
+BENCH_CAPTURE ?= $(CURDIR)/.bench/mixed-250MB.pcap
+bench:
+	@mkdir -p $(dir $(BENCH_CAPTURE))
+	@test -s $(BENCH_CAPTURE) || $(GO) run ./testdata/gen -big $(BENCH_CAPTURE) -size 250MB
+	PCAPX_BENCH_CAPTURE=$(BENCH_CAPTURE) $(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./analyze/...
+
+# Run every fuzz target for FUZZTIME each; new crashers land in testdata/fuzz.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet $(PKGS)
+
+# Regenerate the fixture captures in testdata/captures.
+fixtures:
+	$(GO) run ./testdata/gen
+
+clean:
+	rm -rf bin out .bench

@@ -1,0 +1,272 @@
+// Package analyze runs one analysis: it opens the captures, decodes every
+// frame, drives the flow table and its TCP analysis, and hands each finished
+// flow to the caller's sink as it leaves the table. What it keeps for the
+// summary is bounded (counters, per-state counts, a capped top-talkers map),
+// so memory depends on the number of active flows, never on the file size.
+//
+// The sinks (JSON, text, later Parquet and HTML) live in package report and
+// implement FlowSink; cmd/pcapx wires them together. analyze never knows an
+// output format.
+package analyze
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"sort"
+
+	"github.com/pcapx/pcapx/analyze/source"
+	"github.com/pcapx/pcapx/flows"
+)
+
+// Config is one run's settings.
+type Config struct {
+	Inputs []string     // files, directories, globs, or "-" for stdin
+	Stdin  io.Reader    // read for "-" (default os.Stdin)
+	Flows  flows.Config // table bounds and timeouts (OnEnd is set by Run)
+	// TopTalkers is how many hosts the summary lists (default 10).
+	TopTalkers int
+	// Progress, if set, is called about every 64k packets with the bytes
+	// read so far and the total (0 when unknown).
+	Progress func(done, total int64)
+}
+
+// FlowSink receives each flow as it ends. The record is the sink's to keep.
+type FlowSink interface {
+	Flow(rec *flows.Record) error
+}
+
+// Result is what a run found, apart from the flows handed to the sink.
+type Result struct {
+	Capture    Capture          `json:"capture"`
+	TCP        TCPSummary       `json:"tcp"`
+	FlowStates map[string]int64 `json:"flow_states"`
+	Protocols  map[string]int64 `json:"protocols"`
+	TopTalkers []Talker         `json:"top_talkers"`
+	Table      flows.TableStats `json:"-"`
+	Decode     flows.DecodeStats
+}
+
+// Capture describes the input as a whole.
+type Capture struct {
+	Files     []File   `json:"files"`
+	Packets   int64    `json:"packets"`
+	Bytes     int64    `json:"bytes"` // frame bytes on the wire
+	First     string   `json:"first"` // RFC 3339 with ns, UTC; "" for an empty capture
+	Last      string   `json:"last"`
+	FirstNS   int64    `json:"-"`
+	LastNS    int64    `json:"-"`
+	Duration  float64  `json:"duration_s"`
+	LinkTypes []string `json:"link_types"`
+	Flows     int64    `json:"flows"`
+	Evicted   int64    `json:"flows_evicted"` // flows pushed out of a full table
+	PeakFlows int      `json:"peak_active_flows"`
+	NotIP     int64    `json:"non_ip_frames"`
+	Malformed int64    `json:"malformed_frames"`
+	Fragments int64    `json:"ip_fragments"`
+	Truncated int64    `json:"truncated_frames"` // cut short by the snapshot length
+	Warnings  []string `json:"warnings"`
+}
+
+// File is one input file.
+type File struct {
+	Name        string   `json:"name"`
+	Format      string   `json:"format"`
+	Compression string   `json:"compression,omitempty"`
+	Packets     int64    `json:"packets"`
+	LinkTypes   []string `json:"link_types"`
+	Comments    []string `json:"comments,omitempty"`
+	Skipped     bool     `json:"skipped,omitempty"`
+}
+
+// TCPSummary is the capture-wide TCP analysis.
+type TCPSummary struct {
+	Streams int64 `json:"streams"`
+	flows.TCPCounts
+}
+
+// Talker is one host and the bytes it sent and received.
+type Talker struct {
+	Addr  string `json:"addr"`
+	Bytes int64  `json:"bytes"`
+	Flows int64  `json:"flows"`
+}
+
+// Run analyses the inputs. Flows go to sink (which may be nil) as they end;
+// the returned Result summarises the capture. An error means the job could
+// not be done (no readable input, an I/O failure, or the sink failed);
+// damage inside a capture is a warning in Result.Capture.Warnings.
+func Run(cfg Config, sink FlowSink) (*Result, error) {
+	rd, err := source.Open(cfg.Inputs, source.Options{Stdin: cfg.Stdin})
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+
+	r := &Result{FlowStates: map[string]int64{}, Protocols: map[string]int64{}}
+	talkers := newTalkers()
+	var sinkErr error
+	tcfg := cfg.Flows
+	tcfg.OnEnd = func(f *flows.Flow) {
+		if f.Key.Proto == flows.ProtoTCP {
+			r.TCP.Streams++
+			r.TCP.TCPCounts.Merge(&f.TCP.Counts)
+		}
+		r.FlowStates[f.ConnState()]++
+		r.Protocols[flows.ProtoName(f.Key.Proto)]++
+		bytes := f.Dir[0].Bytes + f.Dir[1].Bytes
+		talkers.add(f.Client.Addr, bytes)
+		talkers.add(f.Server.Addr, bytes)
+		if sink != nil && sinkErr == nil {
+			rec := f.Record()
+			sinkErr = sink.Flow(&rec)
+		}
+	}
+	table := flows.NewTable(tcfg)
+	dec := flows.NewDecoder()
+	var p flows.Packet
+	var n int64
+	for {
+		pkt, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read capture: %w", err)
+		}
+		n++
+		if cfg.Progress != nil && n&0xffff == 0 {
+			cfg.Progress(rd.Progress())
+		}
+		p.Timestamp, p.File, p.Frame, p.WireLen = pkt.Timestamp, pkt.File, pkt.Frame, pkt.OrigLen
+		switch dec.Decode(pkt.LinkType, pkt.Data, &p) {
+		case flows.KindTCP, flows.KindUDP, flows.KindICMP, flows.KindIP:
+			table.Process(&p)
+		}
+		if sinkErr != nil {
+			return nil, fmt.Errorf("write flows: %w", sinkErr)
+		}
+	}
+	table.Flush()
+	if sinkErr != nil {
+		return nil, fmt.Errorf("write flows: %w", sinkErr)
+	}
+	if cfg.Progress != nil {
+		cfg.Progress(rd.Progress())
+	}
+
+	r.Table, r.Decode = table.Stats, dec.Stats
+	r.fillCapture(rd, cfg.TopTalkers, talkers)
+	return r, nil
+}
+
+func (r *Result) fillCapture(rd source.Reader, top int, t *talkers) {
+	c := &r.Capture
+	seenLT := map[uint16]bool{}
+	for _, fi := range rd.Files() {
+		f := File{Name: fi.Name, Format: fi.Format, Compression: fi.Compression, Packets: fi.Packets, Comments: fi.Comments, Skipped: fi.Skipped}
+		for _, lt := range fi.LinkTypes {
+			f.LinkTypes = append(f.LinkTypes, flows.LinkTypeName(lt))
+			if !seenLT[lt] {
+				seenLT[lt] = true
+				c.LinkTypes = append(c.LinkTypes, flows.LinkTypeName(lt))
+			}
+		}
+		if f.LinkTypes == nil {
+			f.LinkTypes = []string{}
+		}
+		c.Files = append(c.Files, f)
+		c.Packets += fi.Packets
+		c.Bytes += fi.Bytes
+		if fi.Packets > 0 {
+			if c.FirstNS == 0 || fi.First < c.FirstNS {
+				c.FirstNS = fi.First
+			}
+			if fi.Last > c.LastNS {
+				c.LastNS = fi.Last
+			}
+		}
+	}
+	if c.Packets > 0 {
+		c.First, c.Last = flows.FormatTime(c.FirstNS), flows.FormatTime(c.LastNS)
+		c.Duration = float64(c.LastNS-c.FirstNS) / 1e9
+	}
+	if c.LinkTypes == nil {
+		c.LinkTypes = []string{}
+	}
+	c.Warnings = []string{}
+	for _, w := range rd.Warnings() {
+		c.Warnings = append(c.Warnings, w.String())
+	}
+	c.Flows, c.Evicted, c.PeakFlows = r.Table.Flows, r.Table.Evicted, r.Table.Peak
+	if c.Evicted > 0 {
+		c.Warnings = append(c.Warnings, fmt.Sprintf("flow table full: %d flows were evicted before they ended (raise --max-flows)", c.Evicted))
+	}
+	c.NotIP, c.Malformed, c.Fragments, c.Truncated = r.Decode.NotIP, r.Decode.Malformed, r.Decode.Fragments, r.Decode.Truncated
+	if top <= 0 {
+		top = 10
+	}
+	r.TopTalkers = t.top(top)
+}
+
+// maxTalkers caps the top-talkers map: a scan or a spoofed flood can bring
+// millions of addresses, and only the top few matter.
+const maxTalkers = 100_000
+
+type talkers struct {
+	m map[netip.Addr]*Talker
+}
+
+func newTalkers() *talkers { return &talkers{m: map[netip.Addr]*Talker{}} }
+
+func (t *talkers) add(a netip.Addr, bytes int64) {
+	e := t.m[a]
+	if e == nil {
+		if len(t.m) >= maxTalkers {
+			t.prune()
+		}
+		e = &Talker{}
+		t.m[a] = e
+	}
+	e.Bytes += bytes
+	e.Flows++
+}
+
+// prune keeps the busier half. A host pruned early and busy later is
+// under-counted; the summary says "top talkers", not "exact totals", and the
+// flow table (and Parquet flows) have the exact numbers.
+func (t *talkers) prune() {
+	all := make([]int64, 0, len(t.m))
+	for _, e := range t.m {
+		all = append(all, e.Bytes)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] > all[j] })
+	cut := all[len(all)/2]
+	for a, e := range t.m {
+		if e.Bytes <= cut {
+			delete(t.m, a)
+		}
+	}
+}
+
+func (t *talkers) top(n int) []Talker {
+	out := make([]Talker, 0, len(t.m))
+	for a, e := range t.m {
+		e.Addr = a.String()
+		out = append(out, *e)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Bytes != out[j].Bytes {
+			return out[i].Bytes > out[j].Bytes
+		}
+		return out[i].Addr < out[j].Addr
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// ErrNoInput is returned when no input was named.
+var ErrNoInput = errors.New("no capture named")

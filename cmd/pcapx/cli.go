@@ -1,0 +1,207 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/pcapx/pcapx/analyze"
+	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/report"
+)
+
+// Exit codes (DESIGN.md §8). They are a contract with CI jobs.
+const (
+	exitOK       = 0 // done, whatever was found
+	exitError    = 1 // could not do the job: bad flag, unreadable or non-capture input
+	exitDamaged  = 2 // --strict only: the capture was damaged (warnings); everything readable was analysed
+	exitFindings = 3 // reserved for --fail-on: findings at or above the threshold
+)
+
+// exitError carries an exit code through cobra.
+type codeError struct {
+	code int
+	err  error
+}
+
+func (e *codeError) Error() string { return e.err.Error() }
+func (e *codeError) Unwrap() error { return e.err }
+
+// version is set at build time with -ldflags "-X main.version=..."; otherwise
+// the module's build info is used.
+var version = ""
+
+func versionString() string {
+	v := version
+	if v == "" {
+		v = "devel"
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+				v = bi.Main.Version
+			}
+			for _, s := range bi.Settings {
+				if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+					v += "+" + s.Value[:12]
+				}
+			}
+		}
+	}
+	return v
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRoot(stdin, stdout, stderr)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var ce *codeError
+	if errors.As(err, &ce) {
+		if ce.err != nil {
+			fmt.Fprintf(stderr, "pcapx: %v\n", ce.err)
+		}
+		return ce.code
+	}
+	fmt.Fprintf(stderr, "pcapx: %v\n", err)
+	return exitError
+}
+
+func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "pcapx",
+		Short: "Turn packet captures into answers",
+		Long: `pcapx reads pcap and pcapng captures (also gzip/zstd-compressed, several files
+or a tcpdump ring directory as one capture) in one streaming pass, tracks every
+flow and analyses TCP the way Wireshark does.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(newAnalyze(stdin, stdout, stderr), newVersion(stdout))
+	return root
+}
+
+func newVersion(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the pcapx version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintf(stdout, "pcapx %s\n", versionString())
+			return nil
+		},
+	}
+}
+
+type analyzeFlags struct {
+	format   string
+	maxFlows int
+	strict   bool
+	progress string
+	top      int
+}
+
+func newAnalyze(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	var fl analyzeFlags
+	cmd := &cobra.Command{
+		Use:   "analyze [flags] FILE|DIR|- ...",
+		Short: "Analyse captures and print a summary",
+		Long: `Analyse one or more captures as one: files are merged in timestamp order
+(a tcpdump -G/-W ring buffer directory is read as one capture, with flows
+continuing across files). "-" reads a capture from standard input.
+
+A damaged or truncated capture is analysed as far as it can be read; the
+problem is reported as a warning naming the file, byte offset and frame.
+
+Exit status: 0 done; 1 could not do the job (bad flag, unreadable file, not a
+capture); 2 with --strict when a capture was damaged.`,
+		Example: `  pcapx analyze capture.pcap
+  pcapx analyze --format json capture.pcapng.gz | jq '.tcp'
+  tcpdump -i eth0 -w - | pcapx analyze -
+  pcapx analyze /var/capture/          # a ring buffer directory`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runAnalyze(fl, args, stdin, stdout, stderr)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&fl.format, "format", "text", "output format: text or json")
+	f.IntVar(&fl.maxFlows, "max-flows", 250_000, "most flows tracked at once; the oldest is evicted (and counted) beyond it")
+	f.BoolVar(&fl.strict, "strict", false, "exit 2 when a capture is damaged (truncated, bad records)")
+	f.StringVar(&fl.progress, "progress", "auto", "progress bar on stderr: auto (terminal and large input), always, never")
+	f.IntVar(&fl.top, "top", 10, "how many top talkers the summary lists")
+	cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp
+	})
+	return cmd
+}
+
+func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if fl.format != "text" && fl.format != "json" {
+		return &codeError{exitError, fmt.Errorf("--format %q: want text or json", fl.format)}
+	}
+	switch fl.progress {
+	case "auto", "always", "never":
+	default:
+		return &codeError{exitError, fmt.Errorf("--progress %q: want auto, always or never", fl.progress)}
+	}
+	cfg := analyze.Config{
+		Inputs:     args,
+		Stdin:      stdin,
+		Flows:      flows.Config{MaxFlows: fl.maxFlows},
+		TopTalkers: fl.top,
+	}
+	bar := newProgress(fl.progress, stderr)
+	if bar != nil {
+		cfg.Progress = bar.update
+	}
+	var sink analyze.FlowSink
+	var js *report.JSON
+	if fl.format == "json" {
+		var err error
+		if js, err = report.NewJSON(stdout); err != nil {
+			return &codeError{exitError, err}
+		}
+		sink = js
+	}
+	res, err := analyze.Run(cfg, sink)
+	if bar != nil {
+		bar.finish()
+	}
+	if err != nil {
+		return &codeError{exitError, err}
+	}
+	// Warnings go to stderr whatever the format, so they are seen even
+	// when stdout is piped into jq.
+	for _, w := range res.Capture.Warnings {
+		fmt.Fprintf(stderr, "pcapx: warning: %s\n", report.TermSafe(w))
+	}
+	switch fl.format {
+	case "json":
+		if err := js.Finish(res); err != nil {
+			return &codeError{exitError, err}
+		}
+	default:
+		if err := report.Text(stdout, res); err != nil {
+			return &codeError{exitError, err}
+		}
+	}
+	if fl.strict && len(res.Capture.Warnings) > 0 {
+		return &codeError{exitDamaged, nil}
+	}
+	return nil
+}
+
+// isTerminal says whether w is a terminal (for the progress bar).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

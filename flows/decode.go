@@ -1,0 +1,613 @@
+package flows
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// TCP flag bits as they sit in the header's flags byte.
+const (
+	FlagFIN = 0x01
+	FlagSYN = 0x02
+	FlagRST = 0x04
+	FlagPSH = 0x08
+	FlagACK = 0x10
+	FlagURG = 0x20
+	FlagECE = 0x40
+	FlagCWR = 0x80
+)
+
+// IP protocol numbers pcapx cares about.
+const (
+	ProtoICMP   = 1
+	ProtoTCP    = 6
+	ProtoUDP    = 17
+	ProtoICMPv6 = 58
+	ProtoSCTP   = 132
+)
+
+// Kind says what Decode made of a frame.
+type Kind uint8
+
+const (
+	KindOther     Kind = iota // not IP (ARP, LLDP, STP...) or an unsupported link type
+	KindIP                    // IP with a transport pcapx does not track by ports (flow keyed by proto only)
+	KindTCP                   // TCP segment
+	KindUDP                   // UDP datagram
+	KindICMP                  // ICMPv4 or ICMPv6
+	KindFragment              // an IP fragment held for reassembly; the datagram comes with its last fragment
+	KindMalformed             // a header that does not parse (truncated, bad lengths)
+)
+
+// Packet is the decoded view of one frame: what flow tracking and TCP analysis
+// need, nothing more. Decoder.Decode fills it in place and the slices alias the
+// frame data (or the defragmenter's buffer), so a Packet is valid only until the
+// next Decode: copy what you keep.
+type Packet struct {
+	Timestamp int64 // ns since the Unix epoch, UTC
+	File      int   // index of the capture file
+	Frame     int64 // frame number within the file, as Wireshark numbers it
+	WireLen   int   // frame length on the wire
+
+	Kind   Kind
+	Src    netip.Addr
+	Dst    netip.Addr
+	Proto  uint8
+	IPLen  int    // IP datagram length from the header (total length / payload length + 40)
+	VLAN   uint16 // innermost 802.1Q VLAN id, 0 if untagged
+	Tunnel uint32 // VXLAN VNI + 1<<24, or GRE key + 2<<24 for decapsulated traffic; 0 if none
+
+	SrcPort, DstPort uint16
+
+	// TCP header fields.
+	Seq, Ack uint32
+	Flags    uint8
+	Window   uint16
+	MSS      uint16 // MSS option, 0 if absent
+	WScale   int8   // window scale option, -1 if absent
+	SACKPerm bool   // SACK-permitted option present
+	SACK     bool   // SACK blocks present
+
+	// PayloadLen is the transport payload length according to the IP header,
+	// which is what the segment carried on the wire even when the capture's
+	// snapshot length cut it short. Payload is the captured part of it.
+	PayloadLen int
+	Payload    []byte
+
+	// ICMP fields.
+	ICMPType, ICMPCode uint8
+	NextHopMTU         uint16 // ICMPv4 frag-needed next-hop MTU / ICMPv6 packet-too-big MTU
+	// Quoted is the header an ICMP error quotes: the packet it complains about.
+	Quoted struct {
+		Valid            bool
+		Src, Dst         netip.Addr
+		Proto            uint8
+		SrcPort, DstPort uint16
+		Seq              uint32
+	}
+}
+
+// IsICMPError says whether an ICMP message quotes an offending packet.
+func (p *Packet) IsICMPError() bool {
+	if p.Kind != KindICMP {
+		return false
+	}
+	if p.Proto == ProtoICMP {
+		switch p.ICMPType {
+		case 3, 4, 5, 11, 12:
+			return true
+		}
+		return false
+	}
+	return p.ICMPType < 128
+}
+
+// Decoder turns raw frames into Packets. It drives gopacket's DecodingLayer
+// values (reused between frames, so decoding allocates nothing) through its own
+// loop instead of a DecodingLayerParser: the loop needs a hook after each layer
+// (VLAN ids, tunnel ids, fragments, which of several IP headers is the inner
+// one) and a switch is cheaper than the parser's layer-type lookup. A Decoder is
+// not safe for concurrent use; make one per goroutine.
+type Decoder struct {
+	eth    layers.Ethernet
+	dot1q  layers.Dot1Q
+	sll    layers.LinuxSLL
+	sll2   layers.LinuxSLL2
+	loop   layers.Loopback
+	ip4    layers.IPv4
+	ip6    layers.IPv6
+	ip6ext layers.IPv6ExtensionSkipper
+	ip6fr  layers.IPv6Fragment
+	tcp    layers.TCP
+	udp    layers.UDP
+	gre    layers.GRE
+	vxlan  layers.VXLAN
+	erspan layers.ERSPANII
+
+	defrag *defragmenter
+	df     feedback
+
+	// Stats counts what the decoder could not use, for the capture summary.
+	Stats DecodeStats
+}
+
+// DecodeStats counts frames by what the decoder made of them.
+type DecodeStats struct {
+	NotIP       int64 // frames with no IP layer (ARP, STP, ...)
+	Malformed   int64 // frames whose headers did not parse
+	Fragments   int64 // IP fragments seen
+	Reassembled int64 // datagrams rebuilt from fragments
+	FragDropped int64 // fragments given up on (timeout, overlap, too many pending)
+	Tunneled    int64 // frames decapsulated from VXLAN or GRE
+	Truncated   int64 // frames cut short by the snapshot length
+}
+
+type feedback struct{ truncated bool }
+
+func (f *feedback) SetTruncated() { f.truncated = true }
+
+// NewDecoder returns a Decoder with its own IP defragmenter.
+func NewDecoder() *Decoder {
+	return &Decoder{defrag: newDefragmenter()}
+}
+
+// Link types (LINKTYPE_* values) the decoder understands.
+const (
+	LinkNull     = 0
+	LinkEthernet = 1
+	LinkRaw      = 101
+	LinkRawAlt1  = 12 // DLT_RAW on some BSDs
+	LinkRawAlt2  = 14
+	LinkLoop     = 108
+	LinkSLL      = 113
+	LinkIPv4     = 228
+	LinkIPv6     = 229
+	LinkSLL2     = 276
+)
+
+// LinkTypeName names a link type the way tshark's encapsulation column does.
+func LinkTypeName(lt uint16) string {
+	switch lt {
+	case LinkNull:
+		return "null"
+	case LinkEthernet:
+		return "ether"
+	case LinkRaw, LinkRawAlt1, LinkRawAlt2:
+		return "rawip"
+	case LinkLoop:
+		return "loop"
+	case LinkSLL:
+		return "linux-sll"
+	case LinkIPv4:
+		return "rawip4"
+	case LinkIPv6:
+		return "rawip6"
+	case LinkSLL2:
+		return "linux-sll2"
+	}
+	return "linktype-" + itoa(int(lt))
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
+
+// maxEncap bounds how many headers one frame may stack (QinQinQ, tunnels in
+// tunnels): a crafted frame must not loop the decoder.
+const maxEncap = 24
+
+// Decode decodes one frame of the given link type into p. It never panics on
+// hostile input; what it cannot parse is reported as KindMalformed or KindOther.
+func (d *Decoder) Decode(linkType uint16, data []byte, p *Packet) Kind {
+	ts, file, frame, wl := p.Timestamp, p.File, p.Frame, p.WireLen
+	*p = Packet{Timestamp: ts, File: file, Frame: frame, WireLen: wl, WScale: -1}
+	d.df.truncated = false
+	var typ gopacket.LayerType
+	switch linkType {
+	case LinkEthernet:
+		typ = layers.LayerTypeEthernet
+	case LinkNull, LinkLoop:
+		typ = layers.LayerTypeLoopback
+	case LinkRaw, LinkRawAlt1, LinkRawAlt2:
+		typ = rawIPType(data)
+	case LinkIPv4:
+		typ = layers.LayerTypeIPv4
+	case LinkIPv6:
+		typ = layers.LayerTypeIPv6
+	case LinkSLL:
+		typ = layers.LayerTypeLinuxSLL
+	case LinkSLL2:
+		typ = layers.LayerTypeLinuxSLL2
+	default:
+		d.Stats.NotIP++
+		p.Kind = KindOther
+		return p.Kind
+	}
+	p.Kind = d.decodeFrom(typ, data, p, 0)
+	if d.df.truncated {
+		d.Stats.Truncated++
+	}
+	switch p.Kind {
+	case KindOther:
+		d.Stats.NotIP++
+	case KindMalformed:
+		d.Stats.Malformed++
+	}
+	return p.Kind
+}
+
+func rawIPType(data []byte) gopacket.LayerType {
+	if len(data) > 0 && data[0]>>4 == 6 {
+		return layers.LayerTypeIPv6
+	}
+	return layers.LayerTypeIPv4
+}
+
+// decodeFrom walks the layers starting at typ. depth counts stacked headers.
+func (d *Decoder) decodeFrom(typ gopacket.LayerType, data []byte, p *Packet, depth int) Kind {
+	sawIP := false
+	for ; depth < maxEncap; depth++ {
+		switch typ {
+		case layers.LayerTypeEthernet:
+			if d.eth.DecodeFromBytes(data, &d.df) != nil {
+				return KindMalformed
+			}
+			typ, data = d.eth.NextLayerType(), d.eth.Payload
+			if d.eth.EthernetType == layers.EthernetTypeQinQ {
+				typ = layers.LayerTypeDot1Q
+			}
+		case layers.LayerTypeDot1Q:
+			if d.dot1q.DecodeFromBytes(data, &d.df) != nil {
+				return KindMalformed
+			}
+			p.VLAN = d.dot1q.VLANIdentifier
+			typ, data = d.dot1q.NextLayerType(), d.dot1q.Payload
+			if d.dot1q.Type == layers.EthernetTypeQinQ {
+				typ = layers.LayerTypeDot1Q
+			}
+		case layers.LayerTypeLinuxSLL:
+			if d.sll.DecodeFromBytes(data, &d.df) != nil {
+				return KindMalformed
+			}
+			typ, data = d.sll.NextLayerType(), d.sll.Payload
+		case layers.LayerTypeLinuxSLL2:
+			if d.sll2.DecodeFromBytes(data, &d.df) != nil {
+				return KindMalformed
+			}
+			typ, data = d.sll2.NextLayerType(), d.sll2.Payload
+		case layers.LayerTypeLoopback:
+			if d.loop.DecodeFromBytes(data, &d.df) != nil {
+				return KindMalformed
+			}
+			typ, data = d.loop.NextLayerType(), d.loop.Payload
+		case layers.LayerTypePPPoE:
+			// PPPoE session header (6 bytes) then the PPP protocol field.
+			if len(data) < 8 {
+				return KindMalformed
+			}
+			switch binary.BigEndian.Uint16(data[6:8]) {
+			case 0x0021:
+				typ = layers.LayerTypeIPv4
+			case 0x0057:
+				typ = layers.LayerTypeIPv6
+			default:
+				return KindOther
+			}
+			data = data[8:]
+		case layers.LayerTypeMPLS:
+			// Label stack entries of 4 bytes until the bottom-of-stack bit;
+			// the payload's IP version nibble says what follows.
+			for {
+				if len(data) < 4 {
+					return KindMalformed
+				}
+				bottom := data[2]&1 != 0
+				data = data[4:]
+				if bottom {
+					break
+				}
+			}
+			typ = rawIPType(data)
+		case layers.LayerTypeERSPANII:
+			if d.erspan.DecodeFromBytes(data, &d.df) != nil {
+				return KindMalformed
+			}
+			typ, data = layers.LayerTypeEthernet, d.erspan.Payload
+		case layers.LayerTypeGRE:
+			if d.gre.DecodeFromBytes(data, &d.df) != nil {
+				return KindMalformed
+			}
+			d.Stats.Tunneled++
+			p.Tunnel = 2<<24 | d.gre.Key&0xffffff
+			p.VLAN = 0
+			sawIP = false
+			typ, data = d.gre.NextLayerType(), d.gre.Payload
+		case layers.LayerTypeVXLAN:
+			if d.vxlan.DecodeFromBytes(data, &d.df) != nil {
+				return KindMalformed
+			}
+			d.Stats.Tunneled++
+			p.Tunnel = 1<<24 | d.vxlan.VNI
+			p.VLAN = 0
+			sawIP = false
+			typ, data = layers.LayerTypeEthernet, d.vxlan.Payload
+		case layers.LayerTypeIPv4:
+			if d.ip4.DecodeFromBytes(data, &d.df) != nil {
+				return KindMalformed
+			}
+			ip := &d.ip4
+			p.Src = netip.AddrFrom4([4]byte(ip.SrcIP))
+			p.Dst = netip.AddrFrom4([4]byte(ip.DstIP))
+			p.Proto = uint8(ip.Protocol)
+			p.IPLen = int(ip.Length)
+			sawIP = true
+			if ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0 {
+				d.Stats.Fragments++
+				whole, ok := d.defrag.add(p, fragKeyOf(p, uint32(ip.Id)), int(ip.FragOffset)*8, ip.Flags&layers.IPv4MoreFragments != 0, ip.Payload, &d.Stats)
+				if !ok {
+					return KindFragment
+				}
+				d.Stats.Reassembled++
+				p.IPLen = int(ip.IHL)*4 + len(whole)
+				return d.decodeTransport(p.Proto, whole, p, depth+1, len(whole))
+			}
+			if p.Proto == ProtoUDP || p.Proto == ProtoTCP || p.Proto == ProtoICMP || p.Proto == ProtoSCTP {
+				return d.decodeTransport(p.Proto, ip.Payload, p, depth+1, int(ip.Length)-int(ip.IHL)*4)
+			}
+			typ, data = ip.NextLayerType(), ip.Payload
+		case layers.LayerTypeIPv6:
+			if d.ip6.DecodeFromBytes(data, &d.df) != nil {
+				return KindMalformed
+			}
+			ip := &d.ip6
+			p.Src = netip.AddrFrom16([16]byte(ip.SrcIP))
+			p.Dst = netip.AddrFrom16([16]byte(ip.DstIP))
+			p.IPLen = int(ip.Length) + 40
+			sawIP = true
+			typ, data = ip.NextLayerType(), ip.Payload
+			if next := ipProtoOf(typ); next != 0 {
+				return d.decodeTransport(next, data, p, depth+1, p.IPLen-40-(len(ip.Payload)-len(data)))
+			}
+			p.Proto = uint8(ip.NextHeader)
+			if ip.HopByHop != nil {
+				p.Proto = uint8(ip.HopByHop.NextHeader)
+			}
+		case layers.LayerTypeIPv6HopByHop, layers.LayerTypeIPv6Routing, layers.LayerTypeIPv6Destination:
+			if d.ip6ext.DecodeFromBytes(data, &d.df) != nil {
+				return KindMalformed
+			}
+			typ, data = d.ip6ext.NextLayerType(), d.ip6ext.Payload
+			p.Proto = uint8(d.ip6ext.NextHeader)
+			if next := ipProtoOf(typ); next != 0 {
+				return d.decodeTransport(next, data, p, depth+1, p.IPLen-40-(len(d.ip6.Payload)-len(data)))
+			}
+		case layers.LayerTypeIPv6Fragment:
+			if d.ip6fr.DecodeFromBytes(data, &d.df) != nil {
+				return KindMalformed
+			}
+			fr := &d.ip6fr
+			p.Proto = uint8(fr.NextHeader)
+			if fr.FragmentOffset == 0 && !fr.MoreFragments {
+				typ, data = fr.NextLayerType(), fr.Payload
+				if next := ipProtoOf(typ); next != 0 {
+					return d.decodeTransport(next, data, p, depth+1, len(data))
+				}
+				continue
+			}
+			d.Stats.Fragments++
+			whole, ok := d.defrag.add(p, fragKeyOf(p, fr.Identification), int(fr.FragmentOffset)*8, fr.MoreFragments, fr.Payload, &d.Stats)
+			if !ok {
+				return KindFragment
+			}
+			d.Stats.Reassembled++
+			return d.decodeTransport(p.Proto, whole, p, depth+1, len(whole))
+		default:
+			if sawIP {
+				return KindIP
+			}
+			return KindOther
+		}
+	}
+	return KindMalformed
+}
+
+// ipProtoOf maps the layer types that carry ports or ICMP back to their IP
+// protocol number; 0 for anything else.
+func ipProtoOf(t gopacket.LayerType) uint8 {
+	switch t {
+	case layers.LayerTypeTCP:
+		return ProtoTCP
+	case layers.LayerTypeUDP:
+		return ProtoUDP
+	case layers.LayerTypeICMPv4:
+		return ProtoICMP
+	case layers.LayerTypeICMPv6:
+		return ProtoICMPv6
+	case layers.LayerTypeSCTP:
+		return ProtoSCTP
+	}
+	return 0
+}
+
+// VXLAN UDP ports: the IANA port and the Linux kernel's historical default.
+const (
+	portVXLAN      = 4789
+	portVXLANLinux = 8472
+)
+
+// decodeTransport decodes the TCP/UDP/ICMP header in data. ipPayloadLen is the
+// transport length according to the IP header (it may exceed len(data) when
+// the snapshot length cut the frame).
+func (d *Decoder) decodeTransport(proto uint8, data []byte, p *Packet, depth int, ipPayloadLen int) Kind {
+	p.Proto = proto
+	switch proto {
+	case ProtoTCP:
+		if d.tcp.DecodeFromBytes(data, &d.df) != nil {
+			return KindMalformed
+		}
+		t := &d.tcp
+		p.SrcPort, p.DstPort = uint16(t.SrcPort), uint16(t.DstPort)
+		p.Seq, p.Ack = t.Seq, t.Ack
+		p.Window = t.Window
+		p.Flags = tcpFlags(t)
+		for i := range t.Options {
+			o := &t.Options[i]
+			switch o.OptionType {
+			case layers.TCPOptionKindMSS:
+				if len(o.OptionData) == 2 {
+					p.MSS = binary.BigEndian.Uint16(o.OptionData)
+				}
+			case layers.TCPOptionKindWindowScale:
+				if len(o.OptionData) == 1 {
+					p.WScale = int8(min(o.OptionData[0], 14))
+				}
+			case layers.TCPOptionKindSACKPermitted:
+				p.SACKPerm = true
+			case layers.TCPOptionKindSACK:
+				p.SACK = true
+			}
+		}
+		hdr := int(t.DataOffset) * 4
+		p.PayloadLen = max(ipPayloadLen-hdr, 0)
+		p.Payload = t.Payload
+		if len(p.Payload) > p.PayloadLen {
+			p.Payload = p.Payload[:p.PayloadLen] // Ethernet padding
+		}
+		return KindTCP
+	case ProtoUDP:
+		if d.udp.DecodeFromBytes(data, &d.df) != nil {
+			return KindMalformed
+		}
+		u := &d.udp
+		p.SrcPort, p.DstPort = uint16(u.SrcPort), uint16(u.DstPort)
+		p.PayloadLen = max(int(u.Length)-8, 0)
+		p.Payload = u.Payload
+		if (p.DstPort == portVXLAN || p.DstPort == portVXLANLinux) && len(u.Payload) >= 8 && u.Payload[0]&0x08 != 0 {
+			inner := *p
+			if k := d.decodeFrom(layers.LayerTypeVXLAN, u.Payload, p, depth+1); k == KindTCP || k == KindUDP || k == KindICMP || k == KindIP {
+				return k
+			}
+			*p = inner // not a VXLAN frame after all: keep the outer UDP view
+		}
+		return KindUDP
+	case ProtoSCTP:
+		if len(data) < 12 {
+			return KindMalformed
+		}
+		p.SrcPort = binary.BigEndian.Uint16(data[0:2])
+		p.DstPort = binary.BigEndian.Uint16(data[2:4])
+		p.PayloadLen = max(ipPayloadLen-12, 0)
+		p.Payload = data[12:]
+		return KindIP
+	case ProtoICMP, ProtoICMPv6:
+		if len(data) < 4 {
+			return KindMalformed
+		}
+		p.ICMPType, p.ICMPCode = data[0], data[1]
+		p.PayloadLen = max(ipPayloadLen-8, 0)
+		if len(data) >= 8 {
+			p.Payload = data[8:]
+			if proto == ProtoICMP && p.ICMPType == 3 && p.ICMPCode == 4 {
+				p.NextHopMTU = binary.BigEndian.Uint16(data[6:8])
+			}
+			if proto == ProtoICMPv6 && p.ICMPType == 2 {
+				p.NextHopMTU = uint16(min(binary.BigEndian.Uint32(data[4:8]), 65535))
+			}
+		}
+		if p.IsICMPError() && len(data) >= 8 {
+			parseQuoted(data[8:], p)
+		}
+		return KindICMP
+	}
+	return KindIP
+}
+
+func tcpFlags(t *layers.TCP) uint8 {
+	var f uint8
+	if t.FIN {
+		f |= FlagFIN
+	}
+	if t.SYN {
+		f |= FlagSYN
+	}
+	if t.RST {
+		f |= FlagRST
+	}
+	if t.PSH {
+		f |= FlagPSH
+	}
+	if t.ACK {
+		f |= FlagACK
+	}
+	if t.URG {
+		f |= FlagURG
+	}
+	if t.ECE {
+		f |= FlagECE
+	}
+	if t.CWR {
+		f |= FlagCWR
+	}
+	return f
+}
+
+// parseQuoted reads the IP header and the first transport bytes an ICMP error
+// quotes. It is done by hand because the quote is usually cut short (8 bytes
+// of transport header), which the layer decoders would reject.
+func parseQuoted(b []byte, p *Packet) {
+	q := &p.Quoted
+	if len(b) < 1 {
+		return
+	}
+	var rest []byte
+	switch b[0] >> 4 {
+	case 4:
+		ihl := int(b[0]&0x0f) * 4
+		if ihl < 20 || len(b) < ihl {
+			return
+		}
+		q.Src = netip.AddrFrom4([4]byte(b[12:16]))
+		q.Dst = netip.AddrFrom4([4]byte(b[16:20]))
+		q.Proto = b[9]
+		rest = b[ihl:]
+	case 6:
+		if len(b) < 40 {
+			return
+		}
+		q.Src = netip.AddrFrom16([16]byte(b[8:24]))
+		q.Dst = netip.AddrFrom16([16]byte(b[24:40]))
+		q.Proto = b[6]
+		rest = b[40:]
+	default:
+		return
+	}
+	q.Valid = true
+	if (q.Proto == ProtoTCP || q.Proto == ProtoUDP || q.Proto == ProtoSCTP) && len(rest) >= 4 {
+		q.SrcPort = binary.BigEndian.Uint16(rest[0:2])
+		q.DstPort = binary.BigEndian.Uint16(rest[2:4])
+		if q.Proto == ProtoTCP && len(rest) >= 8 {
+			q.Seq = binary.BigEndian.Uint32(rest[4:8])
+		}
+	}
+}

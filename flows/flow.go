@@ -1,0 +1,143 @@
+package flows
+
+import (
+	"net/netip"
+)
+
+// Key identifies a bidirectional flow: protocol, both endpoints, and the VLAN
+// and tunnel it travels in. A is the endpoint that sorts first, so both
+// directions of a conversation map to the same Key.
+//
+// VLAN is part of the key as in Zeek: the same 5-tuple seen on two VLANs is
+// two conversations (or one conversation captured twice on a trunk). tshark's
+// tcp.stream ignores the VLAN and calls the second copy a retransmission;
+// pcapx does not, on purpose.
+type Key struct {
+	A, B         netip.Addr
+	APort, BPort uint16
+	Proto        uint8
+	VLAN         uint16
+	Tunnel       uint32
+}
+
+// Endpoint is one side of a flow.
+type Endpoint struct {
+	Addr netip.Addr
+	Port uint16
+}
+
+// Dir is the direction of a packet within its flow.
+type Dir uint8
+
+const (
+	FromClient Dir = 0 // originator → responder (Zeek's "orig")
+	FromServer Dir = 1 // responder → originator (Zeek's "resp")
+)
+
+// DirStats counts one direction of a flow.
+type DirStats struct {
+	Packets int64 // frames
+	Bytes   int64 // IP bytes (header + payload, from the IP length field, as Zeek's *_ip_bytes)
+	Payload int64 // transport payload bytes (TCP segment data, UDP data)
+}
+
+// EndReason says why a flow left the table.
+type EndReason uint8
+
+const (
+	EndCapture EndReason = iota // still open when the capture ended
+	EndIdle                     // idle longer than its timeout (capture time)
+	EndClosed                   // closed (FIN both ways, or RST) and lingered out
+	EndReused                   // its 4-tuple was reused by a new connection
+	EndEvicted                  // pushed out because the table was full
+)
+
+func (r EndReason) String() string {
+	return [...]string{"capture-end", "idle", "closed", "reused", "evicted"}[r]
+}
+
+// FrameRef names one frame of the capture, the way a person finds it again in
+// Wireshark: the file and the frame number within it.
+type FrameRef struct {
+	File  int
+	Frame int64
+}
+
+// Flow is everything pcapx tracks about one conversation. The table owns it
+// while the flow is active; the OnEnd callback may read it but must not keep
+// the pointer (flows are recycled).
+type Flow struct {
+	Key           Key
+	ID            uint64 // order of creation in this run, from 1
+	Stream        int64  // TCP: the tcp.stream number Wireshark gives it (0-based); -1 for other protocols
+	Client        Endpoint
+	Server        Endpoint
+	ClientGuessed bool // no SYN seen: the client was chosen by the port heuristic
+	First, Last   int64
+	FirstFrame    FrameRef
+	Dir           [2]DirStats
+	End           EndReason
+
+	TCP *TCPFlow // nil for non-TCP flows
+
+	// list links for the table's time-ordered expiry lists.
+	prev, next *Flow
+	list       *flowList
+}
+
+// Duration is the time between the first and last packet, in ns.
+func (f *Flow) Duration() int64 { return f.Last - f.First }
+
+// CommunityID returns the flow's Community ID v1 (seed 0).
+func (f *Flow) CommunityID() string {
+	return CommunityID(0, f.Client.Addr, f.Server.Addr, f.Key.Proto, f.Client.Port, f.Server.Port)
+}
+
+// keyOf builds the canonical key of a packet and reports whether the packet's
+// source is endpoint A.
+func keyOf(p *Packet) (Key, bool) {
+	k := Key{Proto: p.Proto, VLAN: p.VLAN, Tunnel: p.Tunnel}
+	sp, dp := p.SrcPort, p.DstPort
+	switch p.Proto {
+	case ProtoTCP, ProtoUDP, ProtoSCTP:
+	case ProtoICMP, ProtoICMPv6:
+		// ICMP flows pair request and reply through the Community ID port
+		// equivalents: both are keyed on (request type, reply type), a
+		// one-way message on (type, code); the addresses alone are ordered.
+		t, c, oneWay := icmpPortEquivalents(p.Proto, p.ICMPType, p.ICMPCode)
+		if !oneWay && isICMPReply(p.Proto, p.ICMPType) {
+			t, c = c, t
+		}
+		k.APort, k.BPort = t, c
+		if p.Src.Compare(p.Dst) <= 0 {
+			k.A, k.B = p.Src, p.Dst
+			return k, true
+		}
+		k.A, k.B = p.Dst, p.Src
+		return k, false
+	default:
+		sp, dp = 0, 0
+	}
+	c := p.Src.Compare(p.Dst)
+	if c < 0 || (c == 0 && sp <= dp) {
+		k.A, k.B, k.APort, k.BPort = p.Src, p.Dst, sp, dp
+		return k, true
+	}
+	k.A, k.B, k.APort, k.BPort = p.Dst, p.Src, dp, sp
+	return k, false
+}
+
+func isICMPReply(proto, typ uint8) bool {
+	if proto == ProtoICMP {
+		switch typ {
+		case 0, 14, 16, 9, 18:
+			return true
+		}
+		return false
+	}
+	switch typ {
+	case 129, 134, 136, 131, 140, 145:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,131 @@
+package flows
+
+import (
+	"strconv"
+	"time"
+)
+
+// Record is the flat, self-contained description of one finished flow: what
+// `--format json` prints per flow and what the Parquet flows table will hold.
+// The JSON names are a contract (docs/json.md): CI jobs and scripts read them.
+// Addresses are client → server (Zeek's orig → resp).
+type Record struct {
+	CommunityID   string  `json:"community_id"`
+	Proto         string  `json:"proto"`
+	SrcAddr       string  `json:"src_addr"`
+	SrcPort       uint16  `json:"src_port"`
+	DstAddr       string  `json:"dst_addr"`
+	DstPort       uint16  `json:"dst_port"`
+	VLAN          uint16  `json:"vlan,omitempty"`
+	Tunnel        string  `json:"tunnel,omitempty"`
+	Stream        int64   `json:"stream"` // TCP: Wireshark's tcp.stream; -1 otherwise
+	ClientGuessed bool    `json:"client_guessed"`
+	State         string  `json:"state"`   // Zeek conn_state
+	History       string  `json:"history"` // Zeek history
+	First         string  `json:"first"`   // RFC 3339, ns, UTC
+	Last          string  `json:"last"`
+	FirstNS       int64   `json:"-"`
+	LastNS        int64   `json:"-"`
+	Duration      float64 `json:"duration_s"`
+	OrigPackets   int64   `json:"orig_packets"`
+	OrigBytes     int64   `json:"orig_bytes"` // IP bytes, client → server
+	OrigPayload   int64   `json:"orig_payload_bytes"`
+	RespPackets   int64   `json:"resp_packets"`
+	RespBytes     int64   `json:"resp_bytes"`
+	RespPayload   int64   `json:"resp_payload_bytes"`
+	FirstFile     int     `json:"first_file"`
+	FirstFrame    int64   `json:"first_frame"`
+	End           string  `json:"end_reason"`
+
+	// TCP only (zero otherwise).
+	SYNToSYNACK    float64 `json:"syn_synack_ms"` // handshake: SYN → SYN-ACK
+	SYNACKToACK    float64 `json:"synack_ack_ms"` // handshake: SYN-ACK → ACK
+	HandshakeRTT   float64 `json:"handshake_rtt_ms"`
+	CaptureSide    string  `json:"capture_side,omitempty"`
+	ClientMSS      uint16  `json:"client_mss,omitempty"`
+	ServerMSS      uint16  `json:"server_mss,omitempty"`
+	ClientWScale   int8    `json:"client_wscale"`
+	ServerWScale   int8    `json:"server_wscale"`
+	SACKPermitted  bool    `json:"sack_permitted"`
+	ZeroWindowTime float64 `json:"zero_window_ms"` // total time either side advertised a zero window
+	TCPCounts
+}
+
+// Record describes the flow. Call it before the flow is recycled (in OnEnd).
+func (f *Flow) Record() Record {
+	r := Record{
+		CommunityID:   f.CommunityID(),
+		Proto:         ProtoName(f.Key.Proto),
+		SrcAddr:       f.Client.Addr.String(),
+		SrcPort:       f.Client.Port,
+		DstAddr:       f.Server.Addr.String(),
+		DstPort:       f.Server.Port,
+		VLAN:          f.Key.VLAN,
+		Stream:        f.Stream,
+		ClientGuessed: f.ClientGuessed,
+		State:         f.ConnState(),
+		History:       f.HistoryString(),
+		First:         FormatTime(f.First),
+		Last:          FormatTime(f.Last),
+		FirstNS:       f.First,
+		LastNS:        f.Last,
+		Duration:      float64(f.Duration()) / 1e9,
+		OrigPackets:   f.Dir[FromClient].Packets,
+		OrigBytes:     f.Dir[FromClient].Bytes,
+		OrigPayload:   f.Dir[FromClient].Payload,
+		RespPackets:   f.Dir[FromServer].Packets,
+		RespBytes:     f.Dir[FromServer].Bytes,
+		RespPayload:   f.Dir[FromServer].Payload,
+		FirstFile:     f.FirstFrame.File,
+		FirstFrame:    f.FirstFrame.Frame,
+		End:           f.End.String(),
+		ClientWScale:  -1,
+		ServerWScale:  -1,
+	}
+	if f.Key.Tunnel != 0 {
+		switch f.Key.Tunnel >> 24 {
+		case 1:
+			r.Tunnel = "vxlan:" + strconv.Itoa(int(f.Key.Tunnel&0xffffff))
+		case 2:
+			r.Tunnel = "gre:" + strconv.Itoa(int(f.Key.Tunnel&0xffffff))
+		}
+	}
+	if t := f.TCP; t != nil {
+		a, b := t.HandshakeRTT()
+		r.SYNToSYNACK, r.SYNACKToACK = ms(a), ms(b)
+		if a > 0 && b > 0 {
+			r.HandshakeRTT = ms(a + b)
+		}
+		r.CaptureSide = t.Side.String()
+		r.ClientMSS, r.ServerMSS = t.MSS(FromClient), t.MSS(FromServer)
+		r.ClientWScale, r.ServerWScale = t.WindowScale(FromClient), t.WindowScale(FromServer)
+		r.SACKPermitted = t.SACKPermitted(FromClient) && t.SACKPermitted(FromServer)
+		r.ZeroWindowTime = ms(t.ZeroWindowTime(FromClient) + t.ZeroWindowTime(FromServer))
+		r.TCPCounts = t.Counts
+	}
+	return r
+}
+
+func ms(ns int64) float64 { return float64(ns) / 1e6 }
+
+// FormatTime formats capture time as RFC 3339 with nanoseconds, UTC.
+func FormatTime(ns int64) string {
+	return time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
+}
+
+// ProtoName names an IP protocol the way the JSON and tables do.
+func ProtoName(p uint8) string {
+	switch p {
+	case ProtoTCP:
+		return "tcp"
+	case ProtoUDP:
+		return "udp"
+	case ProtoICMP:
+		return "icmp"
+	case ProtoICMPv6:
+		return "icmp6"
+	case ProtoSCTP:
+		return "sctp"
+	}
+	return strconv.Itoa(int(p))
+}

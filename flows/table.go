@@ -1,0 +1,349 @@
+package flows
+
+// Table is the flow table: it maps each packet to its flow, runs the
+// per-packet TCP analysis, and hands flows to OnEnd when they end. Time is
+// capture time throughout (never the wall clock), so a capture analysed a
+// year later expires flows exactly as it would have live. Memory is bounded
+// by Config.MaxFlows: when the table is full the flow seen longest ago is
+// evicted (half-open SYN-only flows first, which is what a SYN flood fills
+// the table with), and evictions are counted.
+//
+// Expiry uses one list per timeout class (open TCP, closed TCP, half-open
+// TCP, UDP, other), each kept in last-seen order: with one timeout per list
+// only the heads need checking, so expiry is O(expired), never a sweep over
+// the whole table.
+type Table struct {
+	cfg   Config
+	m     map[Key]*Flow
+	lists [numLists]flowList
+	now   int64
+	sweep int64 // capture time of the last expiry check
+	ids   uint64
+	tcpN  int64 // next tcp.stream number
+	free  []*Flow
+
+	Stats TableStats
+}
+
+// TableStats counts what the table did, for the capture summary.
+type TableStats struct {
+	Flows   int64 // flows created
+	Evicted int64 // flows pushed out because the table was full
+	Active  int   // flows in the table now
+	Peak    int   // most flows in the table at once
+}
+
+// Config tunes a Table. Zero values take the defaults below.
+type Config struct {
+	// MaxFlows bounds the table. Default 250 000 (roughly 100 MB of state).
+	MaxFlows int
+	// Idle timeouts in ns of capture time.
+	TCPIdle     int64 // established or mid-stream TCP; default 1 h (a quiet SSH session stays one flow)
+	TCPClosed   int64 // after FIN both ways or RST; default 2 min, enough for late ACKs and retransmissions (Linux TIME_WAIT is 60 s)
+	TCPHalfOpen int64 // SYN and nothing else; default 2 min (Linux gives up a SYN after ~127 s)
+	UDPIdle     int64 // default 2 min
+	OtherIdle   int64 // ICMP and other protocols; default 1 min
+	// OnEnd receives each flow when it leaves the table. It must not keep the
+	// *Flow: the table recycles it.
+	OnEnd func(*Flow)
+}
+
+const second = int64(1e9)
+
+func (c *Config) setDefaults() {
+	if c.MaxFlows <= 0 {
+		c.MaxFlows = 250_000
+	}
+	def := func(v *int64, d int64) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.TCPIdle, 3600*second)
+	def(&c.TCPClosed, 120*second)
+	def(&c.TCPHalfOpen, 120*second)
+	def(&c.UDPIdle, 120*second)
+	def(&c.OtherIdle, 60*second)
+}
+
+const (
+	listTCPOpen = iota
+	listTCPClosed
+	listTCPHalfOpen
+	listUDP
+	listOther
+	numLists
+)
+
+// NewTable returns an empty table.
+func NewTable(cfg Config) *Table {
+	cfg.setDefaults()
+	t := &Table{cfg: cfg, m: make(map[Key]*Flow, 1024)}
+	t.lists[listTCPOpen].timeout = cfg.TCPIdle
+	t.lists[listTCPClosed].timeout = cfg.TCPClosed
+	t.lists[listTCPHalfOpen].timeout = cfg.TCPHalfOpen
+	t.lists[listUDP].timeout = cfg.UDPIdle
+	t.lists[listOther].timeout = cfg.OtherIdle
+	return t
+}
+
+// Process files one decoded packet (Kind TCP, UDP, ICMP or IP) under its flow
+// and returns the flow, the packet's direction in it, and for TCP the
+// analysis flags Wireshark would set on the frame.
+func (t *Table) Process(p *Packet) (*Flow, Dir, Analysis) {
+	if p.Timestamp > t.now {
+		t.now = p.Timestamp
+	}
+	if t.now-t.sweep >= second {
+		t.expire()
+	}
+	k, fromA := keyOf(p)
+	f := t.m[k]
+	if f != nil && f.TCP != nil && f.TCP.startsNewConnection(p, fromA == f.clientIsA()) {
+		t.end(f, EndReused)
+		f = nil
+	}
+	if f == nil {
+		f = t.create(k, p, fromA)
+	}
+	dir := FromServer
+	if fromA == f.clientIsA() {
+		dir = FromClient
+	}
+	d := &f.Dir[dir]
+	d.Packets++
+	d.Bytes += int64(p.IPLen)
+	d.Payload += int64(p.PayloadLen)
+	if p.Timestamp > f.Last {
+		f.Last = p.Timestamp
+	}
+	var a Analysis
+	if f.TCP != nil {
+		a = f.TCP.analyze(p, dir)
+	}
+	t.touch(f)
+	return f, dir, a
+}
+
+// Flush ends every flow still in the table (at the end of the capture).
+func (t *Table) Flush() {
+	for i := range t.lists {
+		for f := t.lists[i].head; f != nil; f = t.lists[i].head {
+			t.end(f, EndCapture)
+		}
+	}
+}
+
+// Len is the number of active flows.
+func (t *Table) Len() int { return len(t.m) }
+
+func (f *Flow) clientIsA() bool {
+	return f.Client.Addr == f.Key.A && f.Client.Port == f.Key.APort
+}
+
+func (t *Table) create(k Key, p *Packet, fromA bool) *Flow {
+	if len(t.m) >= t.cfg.MaxFlows {
+		t.evictOne()
+	}
+	var f *Flow
+	if n := len(t.free); n > 0 {
+		f, t.free = t.free[n-1], t.free[:n-1]
+		tcp := f.TCP
+		*f = Flow{}
+		if tcp != nil && p.Proto == ProtoTCP {
+			tcp.reset()
+			f.TCP = tcp
+		}
+	} else {
+		f = &Flow{}
+	}
+	t.ids++
+	t.Stats.Flows++
+	f.Key, f.ID, f.Stream = k, t.ids, -1
+	f.First, f.Last = p.Timestamp, p.Timestamp
+	f.FirstFrame = FrameRef{File: p.File, Frame: p.Frame}
+	src, dst := Endpoint{p.Src, p.SrcPort}, Endpoint{p.Dst, p.DstPort}
+	switch p.Proto {
+	case ProtoTCP:
+		f.Stream = t.tcpN
+		t.tcpN++
+		if f.TCP == nil {
+			f.TCP = newTCPFlow()
+		}
+		var swap bool
+		swap, f.ClientGuessed = tcpServerSentFirst(p)
+		if swap {
+			src, dst = dst, src
+		}
+	case ProtoICMP, ProtoICMPv6:
+		// Zeek's convention: orig_p is the ICMP type, resp_p the code; the
+		// sender of a request (or a one-way message) is the originator.
+		if isICMPReply(p.Proto, p.ICMPType) {
+			// A reply seen first: its receiver asked. keyOf put the
+			// request type in APort.
+			src, dst = dst, src
+			src.Port, dst.Port = k.APort, 0
+		} else {
+			src.Port, dst.Port = uint16(p.ICMPType), uint16(p.ICMPCode)
+		}
+	case ProtoUDP:
+		if udpResponseFirst(p) {
+			src, dst = dst, src
+		}
+	}
+	f.Client, f.Server = src, dst
+	t.m[k] = f
+	if len(t.m) > t.Stats.Peak {
+		t.Stats.Peak = len(t.m)
+	}
+	t.Stats.Active = len(t.m)
+	return f
+}
+
+// tcpServerSentFirst decides who the client is from a flow's first packet: a
+// SYN's sender is the client, a SYN-ACK's receiver is. Without either (the
+// capture started mid-connection) the endpoint with the well-known port is
+// the server, and the choice is flagged as guessed.
+func tcpServerSentFirst(p *Packet) (swap, guessed bool) {
+	switch {
+	case p.Flags&(FlagSYN|FlagACK) == FlagSYN:
+		return false, false
+	case p.Flags&(FlagSYN|FlagACK) == FlagSYN|FlagACK:
+		return true, false
+	}
+	return serverPortFirst(p.SrcPort, p.DstPort), true
+}
+
+// udpResponseFirst says whether a UDP flow's first packet looks like a reply
+// (from a well-known service port to an ephemeral one), so the flow's client
+// is its receiver.
+func udpResponseFirst(p *Packet) bool {
+	return serverPortFirst(p.SrcPort, p.DstPort)
+}
+
+// serverPortFirst is the port heuristic: the source looks like the server if
+// its port is a well-known or registered service port (< 1024, or a common
+// service port) and the destination's is not, or both are ephemeral-looking
+// and the source port is the lower one.
+func serverPortFirst(sp, dp uint16) bool {
+	sw, dw := wellKnownPort(sp), wellKnownPort(dp)
+	switch {
+	case sw && !dw:
+		return true
+	case dw && !sw:
+		return false
+	}
+	return sp < dp && sp < 1024
+}
+
+func wellKnownPort(p uint16) bool {
+	if p < 1024 {
+		return true
+	}
+	switch p {
+	case 1433, 1521, 2049, 3306, 3389, 5060, 5061, 5432, 5671, 5672, 6379, 6443, 8000, 8008, 8080, 8443, 8888, 9000, 9092, 9200, 11211, 27017:
+		return true
+	}
+	return false
+}
+
+func (t *Table) listFor(f *Flow) *flowList {
+	switch f.Key.Proto {
+	case ProtoTCP:
+		switch {
+		case f.TCP.closed():
+			return &t.lists[listTCPClosed]
+		case f.TCP.halfOpen():
+			return &t.lists[listTCPHalfOpen]
+		}
+		return &t.lists[listTCPOpen]
+	case ProtoUDP:
+		return &t.lists[listUDP]
+	}
+	return &t.lists[listOther]
+}
+
+func (t *Table) touch(f *Flow) {
+	l := t.listFor(f)
+	if f.list != nil {
+		f.list.remove(f)
+	}
+	l.pushBack(f)
+}
+
+func (t *Table) expire() {
+	t.sweep = t.now
+	for i := range t.lists {
+		l := &t.lists[i]
+		for f := l.head; f != nil && t.now-f.Last > l.timeout; f = l.head {
+			reason := EndIdle
+			if i == listTCPClosed {
+				reason = EndClosed
+			}
+			t.end(f, reason)
+		}
+	}
+}
+
+func (t *Table) evictOne() {
+	var victim *Flow
+	if h := t.lists[listTCPHalfOpen].head; h != nil {
+		victim = h
+	} else {
+		for i := range t.lists {
+			if h := t.lists[i].head; h != nil && (victim == nil || h.Last < victim.Last) {
+				victim = h
+			}
+		}
+	}
+	if victim != nil {
+		t.Stats.Evicted++
+		t.end(victim, EndEvicted)
+	}
+}
+
+func (t *Table) end(f *Flow, why EndReason) {
+	f.End = why
+	if f.list != nil {
+		f.list.remove(f)
+	}
+	delete(t.m, f.Key)
+	t.Stats.Active = len(t.m)
+	if f.TCP != nil {
+		f.TCP.finish(f)
+	}
+	if t.cfg.OnEnd != nil {
+		t.cfg.OnEnd(f)
+	}
+	t.free = append(t.free, f)
+}
+
+// flowList is an intrusive doubly linked list of flows in last-seen order.
+type flowList struct {
+	head, tail *Flow
+	timeout    int64
+}
+
+func (l *flowList) pushBack(f *Flow) {
+	f.list, f.prev, f.next = l, l.tail, nil
+	if l.tail != nil {
+		l.tail.next = f
+	} else {
+		l.head = f
+	}
+	l.tail = f
+}
+
+func (l *flowList) remove(f *Flow) {
+	if f.prev != nil {
+		f.prev.next = f.next
+	} else {
+		l.head = f.next
+	}
+	if f.next != nil {
+		f.next.prev = f.prev
+	} else {
+		l.tail = f.prev
+	}
+	f.prev, f.next, f.list = nil, nil, nil
+}

@@ -1,0 +1,555 @@
+package flows
+
+// Analysis is the set of TCP expert flags pcapx sets on one segment. The names
+// and semantics are Wireshark's tcp.analysis.* (epan/dissectors/packet-tcp.c,
+// tcp_analyze_sequence_number), so a finding's display filter shows the same
+// frames in Wireshark; where pcapx knows better (see Side) it says so.
+type Analysis uint32
+
+const (
+	ARetransmission         Analysis = 1 << iota // tcp.analysis.retransmission (also set with fast and spurious, as Wireshark does)
+	AFastRetransmission                          // tcp.analysis.fast_retransmission
+	ASpuriousRetransmission                      // tcp.analysis.spurious_retransmission
+	AOutOfOrder                                  // tcp.analysis.out_of_order
+	ALostSegment                                 // tcp.analysis.lost_segment ("previous segment not captured")
+	AAckedUnseen                                 // tcp.analysis.ack_lost_segment ("ACKed unseen segment")
+	ADuplicateAck                                // tcp.analysis.duplicate_ack
+	AZeroWindow                                  // tcp.analysis.zero_window
+	AZeroWindowProbe                             // tcp.analysis.zero_window_probe
+	AZeroWindowProbeAck                          // tcp.analysis.zero_window_probe_ack
+	AWindowFull                                  // tcp.analysis.window_full
+	AWindowUpdate                                // tcp.analysis.window_update
+	AKeepAlive                                   // tcp.analysis.keep_alive
+	AKeepAliveAck                                // tcp.analysis.keep_alive_ack
+	AReusedPorts                                 // tcp.analysis.reused_ports
+	AReset                                       // RST flag (not an expert flag in Wireshark, counted alongside)
+	// ANearRetransmission marks a retransmission that Wireshark's timing
+	// rule would call out-of-order, reclassified because the capture point
+	// sits at the sending host (see Side).
+	ANearRetransmission
+)
+
+// Side says where on the path the capture point sits for one flow, worked
+// out from the handshake. Near the client the SYN→SYN-ACK gap is a full round
+// trip and SYN-ACK→ACK is almost nothing; near the server it is the other way
+// round. A segment captured on the host that sends it cannot have been
+// reordered on the way to the capture point, so when that host sends a
+// sequence range again it is a retransmission, whatever the timing.
+// Wireshark cannot know this and calls a quick resend "out-of-order"; pcapx
+// uses Wireshark's timing rule only where the side is unknown.
+type Side uint8
+
+const (
+	SideUnknown Side = iota
+	SideClient       // capture taken at (or next to) the client
+	SideServer       // capture taken at (or next to) the server
+	SideMiddle       // both handshake gaps are substantial: somewhere on the path
+)
+
+func (s Side) String() string {
+	return [...]string{"unknown", "client", "server", "middle"}[s]
+}
+
+// sideRatio: one handshake gap must be this many times the other before the
+// capture point is called near one end. Host stacks answer in microseconds
+// while a path costs at least tens of microseconds even on a LAN, so real
+// captures land far beyond 8x on one side.
+const sideRatio = 8
+
+// Zeek endpoint states (scripts/base/init-bare.zeek TCP_*).
+type endpointState uint8
+
+const (
+	tcpInactive endpointState = iota
+	tcpSynSent
+	tcpSynAckSent
+	tcpPartial
+	tcpEstablished
+	tcpClosed
+	tcpReset
+)
+
+// TCPCounts are the per-flow (and per-capture) TCP analysis counts. The JSON
+// names are a contract with scripts and CI jobs.
+type TCPCounts struct {
+	Retransmissions         int64 `json:"retransmissions"`
+	FastRetransmissions     int64 `json:"fast_retransmissions"`
+	SpuriousRetransmissions int64 `json:"spurious_retransmissions"`
+	OutOfOrder              int64 `json:"out_of_order"`
+	DuplicateAcks           int64 `json:"duplicate_acks"`
+	ZeroWindows             int64 `json:"zero_windows"`
+	ZeroWindowProbes        int64 `json:"zero_window_probes"`
+	WindowFull              int64 `json:"window_full"`
+	LostSegments            int64 `json:"lost_segments"`
+	AckedUnseen             int64 `json:"acked_unseen"`
+	KeepAlives              int64 `json:"keep_alives"`
+	Resets                  int64 `json:"resets"`
+	WindowUpdates           int64 `json:"window_updates"`
+	ReusedPorts             int64 `json:"reused_ports"`
+}
+
+// Add counts one segment's flags.
+func (c *TCPCounts) Add(a Analysis) {
+	if a == 0 {
+		return
+	}
+	inc := func(flag Analysis, n *int64) {
+		if a&flag != 0 {
+			*n++
+		}
+	}
+	inc(ARetransmission, &c.Retransmissions)
+	inc(AFastRetransmission, &c.FastRetransmissions)
+	inc(ASpuriousRetransmission, &c.SpuriousRetransmissions)
+	inc(AOutOfOrder, &c.OutOfOrder)
+	inc(ADuplicateAck, &c.DuplicateAcks)
+	inc(AZeroWindow, &c.ZeroWindows)
+	inc(AZeroWindowProbe, &c.ZeroWindowProbes)
+	inc(AWindowFull, &c.WindowFull)
+	inc(ALostSegment, &c.LostSegments)
+	inc(AAckedUnseen, &c.AckedUnseen)
+	inc(AKeepAlive, &c.KeepAlives)
+	inc(AReset, &c.Resets)
+	inc(AWindowUpdate, &c.WindowUpdates)
+	inc(AReusedPorts, &c.ReusedPorts)
+}
+
+// Merge adds another set of counts.
+func (c *TCPCounts) Merge(o *TCPCounts) {
+	c.Retransmissions += o.Retransmissions
+	c.FastRetransmissions += o.FastRetransmissions
+	c.SpuriousRetransmissions += o.SpuriousRetransmissions
+	c.OutOfOrder += o.OutOfOrder
+	c.DuplicateAcks += o.DuplicateAcks
+	c.ZeroWindows += o.ZeroWindows
+	c.ZeroWindowProbes += o.ZeroWindowProbes
+	c.WindowFull += o.WindowFull
+	c.LostSegments += o.LostSegments
+	c.AckedUnseen += o.AckedUnseen
+	c.KeepAlives += o.KeepAlives
+	c.Resets += o.Resets
+	c.WindowUpdates += o.WindowUpdates
+	c.ReusedPorts += o.ReusedPorts
+}
+
+// tcpDir is the sequence-analysis state of one direction, mirroring
+// Wireshark 4.0's tcp_flow_t and tcp_analyze_seq_flow_info_t. Like Wireshark
+// it works on absolute sequence numbers with 0 meaning "not seen yet" (even
+// where 0 is a real value): keeping that quirk is what makes the counts agree
+// with tshark.
+type tcpDir struct {
+	baseSet         bool
+	base            uint32 // Wireshark's base_seq: the ISN, or first seq - 1 mid-stream
+	nextseq         uint32 // highest seq+len seen; 0 = none
+	nextseqtime     int64
+	maxseqtobeacked uint32 // highest contiguous seq seen
+	lastack         uint32 // last ack value sent in this direction (raw, flag or not)
+	lastacktime     int64  // time of this direction's last packet
+	window          uint32 // last raw 16-bit window; 0xFFFFFFFF before the first packet
+	winScale        int8   // -1 unknown, -2 known unscaled, else the shift
+	isFirstAck      bool   // sent a SYN and no plain ACK since: its window is not scaled yet
+	lastSegFlags    Analysis
+	dupacknum       uint32 // unsigned, as in Wireshark: -1 after an ACKed-unseen makes ">= 2" true
+
+	isn      uint32
+	synSeen  bool
+	finSeen  bool
+	rstSeen  bool
+	mss      uint16
+	sackPerm bool
+
+	// Zeek endpoint state and history bookkeeping.
+	state      endpointState
+	prevState  endpointState
+	histSeen   uint8
+	lastSYN    uint32
+	lastFIN    uint32
+	lastRST    uint32
+	zeekLast   uint32 // highest seq+seglen, Zeek's last_seq
+	zeekStart  uint32 // Zeek's start_seq
+	zeekInit   bool
+	rxmitN     int64
+	rxmitNext  int64
+	zwinN      int64
+	zwinNext   int64
+	zwStart    int64 // capture time the current zero-window stall began, 0 if none
+	zwDuration int64
+}
+
+// TCPFlow is the TCP state of one flow.
+type TCPFlow struct {
+	dirs    [2]tcpDir
+	Counts  TCPCounts
+	History []byte // Zeek conn.log history letters
+
+	SYNTime, SYNACKTime, ACKTime int64 // handshake timestamps, 0 if not seen
+	Side                         Side
+
+	firstRTT int64 // Wireshark's ts_first_rtt: last SYN → first plain ACK (out-of-order threshold)
+	mruSYN   int64 // time of the most recent pure SYN (ts_mru_syn)
+	flipped  bool
+}
+
+func newTCPFlow() *TCPFlow {
+	t := &TCPFlow{History: make([]byte, 0, 16)}
+	t.reset()
+	return t
+}
+
+func (t *TCPFlow) reset() {
+	h := t.History[:0]
+	*t = TCPFlow{History: h}
+	for i := range t.dirs {
+		t.dirs[i].winScale = -1
+		t.dirs[i].window = 0xFFFFFFFF
+		t.dirs[i].rxmitNext, t.dirs[i].zwinNext = 1, 1
+	}
+}
+
+// HandshakeRTT returns SYN→SYN-ACK and SYN-ACK→ACK in ns (0 if not seen).
+func (t *TCPFlow) HandshakeRTT() (synToSynAck, synAckToAck int64) {
+	if t.SYNTime != 0 && t.SYNACKTime >= t.SYNTime {
+		synToSynAck = t.SYNACKTime - t.SYNTime
+	}
+	if t.SYNACKTime != 0 && t.ACKTime >= t.SYNACKTime {
+		synAckToAck = t.ACKTime - t.SYNACKTime
+	}
+	return
+}
+
+// MSS, WindowScale and SACKPermitted report a direction's handshake options.
+func (t *TCPFlow) MSS(d Dir) uint16 { return t.dirs[d].mss }
+func (t *TCPFlow) WindowScale(d Dir) int8 {
+	if ws := t.dirs[d].winScale; ws >= 0 {
+		return ws
+	}
+	return -1
+}
+func (t *TCPFlow) SACKPermitted(d Dir) bool { return t.dirs[d].sackPerm }
+
+// ZeroWindowTime is the total time a direction advertised a zero window.
+func (t *TCPFlow) ZeroWindowTime(d Dir) int64 { return t.dirs[d].zwDuration }
+
+func (t *TCPFlow) closed() bool {
+	c, s := &t.dirs[FromClient], &t.dirs[FromServer]
+	return c.rstSeen || s.rstSeen || (c.finSeen && s.finSeen)
+}
+
+func (t *TCPFlow) halfOpen() bool {
+	return t.dirs[FromClient].synSeen && t.dirs[FromServer].state == tcpInactive
+}
+
+// startsNewConnection says whether a packet on a known 4-tuple opens a new
+// connection: Wireshark 4.0 gives a new tcp.stream (and sets reused_ports)
+// to a pure SYN whose sequence number differs from its sender's base, whether
+// or not the old connection was closed. A SYN repeating the ISN is a
+// retransmission in the same stream.
+func (t *TCPFlow) startsNewConnection(p *Packet, fromClient bool) bool {
+	if p.Flags&(FlagSYN|FlagACK) != FlagSYN {
+		return false
+	}
+	d := &t.dirs[FromServer]
+	if fromClient {
+		d = &t.dirs[FromClient]
+	}
+	return d.baseSet && p.Seq != d.base
+}
+
+func seqGT(a, b uint32) bool { return int32(a-b) > 0 }
+func seqLT(a, b uint32) bool { return int32(a-b) < 0 }
+func seqLE(a, b uint32) bool { return int32(a-b) <= 0 }
+
+// fastRetransmitWindow and defaultOOOThreshold are Wireshark's constants.
+const (
+	fastRetransmitWindow = 20e6 // 20 ms
+	defaultOOOThreshold  = 3e6  // 3 ms, when no handshake RTT is known
+)
+
+// analyze runs Wireshark's per-segment analysis and Zeek's state machine.
+func (t *TCPFlow) analyze(p *Packet, dir Dir) Analysis {
+	fwd, rev := &t.dirs[dir], &t.dirs[1-dir]
+	flags := p.Flags
+	now := p.Timestamp
+	syn, ack := flags&FlagSYN != 0, flags&FlagACK != 0
+
+	// Handshake timestamps for the record and the capture-side estimate.
+	switch {
+	case syn && !ack:
+		if t.SYNTime == 0 || !fwd.synSeen {
+			t.SYNTime = now
+		}
+	case syn && ack:
+		if t.SYNACKTime == 0 {
+			t.SYNACKTime = now
+		}
+	case ack && dir == FromClient && t.SYNACKTime != 0 && t.ACKTime == 0:
+		t.ACKTime = now
+		if t.SYNTime != 0 {
+			t.Side = sideFromHandshake(t.SYNACKTime-t.SYNTime, t.ACKTime-t.SYNACKTime)
+		}
+	}
+
+	// base_seq, set before the analysis (dissect_tcp).
+	var a Analysis
+	if !fwd.baseSet {
+		fwd.baseSet = true
+		fwd.base = p.Seq
+		if !syn {
+			fwd.base = p.Seq - 1
+		}
+	} else if syn && ack && p.Seq != fwd.base {
+		// A SYN-ACK with a new ISN on a known stream: Wireshark rebases
+		// and flags reused ports but keeps the stream.
+		fwd.base = p.Seq
+		a |= AReusedPorts
+	} else if syn && !ack && p.Seq == fwd.base {
+		// A retransmitted SYN: Wireshark "restores" nextseq (issue 17616).
+		fwd.nextseq = fwd.maxseqtobeacked
+	}
+	if ack && !rev.baseSet {
+		rev.baseSet = true
+		rev.base = p.Ack - 1
+	}
+
+	a |= t.wiresharkAnalysis(fwd, rev, p, now, dir)
+
+	// Bookkeeping Wireshark does after the analysis.
+	if syn {
+		if !ack {
+			t.mruSYN = now
+		}
+		fwd.isFirstAck = true
+		fwd.isn = p.Seq
+		fwd.synSeen = true
+		fwd.mss = p.MSS
+		fwd.sackPerm = p.SACKPerm
+	} else if ack {
+		if t.mruSYN != 0 && t.firstRTT == 0 {
+			t.firstRTT = now - t.mruSYN
+		}
+		fwd.isFirstAck = false
+	}
+	if p.WScale >= 0 {
+		fwd.winScale = p.WScale
+	}
+	if syn { // verify_tcp_window_scaling
+		if fwd.winScale == -1 {
+			fwd.winScale, rev.winScale = -2, -2
+		} else if ack && rev.winScale == -2 {
+			fwd.winScale = -2
+		}
+	}
+	if flags&FlagRST != 0 {
+		a |= AReset
+		fwd.rstSeen = true
+	}
+	if flags&FlagFIN != 0 {
+		fwd.finSeen = true
+	}
+
+	// Zero-window stall time: from the first zero window a direction
+	// advertises until it opens the window again.
+	if flags&(FlagSYN|FlagRST) == 0 {
+		if p.Window == 0 {
+			if fwd.zwStart == 0 {
+				fwd.zwStart = now
+			}
+		} else if fwd.zwStart != 0 {
+			fwd.zwDuration += now - fwd.zwStart
+			fwd.zwStart = 0
+		}
+	}
+
+	t.zeek(p, dir, fwd, rev)
+	t.Counts.Add(a)
+	return a
+}
+
+func sideFromHandshake(synToSynAck, synAckToAck int64) Side {
+	switch {
+	case synToSynAck <= 0 && synAckToAck <= 0:
+		return SideUnknown
+	case synAckToAck*sideRatio <= synToSynAck:
+		return SideClient
+	case synToSynAck*sideRatio <= synAckToAck:
+		return SideServer
+	}
+	return SideMiddle
+}
+
+// nearSender says whether the capture point sits at the host sending in dir.
+func (t *TCPFlow) nearSender(dir Dir) bool {
+	return (t.Side == SideClient && dir == FromClient) || (t.Side == SideServer && dir == FromServer)
+}
+
+// wiresharkAnalysis is tcp_analyze_sequence_number of Wireshark 4.0: the
+// checks in its order, then its state updates. All values are absolute and
+// raw (unscaled windows), as there.
+func (t *TCPFlow) wiresharkAnalysis(fwd, rev *tcpDir, p *Packet, now int64, dir Dir) Analysis {
+	var a Analysis
+	const synFinRst = FlagSYN | FlagFIN | FlagRST
+	seq, ack, flags := p.Seq, p.Ack, p.Flags
+	seglen := uint32(p.PayloadLen)
+	window := uint32(p.Window)
+
+	// ZERO WINDOW PROBE
+	if seglen == 1 && seq == fwd.nextseq && rev.window == 0 {
+		a |= AZeroWindowProbe
+		goto finishedFwd
+	}
+	// ZERO WINDOW
+	if window == 0 && flags&synFinRst == 0 {
+		a |= AZeroWindow
+	}
+	// LOST PACKET (previous segment not captured)
+	if fwd.nextseq != 0 && seqGT(seq, fwd.nextseq) && flags&FlagRST == 0 {
+		a |= ALostSegment
+	}
+	// KEEP ALIVE
+	if seglen <= 1 && seq == fwd.nextseq-1 && flags&synFinRst == 0 {
+		a |= AKeepAlive
+	}
+	// WINDOW UPDATE
+	if seglen == 0 && window != 0 && window != fwd.window && seq == fwd.nextseq && ack == fwd.lastack && flags&synFinRst == 0 {
+		a |= AWindowUpdate
+	}
+	// WINDOW FULL
+	if seglen > 0 && rev.winScale != -1 && flags&synFinRst == 0 {
+		shift := uint(0)
+		if !rev.isFirstAck && rev.winScale > 0 {
+			shift = uint(rev.winScale)
+		}
+		if seq+seglen == rev.lastack+rev.window<<shift {
+			a |= AWindowFull
+		}
+	}
+	// KEEP ALIVE ACK
+	if seglen == 0 && window != 0 && window == fwd.window && seq == fwd.nextseq && ack == fwd.lastack && rev.lastSegFlags&AKeepAlive != 0 && flags&synFinRst == 0 {
+		a |= AKeepAliveAck
+		goto finishedFwd
+	}
+	// ZERO WINDOW PROBE ACK
+	if seglen == 0 && window == 0 && window == fwd.window && seq == fwd.nextseq && ack == fwd.lastack && rev.lastSegFlags&AZeroWindowProbe != 0 && flags&synFinRst == 0 {
+		a |= AZeroWindowProbeAck
+		goto finishedFwd
+	}
+	// DUPLICATE ACK
+	if seglen == 0 && window != 0 && window == fwd.window && seq == fwd.nextseq && ack == fwd.lastack && flags&synFinRst == 0 {
+		fwd.dupacknum++ // 0xFFFFFFFF+1 wraps to 0... Wireshark sets it to 1 instead
+		if fwd.dupacknum == 0 {
+			fwd.dupacknum = 1
+		}
+		a |= ADuplicateAck
+	}
+
+finishedFwd:
+	if ack != fwd.lastack {
+		fwd.dupacknum = 0
+	}
+	// ACKED UNSEEN SEGMENT
+	if rev.maxseqtobeacked != 0 && seqGT(ack, rev.maxseqtobeacked) && flags&FlagACK != 0 {
+		if seqLT(rev.maxseqtobeacked, rev.nextseq) {
+			rev.maxseqtobeacked = rev.nextseq
+			a |= AAckedUnseen
+		} else {
+			if rev.dupacknum == 0 {
+				a |= AAckedUnseen
+			}
+			rev.dupacknum = 0xFFFFFFFF
+		}
+	}
+
+	// RETRANSMISSION / FAST RETRANSMISSION / SPURIOUS / OUT-OF-ORDER
+	if seglen > 0 || flags&(FlagSYN|FlagFIN) != 0 {
+		notAdvanced := fwd.nextseq != 0 && seqLT(seq, fwd.nextseq)
+		if a&AKeepAlive != 0 {
+			goto finishedRetrans
+		}
+		if seglen > 1 && fwd.nextseq-1 == seq {
+			notAdvanced = false // data after a one-byte probe
+		}
+		if seglen > 0 && rev.lastack != 0 && seqLE(seq+seglen, rev.lastack) {
+			a |= ASpuriousRetransmission | ARetransmission
+			goto finishedRetrans
+		}
+		if notAdvanced && rev.dupacknum >= 2 && rev.lastack == seq && uint64(now-rev.lastacktime) < fastRetransmitWindow {
+			a |= AFastRetransmission | ARetransmission
+			goto finishedRetrans
+		}
+		ooo := uint64(defaultOOOThreshold)
+		if t.firstRTT != 0 {
+			ooo = uint64(t.firstRTT)
+		}
+		synfin := uint32(0)
+		if flags&(FlagSYN|FlagFIN) != 0 {
+			synfin = 1
+		}
+		if notAdvanced && uint64(now-fwd.nextseqtime) < ooo && fwd.nextseq != seq+seglen+synfin {
+			if t.nearSender(dir) {
+				// Sent again by the host the capture sits on: it
+				// cannot have been reordered on the way here.
+				a |= ARetransmission | ANearRetransmission
+			} else {
+				a |= AOutOfOrder
+			}
+			goto finishedRetrans
+		}
+		if notAdvanced {
+			a |= ARetransmission
+		}
+	}
+
+finishedRetrans:
+	{
+		nextseq := seq + seglen
+		if flags&(FlagSYN|FlagFIN) != 0 {
+			nextseq++
+		}
+		if a&AZeroWindowProbe == 0 {
+			if seqGT(nextseq, fwd.nextseq) || fwd.nextseq == 0 {
+				fwd.nextseq = nextseq
+				fwd.nextseqtime = now
+			}
+			if seq == fwd.maxseqtobeacked || fwd.maxseqtobeacked == 0 {
+				fwd.maxseqtobeacked = fwd.nextseq
+			}
+		}
+	}
+	fwd.window = window
+	fwd.lastack = ack
+	fwd.lastacktime = now
+	fwd.lastSegFlags = a
+	return a
+}
+
+// finish closes the books when the flow leaves the table.
+func (t *TCPFlow) finish(f *Flow) {
+	for i := range t.dirs {
+		d := &t.dirs[i]
+		if d.zwStart != 0 {
+			d.zwDuration += f.Last - d.zwStart
+			d.zwStart = 0
+		}
+	}
+}
+
+var analysisNames = [...]string{"retransmission", "fast_retransmission", "spurious_retransmission", "out_of_order",
+	"lost_segment", "ack_lost_segment", "duplicate_ack", "zero_window", "zero_window_probe", "zero_window_probe_ack",
+	"window_full", "window_update", "keep_alive", "keep_alive_ack", "reused_ports", "reset", "near_sender_retransmission"}
+
+// String lists the flags by their Wireshark names, joined with "|".
+func (a Analysis) String() string {
+	if a == 0 {
+		return "none"
+	}
+	s := ""
+	for i, n := range analysisNames {
+		if a&(1<<i) != 0 {
+			if s != "" {
+				s += "|"
+			}
+			s += n
+		}
+	}
+	return s
+}

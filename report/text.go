@@ -1,0 +1,147 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"unicode"
+
+	"github.com/pcapx/pcapx/analyze"
+)
+
+// Text writes the terminal summary: what a person reads in ten seconds to
+// know what the capture holds and whether TCP was healthy.
+func Text(w io.Writer, r *analyze.Result) error {
+	c := &r.Capture
+	var b strings.Builder
+	names := make([]string, 0, len(c.Files))
+	for _, f := range c.Files {
+		if f.Skipped {
+			continue
+		}
+		names = append(names, TermSafe(f.Name))
+	}
+	fmt.Fprintf(&b, "Capture   %s\n", summarizeNames(names))
+	if c.Packets == 0 {
+		fmt.Fprintf(&b, "Span      (no packets)\n")
+	} else {
+		fmt.Fprintf(&b, "Span      %s → %s (%s)\n", c.First, c.Last, humanDuration(c.Duration))
+	}
+	fmt.Fprintf(&b, "Packets   %d (%s)   link types: %s\n", c.Packets, humanBytes(c.Bytes), strings.Join(c.LinkTypes, ", "))
+	fmt.Fprintf(&b, "Flows     %d   %s\n", c.Flows, countsLine(r.Protocols))
+	if len(r.FlowStates) > 0 {
+		fmt.Fprintf(&b, "States    %s\n", countsLine(r.FlowStates))
+	}
+	if c.NotIP+c.Malformed+c.Fragments+c.Truncated > 0 {
+		fmt.Fprintf(&b, "Frames    non-IP %d, malformed %d, IP fragments %d, cut by snaplen %d\n", c.NotIP, c.Malformed, c.Fragments, c.Truncated)
+	}
+
+	t := &r.TCP
+	fmt.Fprintf(&b, "\nTCP       %d streams\n", t.Streams)
+	row := func(label string, n int64, note string) {
+		mark := " "
+		if n > 0 && note != "" {
+			mark = "!"
+		}
+		fmt.Fprintf(&b, "  %s %-26s %8d  %s\n", mark, label, n, note)
+	}
+	row("retransmissions", t.Retransmissions, "segments sent again (loss, or a timeout)")
+	row("  fast", t.FastRetransmissions, "")
+	row("  spurious", t.SpuriousRetransmissions, "")
+	row("out-of-order", t.OutOfOrder, "")
+	row("previous segment lost", t.LostSegments, "not captured (loss before the capture point)")
+	row("ACKed unseen segment", t.AckedUnseen, "capture missed packets")
+	row("duplicate ACKs", t.DuplicateAcks, "")
+	row("zero windows", t.ZeroWindows, "a receiver stopped reading")
+	row("zero-window probes", t.ZeroWindowProbes, "")
+	row("window full", t.WindowFull, "")
+	row("keep-alives", t.KeepAlives, "")
+	row("resets", t.Resets, "")
+
+	if len(r.TopTalkers) > 0 {
+		fmt.Fprintf(&b, "\nTop talkers (bytes in flows)\n")
+		for _, tk := range r.TopTalkers {
+			fmt.Fprintf(&b, "  %-40s %10s  %d flows\n", tk.Addr, humanBytes(tk.Bytes), tk.Flows)
+		}
+	}
+	if len(c.Warnings) > 0 {
+		fmt.Fprintf(&b, "\nWarnings\n")
+		for _, w := range c.Warnings {
+			fmt.Fprintf(&b, "  %s\n", TermSafe(w))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func summarizeNames(n []string) string {
+	switch len(n) {
+	case 0:
+		return "(none)"
+	case 1, 2, 3:
+		return strings.Join(n, ", ")
+	}
+	return fmt.Sprintf("%s ... %s (%d files)", n[0], n[len(n)-1], len(n))
+}
+
+func countsLine(m map[string]int64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func humanBytes(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
+}
+
+func humanDuration(s float64) string {
+	switch {
+	case s < 1:
+		return fmt.Sprintf("%.1f ms", s*1000)
+	case s < 120:
+		return fmt.Sprintf("%.2f s", s)
+	case s < 7200:
+		return fmt.Sprintf("%.1f min", s/60)
+	}
+	return fmt.Sprintf("%.1f h", s/3600)
+}
+
+// TermSafe makes a string taken from a capture (or a file name) safe to
+// print on a terminal: control characters, escape sequences and invalid
+// UTF-8 are shown as Go escapes instead of being interpreted.
+func TermSafe(s string) string {
+	ok := true
+	for _, r := range s {
+		if r == unicode.ReplacementChar || unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Bidi_Control, r) {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return s
+	}
+	q := fmt.Sprintf("%+q", s)
+	return q[1 : len(q)-1]
+}
