@@ -30,6 +30,10 @@ type Config struct {
 	// Progress, if set, is called about every 64k packets with the bytes
 	// read so far and the total (0 when unknown).
 	Progress func(done, total int64)
+	// OnPacket, if set, sees every decoded packet with its flow and TCP
+	// analysis flags (for tests and per-frame tooling). The arguments are
+	// valid only during the call.
+	OnPacket func(p *flows.Packet, f *flows.Flow, dir flows.Dir, a flows.Analysis)
 }
 
 // FlowSink receives each flow as it ends. The record is the sink's to keep.
@@ -142,7 +146,10 @@ func Run(cfg Config, sink FlowSink) (*Result, error) {
 		p.Timestamp, p.File, p.Frame, p.WireLen = pkt.Timestamp, pkt.File, pkt.Frame, pkt.OrigLen
 		switch dec.Decode(pkt.LinkType, pkt.Data, &p) {
 		case flows.KindTCP, flows.KindUDP, flows.KindICMP, flows.KindIP:
-			table.Process(&p)
+			f, dir, a := table.Process(&p)
+			if cfg.OnPacket != nil {
+				cfg.OnPacket(&p, f, dir, a)
+			}
 		}
 		if sinkErr != nil {
 			return nil, fmt.Errorf("write flows: %w", sinkErr)

@@ -129,6 +129,7 @@ type Decoder struct {
 
 	defrag *defragmenter
 	df     feedback
+	cut    int // bytes of the frame the snapshot length cut off (wire length - captured length)
 
 	// Stats counts what the decoder could not use, for the capture summary.
 	Stats DecodeStats
@@ -223,6 +224,7 @@ func (d *Decoder) Decode(linkType uint16, data []byte, p *Packet) Kind {
 	ts, file, frame, wl := p.Timestamp, p.File, p.Frame, p.WireLen
 	*p = Packet{Timestamp: ts, File: file, Frame: frame, WireLen: wl, WScale: -1}
 	d.df.truncated = false
+	d.cut = max(p.WireLen-len(data), 0)
 	var typ gopacket.LayerType
 	switch linkType {
 	case LinkEthernet:
@@ -306,6 +308,11 @@ func (d *Decoder) decodeFrom(typ gopacket.LayerType, data []byte, p *Packet, dep
 			if len(data) < 8 {
 				return KindMalformed
 			}
+			// The session header's length bounds the payload (it counts the
+			// PPP protocol field); bytes beyond it are padding.
+			if plen := int(binary.BigEndian.Uint16(data[4:6])) + 6; plen >= 8 && plen < len(data) {
+				data = data[:plen]
+			}
 			switch binary.BigEndian.Uint16(data[6:8]) {
 			case 0x0021:
 				typ = layers.LayerTypeIPv4
@@ -343,6 +350,12 @@ func (d *Decoder) decodeFrom(typ gopacket.LayerType, data []byte, p *Packet, dep
 			p.VLAN = 0
 			sawIP = false
 			typ, data = d.gre.NextLayerType(), d.gre.Payload
+			if pr := uint16(d.gre.Protocol); pr == greArubaWLAN || pr == greArubaWLAN2 {
+				var ok bool
+				if typ, data, ok = wlanData(data); !ok {
+					return KindOther
+				}
+			}
 		case layers.LayerTypeVXLAN:
 			if d.vxlan.DecodeFromBytes(data, &d.df) != nil {
 				return KindMalformed
@@ -461,6 +474,10 @@ const (
 // the snapshot length cut the frame).
 func (d *Decoder) decodeTransport(proto uint8, data []byte, p *Packet, depth int, ipPayloadLen int) Kind {
 	p.Proto = proto
+	// An IP length that claims more than the frame carried on the wire is a
+	// lie (or a broken encapsulation); what was sent is what the frame held,
+	// plus what the snapshot length cut off. tshark bounds it the same way.
+	ipPayloadLen = min(ipPayloadLen, len(data)+d.cut)
 	switch proto {
 	case ProtoTCP:
 		if d.tcp.DecodeFromBytes(data, &d.df) != nil {
@@ -610,4 +627,42 @@ func parseQuoted(b []byte, p *Packet) {
 			q.Seq = binary.BigEndian.Uint32(rest[4:8])
 		}
 	}
+}
+
+// GRE protocol types Aruba controllers use to tunnel 802.11 frames from their
+// access points.
+const (
+	greArubaWLAN  = 0x8200
+	greArubaWLAN2 = 0x8210
+)
+
+// wlanData unwraps an 802.11 data frame carrying LLC/SNAP, returning the
+// layer type of its payload. Only data frames are of interest: management
+// and control frames carry no IP.
+func wlanData(b []byte) (gopacket.LayerType, []byte, bool) {
+	if len(b) < 24 {
+		return 0, nil, false
+	}
+	fc0, fc1 := b[0], b[1]
+	if (fc0>>2)&3 != 2 { // type: data
+		return 0, nil, false
+	}
+	hdr := 24
+	if fc1&3 == 3 { // ToDS and FromDS: a fourth address
+		hdr += 6
+	}
+	if fc0&0x80 != 0 { // QoS data subtype
+		hdr += 2
+		if fc1&0x80 != 0 { // +HTC
+			hdr += 4
+		}
+	}
+	if fc1&0x40 != 0 { // protected: encrypted payload
+		return 0, nil, false
+	}
+	if len(b) < hdr+8 || b[hdr] != 0xaa || b[hdr+1] != 0xaa || b[hdr+2] != 0x03 {
+		return 0, nil, false
+	}
+	et := layers.EthernetType(binary.BigEndian.Uint16(b[hdr+6 : hdr+8]))
+	return et.LayerType(), b[hdr+8:], true
 }

@@ -4,14 +4,21 @@ import (
 	"net/netip"
 )
 
-// Key identifies a bidirectional flow: protocol, both endpoints, and the VLAN
-// and tunnel it travels in. A is the endpoint that sorts first, so both
+// Key identifies a bidirectional flow: protocol, both endpoints, and the
+// tunnel it travels in. A is the endpoint that sorts first, so both
 // directions of a conversation map to the same Key.
 //
-// VLAN is part of the key as in Zeek: the same 5-tuple seen on two VLANs is
-// two conversations (or one conversation captured twice on a trunk). tshark's
-// tcp.stream ignores the VLAN and calls the second copy a retransmission;
-// pcapx does not, on purpose.
+// The VLAN id is NOT part of the key by default (Config.KeyByVLAN turns it
+// on), although DESIGN.md suggested it. Real captures show why: on a trunk
+// the two directions of one connection often carry different tags — a
+// router on a stick puts the request on the client's VLAN and the answer on
+// the server's (shared pcaps: ldap/gap-data-missing.pcapng, VLAN 81 one way
+// and 80 the other), and NIC VLAN offload strips the tag from one direction
+// only (suricata bug-4376: tagged one way, untagged the other). Keying by
+// VLAN splits each such connection in two and hides its problems. tshark and
+// Zeek (by default) ignore the VLAN too. The flow still records the VLAN ids
+// it saw. Tunnels (VXLAN VNI, GRE key) stay in the key: overlay networks
+// reuse address space, and both directions of a flow share the tunnel id.
 type Key struct {
 	A, B         netip.Addr
 	APort, BPort uint16
@@ -77,6 +84,7 @@ type Flow struct {
 	FirstFrame    FrameRef
 	Dir           [2]DirStats
 	End           EndReason
+	VLAN          [2]uint16 // VLAN id each direction was first seen with (0 untagged)
 
 	TCP *TCPFlow // nil for non-TCP flows
 
@@ -95,8 +103,11 @@ func (f *Flow) CommunityID() string {
 
 // keyOf builds the canonical key of a packet and reports whether the packet's
 // source is endpoint A.
-func keyOf(p *Packet) (Key, bool) {
-	k := Key{Proto: p.Proto, VLAN: p.VLAN, Tunnel: p.Tunnel}
+func keyOf(p *Packet, byVLAN bool) (Key, bool) {
+	k := Key{Proto: p.Proto, Tunnel: p.Tunnel}
+	if byVLAN {
+		k.VLAN = p.VLAN
+	}
 	sp, dp := p.SrcPort, p.DstPort
 	switch p.Proto {
 	case ProtoTCP, ProtoUDP, ProtoSCTP:

@@ -16,7 +16,8 @@ type Record struct {
 	SrcPort       uint16  `json:"src_port"`
 	DstAddr       string  `json:"dst_addr"`
 	DstPort       uint16  `json:"dst_port"`
-	VLAN          uint16  `json:"vlan,omitempty"`
+	VLAN          uint16  `json:"vlan,omitempty"`      // client → server VLAN id
+	RespVLAN      uint16  `json:"resp_vlan,omitempty"` // server → client VLAN id, when it differs
 	Tunnel        string  `json:"tunnel,omitempty"`
 	Stream        int64   `json:"stream"` // TCP: Wireshark's tcp.stream; -1 otherwise
 	ClientGuessed bool    `json:"client_guessed"`
@@ -60,7 +61,7 @@ func (f *Flow) Record() Record {
 		SrcPort:       f.Client.Port,
 		DstAddr:       f.Server.Addr.String(),
 		DstPort:       f.Server.Port,
-		VLAN:          f.Key.VLAN,
+		VLAN:          f.VLAN[FromClient],
 		Stream:        f.Stream,
 		ClientGuessed: f.ClientGuessed,
 		State:         f.ConnState(),
@@ -81,6 +82,11 @@ func (f *Flow) Record() Record {
 		End:           f.End.String(),
 		ClientWScale:  -1,
 		ServerWScale:  -1,
+	}
+	if f.Dir[FromClient].Packets == 0 {
+		r.VLAN = f.VLAN[FromServer]
+	} else if f.Dir[FromServer].Packets > 0 && f.VLAN[FromServer] != f.VLAN[FromClient] {
+		r.RespVLAN = f.VLAN[FromServer]
 	}
 	if f.Key.Tunnel != 0 {
 		switch f.Key.Tunnel >> 24 {

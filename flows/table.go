@@ -18,6 +18,7 @@ type Table struct {
 	lists [numLists]flowList
 	now   int64
 	sweep int64 // capture time of the last expiry check
+	jumps int   // consecutive frames far ahead of the clock
 	ids   uint64
 	tcpN  int64 // next tcp.stream number
 	free  []*Flow
@@ -43,6 +44,9 @@ type Config struct {
 	TCPHalfOpen int64 // SYN and nothing else; default 2 min (Linux gives up a SYN after ~127 s)
 	UDPIdle     int64 // default 2 min
 	OtherIdle   int64 // ICMP and other protocols; default 1 min
+	// KeyByVLAN makes the VLAN id part of the flow key (see Key for why it
+	// is not by default).
+	KeyByVLAN bool
 	// OnEnd receives each flow when it leaves the table. It must not keep the
 	// *Flow: the table recycles it.
 	OnEnd func(*Flow)
@@ -91,13 +95,11 @@ func NewTable(cfg Config) *Table {
 // and returns the flow, the packet's direction in it, and for TCP the
 // analysis flags Wireshark would set on the frame.
 func (t *Table) Process(p *Packet) (*Flow, Dir, Analysis) {
-	if p.Timestamp > t.now {
-		t.now = p.Timestamp
-	}
+	t.advanceClock(p.Timestamp)
 	if t.now-t.sweep >= second {
 		t.expire()
 	}
-	k, fromA := keyOf(p)
+	k, fromA := keyOf(p, t.cfg.KeyByVLAN)
 	f := t.m[k]
 	if f != nil && f.TCP != nil && f.TCP.startsNewConnection(p, fromA == f.clientIsA()) {
 		t.end(f, EndReused)
@@ -111,6 +113,9 @@ func (t *Table) Process(p *Packet) (*Flow, Dir, Analysis) {
 		dir = FromClient
 	}
 	d := &f.Dir[dir]
+	if d.Packets == 0 {
+		f.VLAN[dir] = p.VLAN
+	}
 	d.Packets++
 	d.Bytes += int64(p.IPLen)
 	d.Payload += int64(p.PayloadLen)
@@ -123,6 +128,30 @@ func (t *Table) Process(p *Packet) (*Flow, Dir, Analysis) {
 	}
 	t.touch(f)
 	return f, dir, a
+}
+
+// Capture-clock guards: a single frame with a wild timestamp (seen in real
+// pcapng files: a year-2061 SYN-ACK between two 2015 frames) must not expire
+// every flow. A jump of more than clockJump is believed only once
+// clockConfirm frames in a row agree with it; a real gap (the next file of a
+// ring buffer an hour later) costs just those few frames of delay.
+const (
+	clockJump    = 300 * second
+	clockConfirm = 4
+)
+
+func (t *Table) advanceClock(ts int64) {
+	switch {
+	case ts <= t.now:
+		t.jumps = 0
+	case t.now == 0 || ts-t.now <= clockJump:
+		t.now, t.jumps = ts, 0
+	default:
+		t.jumps++
+		if t.jumps >= clockConfirm {
+			t.now, t.jumps = ts, 0
+		}
+	}
 }
 
 // Flush ends every flow still in the table (at the end of the capture).

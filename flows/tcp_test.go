@@ -174,7 +174,7 @@ func TestTCPAnalysisRules(t *testing.T) {
 		c.handshake(10, 20)
 		c.seg(21, true, PA, cl, s, 10, 1000)
 		c.seg(31, false, A, s, cl+10, 0, 1000)
-		c.seg(60000, true, A, cl+9, s, 0, 1000)    // keep-alive
+		c.seg(60000, true, A, cl+9, s, 0, 1000)   // keep-alive
 		c.seg(60010, false, A, s, cl+10, 0, 1000) // keep-alive ACK
 		c.expect(6, AKeepAlive)
 		c.expect(7, AKeepAliveAck)

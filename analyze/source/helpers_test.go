@@ -80,7 +80,7 @@ func readCapture(t testing.TB, b []byte) result {
 	for i, v := range []struct {
 		stdin bool
 		buf   int
-	}{{false, 0}, {false, 16}, {true, 0}, {true, 16}} {
+	}{{false, 0}, {false, 64}, {true, 0}, {true, 64}} {
 		paths := []string{p}
 		opts := Options{BufferSize: v.buf}
 		if v.stdin {

@@ -182,6 +182,9 @@ func (in *input) nextPcapng() (bool, error) {
 			if len(h) == 0 && err == io.EOF {
 				return false, nil // the clean end
 			}
+			if in.section < 0 {
+				return in.cutBlock(off, err, blockSHB, len(h), ngBlockMin)
+			}
 			return in.cut(off, err, "block header", len(h), ngBlockMin)
 		}
 		typ := u32(h, in.be) // 0x0A0D0D0A reads the same in both orders
@@ -209,7 +212,7 @@ func (in *input) nextPcapng() (bool, error) {
 		case blockSHB, blockIDB, blockEPB, blockSPB, blockOPB:
 			b, err := in.take(n)
 			if len(b) < n {
-				return in.cut(off, err, blockName(typ), len(b), n)
+				return in.cutBlock(off, err, typ, len(b), n)
 			}
 			if t := u32(b[n-4:], in.be); t != blen {
 				if typ == blockSHB {
@@ -274,8 +277,22 @@ func (in *input) sectionProblem(off int64, err error) (bool, error) {
 	if in.probing {
 		return false, err
 	}
-	in.warn(off, in.frames+1, "%v; kept the %d packets before it and stopped reading this file", err, in.info.Packets)
+	msg := err.Error()
+	if fe, ok := err.(*formatError); ok && fe.msg != "" {
+		msg = fe.msg
+	}
+	in.warn(off, in.frames+1, "%s; kept the %d packets before it and stopped reading this file", msg, in.info.Packets)
 	return false, nil
+}
+
+// cutBlock ends the file at a block that is not all there. The very first
+// section header cut short means the file is not (yet) a capture, as for a
+// pcap file header; later it is a capture cut short.
+func (in *input) cutBlock(off int64, err error, typ uint32, got, want int) (bool, error) {
+	if in.section < 0 && in.ioErr == nil {
+		return in.sectionProblem(off, notCapture("pcapng section header block cut short (%d of %d bytes; file cut short or still being written)", got, want))
+	}
+	return in.cut(off, err, blockName(typ), got, want)
 }
 
 // ngSection starts a new section: interfaces are numbered afresh.

@@ -115,8 +115,9 @@ type FileInfo struct {
 
 // Options tune Open.
 type Options struct {
-	// BufferSize is the size of each input's read buffer (default 1 MiB).
-	// Records up to this size are returned without copying.
+	// BufferSize is the size of each input's read buffer (default 1 MiB,
+	// at least 64). Records up to this size are returned without copying;
+	// larger ones are copied into a buffer the input reuses.
 	BufferSize int
 	// Stdin is read for the path "-" (default os.Stdin). It is read once
 	// and never closed by the Reader.
@@ -173,6 +174,6 @@ const (
 	maxCommentsPerFile = 10000 // FileInfo.Comments cap
 	maxInterfaces      = 1 << 16
 	probeBufferSize    = 64 << 10 // buffer of a regular file probed and reopened later
-	minBufferSize      = 16       // bufio's own minimum
+	minBufferSize      = 64       // room for any file or block header
 	zstdMaxWindow      = 128 << 20
 )

@@ -90,6 +90,17 @@ type tcpSide struct {
 	tsBase uint32
 	tsEcr  uint32
 	segs   []tcpSeg
+	dsack  span // duplicate data received, reported once as a D-SACK block
+
+	delayed  bool      // segments sent wait in flight until Arrive
+	inflight []pending // segments in flight, oldest first
+}
+
+type pending struct {
+	flags TCPFlags
+	off   int64
+	n     int
+	tsval uint32
 }
 
 // TCPConn scripts one TCP connection. Each method writes the packets it
@@ -340,8 +351,32 @@ func (c *TCPConn) emit(s Side, flags TCPFlags, off int64, data []byte, n int, f 
 		c.write(me.link, c.pkt)
 	}
 	if f.arrives() {
-		c.deliver(s, flags, off, len(data), tsval)
+		if me.delayed {
+			me.inflight = append(me.inflight, pending{flags, off, len(data), tsval})
+		} else {
+			c.deliver(s, flags, off, len(data), tsval)
+		}
 	}
+}
+
+// Delay makes the segments side s sends from now on wait in flight: the
+// peer only receives them, in order, when Arrive says so. It lets a script
+// written at the sender's vantage show a burst first and then the ACKs the
+// peer sent as each segment arrived. Delay(s, false) stops delaying new
+// segments; those already in flight still wait for Arrive.
+func (c *TCPConn) Delay(s Side, on bool) { c.sides[s].delayed = on }
+
+// Arrive delivers the n oldest segments side s has in flight (all when n
+// is negative). Segments lost on the way never arrive and are skipped.
+func (c *TCPConn) Arrive(s Side, n int) {
+	me := &c.sides[s]
+	if n < 0 || n > len(me.inflight) {
+		n = len(me.inflight)
+	}
+	for _, p := range me.inflight[:n] {
+		c.deliver(s, p.flags, p.off, p.n, p.tsval)
+	}
+	me.inflight = append(me.inflight[:0], me.inflight[n:]...)
 }
 
 func (c *TCPConn) write(l Link, pkt []byte) {
@@ -390,6 +425,10 @@ func (c *TCPConn) deliver(s Side, flags TCPFlags, off int64, n int, tsval uint32
 		return
 	}
 	if !peer.rcvd {
+		return
+	}
+	if hi <= peer.rcvNxt && n > 0 {
+		peer.dsack = span{lo, hi} // all of it was already received
 		return
 	}
 	if lo <= peer.rcvNxt {
@@ -464,13 +503,25 @@ func (c *TCPConn) buildOptions(s Side, flags TCPFlags) {
 		b = binary.BigEndian.AppendUint32(b, c.tsVal(s))
 		b = binary.BigEndian.AppendUint32(b, me.tsEcr)
 	}
-	if c.sack && len(me.ooo) > 0 && flags&ACK != 0 && flags&(RST|SYN) == 0 {
+	hasDSACK := me.dsack.hi > me.dsack.lo
+	if c.sack && (len(me.ooo) > 0 || hasDSACK) && flags&ACK != 0 && flags&(RST|SYN) == 0 {
 		maxBlocks := 4
 		if c.ts {
 			maxBlocks = 3
 		}
-		nb := min(len(me.ooo), maxBlocks)
+		nb := len(me.ooo)
+		if hasDSACK {
+			nb++
+		}
+		nb = min(nb, maxBlocks)
 		b = append(b, 1, 1, 5, byte(2+8*nb))
+		if hasDSACK {
+			// RFC 2883: the duplicate block comes first.
+			b = binary.BigEndian.AppendUint32(b, peer.isn+uint32(me.dsack.lo))
+			b = binary.BigEndian.AppendUint32(b, peer.isn+uint32(me.dsack.hi))
+			me.dsack = span{}
+			nb--
+		}
 		// Most recent (highest) block first, as receivers report them.
 		for i := len(me.ooo) - 1; i >= len(me.ooo)-nb; i-- {
 			sp := me.ooo[i]
