@@ -48,6 +48,9 @@ type Result struct {
 	FlowStates map[string]int64 `json:"flow_states"`
 	Protocols  map[string]int64 `json:"protocols"`
 	TopTalkers []Talker         `json:"top_talkers"`
+	// WorstFlows are the TCP flows with the most trouble (retransmissions,
+	// lost segments, zero windows, resets), worst first, for the summary.
+	WorstFlows []flows.Record   `json:"-"`
 	Table      flows.TableStats `json:"-"`
 	Decode     flows.DecodeStats
 }
@@ -110,6 +113,7 @@ func Run(cfg Config, sink FlowSink) (*Result, error) {
 
 	r := &Result{FlowStates: map[string]int64{}, Protocols: map[string]int64{}}
 	talkers := newTalkers()
+	worst := &worstFlows{max: 5}
 	var sinkErr error
 	tcfg := cfg.Flows
 	tcfg.OnEnd = func(f *flows.Flow) {
@@ -122,8 +126,19 @@ func Run(cfg Config, sink FlowSink) (*Result, error) {
 		bytes := f.Dir[0].Bytes + f.Dir[1].Bytes
 		talkers.add(f.Client.Addr, bytes)
 		talkers.add(f.Server.Addr, bytes)
+		score := int64(0)
+		if f.TCP != nil {
+			c := &f.TCP.Counts
+			score = c.Retransmissions + c.LostSegments + c.ZeroWindows + c.Resets
+		}
+		if sink == nil && score == 0 {
+			return
+		}
+		rec := f.Record()
+		if score > 0 {
+			worst.add(&rec, score)
+		}
 		if sink != nil && sinkErr == nil {
-			rec := f.Record()
 			sinkErr = sink.Flow(&rec)
 		}
 	}
@@ -165,6 +180,7 @@ func Run(cfg Config, sink FlowSink) (*Result, error) {
 
 	r.Table, r.Decode = table.Stats, dec.Stats
 	r.fillCapture(rd, cfg.TopTalkers, talkers)
+	r.WorstFlows = worst.list()
 	return r, nil
 }
 
@@ -277,3 +293,27 @@ func (t *talkers) top(n int) []Talker {
 
 // ErrNoInput is returned when no input was named.
 var ErrNoInput = errors.New("no capture named")
+
+// worstFlows keeps the few flows with the highest trouble score.
+type worstFlows struct {
+	max    int
+	recs   []flows.Record
+	scores []int64
+}
+
+func (w *worstFlows) add(r *flows.Record, score int64) {
+	if len(w.recs) == w.max && score <= w.scores[len(w.scores)-1] {
+		return
+	}
+	i := sort.Search(len(w.scores), func(i int) bool { return w.scores[i] < score })
+	w.recs = append(w.recs, flows.Record{})
+	w.scores = append(w.scores, 0)
+	copy(w.recs[i+1:], w.recs[i:])
+	copy(w.scores[i+1:], w.scores[i:])
+	w.recs[i], w.scores[i] = *r, score
+	if len(w.recs) > w.max {
+		w.recs, w.scores = w.recs[:w.max], w.scores[:w.max]
+	}
+}
+
+func (w *worstFlows) list() []flows.Record { return w.recs }

@@ -39,25 +39,35 @@ func Text(w io.Writer, r *analyze.Result) error {
 
 	t := &r.TCP
 	fmt.Fprintf(&b, "\nTCP       %d streams\n", t.Streams)
-	row := func(label string, n int64, note string) {
+	// A "!" marks counts that point at a problem worth a look.
+	row := func(label string, n int64, note string, problem bool) {
 		mark := " "
-		if n > 0 && note != "" {
+		if n > 0 && problem {
 			mark = "!"
 		}
-		fmt.Fprintf(&b, "  %s %-26s %8d  %s\n", mark, label, n, note)
+		if n == 0 {
+			note = ""
+		}
+		fmt.Fprintf(&b, "  %s %-24s %8d  %s\n", mark, label, n, note)
 	}
-	row("retransmissions", t.Retransmissions, "segments sent again (loss, or a timeout)")
-	row("  fast", t.FastRetransmissions, "")
-	row("  spurious", t.SpuriousRetransmissions, "")
-	row("out-of-order", t.OutOfOrder, "")
-	row("previous segment lost", t.LostSegments, "not captured (loss before the capture point)")
-	row("ACKed unseen segment", t.AckedUnseen, "capture missed packets")
-	row("duplicate ACKs", t.DuplicateAcks, "")
-	row("zero windows", t.ZeroWindows, "a receiver stopped reading")
-	row("zero-window probes", t.ZeroWindowProbes, "")
-	row("window full", t.WindowFull, "")
-	row("keep-alives", t.KeepAlives, "")
-	row("resets", t.Resets, "")
+	row("retransmissions", t.Retransmissions, fmt.Sprintf("(%d fast, %d spurious) segments sent again: loss or timeouts", t.FastRetransmissions, t.SpuriousRetransmissions), true)
+	row("out-of-order", t.OutOfOrder, "reordered on the path", false)
+	row("previous segment lost", t.LostSegments, "not captured: lost before the capture point", true)
+	row("ACKed unseen segment", t.AckedUnseen, "the capture missed packets the peer received", true)
+	row("duplicate ACKs", t.DuplicateAcks, "a receiver saw a gap", false)
+	row("zero windows", t.ZeroWindows, "a receiver stopped reading", true)
+	row("zero-window probes", t.ZeroWindowProbes, "", false)
+	row("window full", t.WindowFull, "a sender filled the receiver's window", false)
+	row("keep-alives", t.KeepAlives, "", false)
+	row("resets", t.Resets, "connections aborted or refused", true)
+
+	if len(r.WorstFlows) > 0 {
+		fmt.Fprintf(&b, "\nTCP flows with the most trouble\n")
+		for _, f := range r.WorstFlows {
+			fmt.Fprintf(&b, "  stream %-5d %s:%d → %s:%d  %s  retx %d, lost %d, zero-win %d, resets %d\n",
+				f.Stream, f.SrcAddr, f.SrcPort, f.DstAddr, f.DstPort, f.State, f.Retransmissions, f.LostSegments, f.ZeroWindows, f.Resets)
+		}
+	}
 
 	if len(r.TopTalkers) > 0 {
 		fmt.Fprintf(&b, "\nTop talkers (bytes in flows)\n")

@@ -1,0 +1,111 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pcapx/pcapx/analyze"
+	"github.com/pcapx/pcapx/flows"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./report -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test ./report -update to accept):\n%s", name, got)
+	}
+}
+
+// sample is a hand-made result with hostile strings where a capture can
+// put them (file comments, warnings quoting a file name).
+func sample() *analyze.Result {
+	return &analyze.Result{
+		Capture: analyze.Capture{
+			Files:     []analyze.File{{Name: "cap\x1b[31m.pcap", Format: "pcap", Packets: 12, LinkTypes: []string{"ether"}, Comments: []string{"<script>alert(1)</script>\x07"}}},
+			Packets:   12,
+			Bytes:     3456,
+			First:     "2026-01-02T03:04:05Z",
+			Last:      "2026-01-02T03:04:07.5Z",
+			Duration:  2.5,
+			LinkTypes: []string{"ether"},
+			Flows:     2,
+			Warnings:  []string{"cap\x1b[31m.pcap: byte 1234, frame 13: truncated record; stopped reading this file"},
+		},
+		TCP:        analyze.TCPSummary{Streams: 1, TCPCounts: flows.TCPCounts{Retransmissions: 3, FastRetransmissions: 1, DuplicateAcks: 2}},
+		FlowStates: map[string]int64{"SF": 1, "S0": 1},
+		Protocols:  map[string]int64{"tcp": 1, "udp": 1},
+		TopTalkers: []analyze.Talker{{Addr: "10.0.0.1", Bytes: 3000, Flows: 2}, {Addr: "10.0.0.2", Bytes: 3000, Flows: 2}},
+	}
+}
+
+func TestTextGolden(t *testing.T) {
+	var b bytes.Buffer
+	if err := Text(&b, sample()); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.ContainsRune(b.Bytes(), 0x1b) || bytes.ContainsRune(b.Bytes(), 0x07) {
+		t.Error("terminal output carries raw control characters from the capture")
+	}
+	golden(t, "summary.txt", b.Bytes())
+}
+
+func TestJSONGolden(t *testing.T) {
+	var b bytes.Buffer
+	j, err := NewJSON(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := flows.Record{CommunityID: "1:abc", Proto: "udp", SrcAddr: "10.0.0.1", SrcPort: 5353, DstAddr: "10.0.0.2", DstPort: 53, State: "SF", History: "Dd", Stream: -1}
+	for i := 0; i < 2; i++ {
+		if err := j.Flow(&rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Finish(sample()); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatalf("not valid JSON: %v\n%s", err, b.String())
+	}
+	if n := len(doc["flows"].([]any)); n != 2 {
+		t.Errorf("%d flows, want 2", n)
+	}
+	if strings.Contains(b.String(), "<script>") {
+		t.Error("JSON carries an unescaped <script>")
+	}
+	golden(t, "document.json", b.Bytes())
+}
+
+func TestTermSafe(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain name.pcap": "plain name.pcap",
+		"a\x1b[2Jb":       `a\x1b[2Jb`,
+		"bell\x07":        `bell\a`,
+		"bad\xffutf8":     `bad\xffutf8`,
+		"rtl\u202eevil":   `rtl\u202eevil`,
+		"new\nline":       `new\nline`,
+		"ünïcode ok":      "ünïcode ok",
+	} {
+		if got := TermSafe(in); got != want {
+			t.Errorf("TermSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
