@@ -55,8 +55,11 @@ func loadOracle(t *testing.T) []oracleRow {
 // deliberate lists, per file, where pcapx differs from tshark on purpose and
 // why. The key is "file column".
 var deliberate = map[string]string{
-	// None at the moment: every count the issue names agrees. (VLAN keying
-	// was one: see flows.Key for why pcapx ignores the VLAN like tshark.)
+	// The second record claims 1,409,179,648 bytes. tshark then guesses an
+	// old 1999 pcap variant with 24-byte record headers, under which even
+	// its frame 1 starts 8 bytes into the Ethernet header and frame 2 is
+	// junk. pcapx keeps the one correct packet and warns at byte 228, frame 2.
+	"OISF__suricata-verify/tests__bug-6875-01__fuzz.pcap packets": "tshark's old-pcap-variant guess reads junk",
 }
 
 // within reports whether got is within pct percent of want (exact for 0).
@@ -87,7 +90,11 @@ func TestOracleAgreement(t *testing.T) {
 					return
 				}
 				if res.Capture.Packets < row.int(t, "packets") {
-					t.Errorf("packets %d, tshark read %d", res.Capture.Packets, row.int(t, "packets"))
+					if why, ok := deliberate[name+" packets"]; ok {
+						t.Logf("packets %d, tshark %d — deliberate: %s", res.Capture.Packets, row.int(t, "packets"), why)
+					} else {
+						t.Errorf("packets %d, tshark read %d", res.Capture.Packets, row.int(t, "packets"))
+					}
 				}
 				if len(res.Capture.Warnings) == 0 && res.Capture.Packets == row.int(t, "packets") {
 					t.Logf("no warning (tshark: %s)", row["tshark_stderr"])

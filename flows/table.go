@@ -13,15 +13,16 @@ package flows
 // only the heads need checking, so expiry is O(expired), never a sweep over
 // the whole table.
 type Table struct {
-	cfg   Config
-	m     map[Key]*Flow
-	lists [numLists]flowList
-	now   int64
-	sweep int64 // capture time of the last expiry check
-	jumps int   // consecutive frames far ahead of the clock
-	ids   uint64
-	tcpN  int64 // next tcp.stream number
-	free  []*Flow
+	cfg      Config
+	m        map[Key]*Flow
+	lists    [numLists]flowList
+	now      int64
+	sweep    int64 // capture time of the last expiry check
+	jumps    int   // consecutive frames far ahead of the clock
+	clockSet bool
+	ids      uint64
+	tcpN     int64 // next tcp.stream number
+	free     []*Flow
 
 	Stats TableStats
 }
@@ -36,7 +37,8 @@ type TableStats struct {
 
 // Config tunes a Table. Zero values take the defaults below.
 type Config struct {
-	// MaxFlows bounds the table. Default 250 000 (roughly 100 MB of state).
+	// MaxFlows bounds the table. Default 100 000: about 1 KB of state per
+	// TCP flow (flow, TCP analysis, map entry), so under 100 MB.
 	MaxFlows int
 	// Idle timeouts in ns of capture time.
 	TCPIdle     int64 // established or mid-stream TCP; default 1 h (a quiet SSH session stays one flow)
@@ -56,7 +58,7 @@ const second = int64(1e9)
 
 func (c *Config) setDefaults() {
 	if c.MaxFlows <= 0 {
-		c.MaxFlows = 250_000
+		c.MaxFlows = 100_000
 	}
 	def := func(v *int64, d int64) {
 		if *v <= 0 {
@@ -142,9 +144,11 @@ const (
 
 func (t *Table) advanceClock(ts int64) {
 	switch {
+	case !t.clockSet:
+		t.now, t.clockSet = ts, true
 	case ts <= t.now:
 		t.jumps = 0
-	case t.now == 0 || ts-t.now <= clockJump:
+	case ts-t.now <= clockJump:
 		t.now, t.jumps = ts, 0
 	default:
 		t.jumps++

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"sync/atomic"
 
 	"github.com/klauspost/compress/gzip"
@@ -156,6 +157,9 @@ func (in *input) probe() error {
 		if in.reopen {
 			in.close()
 			in.consumed.Store(0)
+			// Nothing is counted until the file is really read.
+			fi := &in.info
+			fi.Packets, fi.Frames, fi.Bytes, fi.First, fi.Last = 0, 0, 0, 0, 0
 		}
 	} else {
 		in.finish()
@@ -193,7 +197,7 @@ func (in *input) skip(err error) {
 	switch {
 	case errors.Is(err, ErrEmpty):
 		hint = " (the newest file of a capture ring may not have its header yet)"
-	case errors.Is(err, ErrNotCapture):
+	case errors.Is(err, ErrNotCapture) && !strings.Contains(err.Error(), "still being written"):
 		hint = " (not a capture, or a ring file whose header is still being written)"
 	}
 	in.pendingWarn = nil
@@ -372,11 +376,11 @@ func (in *input) cut(off int64, err error, what string, got, want int) (bool, er
 		return false, ioError{in.info.Name, in.ioErr}
 	}
 	if err == nil || err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
-		in.warn(off, in.frames+1, "truncated %s: %d of %d bytes present (file cut short or still being written); kept the %d packets before it",
-			what, got, want, in.info.Packets)
+		in.warn(off, in.frames+1, "truncated %s: %d of %d bytes present (file cut short or still being written); %s",
+			what, got, want, in.kept())
 	} else {
-		in.warn(off, in.frames+1, "%s unreadable: %s data damaged (%v); kept the %d packets before it and stopped reading this file",
-			what, in.info.Compression, err, in.info.Packets)
+		in.warn(off, in.frames+1, "%s unreadable: %s data damaged (%v); %s and stopped reading this file",
+			what, in.info.Compression, err, in.kept())
 	}
 	return false, nil
 }
@@ -400,6 +404,18 @@ func (in *input) advance() (bool, error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// kept says what was kept before a problem that ends the file.
+func (in *input) kept() string {
+	switch n := in.info.Packets; n {
+	case 0:
+		return "no packet came before it"
+	case 1:
+		return "kept the 1 packet before it"
+	default:
+		return fmt.Sprintf("kept the %d packets before it", n)
+	}
 }
 
 // emit fills the head packet. It is on the per-packet path: no allocation.
@@ -444,8 +460,12 @@ func (in *input) warn(off, frame int64, format string, args ...any) {
 		Decompressed: in.info.Compression != "" && off >= 0})
 }
 
-// addComment keeps a capture comment, up to a cap.
+// addComment keeps a capture comment, up to a cap on their number and
+// length, so a hostile file cannot fill memory with comments.
 func (in *input) addComment(s string) {
+	if len(s) > maxCommentLen {
+		s = strings.ToValidUTF8(s[:maxCommentLen], "") + "…"
+	}
 	if len(in.info.Comments) < maxCommentsPerFile {
 		in.info.Comments = append(in.info.Comments, s)
 	} else if len(in.info.Comments) == maxCommentsPerFile {

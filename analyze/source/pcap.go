@@ -115,8 +115,8 @@ func (in *input) nextPcap() (bool, error) {
 	if caplen > MaxRecordLen {
 		// Past this length the record boundaries are lost: what follows
 		// would be read as headers made of packet bytes.
-		in.warn(off, in.frames+1, "record length %d beyond the sane maximum %d; kept the %d packets before it and stopped reading this file (what follows cannot be framed)",
-			caplen, MaxRecordLen, in.info.Packets)
+		in.warn(off, in.frames+1, "record length %d beyond the sane maximum %d; %s and stopped reading this file (what follows cannot be framed)",
+			caplen, MaxRecordLen, in.kept())
 		return false, nil
 	}
 	if caplen > in.snaplen && in.snaplen > 0 && !in.warnedSnap {

@@ -203,8 +203,8 @@ func (in *input) nextPcapng() (bool, error) {
 			if typ == blockSHB {
 				return in.sectionProblem(off, notCapture("section header block length %d %s", blen, why))
 			}
-			in.warn(off, in.frames+1, "%s length %d %s; kept the %d packets before it and stopped reading this file (the blocks after it cannot be found)",
-				blockName(typ), blen, why, in.info.Packets)
+			in.warn(off, in.frames+1, "%s length %d %s; %s and stopped reading this file (the blocks after it cannot be found)",
+				blockName(typ), blen, why, in.kept())
 			return false, nil
 		}
 		n := int(blen)
@@ -218,8 +218,8 @@ func (in *input) nextPcapng() (bool, error) {
 				if typ == blockSHB {
 					return in.sectionProblem(off, notCapture("section header block length %d does not match its trailing copy %d", blen, t))
 				}
-				in.warn(off, in.frames+1, "%s length %d does not match its trailing copy %d; kept the %d packets before it and stopped reading this file (the block boundaries are lost)",
-					blockName(typ), blen, t, in.info.Packets)
+				in.warn(off, in.frames+1, "%s length %d does not match its trailing copy %d; %s and stopped reading this file (the block boundaries are lost)",
+					blockName(typ), blen, t, in.kept())
 				return false, nil
 			}
 			body := b[8 : n-4 : n-4]
@@ -255,8 +255,8 @@ func (in *input) nextPcapng() (bool, error) {
 				return in.cut(off, err, blockName(typ), n-4+len(t), n)
 			}
 			if tl := u32(t, in.be); tl != blen {
-				in.warn(off, in.frames+1, "%s length %d does not match its trailing copy %d; kept the %d packets before it and stopped reading this file (the block boundaries are lost)",
-					blockName(typ), blen, tl, in.info.Packets)
+				in.warn(off, in.frames+1, "%s length %d does not match its trailing copy %d; %s and stopped reading this file (the block boundaries are lost)",
+					blockName(typ), blen, tl, in.kept())
 				return false, nil
 			}
 			if wiresharkFrame(typ) {
@@ -281,7 +281,7 @@ func (in *input) sectionProblem(off int64, err error) (bool, error) {
 	if fe, ok := err.(*formatError); ok && fe.msg != "" {
 		msg = fe.msg
 	}
-	in.warn(off, in.frames+1, "%s; kept the %d packets before it and stopped reading this file", msg, in.info.Packets)
+	in.warn(off, in.frames+1, "%s; %s and stopped reading this file", msg, in.kept())
 	return false, nil
 }
 

@@ -76,9 +76,10 @@ type Interface struct {
 	TSOffset     int64  // if_tsoffset in seconds, already added to Packet.Timestamp
 }
 
-// FileInfo describes one input. The counters (Packets, Bytes, First, Last,
-// Comments) grow while the file is read and are final once Next has
-// returned io.EOF.
+// FileInfo describes one input. The counters (Packets, Frames, Bytes,
+// First, Last, Comments) grow as records are read — a packet counts from
+// the moment it is read, which can be a call to Next before it is returned
+// — and are final once Next has returned io.EOF.
 type FileInfo struct {
 	Name           string
 	Format         string // "pcap" | "pcapng"; "" for a skipped file
@@ -95,7 +96,7 @@ type FileInfo struct {
 	// Hardware, OS and Application are the pcapng SHB's shb_hardware,
 	// shb_os and shb_userappl options of the first section that has them.
 	Hardware, OS, Application string
-	Packets                   int64 // packets returned
+	Packets                   int64 // packets read
 	// Frames is the last frame number given, as Wireshark numbers
 	// frames: it exceeds Packets when a pcapng file holds records
 	// Wireshark shows as frames but that are not packets (systemd
@@ -172,6 +173,7 @@ const (
 
 	maxWarningsPerFile = 100   // beyond this, one "suppressed" note
 	maxCommentsPerFile = 10000 // FileInfo.Comments cap
+	maxCommentLen      = 4096  // longer comments are cut
 	maxInterfaces      = 1 << 16
 	probeBufferSize    = 64 << 10 // buffer of a regular file probed and reopened later
 	minBufferSize      = 64       // room for any file or block header

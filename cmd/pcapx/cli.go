@@ -134,7 +134,7 @@ capture); 2 with --strict when a capture was damaged.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&fl.format, "format", "text", "output format: text or json")
-	f.IntVar(&fl.maxFlows, "max-flows", 250_000, "most flows tracked at once; the oldest is evicted (and counted) beyond it")
+	f.IntVar(&fl.maxFlows, "max-flows", 100_000, "most flows tracked at once (about 1 KB each); beyond it the oldest is evicted and counted")
 	f.BoolVar(&fl.strict, "strict", false, "exit 2 when a capture is damaged (truncated, bad records)")
 	f.StringVar(&fl.progress, "progress", "auto", "progress bar on stderr: auto (terminal and large input), always, never")
 	f.IntVar(&fl.top, "top", 10, "how many top talkers the summary lists")

@@ -1,0 +1,84 @@
+package flows
+
+import (
+	"net/netip"
+	"runtime"
+	"testing"
+)
+
+// A SYN flood of a million spoofed sources must not grow the table past its
+// bound: the oldest half-open flows are evicted and counted.
+func TestTableBoundedUnderSYNFlood(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a million packets")
+	}
+	const maxFlows = 10_000
+	ended := 0
+	tab := NewTable(Config{MaxFlows: maxFlows, OnEnd: func(*Flow) { ended++ }})
+	dst := netip.MustParseAddr("192.0.2.1")
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	p := Packet{Kind: KindTCP, Proto: ProtoTCP, Dst: dst, DstPort: 80, Flags: FlagSYN, Window: 1024, WScale: -1}
+	const n = 1_000_000
+	for i := 0; i < n; i++ {
+		p.Timestamp = int64(i) * 1000 // 1 µs apart: none idles out
+		p.Src = netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		p.SrcPort = uint16(1024 + i%60000)
+		p.Seq = uint32(i)
+		tab.Process(&p)
+		if tab.Len() > maxFlows {
+			t.Fatalf("table holds %d flows, bound %d", tab.Len(), maxFlows)
+		}
+	}
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if tab.Stats.Evicted != n-maxFlows || tab.Stats.Flows != n {
+		t.Errorf("evicted %d of %d flows, want %d", tab.Stats.Evicted, tab.Stats.Flows, n-maxFlows)
+	}
+	if grown := int64(after.HeapInuse) - int64(before.HeapInuse); grown > 64<<20 {
+		t.Errorf("heap grew by %d MB for a %d-flow table", grown>>20, maxFlows)
+	}
+	tab.Flush()
+	if ended != n {
+		t.Errorf("%d flows ended, want %d", ended, n)
+	}
+}
+
+// Idle flows leave the table by capture time, not wall time.
+func TestTableExpiresByCaptureTime(t *testing.T) {
+	var ends []EndReason
+	tab := NewTable(Config{UDPIdle: 10 * second, OnEnd: func(f *Flow) { ends = append(ends, f.End) }})
+	a, b := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	p := Packet{Kind: KindUDP, Proto: ProtoUDP, Src: a, Dst: b, SrcPort: 5000, DstPort: 53, WScale: -1}
+	tab.Process(&p)
+	// Another flow 5 s later keeps the clock moving; the first is not idle yet.
+	q := p
+	q.SrcPort, q.Timestamp = 5001, 5*second
+	tab.Process(&q)
+	if len(ends) != 0 {
+		t.Fatalf("expired too early: %v", ends)
+	}
+	q.Timestamp = 12 * second
+	tab.Process(&q)
+	if len(ends) != 1 || ends[0] != EndIdle || tab.Len() != 1 {
+		t.Fatalf("after 12 s: ends %v, active %d", ends, tab.Len())
+	}
+}
+
+// One frame with a wild timestamp must not expire everything.
+func TestTableIgnoresOneWildTimestamp(t *testing.T) {
+	ended := 0
+	tab := NewTable(Config{OnEnd: func(*Flow) { ended++ }})
+	a, b := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	p := Packet{Kind: KindTCP, Proto: ProtoTCP, Src: a, Dst: b, SrcPort: 40000, DstPort: 80, Flags: FlagSYN, Seq: 1, WScale: -1}
+	tab.Process(&p)
+	wild := Packet{Kind: KindTCP, Proto: ProtoTCP, Src: b, Dst: a, SrcPort: 80, DstPort: 40000, Flags: FlagSYN | FlagACK, Seq: 9, Ack: 2, WScale: -1, Timestamp: 40 * 365 * 24 * 3600 * second}
+	tab.Process(&wild)
+	p.Flags, p.Seq, p.Ack, p.Timestamp = FlagACK, 2, 10, second
+	tab.Process(&p)
+	if ended != 0 || tab.Len() != 1 {
+		t.Errorf("a single wild timestamp ended %d flows (%d active)", ended, tab.Len())
+	}
+}
