@@ -12,9 +12,11 @@ build:
 
 # The test command CI runs (.ci/run). Conformance checks against the real
 # captures in ../shared run when that folder is present and skip otherwise.
+# ./... skips directories named testdata, so the fixture generator (whose
+# test fails when a committed fixture is stale) is named explicitly.
 test:
-	$(GO) vet $(PKGS)
-	$(GO) test -count=1 $(PKGS)
+	$(GO) vet $(PKGS) ./testdata/gen
+	$(GO) test -count=1 $(PKGS) ./testdata/gen
 
 # Analyse the bundled sample capture: a terminal summary, and the JSON document
 # in out/demo.json.
@@ -42,7 +44,7 @@ fuzz:
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
-	$(GO) vet $(PKGS)
+	$(GO) vet $(PKGS) ./testdata/gen
 
 # Regenerate the fixture captures in testdata/captures.
 fixtures:

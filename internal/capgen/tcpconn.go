@@ -90,7 +90,8 @@ type tcpSide struct {
 	tsBase uint32
 	tsEcr  uint32
 	segs   []tcpSeg
-	dsack  span // duplicate data received, reported once as a D-SACK block
+	queue  []byte // application data written but not yet sent
+	dsack  span   // duplicate data received, reported once as a D-SACK block
 
 	delayed  bool      // segments sent wait in flight until Arrive
 	inflight []pending // segments in flight, oldest first
@@ -615,6 +616,8 @@ func (c *TCPConn) send(s Side, data []byte, n int, f fate) int {
 	me := &c.sides[s]
 	if data != nil {
 		n = len(data)
+	} else if len(me.queue) > 0 {
+		data = c.take(s, n)
 	}
 	off := me.nxt
 	me.segs = append(me.segs, tcpSeg{off: off, n: n, data: data})
@@ -623,12 +626,44 @@ func (c *TCPConn) send(s Side, data []byte, n int, f fate) int {
 	return len(me.segs) - 1
 }
 
-// Send writes one segment of n filler bytes from side s and returns its
-// segment index.
+// take returns the next n bytes of side s's queued application data,
+// padded with filler when the queue holds fewer.
+func (c *TCPConn) take(s Side, n int) []byte {
+	me := &c.sides[s]
+	if n <= len(me.queue) {
+		d := me.queue[:n:n]
+		me.queue = me.queue[n:]
+		return d
+	}
+	d := make([]byte, n)
+	k := copy(d, me.queue)
+	copy(d[k:], c.filler(me.nxt+int64(k), n-k))
+	me.queue = nil
+	return d
+}
+
+// Write queues application data on side s: the segments that side sends
+// next with Send, SendLost, Drop, Miss or SendBulk carry these bytes (then
+// filler once they run out), so a script can send a real HTTP response in
+// segments of its choosing. p is kept: do not modify it afterwards.
+func (c *TCPConn) Write(s Side, p []byte) {
+	me := &c.sides[s]
+	if len(me.queue) == 0 {
+		me.queue = p
+		return
+	}
+	me.queue = append(me.queue[:len(me.queue):len(me.queue)], p...)
+}
+
+// Queued returns how many written bytes side s has not sent yet.
+func (c *TCPConn) Queued(s Side) int { return len(c.sides[s].queue) }
+
+// Send writes one segment of n bytes from side s (queued data, else
+// filler) and returns its segment index.
 func (c *TCPConn) Send(s Side, n int) int { return c.send(s, nil, n, delivered) }
 
-// SendData writes one segment carrying p from side s. p is kept for
-// retransmissions: do not modify it afterwards.
+// SendData writes one segment carrying p from side s, ahead of any queued
+// data. p is kept for retransmissions: do not modify it afterwards.
 func (c *TCPConn) SendData(s Side, p []byte) int { return c.send(s, p, 0, delivered) }
 
 // ClientSend is Send(Client, n).
@@ -685,6 +720,25 @@ func (c *TCPConn) resend(s Side, i int, f fate) {
 // acknowledgement number, window and timestamps); the peer receives it.
 func (c *TCPConn) Retransmit(s Side, i int) { c.resend(s, i, delivered) }
 
+// RetransmitRange writes n bytes of segment i of side s again, starting
+// from byte from of the segment (as a sender does after lowering its MSS on
+// an ICMP "fragmentation needed"); the peer receives them.
+func (c *TCPConn) RetransmitRange(s Side, i, from, n int) {
+	me := &c.sides[s]
+	if i < 0 || i >= len(me.segs) || from < 0 || from+n > me.segs[i].n {
+		if c.err == nil {
+			c.err = fmt.Errorf("capgen: %v has no segment %d with bytes [%d,%d)", s, i, from, from+n)
+		}
+		return
+	}
+	g := me.segs[i]
+	var d []byte
+	if g.data != nil {
+		d = g.data[from : from+n]
+	}
+	c.emit(s, PSH|ACK, g.off+int64(from), d, n, delivered)
+}
+
 // RetransmitLost writes segment i of side s again, and it is lost again
 // after the capture point.
 func (c *TCPConn) RetransmitLost(s Side, i int) { c.resend(s, i, lostAfter) }
@@ -722,7 +776,11 @@ func (c *TCPConn) WindowUpdate(s Side, bytes int) {
 // the byte, and the sender's next sequence number does not move.
 func (c *TCPConn) ZeroWindowProbe(s Side) {
 	me := &c.sides[s]
-	c.emit(s, ACK, me.nxt, nil, 1, notAccepted)
+	var b []byte
+	if len(me.queue) > 0 {
+		b = me.queue[:1:1]
+	}
+	c.emit(s, ACK, me.nxt, b, 1, notAccepted)
 }
 
 // ZeroWindowProbeLinux writes a Linux-style zero-window probe from side s:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"sort"
@@ -187,8 +188,11 @@ func icmp6Summary(ic *layers.ICMPv6) string {
 	case layers.ICMPv6TypeEchoReply:
 		return "echo reply"
 	case layers.ICMPv6TypePacketTooBig:
-		mtu := uint32(ic.TypeBytes[0])<<24 | uint32(ic.TypeBytes[1])<<16 | uint32(ic.TypeBytes[2])<<8 | uint32(ic.TypeBytes[3])
-		return fmt.Sprintf("packet too big, MTU %d (quotes %d bytes)", mtu, len(ic.Payload))
+		var mtu uint32
+		if len(ic.Payload) >= 4 {
+			mtu = binary.BigEndian.Uint32(ic.Payload[:4])
+		}
+		return fmt.Sprintf("packet too big, MTU %d (quotes %d bytes)", mtu, len(ic.Payload)-4)
 	}
 	return fmt.Sprintf("type %d code %d", t, c)
 }
@@ -204,6 +208,14 @@ func (g *generator) readme() []byte {
 			groups = append(groups, fx.Group)
 		}
 		byGroup[fx.Group] = append(byGroup[fx.Group], fx)
+	}
+	b.WriteString("\nContents:\n\n")
+	for _, grp := range groups {
+		var names []string
+		for _, fx := range byGroup[grp] {
+			names = append(names, "`"+fx.Path+"`")
+		}
+		fmt.Fprintf(&b, "- %s: %s\n", grp, strings.Join(names, ", "))
 	}
 	for _, grp := range groups {
 		fmt.Fprintf(&b, "\n## %s\n", grp)
@@ -235,7 +247,7 @@ func (g *generator) readme() []byte {
 					b.WriteString(strings.Join(lines, "; ") + ".\n")
 				}
 			}
-			if fx.Analysis || len(fx.Frames) > 0 && len(fx.Frames) <= 40 && fx.Error == "" {
+			if fx.Analysis || !fx.NoTable && len(fx.Frames) > 0 && len(fx.Frames) <= 40 && fx.Error == "" {
 				b.WriteString("\n| # | time | packet | expected tcp.analysis |\n|---:|---:|---|---|\n")
 				var t0 time.Time
 				for i, fr := range fx.Frames {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -52,6 +53,9 @@ type fixture struct {
 	Expect   map[int][]string
 	Frames   []frameInfo
 	Data     []byte
+	// NoTable leaves the frame table out of the README (the format and
+	// link fixtures repeat the same exchange).
+	NoTable bool
 }
 
 type frameInfo struct {
@@ -167,14 +171,7 @@ type outFile struct {
 	Data []byte
 }
 
-// generate builds every fixture and the generated documentation.
-func generate() (files []outFile, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%v", r)
-		}
-	}()
-	g := &generator{}
+func (g *generator) all() {
 	g.tcpScenarios()
 	g.appScenarios()
 	g.formats()
@@ -182,6 +179,30 @@ func generate() (files []outFile, err error) {
 	g.network()
 	g.ring()
 	g.bad()
+	g.demo()
+}
+
+// generateFixtures builds every fixture, without the documentation.
+func generateFixtures() (fx []*fixture, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v\n%s", r, debug.Stack())
+		}
+	}()
+	g := &generator{}
+	g.all()
+	return g.fixtures, nil
+}
+
+// generate builds every fixture and the generated documentation.
+func generate() (files []outFile, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v\n%s", r, debug.Stack())
+		}
+	}()
+	g := &generator{}
+	g.all()
 	seen := map[string]bool{}
 	for _, fx := range g.fixtures {
 		if seen[fx.Path] {
@@ -246,7 +267,7 @@ func (g *generator) expectedTSV() []byte {
 
 func (g *generator) indexTSV() []byte {
 	var b bytes.Buffer
-	b.WriteString("# Every capture fixture: format, packets a reader returns, and the error it must report (empty: none).\n")
+	b.WriteString("# Every capture fixture: format, packets a reader returns, and the error it must report (empty: none; \"warning:\" prefix: readable, report a warning).\n")
 	b.WriteString("path\tformat\tpackets\terror\n")
 	for _, fx := range g.fixtures {
 		if fx.Format == "" {
