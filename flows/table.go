@@ -103,9 +103,10 @@ func (t *Table) Process(p *Packet) (*Flow, Dir, Analysis) {
 	}
 	k, fromA := keyOf(p, t.cfg.KeyByVLAN)
 	f := t.m[k]
+	reused := false
 	if f != nil && f.TCP != nil && f.TCP.startsNewConnection(p, fromA == f.clientIsA()) {
 		t.end(f, EndReused)
-		f = nil
+		f, reused = nil, true
 	}
 	if f == nil {
 		f = t.create(k, p, fromA)
@@ -126,7 +127,10 @@ func (t *Table) Process(p *Packet) (*Flow, Dir, Analysis) {
 	}
 	var a Analysis
 	if f.TCP != nil {
-		a = f.TCP.analyze(p, dir)
+		if reused {
+			a = AReusedPorts
+		}
+		a |= f.TCP.analyze(p, dir, a)
 	}
 	t.touch(f)
 	return f, dir, a

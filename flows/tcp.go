@@ -266,7 +266,8 @@ const (
 )
 
 // analyze runs Wireshark's per-segment analysis and Zeek's state machine.
-func (t *TCPFlow) analyze(p *Packet, dir Dir) Analysis {
+// pre holds flags the table already decided (reused ports).
+func (t *TCPFlow) analyze(p *Packet, dir Dir, pre Analysis) Analysis {
 	fwd, rev := &t.dirs[dir], &t.dirs[1-dir]
 	flags := p.Flags
 	now := p.Timestamp
@@ -290,7 +291,7 @@ func (t *TCPFlow) analyze(p *Packet, dir Dir) Analysis {
 	}
 
 	// base_seq, set before the analysis (dissect_tcp).
-	var a Analysis
+	a := pre
 	if !fwd.baseSet {
 		fwd.baseSet = true
 		fwd.base = p.Seq

@@ -172,7 +172,9 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 		}
 		sink = js
 	}
+	stopMem := startMemoryPolicy()
 	res, err := analyze.Run(cfg, sink)
+	stopMem()
 	if bar != nil {
 		bar.finish()
 	}
