@@ -18,6 +18,8 @@ import (
 
 	"github.com/pcapx/pcapx/analyze/source"
 	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/flows/streams"
+	"github.com/pcapx/pcapx/rules"
 )
 
 // Config is one run's settings.
@@ -30,15 +32,24 @@ type Config struct {
 	// Progress, if set, is called about every 64k packets with the bytes
 	// read so far and the total (0 when unknown).
 	Progress func(done, total int64)
+	// Rules overrides the rules' defaults (nil: all rules, defaults).
+	Rules *rules.Config
+	// Streams bounds the reassembly (zero: defaults).
+	Streams streams.Config
 	// OnPacket, if set, sees every decoded packet with its flow and TCP
 	// analysis flags (for tests and per-frame tooling). The arguments are
 	// valid only during the call.
 	OnPacket func(p *flows.Packet, f *flows.Flow, dir flows.Dir, a flows.Analysis)
 }
 
-// FlowSink receives each flow as it ends. The record is the sink's to keep.
-type FlowSink interface {
-	Flow(rec *flows.Record) error
+// Sink receives the records of a run as they complete: each flow as it
+// ends, each DNS, HTTP and TLS record as its transaction ends. The records
+// are the sink's to keep.
+type Sink interface {
+	Flow(*flows.Record) error
+	DNS(*flows.DNSRecord) error
+	HTTP(*flows.HTTPRecord) error
+	TLS(*flows.TLSRecord) error
 }
 
 // Result is what a run found, apart from the flows handed to the sink.
@@ -50,7 +61,13 @@ type Result struct {
 	TopTalkers []Talker         `json:"top_talkers"`
 	// WorstFlows are the TCP flows with the most trouble (retransmissions,
 	// lost segments, zero windows, resets), worst first, for the summary.
-	WorstFlows []flows.Record   `json:"-"`
+	WorstFlows []flows.Record `json:"-"`
+	// Findings are the rules' diagnoses, most severe first.
+	Findings []rules.Finding `json:"-"`
+	// Suppressed counts findings past a rule's cap, by rule.
+	Suppressed map[string]int64 `json:"-"`
+	App        AppSummary       `json:"-"`
+	Streams    streams.Stats    `json:"-"`
 	Table      flows.TableStats `json:"-"`
 	Decode     flows.DecodeStats
 }
@@ -93,6 +110,19 @@ type TCPSummary struct {
 	flows.TCPCounts
 }
 
+// AppSummary counts the application records of a run.
+type AppSummary struct {
+	DNSTransactions int64
+	DNSResponses    int64
+	DNSRcodes       map[string]int64 // by rcode name (answered transactions)
+	DNSUnanswered   int64
+	HTTPRequests    int64
+	HTTPResponses   int64
+	HTTPStatus      map[string]int64 // by class: 1xx .. 5xx
+	TLSHandshakes   int64            // ClientHellos
+	TLSOutcomes     map[string]int64
+}
+
 // Talker is one host and the bytes it sent and received.
 type Talker struct {
 	Addr  string `json:"addr"`
@@ -104,17 +134,51 @@ type Talker struct {
 // the returned Result summarises the capture. An error means the job could
 // not be done (no readable input, an I/O failure, or the sink failed);
 // damage inside a capture is a warning in Result.Capture.Warnings.
-func Run(cfg Config, sink FlowSink) (*Result, error) {
+func Run(cfg Config, sink Sink) (*Result, error) {
 	rd, err := source.Open(cfg.Inputs, source.Options{Stdin: cfg.Stdin})
 	if err != nil {
 		return nil, err
 	}
 	defer rd.Close()
+	engine, err := rules.NewEngine(cfg.Rules)
+	if err != nil {
+		return nil, err
+	}
 
 	r := &Result{FlowStates: map[string]int64{}, Protocols: map[string]int64{}}
+	r.App = AppSummary{DNSRcodes: map[string]int64{}, HTTPStatus: map[string]int64{}, TLSOutcomes: map[string]int64{}}
 	talkers := newTalkers()
 	worst := &worstFlows{max: 5}
 	var sinkErr error
+	keep := func(err error) {
+		if err != nil && sinkErr == nil {
+			sinkErr = err
+		}
+	}
+	app := streams.New(cfg.Streams, streams.Sinks{
+		DNS: func(d *flows.DNSRecord) {
+			r.App.count(d)
+			engine.Event(&rules.Event{Kind: rules.EventDNS, DNS: d})
+			if sink != nil {
+				keep(sink.DNS(d))
+			}
+		},
+		HTTP: func(h *flows.HTTPRecord) {
+			r.App.countHTTP(h)
+			engine.Event(&rules.Event{Kind: rules.EventHTTP, HTTP: h})
+			if sink != nil {
+				keep(sink.HTTP(h))
+			}
+		},
+		TLS: func(t *flows.TLSRecord) {
+			r.App.TLSHandshakes++
+			r.App.TLSOutcomes[t.Outcome]++
+			engine.Event(&rules.Event{Kind: rules.EventTLS, TLS: t})
+			if sink != nil {
+				keep(sink.TLS(t))
+			}
+		},
+	})
 	tcfg := cfg.Flows
 	tcfg.OnEnd = func(f *flows.Flow) {
 		if f.Key.Proto == flows.ProtoTCP {
@@ -126,20 +190,17 @@ func Run(cfg Config, sink FlowSink) (*Result, error) {
 		bytes := f.Dir[0].Bytes + f.Dir[1].Bytes
 		talkers.add(f.Client.Addr, bytes)
 		talkers.add(f.Server.Addr, bytes)
-		score := int64(0)
+		rec := f.Record()
+		app.FlowEnd(f, &rec)
+		engine.Event(&rules.Event{Kind: rules.EventFlow, Flow: &rec})
 		if f.TCP != nil {
 			c := &f.TCP.Counts
-			score = c.Retransmissions + c.LostSegments + c.ZeroWindows + c.Resets
+			if score := c.Retransmissions + c.LostSegments + c.ZeroWindows + c.Resets; score > 0 {
+				worst.add(&rec, score)
+			}
 		}
-		if sink == nil && score == 0 {
-			return
-		}
-		rec := f.Record()
-		if score > 0 {
-			worst.add(&rec, score)
-		}
-		if sink != nil && sinkErr == nil {
-			sinkErr = sink.Flow(&rec)
+		if sink != nil {
+			keep(sink.Flow(&rec))
 		}
 	}
 	table := flows.NewTable(tcfg)
@@ -159,29 +220,57 @@ func Run(cfg Config, sink FlowSink) (*Result, error) {
 			cfg.Progress(rd.Progress())
 		}
 		p.Timestamp, p.File, p.Frame, p.WireLen = pkt.Timestamp, pkt.File, pkt.Frame, pkt.OrigLen
-		switch dec.Decode(pkt.LinkType, pkt.Data, &p) {
+		switch kind := dec.Decode(pkt.LinkType, pkt.Data, &p); kind {
 		case flows.KindTCP, flows.KindUDP, flows.KindICMP, flows.KindIP:
 			f, dir, a := table.Process(&p)
+			if kind == flows.KindTCP {
+				app.Packet(&p, f, dir, dec.TCPLayer())
+			} else if kind == flows.KindUDP {
+				app.Packet(&p, f, dir, nil)
+			}
 			if cfg.OnPacket != nil {
 				cfg.OnPacket(&p, f, dir, a)
 			}
 		}
 		if sinkErr != nil {
-			return nil, fmt.Errorf("write flows: %w", sinkErr)
+			return nil, fmt.Errorf("write output: %w", sinkErr)
 		}
 	}
 	table.Flush()
+	app.Finish()
 	if sinkErr != nil {
-		return nil, fmt.Errorf("write flows: %w", sinkErr)
+		return nil, fmt.Errorf("write output: %w", sinkErr)
 	}
 	if cfg.Progress != nil {
 		cfg.Progress(rd.Progress())
 	}
 
-	r.Table, r.Decode = table.Stats, dec.Stats
+	r.Table, r.Decode, r.Streams = table.Stats, dec.Stats, app.Stats
+	r.Findings = engine.Finish()
+	r.Suppressed = engine.Suppressed
 	r.fillCapture(rd, cfg.TopTalkers, talkers)
 	r.WorstFlows = worst.list()
 	return r, nil
+}
+
+func (a *AppSummary) count(d *flows.DNSRecord) {
+	a.DNSTransactions++
+	if d.Unanswered {
+		a.DNSUnanswered++
+		return
+	}
+	a.DNSResponses++
+	a.DNSRcodes[d.RcodeName]++
+}
+
+func (a *AppSummary) countHTTP(h *flows.HTTPRecord) {
+	if h.Method != "" {
+		a.HTTPRequests++
+	}
+	if h.Status >= 100 && h.Status <= 599 {
+		a.HTTPResponses++
+		a.HTTPStatus[fmt.Sprintf("%dxx", h.Status/100)]++
+	}
 }
 
 func (r *Result) fillCapture(rd source.Reader, top int, t *talkers) {

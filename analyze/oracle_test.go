@@ -148,3 +148,58 @@ func TestSenderSideRetransmissions(t *testing.T) {
 		t.Errorf("retransmissions %d, out-of-order %d; the kernel retransmitted %d", res.TCP.Retransmissions, res.TCP.OutOfOrder, kernel)
 	}
 }
+
+// TestOracleApplication compares the application layer with tshark per
+// file: DNS responses per rcode, HTTP responses per status class (tshark:
+// total and 5xx), and TLS ClientHello messages.
+func TestOracleApplication(t *testing.T) {
+	rows := loadOracle(t)
+	for _, row := range rows {
+		name := row["file"]
+		if row["tshark_rc"] != "0" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			res, err := Run(Config{Inputs: []string{filepath.Join(pcapsDir, name)}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := &res.Streams
+			check := func(col string, got int64) {
+				t.Helper()
+				want := row.int(t, col)
+				if got == want {
+					return
+				}
+				if why, ok := appDeliberate[name+" "+col]; ok {
+					t.Logf("%s: pcapx %d, tshark %d — deliberate: %s", col, got, want, why)
+					return
+				}
+				t.Errorf("%s: pcapx %d, tshark %d", col, got, want)
+			}
+			var resp, errs int64
+			for rc, n := range st.DNSResponses {
+				resp += n
+				if rc != 0 {
+					errs += n
+				}
+			}
+			check("dns_resp", resp)
+			check("dns_err", errs)
+			check("dns_rc_nxdomain", st.DNSResponses[3])
+			check("dns_rc_servfail", st.DNSResponses[2])
+			check("dns_rc_refused", st.DNSResponses[5])
+			var http int64
+			for _, n := range st.HTTPStatus {
+				http += n
+			}
+			check("http_resp", http)
+			check("http_5xx", st.HTTPStatus[5])
+			check("tls_clienthello", st.ClientHellos)
+		})
+	}
+}
+
+// appDeliberate: where pcapx's application layer differs from tshark on
+// purpose, per file and column, with the reason.
+var appDeliberate = map[string]string{}

@@ -116,7 +116,6 @@ type Decoder struct {
 	dot1q  layers.Dot1Q
 	sll    layers.LinuxSLL
 	sll2   layers.LinuxSLL2
-	loop   layers.Loopback
 	ip4    layers.IPv4
 	ip6    layers.IPv6
 	ip6ext layers.IPv6ExtensionSkipper
@@ -149,6 +148,11 @@ type DecodeStats struct {
 type feedback struct{ truncated bool }
 
 func (f *feedback) SetTruncated() { f.truncated = true }
+
+// TCPLayer returns the TCP header of the last frame decoded as KindTCP, for
+// the reassembler (gopacket's reassembly works on *layers.TCP). It is
+// overwritten by the next Decode.
+func (d *Decoder) TCPLayer() *layers.TCP { return &d.tcp }
 
 // NewDecoder returns a Decoder with its own IP defragmenter.
 func NewDecoder() *Decoder {
@@ -299,10 +303,26 @@ func (d *Decoder) decodeFrom(typ gopacket.LayerType, data []byte, p *Packet, dep
 			}
 			typ, data = d.sll2.NextLayerType(), d.sll2.Payload
 		case layers.LayerTypeLoopback:
-			if d.loop.DecodeFromBytes(data, &d.df) != nil {
+			// BSD loopback: a 4-byte address family in the writer's byte
+			// order (LINKTYPE_LOOP: always big-endian). Read it either way
+			// round, as tshark does; an unknown family falls back to the
+			// IP version nibble.
+			if len(data) < 4 {
 				return KindMalformed
 			}
-			typ, data = d.loop.NextLayerType(), d.loop.Payload
+			fam := binary.LittleEndian.Uint32(data)
+			if fam > 0xffff {
+				fam = binary.BigEndian.Uint32(data)
+			}
+			data = data[4:]
+			switch fam {
+			case 2:
+				typ = layers.LayerTypeIPv4
+			case 10, 23, 24, 26, 28, 30:
+				typ = layers.LayerTypeIPv6
+			default:
+				typ = rawIPType(data)
+			}
 		case layers.LayerTypePPPoE:
 			// PPPoE session header (6 bytes) then the PPP protocol field.
 			if len(data) < 8 {

@@ -88,6 +88,10 @@ type Flow struct {
 
 	TCP *TCPFlow // nil for non-TCP flows
 
+	// App is the application-layer state the streams package attaches
+	// (parsers, timing); opaque here. Cleared when the flow is recycled.
+	App any
+
 	// list links for the table's time-ordered expiry lists.
 	prev, next *Flow
 	list       *flowList

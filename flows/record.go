@@ -48,8 +48,27 @@ type Record struct {
 	ClientWScale   int8    `json:"client_wscale"`
 	ServerWScale   int8    `json:"server_wscale"`
 	SACKPermitted  bool    `json:"sack_permitted"`
-	ZeroWindowTime float64 `json:"zero_window_ms"` // total time either side advertised a zero window
+	ZeroWindowTime float64 `json:"zero_window_ms"`           // total time either side advertised a zero window
+	ZeroWindowBy   string  `json:"zero_window_by,omitempty"` // client, server or both
 	TCPCounts
+
+	// Application layer (filled by flows/streams at the flow's end).
+	App      string `json:"app,omitempty"` // tls, http, dns (what the payload was parsed as)
+	SNI      string `json:"sni,omitempty"`
+	HTTPHost string `json:"http_host,omitempty"`
+	// Timing breakdown in the manner of curl -w, in ms (0 when not seen):
+	// dns: the lookup that answered the server's address (when the
+	// capture holds it); connect: the TCP handshake; tls: the TLS
+	// handshake; ttfb: the first request bytes to the first response
+	// bytes; total: the first SYN (or packet) to the last packet.
+	DNSMS     float64 `json:"dns_ms"`
+	ConnectMS float64 `json:"connect_ms"`
+	TLSMS     float64 `json:"tls_ms"`
+	TTFBMS    float64 `json:"ttfb_ms"`
+	TotalMS   float64 `json:"total_ms"`
+
+	// Evidence: first frames of each TCP problem (nil for a clean flow).
+	Evidence *TCPEvidence `json:"-"`
 }
 
 // Record describes the flow. Call it before the flow is recycled (in OnEnd).
@@ -107,7 +126,9 @@ func (f *Flow) Record() Record {
 		r.ClientWScale, r.ServerWScale = t.WindowScale(FromClient), t.WindowScale(FromServer)
 		r.SACKPermitted = t.SACKPermitted(FromClient) && t.SACKPermitted(FromServer)
 		r.ZeroWindowTime = ms(t.ZeroWindowTime(FromClient) + t.ZeroWindowTime(FromServer))
+		r.ZeroWindowBy = t.ZeroWindowBy()
 		r.TCPCounts = t.Counts
+		r.Evidence = t.Evidence
 	}
 	return r
 }

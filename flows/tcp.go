@@ -174,6 +174,7 @@ type tcpDir struct {
 	zwinNext   int64
 	zwStart    int64 // capture time the current zero-window stall began, 0 if none
 	zwDuration int64
+	zwCount    int64
 }
 
 // TCPFlow is the TCP state of one flow.
@@ -184,6 +185,10 @@ type TCPFlow struct {
 
 	SYNTime, SYNACKTime, ACKTime int64 // handshake timestamps, 0 if not seen
 	Side                         Side
+
+	// Evidence holds the first frames of each problem; nil for a clean
+	// flow. A Record keeps the pointer: reset drops it rather than reusing.
+	Evidence *TCPEvidence
 
 	firstRTT int64 // Wireshark's ts_first_rtt: last SYN → first plain ACK (out-of-order threshold)
 	mruSYN   int64 // time of the most recent pure SYN (ts_mru_syn)
@@ -226,6 +231,21 @@ func (t *TCPFlow) WindowScale(d Dir) int8 {
 	return -1
 }
 func (t *TCPFlow) SACKPermitted(d Dir) bool { return t.dirs[d].sackPerm }
+
+// ZeroWindowBy says which side advertised zero windows: "client",
+// "server", "both", or "".
+func (t *TCPFlow) ZeroWindowBy() string {
+	c, s := t.dirs[FromClient].zwCount > 0, t.dirs[FromServer].zwCount > 0
+	switch {
+	case c && s:
+		return "both"
+	case c:
+		return "client"
+	case s:
+		return "server"
+	}
+	return ""
+}
 
 // ZeroWindowTime is the total time a direction advertised a zero window.
 func (t *TCPFlow) ZeroWindowTime(d Dir) int64 { return t.dirs[d].zwDuration }
@@ -363,7 +383,40 @@ func (t *TCPFlow) analyze(p *Packet, dir Dir, pre Analysis) Analysis {
 
 	t.zeek(p, dir, fwd, rev)
 	t.Counts.Add(a)
+	if a&problemFlags != 0 {
+		if a&AZeroWindow != 0 {
+			fwd.zwCount++
+		}
+		t.keepEvidence(p, a)
+	}
 	return a
+}
+
+const problemFlags = ARetransmission | AZeroWindow | ADuplicateAck | ALostSegment | AReset
+
+func (t *TCPFlow) keepEvidence(p *Packet, a Analysis) {
+	e := t.Evidence
+	if e == nil {
+		e = &TCPEvidence{FirstProblem: p.Timestamp}
+		t.Evidence = e
+	}
+	e.LastProblem = p.Timestamp
+	ref := FrameRef{File: p.File, Frame: p.Frame}
+	if a&ARetransmission != 0 {
+		e.Retransmissions.add(ref)
+	}
+	if a&AZeroWindow != 0 {
+		e.ZeroWindows.add(ref)
+	}
+	if a&ADuplicateAck != 0 {
+		e.DuplicateAcks.add(ref)
+	}
+	if a&ALostSegment != 0 {
+		e.LostSegments.add(ref)
+	}
+	if a&AReset != 0 {
+		e.Resets.add(ref)
+	}
 }
 
 func sideFromHandshake(synToSynAck, synAckToAck int64) Side {

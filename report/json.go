@@ -13,69 +13,99 @@ import (
 
 	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/rules"
 )
 
 // JSON writes `--format json`: one document
 //
-//	{"capture": {...}, "tcp": {...}, "flow_states": {...}, "top_talkers": [...], "flows": [...]}
+//	{"capture": {...}, "tcp": {...}, "flow_states": {...}, "protocols": {...},
+//	 "top_talkers": [...], "findings": [...],
+//	 "flows": [...], "dns": [...], "http": [...], "tls": [...]}
 //
-// Flows arrive while the capture is still being read, before the summary is
-// known, so they are spilled to a temporary file and copied in at the end:
-// the document keeps a natural order (summary first) and memory stays flat
-// however many flows there are. Every string is escaped by encoding/json
-// (HTML-safe: <, >, & become \u003c...), so a hostile name in a capture
-// cannot break the document or a page that embeds it.
+// Records arrive while the capture is still being read, before the summary
+// is known, so each table is spilled to an unlinked temporary file and
+// copied in at the end: the document keeps a natural order (summary first)
+// and memory stays flat however many records there are. Every string is
+// escaped by encoding/json (HTML-safe: <, >, & become \u003c...), so a
+// hostile name in a capture cannot break the document or a page that
+// embeds it.
 type JSON struct {
-	out   io.Writer
-	spill *os.File
-	buf   *bufio.Writer
-	n     int64
+	out    io.Writer
+	tables [4]*spill // flows, dns, http, tls
+}
+
+var tableNames = [4]string{"flows", "dns", "http", "tls"}
+
+// spill is one array of records kept on disk until Finish.
+type spill struct {
+	f   *os.File
+	buf *bufio.Writer
+	n   int64
+}
+
+func (s *spill) add(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if s.n > 0 {
+		s.buf.WriteByte(',')
+	}
+	s.buf.WriteString("\n    ")
+	s.n++
+	_, err = s.buf.Write(b)
+	return err
 }
 
 // NewJSON returns a JSON sink writing to out.
 func NewJSON(out io.Writer) (*JSON, error) {
-	f, err := os.CreateTemp("", "pcapx-flows-*.json")
-	if err != nil {
-		return nil, fmt.Errorf("json output: %w", err)
+	j := &JSON{out: out}
+	for i := range j.tables {
+		f, err := os.CreateTemp("", "pcapx-"+tableNames[i]+"-*.json")
+		if err != nil {
+			j.close()
+			return nil, fmt.Errorf("json output: %w", err)
+		}
+		os.Remove(f.Name()) // unlinked: gone when closed, even after a crash
+		j.tables[i] = &spill{f: f, buf: bufio.NewWriterSize(f, 64<<10)}
 	}
-	os.Remove(f.Name()) // unlinked: gone when closed, even after a crash
-	return &JSON{out: out, spill: f, buf: bufio.NewWriterSize(f, 256<<10)}, nil
+	return j, nil
 }
 
-// Flow implements analyze.FlowSink.
-func (j *JSON) Flow(rec *flows.Record) error {
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return err
+func (j *JSON) close() {
+	for _, t := range j.tables {
+		if t != nil {
+			t.f.Close()
+		}
 	}
-	if j.n > 0 {
-		j.buf.WriteByte(',')
-	}
-	j.buf.WriteString("\n    ")
-	j.n++
-	_, err = j.buf.Write(b)
-	return err
 }
 
-// document is the top level of the JSON output; flows are written by hand
-// after it.
+// Flow, DNS, HTTP and TLS implement analyze.Sink.
+func (j *JSON) Flow(r *flows.Record) error     { return j.tables[0].add(r) }
+func (j *JSON) DNS(r *flows.DNSRecord) error   { return j.tables[1].add(r) }
+func (j *JSON) HTTP(r *flows.HTTPRecord) error { return j.tables[2].add(r) }
+func (j *JSON) TLS(r *flows.TLSRecord) error   { return j.tables[3].add(r) }
+
+// document is the top level of the JSON output; the record arrays are
+// written by hand after it.
 type document struct {
 	Capture    analyze.Capture    `json:"capture"`
 	TCP        analyze.TCPSummary `json:"tcp"`
 	FlowStates map[string]int64   `json:"flow_states"`
 	Protocols  map[string]int64   `json:"protocols"`
 	TopTalkers []analyze.Talker   `json:"top_talkers"`
+	Findings   []rules.Finding    `json:"findings"`
 }
 
 // Finish writes the document. It must be called once, after the run.
 func (j *JSON) Finish(r *analyze.Result) error {
-	defer j.spill.Close()
-	if err := j.buf.Flush(); err != nil {
-		return fmt.Errorf("json output: %w", err)
-	}
-	doc := document{Capture: r.Capture, TCP: r.TCP, FlowStates: r.FlowStates, Protocols: r.Protocols, TopTalkers: r.TopTalkers}
+	defer j.close()
+	doc := document{Capture: r.Capture, TCP: r.TCP, FlowStates: r.FlowStates, Protocols: r.Protocols, TopTalkers: r.TopTalkers, Findings: r.Findings}
 	if doc.TopTalkers == nil {
 		doc.TopTalkers = []analyze.Talker{}
+	}
+	if doc.Findings == nil {
+		doc.Findings = []rules.Finding{}
 	}
 	head, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
@@ -83,17 +113,23 @@ func (j *JSON) Finish(r *analyze.Result) error {
 	}
 	w := bufio.NewWriterSize(j.out, 256<<10)
 	w.Write(head[:len(head)-2]) // drop "\n}"
-	w.WriteString(",\n  \"flows\": [")
-	if _, err := j.spill.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("json output: %w", err)
+	for i, t := range j.tables {
+		if err := t.buf.Flush(); err != nil {
+			return fmt.Errorf("json output: %w", err)
+		}
+		fmt.Fprintf(w, ",\n  %q: [", tableNames[i])
+		if _, err := t.f.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("json output: %w", err)
+		}
+		if _, err := io.Copy(w, t.f); err != nil {
+			return fmt.Errorf("json output: %w", err)
+		}
+		if t.n > 0 {
+			w.WriteString("\n  ")
+		}
+		w.WriteString("]")
 	}
-	if _, err := io.Copy(w, j.spill); err != nil {
-		return fmt.Errorf("json output: %w", err)
-	}
-	if j.n > 0 {
-		w.WriteString("\n  ")
-	}
-	w.WriteString("]\n}\n")
+	w.WriteString("\n}\n")
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("json output: %w", err)
 	}

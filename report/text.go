@@ -3,11 +3,13 @@ package report
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 	"strings"
 	"unicode"
 
 	"github.com/pcapx/pcapx/analyze"
+	"github.com/pcapx/pcapx/rules"
 )
 
 // Text writes the terminal summary: what a person reads in ten seconds to
@@ -36,6 +38,9 @@ func Text(w io.Writer, r *analyze.Result) error {
 	if c.NotIP+c.Malformed+c.Fragments+c.Truncated > 0 {
 		fmt.Fprintf(&b, "Frames    non-IP %d, malformed %d, IP fragments %d, cut by snaplen %d\n", c.NotIP, c.Malformed, c.Fragments, c.Truncated)
 	}
+
+	writeFindings(&b, r)
+	writeApp(&b, r)
 
 	t := &r.TCP
 	fmt.Fprintf(&b, "\nTCP       %d streams\n", t.Streams)
@@ -154,4 +159,73 @@ func TermSafe(s string) string {
 	}
 	q := fmt.Sprintf("%+q", s)
 	return q[1 : len(q)-1]
+}
+
+// maxTextFindings: the terminal shows the most severe few; JSON has all.
+const maxTextFindings = 20
+
+func writeFindings(b *strings.Builder, r *analyze.Result) {
+	if len(r.Findings) == 0 {
+		fmt.Fprintf(b, "\nFindings  none: no rule fired\n")
+		return
+	}
+	counts := map[rules.Severity]int{}
+	for _, f := range r.Findings {
+		counts[f.Severity]++
+	}
+	var parts []string
+	for s := rules.Critical; s >= rules.Info; s-- {
+		if counts[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+		}
+	}
+	fmt.Fprintf(b, "\nFindings  %s (most severe first)\n", strings.Join(parts, ", "))
+	for i, f := range r.Findings {
+		if i == maxTextFindings {
+			fmt.Fprintf(b, "  ... and %d more (--format json lists them all)\n", len(r.Findings)-i)
+			break
+		}
+		fmt.Fprintf(b, "  %-8s %s\n           %s\n", strings.ToUpper(f.Severity.String()), f.Rule, TermSafe(f.Message))
+		if len(f.Evidence) > 0 {
+			frames := make([]string, 0, len(f.Evidence))
+			for _, e := range f.Evidence {
+				frames = append(frames, evidenceRef(r, e))
+			}
+			fmt.Fprintf(b, "           frames %s\n", strings.Join(frames, ", "))
+		}
+		fmt.Fprintf(b, "           wireshark: %s\n", TermSafe(f.Filter))
+	}
+	for id, n := range r.Suppressed {
+		fmt.Fprintf(b, "  (%d more %s findings were not kept)\n", n, id)
+	}
+}
+
+// evidenceRef names a frame: the frame number alone for a one-file capture,
+// file:frame when there are several files.
+func evidenceRef(r *analyze.Result, e rules.Evidence) string {
+	if len(r.Capture.Files) <= 1 || e.File >= len(r.Capture.Files) {
+		return fmt.Sprint(e.Frame)
+	}
+	return fmt.Sprintf("%s:%d", TermSafe(filepath.Base(r.Capture.Files[e.File].Name)), e.Frame)
+}
+
+func writeApp(b *strings.Builder, r *analyze.Result) {
+	a := &r.App
+	if a.DNSTransactions+a.HTTPRequests+a.HTTPResponses+a.TLSHandshakes == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n")
+	if a.DNSTransactions > 0 {
+		fmt.Fprintf(b, "DNS       %d transactions: %s", a.DNSTransactions, countsLine(a.DNSRcodes))
+		if a.DNSUnanswered > 0 {
+			fmt.Fprintf(b, ", unanswered %d", a.DNSUnanswered)
+		}
+		b.WriteString("\n")
+	}
+	if a.HTTPRequests+a.HTTPResponses > 0 {
+		fmt.Fprintf(b, "HTTP      %d requests, %d responses: %s\n", a.HTTPRequests, a.HTTPResponses, countsLine(a.HTTPStatus))
+	}
+	if a.TLSHandshakes > 0 {
+		fmt.Fprintf(b, "TLS       %d handshakes: %s\n", a.TLSHandshakes, countsLine(a.TLSOutcomes))
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/report"
+	"github.com/pcapx/pcapx/rules"
 )
 
 // Exit codes (DESIGN.md §8). They are a contract with CI jobs.
@@ -85,7 +86,7 @@ flow and analyses TCP the way Wireshark does.`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newAnalyze(stdin, stdout, stderr), newVersion(stdout))
+	root.AddCommand(newAnalyze(stdin, stdout, stderr), newRules(stdout), newVersion(stdout))
 	return root
 }
 
@@ -103,6 +104,8 @@ func newVersion(stdout io.Writer) *cobra.Command {
 
 type analyzeFlags struct {
 	format   string
+	failOn   string
+	rules    string
 	maxFlows int
 	strict   bool
 	progress string
@@ -121,12 +124,18 @@ continuing across files). "-" reads a capture from standard input.
 A damaged or truncated capture is analysed as far as it can be read; the
 problem is reported as a warning naming the file, byte offset and frame.
 
-Exit status: 0 done; 1 could not do the job (bad flag, unreadable file, not a
-capture); 2 with --strict when a capture was damaged.`,
+Findings (what the rules diagnosed) are listed most severe first, each with
+the frames that show it and a Wireshark display filter.
+
+Exit status: 0 done (findings or not); 3 with --fail-on when a finding is at
+or above that severity; 1 could not do the job (bad flag, unreadable file, not
+a capture); 2 with --strict when a capture was damaged.`,
 		Example: `  pcapx analyze capture.pcap
   pcapx analyze --format json capture.pcapng.gz | jq '.tcp'
   tcpdump -i eth0 -w - | pcapx analyze -
-  pcapx analyze /var/capture/          # a ring buffer directory`,
+  pcapx analyze /var/capture/          # a ring buffer directory
+  pcapx analyze --fail-on error fixtures/*.pcapng   # CI: exit 3 on errors
+  pcapx analyze --rules rules.yaml capture.pcap     # tuned thresholds`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAnalyze(fl, args, stdin, stdout, stderr)
@@ -134,6 +143,8 @@ capture); 2 with --strict when a capture was damaged.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&fl.format, "format", "text", "output format: text or json")
+	f.StringVar(&fl.failOn, "fail-on", "", "exit 3 when a finding has this severity or worse: info, warning, error, critical")
+	f.StringVar(&fl.rules, "rules", "", "YAML file tuning the rules (enable, severity, thresholds); see pcapx rules")
 	f.IntVar(&fl.maxFlows, "max-flows", 100_000, "most flows tracked at once (about 1 KB each); beyond it the oldest is evicted and counted")
 	f.BoolVar(&fl.strict, "strict", false, "exit 2 when a capture is damaged (truncated, bad records)")
 	f.StringVar(&fl.progress, "progress", "auto", "progress bar on stderr: auto (terminal and large input), always, never")
@@ -153,7 +164,23 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 	default:
 		return &codeError{exitError, fmt.Errorf("--progress %q: want auto, always or never", fl.progress)}
 	}
+	var failOn *rules.Severity
+	if fl.failOn != "" {
+		sev, err := rules.ParseSeverity(fl.failOn)
+		if err != nil {
+			return &codeError{exitError, fmt.Errorf("--fail-on: %w", err)}
+		}
+		failOn = &sev
+	}
+	var rcfg *rules.Config
+	if fl.rules != "" {
+		var err error
+		if rcfg, err = rules.LoadConfig(fl.rules); err != nil {
+			return &codeError{exitError, err}
+		}
+	}
 	cfg := analyze.Config{
+		Rules:      rcfg,
 		Inputs:     args,
 		Stdin:      stdin,
 		Flows:      flows.Config{MaxFlows: fl.maxFlows},
@@ -163,7 +190,7 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 	if bar != nil {
 		cfg.Progress = bar.update
 	}
-	var sink analyze.FlowSink
+	var sink analyze.Sink
 	var js *report.JSON
 	if fl.format == "json" {
 		var err error
@@ -196,10 +223,50 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 			return &codeError{exitError, err}
 		}
 	}
+	if failOn != nil {
+		for _, f := range res.Findings {
+			if f.Severity >= *failOn {
+				return &codeError{exitFindings, fmt.Errorf("findings at or above %s (--fail-on)", *failOn)}
+			}
+		}
+	}
 	if fl.strict && len(res.Capture.Warnings) > 0 {
 		return &codeError{exitDamaged, nil}
 	}
 	return nil
+}
+
+func newRules(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rules [ID]",
+		Short: "List the rules, or explain one",
+		Long: `Without an argument, list every rule pcapx runs with its default severity.
+With a rule id, explain it: what a finding means, likely causes, what to check
+next, and its thresholds (tune them with analyze --rules FILE).`,
+		Example: "  pcapx rules\n  pcapx rules tcp-zero-window",
+		Args:    cobra.MaximumNArgs(1),
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			var ids []string
+			for _, r := range rules.All() {
+				ids = append(ids, r.ID)
+			}
+			return ids, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				r := rules.Lookup(args[0])
+				if r == nil {
+					return &codeError{exitError, fmt.Errorf("no rule %q (pcapx rules lists them)", args[0])}
+				}
+				fmt.Fprint(stdout, r.Explain())
+				return nil
+			}
+			for _, r := range rules.All() {
+				fmt.Fprintf(stdout, "%-24s %-8s %s\n", r.ID, r.Severity, r.Title)
+			}
+			return nil
+		},
+	}
 }
 
 // isTerminal says whether w is a terminal (for the progress bar).

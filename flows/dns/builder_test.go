@@ -84,8 +84,8 @@ func (m *msgBuilder) rawName(labels ...string) *msgBuilder {
 	return m
 }
 
-func (m *msgBuilder) u16(v uint16) *msgBuilder { m.b = binary.BigEndian.AppendUint16(m.b, v); return m }
-func (m *msgBuilder) u32(v uint32) *msgBuilder { m.b = binary.BigEndian.AppendUint32(m.b, v); return m }
+func (m *msgBuilder) u16(v uint16) *msgBuilder  { m.b = binary.BigEndian.AppendUint16(m.b, v); return m }
+func (m *msgBuilder) u32(v uint32) *msgBuilder  { m.b = binary.BigEndian.AppendUint32(m.b, v); return m }
 func (m *msgBuilder) raw(p ...byte) *msgBuilder { m.b = append(m.b, p...); return m }
 
 func (m *msgBuilder) question(n string, qtype uint16) *msgBuilder {

@@ -5,7 +5,8 @@ import "errors"
 // Sentinel errors. They carry no offsets so that parsing never allocates;
 // compare them with errors.Is.
 var (
-	// ErrShortHeader: fewer than the 12 bytes of a DNS header.
+	// ErrShortHeader: fewer than the 12 bytes of a DNS header (the id and
+	// flags are decoded when 4 bytes are there).
 	ErrShortHeader = errors.New("dns: message shorter than its header")
 	// ErrTruncated: the message ends before its section counts or a length
 	// field say it should (snap length, a lost segment, or a lying count).

@@ -82,8 +82,11 @@ func Parse(b []byte) (*Message, error) {
 
 // Unpack decodes b into m, replacing what m held. b is not retained.
 //
-// On error m keeps everything decoded before the problem: the header is
-// valid unless the error is ErrShortHeader, the question is valid when
+// On error m keeps everything decoded before the problem: with
+// ErrShortHeader the id and flags (QR, opcode, rcode...) are still set when
+// at least 4 bytes were given (a snap length cut the message; Wireshark
+// shows those fields too) and the counts are zero; otherwise the whole
+// header is valid. The question is valid when
 // HasQuestion is set, and Answers/AnswerRRs hold the answers read so far.
 // A damaged tail (a record cut by the snap length, a bad pointer in the
 // authority section) therefore still yields a usable header and question,
@@ -95,7 +98,7 @@ func (m *Message) Unpack(b []byte) error {
 	nb := m.nameBuf[:0]
 	*m = Message{nameBuf: nb}
 	m.Answers = m.answers[:0]
-	if len(b) < headerLen {
+	if len(b) < 4 {
 		return ErrShortHeader
 	}
 	m.ID = binary.BigEndian.Uint16(b)
@@ -110,6 +113,9 @@ func (m *Message) Unpack(b []byte) error {
 	m.CheckingDisabled = f2&0x10 != 0
 	m.HeaderRcode = f2 & 0x0f
 	m.Rcode = int(m.HeaderRcode)
+	if len(b) < headerLen {
+		return ErrShortHeader
+	}
 	m.QDCount = binary.BigEndian.Uint16(b[4:])
 	m.ANCount = binary.BigEndian.Uint16(b[6:])
 	m.NSCount = binary.BigEndian.Uint16(b[8:])

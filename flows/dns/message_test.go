@@ -137,6 +137,9 @@ func TestTruncatedTail(t *testing.T) {
 			if !errors.Is(err, ErrShortHeader) {
 				t.Fatalf("%d: %v", n, err)
 			}
+			if n >= 4 && (m.ID != 0x1234 || !m.Response || !m.RecursionAvailable) || m.QDCount != 0 {
+				t.Fatalf("%d: flags not kept: %+v", n, m)
+			}
 		default:
 			if !errors.Is(err, ErrTruncated) {
 				t.Fatalf("%d: %v", n, err)

@@ -19,7 +19,9 @@ func IsGREASE(v uint16) bool {
 func (c *ClientHello) computeFingerprints() {
 	c.JA3 = c.ja3()
 	sum := md5.Sum([]byte(c.JA3))
-	c.JA3Hash = hex.EncodeToString(sum[:])
+	var h [32]byte
+	hex.Encode(h[:], sum[:])
+	c.JA3Hash = string(h[:])
 	c.JA4 = c.JA4Fingerprint('t', false, false)
 }
 
@@ -29,8 +31,8 @@ func (c *ClientHello) computeFingerprints() {
 // absent list as an empty field. SSLVersion is the ClientHello's
 // legacy_version (771 for every TLS 1.3 client).
 func (c *ClientHello) ja3() string {
-	b := make([]byte, 0, 16+6*(len(c.CipherSuites)+len(c.Extensions)+len(c.SupportedGroups))+4*len(c.ECPointFormats))
-	b = strconv.AppendUint(b, uint64(c.Version), 10)
+	var jb [512]byte
+	b := strconv.AppendUint(jb[:0], uint64(c.Version), 10)
 	for _, list := range [3][]uint16{c.CipherSuites, c.Extensions, c.SupportedGroups} {
 		b = append(b, ',')
 		first := true
@@ -76,16 +78,16 @@ var ja4Versions = map[uint16]string{
 //	a: transport, version (highest non-GREASE supported_versions, else
 //	   legacy_version), 'd' if server_name is present else 'i', cipher and
 //	   extension counts (GREASE excluded, at most 99), first and last
-//	   character of the first ALPN value ("00" if none; hex digits when
-//	   either end is not ASCII alphanumeric)
+//	   character of the first ALPN value ("00" if none; see appendALPN
+//	   for values that are not ASCII letters and digits)
 //	b: sha256 of the sorted 4-hex-digit cipher list, first 12 hex digits
 //	c: sha256 of the sorted extension list without 0000 and 0010, then '_'
 //	   and the signature algorithms in wire order when there are any
 //
 // An empty cipher or extension list hashes to "000000000000".
 func (c *ClientHello) JA4Fingerprint(transport byte, raw, original bool) string {
-	out := make([]byte, 0, 40)
-	out = append(out, transport)
+	var ob [48]byte
+	out := append(ob[:0], transport)
 	if v, ok := ja4Versions[c.MaxVersion()]; ok {
 		out = append(out, v...)
 	} else {
@@ -105,6 +107,14 @@ func (c *ClientHello) JA4Fingerprint(transport byte, raw, original bool) string 
 	out = appendALPN(out, c.ALPN)
 	out = append(out, '_')
 
+	// Part c is all zeros when no extension but SNI and ALPN is left, in
+	// the original-order variant too (as the reference implementation).
+	others := 0
+	for _, e := range exts {
+		if e != ExtServerName && e != ExtALPN {
+			others++
+		}
+	}
 	if !original {
 		slices.Sort(ciphers)
 		kept := exts[:0]
@@ -118,8 +128,8 @@ func (c *ClientHello) JA4Fingerprint(transport byte, raw, original bool) string 
 	}
 
 	// Part b.
-	tmp := make([]byte, 0, 5*(len(ciphers)+len(exts)+len(c.SignatureAlgorithms))+1)
-	tmp = appendHexList(tmp, ciphers)
+	var tb [512]byte
+	tmp := appendHexList(tb[:0], ciphers)
 	out = appendHashed(out, tmp, raw, len(ciphers) == 0)
 	out = append(out, '_')
 
@@ -131,7 +141,7 @@ func (c *ClientHello) JA4Fingerprint(transport byte, raw, original bool) string 
 	if len(tmp) == n+1 {
 		tmp = tmp[:n] // no signature algorithms: no trailing '_'
 	}
-	out = appendHashed(out, tmp, raw, len(exts) == 0)
+	out = appendHashed(out, tmp, raw, others == 0)
 	return string(out)
 }
 
@@ -156,17 +166,28 @@ func isAlnum(c byte) bool {
 
 const hexDigits = "0123456789abcdef"
 
-// appendALPN appends JA4's two ALPN characters for the first ALPN value.
+// appendALPN appends JA4's two ALPN characters for the first ALPN value:
+// "00" when there is none or it is empty; its first and last byte when
+// both are ASCII letters or digits (a single byte counts as both); "99"
+// when the first byte is not ASCII; otherwise the first and last digit of
+// the value in hex.
+//
+// The "99" rule departs from the JA4 text (which asks for hex digits there)
+// and follows the reference implementations (FoxIO's Python and Rust tools
+// replace non-ASCII characters with '9'), whose published outputs hold
+// "99" for such a ClientHello (tls-non-ascii-alpn.pcapng).
 func appendALPN(b []byte, alpn []string) []byte {
 	if len(alpn) == 0 || alpn[0] == "" {
 		return append(b, '0', '0')
 	}
 	v := alpn[0]
 	first, last := v[0], v[len(v)-1]
-	if isAlnum(first) && isAlnum(last) {
+	switch {
+	case isAlnum(first) && isAlnum(last):
 		return append(b, first, last)
+	case first >= 0x80:
+		return append(b, '9', '9')
 	}
-	// First and last digit of the value's hex representation.
 	return append(b, hexDigits[first>>4], hexDigits[last&0x0f])
 }
 

@@ -168,8 +168,16 @@ func u16s(dst []uint16, b []byte) []uint16 {
 // Time and RecordVersion are left zero. It never keeps a reference to body.
 // QUIC callers can hand it the message from CRYPTO frames and call JA4For('q').
 func ParseClientHello(body []byte) (*ClientHello, error) {
-	r := reader{b: body}
 	c := &ClientHello{}
+	if err := c.parse(body); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// parse fills c from a ClientHello body.
+func (c *ClientHello) parse(body []byte) error {
+	r := reader{b: body}
 	c.Version = r.u16()
 	r.bytes(32) // random
 	sid := r.vec8()
@@ -177,17 +185,17 @@ func ParseClientHello(body []byte) (*ClientHello, error) {
 	ciphers := r.vec16()
 	comp := r.vec8()
 	if r.bad {
-		return nil, ErrShort
+		return ErrShort
 	}
 	if len(ciphers)%2 != 0 {
-		return nil, ErrBadLength
+		return ErrBadLength
 	}
 	var exts []byte
 	hasExts := len(r.b) > 0
 	if hasExts {
 		exts = r.vec16()
 		if r.bad {
-			return nil, ErrExtensions
+			return ErrExtensions
 		}
 		// Bytes after the extensions block are ignored (as OpenSSL and
 		// Wireshark do for trailing padding).
@@ -202,7 +210,7 @@ func ParseClientHello(body []byte) (*ClientHello, error) {
 		typ := x.u16()
 		data := x.vec16()
 		if x.bad {
-			return nil, ErrExtensions
+			return ErrExtensions
 		}
 		nExt++
 		switch typ {
@@ -294,7 +302,7 @@ func ParseClientHello(body []byte) (*ClientHello, error) {
 		c.ALPN, c.ALPNDropped = parseALPN(alpn, MaxALPN)
 	}
 	c.computeFingerprints()
-	return c, nil
+	return nil
 }
 
 // parseSNI returns the first host_name entry of a server_name extension,
@@ -320,24 +328,30 @@ func parseSNI(data []byte) (string, bool) {
 
 // parseALPN returns the protocol names of an ALPN extension (at most max of
 // them, the number left out as dropped). Parsing stops at the first entry
-// whose length runs past the list.
+// whose length runs past the list. The names share one string.
 func parseALPN(data []byte, max int) (names []string, dropped int) {
 	d := reader{b: data}
 	list := d.vec16()
-	n := 0
+	n, end := 0, 0
 	for l := (reader{b: list}); len(l.b) > 0; {
 		if l.vec8(); l.bad {
 			break
 		}
 		n++
+		if n <= max {
+			end = len(list) - len(l.b)
+		}
 	}
 	if n == 0 {
 		return nil, 0
 	}
 	keep := min(n, max)
+	all := string(list[:end])
 	names = make([]string, 0, keep)
-	for l := (reader{b: list}); len(names) < keep; {
-		names = append(names, string(l.vec8()))
+	for off := 0; len(names) < keep; {
+		l := int(all[off])
+		names = append(names, all[off+1:off+1+l])
+		off += 1 + l
 	}
 	return names, n - keep
 }

@@ -73,11 +73,11 @@ var alertNames = map[uint8]string{
 	0:   "close_notify",
 	10:  "unexpected_message",
 	20:  "bad_record_mac",
-	21:  "decryption_failed",      // reserved since TLS 1.2 (RFC 5246)
+	21:  "decryption_failed", // reserved since TLS 1.2 (RFC 5246)
 	22:  "record_overflow",
-	30:  "decompression_failure",  // reserved since TLS 1.3
+	30:  "decompression_failure", // reserved since TLS 1.3
 	40:  "handshake_failure",
-	41:  "no_certificate",         // SSL 3.0 only
+	41:  "no_certificate", // SSL 3.0 only
 	42:  "bad_certificate",
 	43:  "unsupported_certificate",
 	44:  "certificate_revoked",
@@ -97,14 +97,14 @@ var alertNames = map[uint8]string{
 	100: "no_renegotiation", // reserved since TLS 1.3
 	109: "missing_extension",
 	110: "unsupported_extension",
-	111: "certificate_unobtainable",       // reserved since TLS 1.3 (RFC 6066)
-	112: "unrecognized_name",              // RFC 6066: SNI not known to the server
+	111: "certificate_unobtainable",        // reserved since TLS 1.3 (RFC 6066)
+	112: "unrecognized_name",               // RFC 6066: SNI not known to the server
 	113: "bad_certificate_status_response", // RFC 6066
-	114: "bad_certificate_hash_value",     // reserved since TLS 1.3 (RFC 6066)
-	115: "unknown_psk_identity",           // RFC 4279
+	114: "bad_certificate_hash_value",      // reserved since TLS 1.3 (RFC 6066)
+	115: "unknown_psk_identity",            // RFC 4279
 	116: "certificate_required",
 	120: "no_application_protocol", // RFC 7301: no ALPN protocol in common
-	121: "ech_required",            // RFC 9849 (Encrypted Client Hello)
+	121: "ech_required",            // Encrypted Client Hello (IANA)
 }
 
 // AlertName names an alert description ("handshake_failure",

@@ -1,0 +1,154 @@
+package flows
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// This file holds the application-layer records (DNS, HTTP, TLS) as plain
+// values. The parsers that fill them live in flows/dns, flows/http and
+// flows/tls and the glue in flows/streams; keeping the records here lets
+// rules and report use them without depending on any parser.
+
+// FlowRef names the flow a record belongs to, client → server, so records
+// join with the flows table (and with Zeek/Suricata logs) on community_id.
+type FlowRef struct {
+	CommunityID string `json:"community_id"`
+	Proto       string `json:"proto"`
+	SrcAddr     string `json:"src_addr"`
+	SrcPort     uint16 `json:"src_port"`
+	DstAddr     string `json:"dst_addr"`
+	DstPort     uint16 `json:"dst_port"`
+	Stream      int64  `json:"stream"` // TCP: tcp.stream; -1 otherwise
+}
+
+// Ref describes the flow for a record.
+func (f *Flow) Ref() FlowRef {
+	return FlowRef{
+		CommunityID: f.CommunityID(),
+		Proto:       ProtoName(f.Key.Proto),
+		SrcAddr:     f.Client.Addr.String(),
+		SrcPort:     f.Client.Port,
+		DstAddr:     f.Server.Addr.String(),
+		DstPort:     f.Server.Port,
+		Stream:      f.Stream,
+	}
+}
+
+// Ref describes the flow of a finished flow record.
+func (r *Record) Ref() FlowRef {
+	return FlowRef{CommunityID: r.CommunityID, Proto: r.Proto, SrcAddr: r.SrcAddr, SrcPort: r.SrcPort, DstAddr: r.DstAddr, DstPort: r.DstPort, Stream: r.Stream}
+}
+
+// DisplayFilter is a Wireshark display filter matching the flow's packets.
+// It names addresses and ports rather than tcp.stream, because stream
+// numbers restart in every file while a pcapx run may span many.
+func (r FlowRef) DisplayFilter() string {
+	ipf := "ip.addr"
+	if a, err := netip.ParseAddr(r.SrcAddr); err == nil && a.Is6() && !a.Is4In6() {
+		ipf = "ipv6.addr"
+	}
+	switch r.Proto {
+	case "tcp", "udp", "sctp":
+		return fmt.Sprintf("%s == %s && %s == %s && %s.port == %d && %s.port == %d",
+			ipf, r.SrcAddr, ipf, r.DstAddr, r.Proto, r.SrcPort, r.Proto, r.DstPort)
+	}
+	return fmt.Sprintf("%s == %s && %s == %s", ipf, r.SrcAddr, ipf, r.DstAddr)
+}
+
+// DNSRecord is one DNS transaction: a query and its response, or a query
+// that got none.
+type DNSRecord struct {
+	FlowRef
+	Transport       string   `json:"transport"` // udp or tcp
+	QueryTime       string   `json:"query_time"`
+	ResponseTime    string   `json:"response_time,omitempty"`
+	QueryNS         int64    `json:"-"`
+	ResponseNS      int64    `json:"-"`
+	LatencyMS       float64  `json:"latency_ms"`
+	ID              uint16   `json:"id"`
+	QName           string   `json:"qname"`
+	QType           string   `json:"qtype"`
+	Rcode           int      `json:"rcode"` // full rcode (header + EDNS extension); -1 when unanswered
+	RcodeName       string   `json:"rcode_name"`
+	Answers         int      `json:"answers"`
+	AnswerAddrs     []string `json:"answer_addrs"`
+	TC              bool     `json:"tc"`
+	Unanswered      bool     `json:"unanswered"`
+	Retransmissions int      `json:"retransmissions"` // the query was sent again before an answer
+	QueryFrame      FrameRef `json:"-"`
+	ResponseFrame   FrameRef `json:"-"`
+}
+
+// HTTPRecord is one HTTP/1.x request and its response.
+type HTTPRecord struct {
+	FlowRef
+	RequestTime   string   `json:"request_time"`
+	RequestNS     int64    `json:"-"`
+	Method        string   `json:"method"`
+	Host          string   `json:"host"`
+	Target        string   `json:"target"`
+	UserAgent     string   `json:"user_agent"`
+	Version       string   `json:"version"`
+	Status        int      `json:"status"` // 0 when no response was seen
+	Reason        string   `json:"reason"`
+	ResponseBytes int64    `json:"response_bytes"` // body bytes
+	TTFBMS        float64  `json:"ttfb_ms"`        // request → first response byte
+	TotalMS       float64  `json:"total_ms"`       // request → end of response
+	Complete      bool     `json:"complete"`
+	RequestFrame  FrameRef `json:"-"`
+	ResponseFrame FrameRef `json:"-"`
+}
+
+// TLSRecord is one TLS handshake: what the client offered, what the server
+// chose, and how it ended.
+type TLSRecord struct {
+	FlowRef
+	ClientHelloTime string   `json:"client_hello_time"`
+	ClientHelloNS   int64    `json:"-"`
+	SNI             string   `json:"sni"`
+	ALPN            []string `json:"alpn"`
+	OfferedVersions []string `json:"offered_versions"`
+	Version         string   `json:"version"` // negotiated; "" without a ServerHello
+	Cipher          string   `json:"cipher"`
+	JA3             string   `json:"ja3"`
+	JA3Hash         string   `json:"ja3_hash"`
+	JA4             string   `json:"ja4"`
+	ServerHello     bool     `json:"server_hello"`
+	Established     bool     `json:"established"`
+	HandshakeMS     float64  `json:"handshake_ms"`
+	AlertLevel      string   `json:"alert_level,omitempty"`
+	Alert           string   `json:"alert,omitempty"`
+	AlertFrom       string   `json:"alert_from,omitempty"` // client or server
+	// Outcome in a word: established, rejected-reset, rejected-alert,
+	// rejected-close, incomplete (capture ended first), or unknown.
+	Outcome          string   `json:"outcome"`
+	ResetBy          string   `json:"reset_by,omitempty"` // who sent a RST during the handshake
+	ClientHelloFrame FrameRef `json:"-"`
+	EndFrame         FrameRef `json:"-"`
+}
+
+// FrameRefs is a short list of frames kept as evidence.
+type FrameRefs []FrameRef
+
+// maxEvidence is how many frames of each kind a flow keeps as evidence.
+const maxEvidence = 5
+
+func (e *FrameRefs) add(r FrameRef) {
+	if len(*e) < maxEvidence {
+		*e = append(*e, r)
+	}
+}
+
+// TCPEvidence keeps the first few frames of each problem in a flow, so a
+// finding can say where to look. It is allocated only for flows that have a
+// problem.
+type TCPEvidence struct {
+	Retransmissions FrameRefs
+	ZeroWindows     FrameRefs
+	DuplicateAcks   FrameRefs
+	LostSegments    FrameRefs
+	Resets          FrameRefs
+	FirstProblem    int64 // capture time of the first problem frame
+	LastProblem     int64
+}

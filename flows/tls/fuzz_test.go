@@ -1,0 +1,104 @@
+package tls
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// fuzzSeeds are streams built with the test builders; the plan byte slices
+// say how to cut them (see FuzzParser).
+func fuzzSeeds() [][2][]byte {
+	ch := clientHelloRecord(chromeLike("seed.example"))
+	chMsg := handshakeMsg(1, chromeLike("seed.example").body())
+	return [][2][]byte{
+		{ch, nil},
+		{ch, []byte{3, 60, 10}},
+		{records(22, VersionTLS10, chMsg, 50), []byte{7, 7, 0xc4, 30}},
+		{cat(serverHelloRecord(tls12ServerHello()), alertRecord(VersionTLS12, 2, 40)), []byte{20, 20}},
+		{cat(ch, alertRecord(VersionTLS12, 2, 70)), nil},
+		{cat(ch, ccsRecord(VersionTLS12), clientHelloRecord(chromeLike("retry")), appDataRecord(40), record(21, VersionTLS12, make([]byte, 26))), []byte{100, 0xff, 5}},
+		{cat([]byte{5, 1, 0, 5, 1, 0, 1, 10, 0, 0, 1, 1, 187}, ch), []byte{3, 10}},
+		{cat(serverHelloRecord(tls13ServerHello()), ccsRecord(VersionTLS12), appDataRecord(100)), nil},
+	}
+}
+
+// FuzzParser feeds arbitrary bytes, cut and with gaps as plan says: each
+// plan byte b feeds the next (b&0x3f)+1 bytes, or, when its top two bits
+// are set, reports them as a gap and drops them. It checks that nothing
+// panics, that memory stays bounded, and that a stream fed without gaps
+// gives the same result however it is cut.
+func FuzzParser(f *testing.F) {
+	for _, s := range fuzzSeeds() {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, stream, plan []byte) {
+		p := NewParser()
+		rest := stream
+		gaps := false
+		for _, b := range plan {
+			if len(rest) == 0 {
+				break
+			}
+			n := min(int(b&0x3f)+1, len(rest))
+			if b&0xc0 == 0xc0 {
+				p.Gap(n)
+				gaps = true
+			} else {
+				p.Feed(rest[:n], 1)
+			}
+			rest = rest[n:]
+			checkBounds(t, p)
+		}
+		p.Feed(rest, 1)
+		checkBounds(t, p)
+		got := p.Result()
+		for _, h := range got.ClientHellos {
+			if len(h.SNI) > MaxSNI || len(h.ALPN) > MaxALPN || len(h.JA4) != 36 || len(h.JA3Hash) != 32 {
+				t.Fatalf("hello out of bounds: SNI %d ALPN %d JA4 %q", len(h.SNI), len(h.ALPN), h.JA4)
+			}
+		}
+		if !gaps {
+			whole := NewParser()
+			whole.Feed(stream, 1)
+			if want := whole.Result(); !reflect.DeepEqual(got, want) {
+				t.Fatalf("cut stream differs from whole stream:\n got %+v\nwant %+v", got, want)
+			}
+		}
+		// The message parsers on their own.
+		if h, err := ParseClientHello(stream); err == nil && len(h.JA4) != 36 {
+			t.Fatalf("JA4 %q", h.JA4)
+		}
+		_, _ = ParseServerHello(stream)
+	})
+}
+
+func checkBounds(t *testing.T, p *Parser) {
+	t.Helper()
+	r := &p.res
+	if cap(p.msg) > MaxMessage || len(r.Alerts) > MaxAlerts || len(r.ClientHellos)+len(r.ServerHellos) > MaxHellos ||
+		p.carryN > scanWindow || p.hdrN >= 5 || p.hsHdrN >= 4 || p.recLeft < 0 || p.hsLeft < 0 || p.scanLeft > maxResync {
+		t.Fatalf("bounds: msg cap %d alerts %d hellos %d carry %d hdr %d hs %d recLeft %d hsLeft %d scanLeft %d",
+			cap(p.msg), len(r.Alerts), len(r.ClientHellos)+len(r.ServerHellos), p.carryN, p.hdrN, p.hsHdrN, p.recLeft, p.hsLeft, p.scanLeft)
+	}
+}
+
+// TestWriteFuzzSeeds rewrites testdata/fuzz/FuzzParser from the builders:
+// PCAPX_WRITE_FUZZ_SEEDS=1 go test -run TestWriteFuzzSeeds ./flows/tls/
+func TestWriteFuzzSeeds(t *testing.T) {
+	if os.Getenv("PCAPX_WRITE_FUZZ_SEEDS") == "" {
+		t.Skip("set PCAPX_WRITE_FUZZ_SEEDS=1 to rewrite the seed corpus")
+	}
+	dir := filepath.Join("testdata", "fuzz", "FuzzParser")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range fuzzSeeds() {
+		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n[]byte(%q)\n", s[0], s[1])
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("seed-%02d", i)), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,171 @@
+package rules
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"sort"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is a user's rule file (--rules FILE):
+//
+//	rules:
+//	  tcp-retransmissions:
+//	    severity: error
+//	    thresholds: {min_count: 10, min_percent: 2}
+//	  slow-dns:
+//	    enabled: false
+type Config struct {
+	Rules map[string]RuleConfig `yaml:"rules"`
+}
+
+// RuleConfig overrides one rule's defaults.
+type RuleConfig struct {
+	Enabled    *bool              `yaml:"enabled"`
+	Severity   *Severity          `yaml:"severity"`
+	Thresholds map[string]float64 `yaml:"thresholds"`
+}
+
+// LoadConfig reads and validates a rule file: unknown rules, unknown
+// thresholds and unknown keys are errors naming the file, so a typo never
+// silently leaves a default in force.
+func LoadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("rules file: %w", err)
+	}
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("rules file %s: %w", path, err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("rules file %s: %w", path, err)
+	}
+	return &c, nil
+}
+
+// Validate checks the ids and threshold names against the registry.
+func (c *Config) Validate() error {
+	ids := make([]string, 0, len(c.Rules))
+	for id := range c.Rules {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		r := Lookup(id)
+		if r == nil {
+			return fmt.Errorf("unknown rule %q (pcapx rules lists them)", id)
+		}
+		for name, v := range c.Rules[id].Thresholds {
+			if !r.hasThreshold(name) {
+				return fmt.Errorf("rule %s has no threshold %q", id, name)
+			}
+			if v < 0 {
+				return fmt.Errorf("rule %s: threshold %s is negative", id, name)
+			}
+		}
+	}
+	return nil
+}
+
+func (r *Rule) hasThreshold(name string) bool {
+	for _, t := range r.Thresholds {
+		if t.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// maxFindingsPerRule bounds the findings one rule may report in a run.
+// Rules group by cause, so only a capture with thousands of distinct broken
+// flows reaches it; the rest are counted in Engine.Suppressed.
+const maxFindingsPerRule = 500
+
+// Engine runs the enabled rules over one run's events.
+type Engine struct {
+	byKind     [4][]*active
+	all        []*active
+	findings   []Finding
+	Suppressed map[string]int64 // findings dropped past maxFindingsPerRule, by rule
+}
+
+type active struct {
+	rule    *Rule
+	checker Checker
+	params  Params
+	n       int
+	report  func(Finding)
+}
+
+// NewEngine prepares the rules of the registry with the user's overrides
+// (cfg may be nil).
+func NewEngine(cfg *Config) (*Engine, error) {
+	if cfg != nil {
+		if err := cfg.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	e := &Engine{Suppressed: map[string]int64{}}
+	for _, r := range All() {
+		p := Params{Severity: r.Severity, Thresholds: map[string]float64{}}
+		for _, t := range r.Thresholds {
+			p.Thresholds[t.Name] = t.Default
+		}
+		if cfg != nil {
+			if rc, ok := cfg.Rules[r.ID]; ok {
+				if rc.Enabled != nil && !*rc.Enabled {
+					continue
+				}
+				if rc.Severity != nil {
+					p.Severity = *rc.Severity
+				}
+				for k, v := range rc.Thresholds {
+					p.Thresholds[k] = v
+				}
+			}
+		}
+		a := &active{rule: r, checker: r.New(p), params: p}
+		a.report = func(f Finding) {
+			if a.n >= maxFindingsPerRule {
+				e.Suppressed[r.ID]++
+				return
+			}
+			a.n++
+			e.findings = append(e.findings, f)
+		}
+		e.all = append(e.all, a)
+		for _, k := range r.Events {
+			e.byKind[k] = append(e.byKind[k], a)
+		}
+	}
+	return e, nil
+}
+
+// Event hands an event to the rules that consume its kind.
+func (e *Engine) Event(ev *Event) {
+	for _, a := range e.byKind[ev.Kind] {
+		a.checker.Event(ev, a.report)
+	}
+}
+
+// Wants says whether any enabled rule consumes events of kind k (so the
+// driver can skip building them).
+func (e *Engine) Wants(k EventKind) bool { return len(e.byKind[k]) > 0 }
+
+// Finish lets grouping rules report and returns all findings, most severe
+// first.
+func (e *Engine) Finish() []Finding {
+	for _, a := range e.all {
+		a.checker.Finish(a.report)
+	}
+	SortFindings(e.findings)
+	if e.findings == nil {
+		return []Finding{}
+	}
+	return e.findings
+}

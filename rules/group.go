@@ -1,0 +1,109 @@
+package rules
+
+import (
+	"sort"
+
+	"github.com/pcapx/pcapx/flows"
+)
+
+// maxGroups bounds how many distinct causes one grouping rule tracks (a DNS
+// scan can bring a million names); past it, occurrences are counted in an
+// overflow group so no evidence of scale is lost.
+const maxGroups = 10_000
+
+// group accumulates occurrences of one cause.
+type group struct {
+	key      string
+	count    int64
+	first    int64
+	last     int64
+	evidence []flows.FrameRef
+	flow     *flows.FlowRef // set while all occurrences share one flow
+	multi    bool           // occurrences came from more than one flow
+	examples []string       // a few distinct examples (targets, names)
+	worst    float64        // the largest measured value (latency, ms)
+	sum      float64
+	data     any // rule-specific detail of the first occurrence
+}
+
+// groups is an insertion-ordered, bounded map of groups.
+type groups struct {
+	m        map[string]*group
+	order    []*group
+	overflow int64
+}
+
+func (g *groups) add(key string, ts int64, ref flows.FrameRef, flow flows.FlowRef) *group {
+	if g.m == nil {
+		g.m = map[string]*group{}
+	}
+	e := g.m[key]
+	if e == nil {
+		if len(g.m) >= maxGroups {
+			g.overflow++
+			return nil
+		}
+		f := flow
+		e = &group{key: key, first: ts, flow: &f}
+		g.m[key] = e
+		g.order = append(g.order, e)
+	}
+	e.count++
+	if ts < e.first {
+		e.first = ts
+	}
+	if ts > e.last {
+		e.last = ts
+	}
+	if len(e.evidence) < 5 && ref.Frame > 0 {
+		e.evidence = append(e.evidence, ref)
+	}
+	if e.flow != nil && e.flow.CommunityID != flow.CommunityID {
+		e.flow, e.multi = nil, true
+	}
+	return e
+}
+
+func (e *group) example(s string) {
+	if len(e.examples) >= 3 {
+		return
+	}
+	for _, x := range e.examples {
+		if x == s {
+			return
+		}
+	}
+	e.examples = append(e.examples, s)
+}
+
+func (e *group) measure(v float64) {
+	e.sum += v
+	if v > e.worst {
+		e.worst = v
+	}
+}
+
+// sorted returns the groups with the most occurrences first.
+func (g *groups) sorted() []*group {
+	out := append([]*group(nil), g.order...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].count > out[j].count })
+	return out
+}
+
+// finding fills the common fields of a finding from a group.
+func (e *group) finding(r *Rule, sev Severity, msg, filter string) Finding {
+	return Finding{
+		Rule:     r.ID,
+		Severity: sev,
+		Title:    r.Title,
+		Message:  msg,
+		First:    flows.FormatTime(e.first),
+		Last:     flows.FormatTime(e.last),
+		FirstNS:  e.first,
+		LastNS:   e.last,
+		Count:    e.count,
+		Flow:     e.flow,
+		Evidence: evidence(e.evidence...),
+		Filter:   filter,
+	}
+}

@@ -1,0 +1,58 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pcapx/pcapx/flows"
+)
+
+// HTTPServerError reports HTTP 5xx responses.
+var HTTPServerError = &Rule{
+	ID:    "http-server-error",
+	Title: "HTTP server errors (5xx)",
+	Doc: `Servers answered requests with a 5xx status: the request reached an HTTP server
+(or a proxy / load balancer in front of it) that failed to serve it. 500: an
+application error; 502/504: a proxy could not reach or did not hear back from
+its upstream in time; 503: overloaded, in maintenance, or no healthy backend.
+
+Next: the server's (or proxy's) error log at the times below; for 502/504 check
+the upstream's health and the proxy's timeouts; for 503 the load balancer's
+backend pool.`,
+	Severity: Error,
+	Events:   []EventKind{EventHTTP},
+	New:      func(p Params) Checker { return &httpServerError{p: p} },
+}
+
+type httpServerError struct {
+	p Params
+	g groups
+}
+
+func (c *httpServerError) Event(ev *Event, _ func(Finding)) {
+	h := ev.HTTP
+	if h.Status < 500 || h.Status > 599 {
+		return
+	}
+	e := c.g.add(fmt.Sprintf("%s|%s|%d", h.Host, h.DstAddr, h.Status), h.RequestNS, h.ResponseFrame, h.FlowRef)
+	if e != nil {
+		e.example(h.Method + " " + h.Target)
+		if e.data == nil {
+			hh := *h
+			e.data = &hh
+		}
+	}
+}
+
+func (c *httpServerError) Finish(report func(Finding)) {
+	for _, e := range c.g.sorted() {
+		h := e.data.(*flows.HTTPRecord)
+		host := h.Host
+		if host == "" {
+			host = "(no Host header)"
+		}
+		msg := fmt.Sprintf("%d response(s) %d %s from %s (%s:%d), e.g. %s", e.count, h.Status, h.Reason, host, h.DstAddr, h.DstPort, strings.Join(e.examples, "; "))
+		filter := fmt.Sprintf("http.response.code == %d && %s", h.Status, hostFilter(h.DstAddr))
+		report(e.finding(HTTPServerError, c.p.Severity, msg, filter))
+	}
+}

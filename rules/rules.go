@@ -1,0 +1,194 @@
+// Package rules holds pcapx's detectors. A rule is a documented value (in
+// the manner of golang.org/x/tools/go/analysis): a stable id that is never
+// reused or renamed, a one-line title, a doc that says what the finding
+// means, its likely causes and what to check next, a default severity,
+// named thresholds with defaults, the event kinds it consumes, and a
+// constructor for fresh per-run state. The driver (package analyze) hands
+// each checker the events it asked for and a Report function; a rule never
+// sees a sink or an output format. All() is the explicit registry.
+package rules
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/pcapx/pcapx/flows"
+)
+
+// Severity orders findings; --fail-on compares against it.
+type Severity int
+
+const (
+	Info Severity = iota
+	Warning
+	Error
+	Critical
+)
+
+var severityNames = [...]string{"info", "warning", "error", "critical"}
+
+func (s Severity) String() string {
+	if s < 0 || int(s) >= len(severityNames) {
+		return fmt.Sprintf("severity(%d)", int(s))
+	}
+	return severityNames[s]
+}
+
+// MarshalText makes severities read as words in JSON and YAML.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText parses a severity name.
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	if err == nil {
+		*s = v
+	}
+	return err
+}
+
+// ParseSeverity parses info, warning, error or critical.
+func ParseSeverity(s string) (Severity, error) {
+	for i, n := range severityNames {
+		if strings.EqualFold(s, n) {
+			return Severity(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown severity %q (want info, warning, error or critical)", s)
+}
+
+// EventKind names what a rule consumes.
+type EventKind int
+
+const (
+	EventFlow EventKind = iota // a flow ended (Event.Flow)
+	EventDNS                   // a DNS transaction completed or timed out (Event.DNS)
+	EventHTTP                  // an HTTP request/response pair completed (Event.HTTP)
+	EventTLS                   // a TLS handshake ended (Event.TLS)
+)
+
+func (k EventKind) String() string {
+	return [...]string{"flow", "dns", "http", "tls"}[k]
+}
+
+// Event is one thing that happened, handed to the rules that consume its
+// kind. Exactly one of the pointers is set. Rules must not keep them.
+type Event struct {
+	Kind EventKind
+	Flow *flows.Record
+	DNS  *flows.DNSRecord
+	HTTP *flows.HTTPRecord
+	TLS  *flows.TLSRecord
+}
+
+// Threshold is a tunable number of a rule.
+type Threshold struct {
+	Name    string
+	Default float64
+	Unit    string // ms, count, percent, ...
+	Doc     string
+}
+
+// Rule is one detector.
+type Rule struct {
+	ID         string // stable: never renamed or reused
+	Title      string // one line
+	Doc        string // what it means, likely causes, what to check next
+	Severity   Severity
+	Thresholds []Threshold
+	Events     []EventKind
+	// New returns fresh state for one run, configured with the effective
+	// thresholds (defaults overridden by the user's rule file).
+	New func(c Params) Checker
+}
+
+// Params are a rule's effective settings for one run.
+type Params struct {
+	Severity   Severity
+	Thresholds map[string]float64
+}
+
+// T returns a threshold's value.
+func (p Params) T(name string) float64 { return p.Thresholds[name] }
+
+// Checker is a rule's per-run state.
+type Checker interface {
+	// Event sees one event of a kind the rule consumes.
+	Event(ev *Event, report func(Finding))
+	// Finish reports what the rule grouped over the whole run.
+	Finish(report func(Finding))
+}
+
+// Finding is one diagnosis: a cause, with the evidence that shows it.
+// Findings about the same cause are grouped: one finding with a count, not
+// one per packet.
+type Finding struct {
+	Rule     string         `json:"rule"`
+	Severity Severity       `json:"severity"`
+	Title    string         `json:"title"`
+	Message  string         `json:"message"` // what happened, in numbers a person can act on
+	First    string         `json:"first"`   // time range of the evidence (RFC 3339, UTC)
+	Last     string         `json:"last"`
+	FirstNS  int64          `json:"-"`
+	LastNS   int64          `json:"-"`
+	Count    int64          `json:"count"` // occurrences grouped into this finding
+	Flow     *flows.FlowRef `json:"flow,omitempty"`
+	Evidence []Evidence     `json:"evidence"`
+	Filter   string         `json:"filter"` // Wireshark display filter showing the evidence
+}
+
+// Evidence points at one frame.
+type Evidence struct {
+	File  int   `json:"file"`  // index into capture.files
+	Frame int64 `json:"frame"` // as Wireshark numbers it in that file
+}
+
+func evidence(refs ...flows.FrameRef) []Evidence {
+	out := make([]Evidence, 0, len(refs))
+	for _, r := range refs {
+		if r.Frame > 0 {
+			out = append(out, Evidence{File: r.File, Frame: r.Frame})
+		}
+	}
+	return out
+}
+
+// SortFindings orders findings most severe first, then by time.
+func SortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		if fs[i].Severity != fs[j].Severity {
+			return fs[i].Severity > fs[j].Severity
+		}
+		if fs[i].FirstNS != fs[j].FirstNS {
+			return fs[i].FirstNS < fs[j].FirstNS
+		}
+		return fs[i].Rule < fs[j].Rule
+	})
+}
+
+// All is the registry: every rule pcapx has, in a fixed order.
+func All() []*Rule {
+	return []*Rule{
+		TCPRetransmissions,
+		TCPZeroWindow,
+		TCPDuplicateAckStorm,
+		TLSHandshakeRejected,
+		DNSError,
+		DNSUnanswered,
+		HTTPServerError,
+		SlowDNS,
+		SlowConnect,
+		SlowTLSHandshake,
+		SlowFirstByte,
+	}
+}
+
+// Lookup finds a rule by id.
+func Lookup(id string) *Rule {
+	for _, r := range All() {
+		if r.ID == id {
+			return r
+		}
+	}
+	return nil
+}

@@ -1,0 +1,181 @@
+package rules
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/pcapx/pcapx/flows"
+)
+
+var update = flag.Bool("update", false, "rewrite docs/rules.md")
+
+var idRE = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+
+// TestRegistry validates every rule value: stable-looking unique ids, a
+// title, a doc with causes and next steps, thresholds with units and docs.
+func TestRegistry(t *testing.T) {
+	seen := map[string]bool{}
+	for _, r := range All() {
+		if !idRE.MatchString(r.ID) || seen[r.ID] {
+			t.Errorf("rule id %q: want unique kebab-case", r.ID)
+		}
+		seen[r.ID] = true
+		if r.Title == "" || strings.Contains(r.Title, "\n") {
+			t.Errorf("%s: title must be one line", r.ID)
+		}
+		if len(r.Doc) < 200 || !strings.Contains(r.Doc, "Next:") {
+			t.Errorf("%s: doc must explain causes and say what to check next (\"Next:\")", r.ID)
+		}
+		if len(r.Events) == 0 || r.New == nil {
+			t.Errorf("%s: no events or constructor", r.ID)
+		}
+		names := map[string]bool{}
+		for _, th := range r.Thresholds {
+			if th.Name == "" || th.Unit == "" || th.Doc == "" || names[th.Name] || th.Default < 0 {
+				t.Errorf("%s: threshold %+v incomplete or repeated", r.ID, th)
+			}
+			names[th.Name] = true
+		}
+		if Lookup(r.ID) != r {
+			t.Errorf("Lookup(%s) failed", r.ID)
+		}
+	}
+}
+
+func TestRulesDocInSync(t *testing.T) {
+	path := filepath.Join("..", "docs", "rules.md")
+	want := Markdown()
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || string(got) != want {
+		t.Errorf("docs/rules.md is stale: go test ./rules -update")
+	}
+}
+
+func flow(mod func(*flows.Record)) *flows.Record {
+	r := &flows.Record{Proto: "tcp", SrcAddr: "10.0.0.1", SrcPort: 40000, DstAddr: "10.0.0.2", DstPort: 443,
+		CommunityID: "1:x", OrigPackets: 50, RespPackets: 50, FirstNS: 1, LastNS: 2}
+	mod(r)
+	return r
+}
+
+func run(t *testing.T, cfg *Config, evs ...*Event) []Finding {
+	t.Helper()
+	e, err := NewEngine(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs {
+		e.Event(ev)
+	}
+	return e.Finish()
+}
+
+func rulesOf(fs []Finding) string {
+	var ids []string
+	for _, f := range fs {
+		ids = append(ids, f.Rule+":"+f.Severity.String())
+	}
+	return strings.Join(ids, ",")
+}
+
+func TestTCPRetransmissionThresholds(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		retx int64
+		want string
+	}{
+		{"two is below min_count", 2, ""},
+		{"three at 3% is a warning", 3, "tcp-retransmissions:warning"},
+		{"ten at 10% is an error", 10, "tcp-retransmissions:error"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fs := run(t, nil, &Event{Kind: EventFlow, Flow: flow(func(r *flows.Record) { r.Retransmissions = c.retx })})
+			if got := rulesOf(fs); got != c.want {
+				t.Errorf("findings %q, want %q", got, c.want)
+			}
+		})
+	}
+	// A low rate on a big flow is not reported.
+	fs := run(t, nil, &Event{Kind: EventFlow, Flow: flow(func(r *flows.Record) { r.Retransmissions = 5; r.OrigPackets = 5000 })})
+	if len(fs) != 0 {
+		t.Errorf("0.1%% retransmissions reported: %v", rulesOf(fs))
+	}
+}
+
+func TestUserConfig(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(path, []byte("rules:\n  tcp-retransmissions:\n    severity: critical\n    thresholds: {min_count: 1}\n  slow-dns:\n    enabled: false\n"), 0o644)
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := run(t, cfg, &Event{Kind: EventFlow, Flow: flow(func(r *flows.Record) { r.Retransmissions = 1 })},
+		&Event{Kind: EventDNS, DNS: &flows.DNSRecord{QName: "a.example", LatencyMS: 900, RcodeName: "NOERROR"}})
+	if got := rulesOf(fs); got != "tcp-retransmissions:critical" {
+		t.Errorf("findings %q", got)
+	}
+	for _, bad := range []string{"rules:\n  no-such-rule: {}\n", "rules:\n  slow-dns:\n    thresholds: {max_sec: 1}\n", "rules:\n  slow-dns:\n    severity: loud\n", "rulez: {}\n"} {
+		os.WriteFile(path, []byte(bad), 0o644)
+		if _, err := LoadConfig(path); err == nil || !strings.Contains(err.Error(), path) {
+			t.Errorf("config %q: error %v, want one naming the file", bad, err)
+		}
+	}
+}
+
+func TestDNSErrorsGroupedByNameAndRcode(t *testing.T) {
+	var evs []*Event
+	for i := 0; i < 30; i++ {
+		evs = append(evs, &Event{Kind: EventDNS, DNS: &flows.DNSRecord{FlowRef: flows.FlowRef{DstAddr: "10.0.0.53", CommunityID: "1:a"},
+			QName: "missing.example", QType: "A", Rcode: 3, RcodeName: "NXDOMAIN", ResponseNS: int64(i), ResponseFrame: flows.FrameRef{Frame: int64(i + 1)}}})
+	}
+	evs = append(evs, &Event{Kind: EventDNS, DNS: &flows.DNSRecord{QName: "db.example", QType: "AAAA", Rcode: 2, RcodeName: "SERVFAIL"}},
+		&Event{Kind: EventDNS, DNS: &flows.DNSRecord{QName: "ok.example", Rcode: 0, RcodeName: "NOERROR"}})
+	fs := run(t, nil, evs...)
+	if got := rulesOf(fs); got != "dns-error:error,dns-error:warning" {
+		t.Fatalf("findings %q", got)
+	}
+	nx := fs[1]
+	if nx.Count != 30 || len(nx.Evidence) != 5 || !strings.Contains(nx.Message, "30 NXDOMAIN") || nx.Filter != `dns.flags.response == 1 && dns.qry.name == "missing.example" && dns.flags.rcode == 3` {
+		t.Errorf("NXDOMAIN finding %+v", nx)
+	}
+}
+
+// A hostile name must stay one string literal in the display filter.
+func TestFilterQuoting(t *testing.T) {
+	for in, want := range map[string]string{
+		`a.example`:           `"a.example"`,
+		`x" || 1 == 1 || "`:   `"x\" || 1 == 1 || \""`,
+		"<script>\x00\n\\":    `"<script>\x00\x0a\\"`,
+		"b\u00fccher.example": `"b\xc3\xbccher.example"`,
+	} {
+		if got := wsString(in); got != want {
+			t.Errorf("wsString(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestTLSRejected(t *testing.T) {
+	rec := &flows.TLSRecord{FlowRef: flows.FlowRef{SrcAddr: "10.0.0.1", DstAddr: "10.0.0.2", DstPort: 443, CommunityID: "1:t"},
+		SNI: "old.example", OfferedVersions: []string{"TLS 1.0", "TLS 1.1"}, Outcome: "rejected-reset", ResetBy: "server",
+		ClientHelloFrame: flows.FrameRef{Frame: 4}, EndFrame: flows.FrameRef{Frame: 5}}
+	ok := *rec
+	ok.Outcome, ok.Established = "established", true
+	fs := run(t, nil, &Event{Kind: EventTLS, TLS: rec}, &Event{Kind: EventTLS, TLS: &ok})
+	if len(fs) != 1 || fs[0].Rule != "tls-handshake-rejected" || !strings.Contains(fs[0].Message, "old.example") || !strings.Contains(fs[0].Message, "TLS 1.0, TLS 1.1") || !strings.Contains(fs[0].Message, "reset by the server") {
+		t.Fatalf("findings %+v", fs)
+	}
+	if len(fs[0].Evidence) != 2 || fs[0].Evidence[1].Frame != 5 {
+		t.Errorf("evidence %+v", fs[0].Evidence)
+	}
+}

@@ -1,0 +1,47 @@
+package rules
+
+import (
+	"fmt"
+
+	"github.com/pcapx/pcapx/flows"
+)
+
+// TCPDuplicateAckStorm reports connections flooded with duplicate ACKs.
+var TCPDuplicateAckStorm = &Rule{
+	ID:    "tcp-duplicate-ack-storm",
+	Title: "Storm of duplicate ACKs",
+	Doc: `A receiver sent many duplicate ACKs: it kept receiving segments beyond a hole in
+the sequence space and kept asking for the missing one. A few are normal during
+fast recovery; hundreds mean sustained loss or heavy reordering, and without SACK
+the sender recovers one hole per round trip.
+
+Likely causes: loss on a high-bandwidth path, reordering by link aggregation or
+multipath routing, a middlebox that strips SACK.
+
+Next: check sack_permitted on the flow; look for the retransmissions that follow;
+"ss -ti" on the sender (sacked, lost, reordering), interface drop counters on the path.`,
+	Severity: Warning,
+	Thresholds: []Threshold{
+		{Name: "min_count", Default: 100, Unit: "ACKs", Doc: "report a flow with at least this many duplicate ACKs"},
+	},
+	Events: []EventKind{EventFlow},
+	New:    func(p Params) Checker { return &dupAckStorm{p: p} },
+}
+
+type dupAckStorm struct{ p Params }
+
+func (c *dupAckStorm) Event(ev *Event, report func(Finding)) {
+	f := ev.Flow
+	if f.Proto != "tcp" || float64(f.DuplicateAcks) < c.p.T("min_count") {
+		return
+	}
+	sack := "SACK not negotiated"
+	if f.SACKPermitted {
+		sack = "SACK negotiated"
+	}
+	msg := fmt.Sprintf("%s:%d → %s:%d: %d duplicate ACKs (%s), %d retransmissions",
+		f.SrcAddr, f.SrcPort, f.DstAddr, f.DstPort, f.DuplicateAcks, sack, f.Retransmissions)
+	report(flowFinding(TCPDuplicateAckStorm, c.p.Severity, f, f.DuplicateAcks, msg, "tcp.analysis.duplicate_ack", f.Evidence, func(e *flows.TCPEvidence) flows.FrameRefs { return e.DuplicateAcks }))
+}
+
+func (c *dupAckStorm) Finish(func(Finding)) {}
