@@ -23,19 +23,21 @@
 //     in place; one split over several TCP segments or several records is
 //     buffered, up to MaxMessage (64 KiB) — beyond that it is skipped and
 //     Result.Truncated is set. The buffer is released after each message.
-//   - Alert layer: two bytes per alert, plaintext before ChangeCipherSpec;
-//     after it an alert record is reported as Encrypted (level and
-//     description are not visible), except a 2-byte one, which can only be
-//     plaintext (TLS 1.3's ChangeCipherSpec is a dummy).
+//   - Alert layer: two bytes per alert while the direction is in
+//     plaintext; once it has sent ChangeCipherSpec or application data, an
+//     alert record is reported as Encrypted (level and description are not
+//     visible), except a 2-byte one, which can only be plaintext (an
+//     encrypted alert carries a MAC or AEAD tag).
 //
-// After a direction's first application_data record (or its
-// ChangeCipherSpec in TLS 1.2) nothing is buffered: Feed follows record
-// headers only, to see encrypted alerts, and returns at once for bytes in
-// the middle of a record. It does not allocate there. A TLS 1.3
-// ChangeCipherSpec may precede a second ClientHello (after a
-// HelloRetryRequest) or the real ServerHello; a handshake record after
+// After a direction's first application_data record nothing is buffered:
+// Feed follows record headers only, to see encrypted alerts, and returns at
+// once for bytes in the middle of a record. It does not allocate there
+// (apart from recording one of at most MaxAlerts alerts). A TLS 1.3
+// ChangeCipherSpec is a dummy that may precede a second ClientHello (after
+// a HelloRetryRequest) or the real ServerHello; a handshake record after
 // ChangeCipherSpec is therefore judged by its first bytes (hello type, a
-// length that fits the record, a 3.x version) before it is parsed.
+// length that fits the record, a 3.x version) before it is parsed, and
+// skipped as encrypted otherwise (TLS 1.2's Finished).
 //
 // Streams that do not start with a record: the parser searches the first
 // 16 KiB for a ClientHello or ServerHello record, which finds TLS after a
@@ -67,11 +69,15 @@
 //
 // JA3 follows Salesforce's definition: SSLVersion,Ciphers,Extensions,
 // EllipticCurves,EllipticCurvePointFormats in decimal, lists joined by '-',
-// GREASE (RFC 8701) removed; JA3Hash is its MD5. JA4 follows FoxIO's JA4
-// specification (BSD-3-Clause) and agrees with the reference
-// implementation's output on its published test captures. Only JA4, the
-// client fingerprint, is implemented: JA4S, JA4H, JA4X and the rest of JA4+
-// are under the FoxIO License and must not be shipped.
+// GREASE (RFC 8701) removed; JA3Hash is its MD5 (checked against tshark's
+// JA3 on real captures). JA4 follows FoxIO's JA4 specification
+// (BSD-3-Clause) and equals the reference implementation's output on all
+// its published TCP test captures. Where the two disagree the reference
+// output wins: an ALPN value starting with a non-ASCII byte gives "99" (the
+// text asks for hex digits); the text is followed where the outputs are
+// silent (GREASE is also left out of the signature algorithms). Only JA4,
+// the client fingerprint, is implemented: JA4S, JA4H, JA4X and the rest of
+// JA4+ are under the FoxIO License and must not be shipped.
 //
 // # Limits
 //

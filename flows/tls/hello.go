@@ -364,9 +364,15 @@ func ParseServerHello(body []byte) (*ServerHello, error) {
 	s := &ServerHello{}
 	s.Version = r.u16()
 	random := r.bytes(32)
-	r.vec8() // session id
-	s.CipherSuite = r.u16()
-	s.Compression = r.u8()
+	if s.Version>>8 == 0x7f && s.Version&0xff < 22 {
+		// TLS 1.3 drafts before 22 (0x7f00-0x7f15): no session id, no
+		// compression method.
+		s.CipherSuite = r.u16()
+	} else {
+		r.vec8() // session id
+		s.CipherSuite = r.u16()
+		s.Compression = r.u8()
+	}
 	if r.bad {
 		return nil, ErrShort
 	}

@@ -62,8 +62,9 @@ type Alert struct {
 	Time        int64 // capture time (ns) of the segment carrying the alert's first byte
 	Level       uint8 // AlertLevelWarning or AlertLevelFatal; 0 when Encrypted
 	Description uint8 // see AlertName; 0 when Encrypted
-	// Encrypted is set for an alert record sent after ChangeCipherSpec: its
-	// level and description are not visible. (TLS 1.3 hides alerts sent
+	// Encrypted is set for an alert record sent after the direction
+	// switched to encrypted records (ChangeCipherSpec, application data):
+	// its level and description are not visible. (TLS 1.3 hides alerts sent
 	// after the ServerHello inside application_data records: those are not
 	// seen as alerts at all.)
 	Encrypted bool
@@ -203,9 +204,10 @@ func (p *Parser) Result() Result {
 // Stopped reports that the parser ignores the rest of the stream.
 func (p *Parser) Stopped() bool { return p.st == stStopped }
 
-// Encrypted reports that this direction has switched to encrypted records:
-// Feed now only follows record headers (for encrypted alerts), buffers
-// nothing and does not allocate.
+// Encrypted reports whether this direction has switched to encrypted
+// records (sent ChangeCipherSpec or application data). Once application
+// data was seen, Feed only follows record headers (for encrypted alerts),
+// buffers nothing and does not allocate.
 func (p *Parser) Encrypted() bool { return p.res.Encrypted() }
 
 // Feed hands the parser the next bytes of the stream, captured at ts

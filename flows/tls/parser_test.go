@@ -354,6 +354,18 @@ func TestServerHelloFields(t *testing.T) {
 
 func sh(s serverHelloSpec) []byte { return serverHelloRecord(s) }
 
+func TestDraftServerHello(t *testing.T) {
+	// TLS 1.3 draft 19: version, random, cipher suite, extensions.
+	body := cat(be16(0x7f13), make([]byte, 32), be16(0x1301), vec16(cat(be16(0x0033), vec16(make([]byte, 36)))))
+	s, err := ParseServerHello(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Version != 0x7f13 || s.CipherSuite != 0x1301 || !slices.Equal(s.Extensions, []uint16{0x0033}) || VersionName(s.NegotiatedVersion()) != "TLS 1.3 draft 19" {
+		t.Errorf("draft hello %+v", s)
+	}
+}
+
 func TestHostileStrings(t *testing.T) {
 	long := strings.Repeat("a", 1000)
 	spec := clientHelloSpec{version: VersionTLS12, ciphers: []uint16{0x1301}, exts: []ext{extSNI(long + "<script>")}}
