@@ -49,6 +49,18 @@ func dnsPort(p uint16) bool { return p == 53 || p == 5353 || p == 5355 }
 // countCapture decodes every DNS message on UDP 53/5353/5355 and TCP
 // 53/5353 (the ports tshark 4.0 gives DNS) with this package.
 func countCapture(t *testing.T, path string) (c dnsCounts, bad int) {
+	c, bad, _ = countAndTrack(t, path)
+	return c, bad
+}
+
+// countAndTrack also runs every message through a Tracker keyed by the
+// bidirectional flow, and returns its stats.
+func countAndTrack(t *testing.T, path string) (c dnsCounts, bad int, st TrackerStats) {
+	tr := NewTracker(TrackerConfig{}, func(tx *Transaction[string]) {
+		if tx.NoQuery == (tx.QueryTime != 0) || tx.Unanswered == (tx.ResponseTime != 0) || tx.Latency < 0 {
+			t.Errorf("%s: inconsistent transaction %+v", path, tx)
+		}
+	})
 	var m Message
 	streams := map[dirKey]*simpleTCP{}
 	var order []*simpleTCP
@@ -61,11 +73,13 @@ func countCapture(t *testing.T, path string) (c dnsCounts, bad int) {
 				return
 			}
 			c.add(&m)
+			tr.Add(flowOf(p, uint16(udp.SrcPort), uint16(udp.DstPort)), ci.Timestamp.UnixNano(), &m)
 		case tcp != nil && (tcp.SrcPort == 53 || tcp.DstPort == 53 || tcp.SrcPort == 5353 || tcp.DstPort == 5353):
 			k := tcpDir(p, tcp)
 			st := streams[k]
 			if st == nil {
 				ds := &TCPStream{}
+				flow := flowOf(p, uint16(tcp.SrcPort), uint16(tcp.DstPort))
 				st = &simpleTCP{deliver: func(data []byte, ts int64) {
 					ds.Feed(data)
 					for msg, ok := ds.Next(); ok; msg, ok = ds.Next() {
@@ -74,6 +88,7 @@ func countCapture(t *testing.T, path string) (c dnsCounts, bad int) {
 							continue
 						}
 						c.add(&m)
+						tr.Add(flow, ts, &m)
 					}
 				}, gap: ds.Gap}
 				streams[k] = st
@@ -85,7 +100,24 @@ func countCapture(t *testing.T, path string) (c dnsCounts, bad int) {
 	for _, st := range order {
 		st.finish()
 	}
-	return c, bad
+	tr.Flush()
+	return c, bad, tr.Stats()
+}
+
+// flowOf names the bidirectional flow of a packet: both endpoints, sorted.
+func flowOf(p gopacket.Packet, sport, dport uint16) string {
+	var src, dst string
+	for _, l := range p.Layers() {
+		if nl, ok := l.(gopacket.NetworkLayer); ok {
+			f := nl.NetworkFlow()
+			src, dst = f.Src().String(), f.Dst().String()
+		}
+	}
+	a, b := fmt.Sprintf("%s:%d", src, sport), fmt.Sprintf("%s:%d", dst, dport)
+	if a > b {
+		a, b = b, a
+	}
+	return a + " " + b
 }
 
 // explainedDNS lists the captures where this parser and tshark 4.0 count
@@ -99,10 +131,20 @@ var explainedDNS = map[string]struct {
 func TestOracleDNS(t *testing.T) {
 	rows := oracleRows(t)
 	var files, agree int
+	var total TrackerStats
 	for _, row := range rows {
 		file := row["file"]
 		want := oracleDNS(row)
-		got, bad := countCapture(t, filepath.Join(sharedPcaps, file))
+		got, bad, st := countAndTrack(t, filepath.Join(sharedPcaps, file))
+		if st.Matched+st.NoQuery != st.Responses || st.Pending != 0 {
+			t.Errorf("%s: tracker stats do not add up: %+v", file, st)
+		}
+		total.Queries += st.Queries
+		total.Responses += st.Responses
+		total.Matched += st.Matched
+		total.NoQuery += st.NoQuery
+		total.Unanswered += st.Unanswered
+		total.Retransmissions += st.Retransmissions
 		files++
 		if got == want {
 			agree++
@@ -117,5 +159,5 @@ func TestOracleDNS(t *testing.T) {
 		t.Errorf("%s: got %+v (short %d), tshark %+v", file, got, bad, want)
 	}
 	t.Logf("%d files, %d agree with tshark exactly, %d explained", files, agree, len(explainedDNS))
-	_ = fmt.Sprint
+	t.Logf("tracker over all files: %+v", total)
 }

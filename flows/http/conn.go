@@ -52,6 +52,9 @@ type Transaction struct {
 	BadFraming     bool
 	// Capped: a kept string was longer than its cap and was cut.
 	Capped bool
+	// ConnectionClose: "Connection: close" in the request or the response:
+	// this was meant to be the connection's last exchange.
+	ConnectionClose bool
 	// Upgraded: 101 Switching Protocols or a 2xx answer to CONNECT; the
 	// connection left HTTP/1.x here and is not parsed any further.
 	Upgraded bool
@@ -341,7 +344,10 @@ func (c *Conn) head(s *side, b []byte, ts int64) []byte {
 			return b
 		}
 		l0 := len(s.hdr)
-		line := append(s.hdr, b[:i]...)
+		line := b[:i] // in place when the line came whole
+		if l0 > 0 {
+			line = append(s.hdr, line...)
+		}
 		if n := len(line); n > 0 && line[n-1] == '\r' {
 			line = line[:n-1]
 		}
@@ -352,7 +358,9 @@ func (c *Conn) head(s *side, b []byte, ts int64) []byte {
 		} else {
 			ok = h.parseRequestLine(line)
 		}
-		s.hdr = line[:l0]
+		if l0 > 0 {
+			s.hdr = line[:l0]
+		}
 		if !ok {
 			c.lost(s)
 			s.lineStart = true
@@ -499,6 +507,7 @@ func (c *Conn) request(s *side, h *head, ts int64) {
 	}
 	tx.HeaderOverflow = s.overflow
 	tx.Gap = c.uncertain || s.cut
+	tx.ConnectionClose = h.connClose
 	switch {
 	case h.te && h.chunked:
 		s.st, s.remaining, s.digits = stChunkSize, 0, 0
@@ -559,6 +568,7 @@ func (c *Conn) response(s *side, h *head, ts int64) {
 	tx.FirstResponseByteTime = s.msgTS
 	tx.ResponseDoneTime = ts
 	tx.HeaderOverflow = tx.HeaderOverflow || s.overflow
+	tx.ConnectionClose = tx.ConnectionClose || h.connClose
 	connect := tx.Method == "CONNECT"
 	if connect && c.cli.st == stWait {
 		c.cli.st = stIdle

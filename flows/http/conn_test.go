@@ -193,6 +193,9 @@ func TestReadUntilClose(t *testing.T) {
 		S("</html>"),
 		closeConn)
 	check(t, got, want{"GET", "/old", 200, 1013, 0, true, "", 0})
+	if got[0].ConnectionClose {
+		t.Error("no Connection: close was sent")
+	}
 	if got[0].ResponseDoneTime != 4*ms {
 		t.Errorf("done at %d", got[0].ResponseDoneTime)
 	}
@@ -279,6 +282,9 @@ func TestHostileLengths(t *testing.T) {
 	// A request with a bad length loses the client's framing.
 	got, _ = run(Config{}, C("POST /x HTTP/1.1\r\nContent-Length: -5\r\n\r\nabc"), S("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"), closeConn)
 	check(t, got, want{"POST", "/x", 400, 0, 0, true, "GB", 0})
+	if !got[0].ConnectionClose {
+		t.Error("Connection: close not seen")
+	}
 	// A huge chunk size.
 	got, _ = run(Config{}, C(get1), S("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nabc"), closeConn)
 	check(t, got, want{"GET", "/a", 200, 0, 0, false, "GB", 0})

@@ -7,7 +7,17 @@ import (
 	"testing"
 )
 
-// TestDebugHTTP prints the transactions of one capture: PCAPX_DEBUG_PCAP=path/relative/to/shared/pcaps.
+// TestDebugHTTP prints what the parser makes of one shared capture, to
+// compare with tshark when the oracle disagrees:
+//
+//	PCAPX_DEBUG_PCAP=zeek__zeek/testing__btest__Traces__erspan.pcap go test -run DebugHTTP -v ./flows/http/
+//
+// prints "CONN client-server responses stats" per connection (stdout) and
+// every transaction; set against
+//
+//	tshark -n -2 -r FILE -T fields -e tcp.stream -e ip.src -e tcp.srcport -e http.response.code
+//
+// it shows which connection differs.
 func TestDebugHTTP(t *testing.T) {
 	f := os.Getenv("PCAPX_DEBUG_PCAP")
 	if f == "" {

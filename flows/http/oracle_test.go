@@ -169,7 +169,13 @@ func TestOracleHTTP(t *testing.T) {
 		// (suricata detect-absent-file-multi) and 4000 (arkime
 		// wireshark-retrans) that way. This parser gives up on
 		// connections that do not carry HTTP.
-		got, _, _ := countHTTP(t, filepath.Join(sharedPcaps, file), nil)
+		got, txs, _ := countHTTP(t, filepath.Join(sharedPcaps, file), nil)
+		for _, tx := range txs {
+			// A paired response never starts before its request.
+			if !tx.NoRequest && tx.Status > 0 && tx.FirstResponseByteTime < tx.RequestTime {
+				t.Errorf("%s: response before its request: %+v", file, tx)
+			}
+		}
 		files++
 		if got == want {
 			agree++
