@@ -238,8 +238,16 @@ func (g *generator) readme() []byte {
 					frames = append(frames, n)
 				}
 				sort.Ints(frames)
-				for _, n := range frames {
-					lines = append(lines, fmt.Sprintf("frame %d: %s", n, strings.ReplaceAll(flagList(fx.Expect[n]), ",", ", ")))
+				for i := 0; i < len(frames); {
+					n := frames[i]
+					fl := strings.ReplaceAll(flagList(fx.Expect[n]), ",", ", ")
+					if k := runLength(frames[i:], fx.Expect); k >= minRun {
+						lines = append(lines, fmt.Sprintf("frames %d, %d, …, %d (%d frames): %s", n, frames[i+1], frames[i+k-1], k, fl))
+						i += k
+						continue
+					}
+					lines = append(lines, fmt.Sprintf("frame %d: %s", n, fl))
+					i++
 				}
 				if len(lines) == 0 {
 					b.WriteString("no flags on any frame.\n")
@@ -254,6 +262,13 @@ func (g *generator) readme() []byte {
 					if i == 0 {
 						t0 = fr.Time
 					}
+					if e := fx.Elide; fr.N >= e.From && fr.N <= e.To {
+						if fr.N == e.From {
+							fmt.Fprintf(&b, "| %d–%d | %s–%s | %s | |\n", e.From, e.To, relTime(fr.Time.Sub(t0)),
+								relTime(fx.Frames[e.To-1].Time.Sub(t0)), e.Note)
+						}
+						continue
+					}
 					exp := ""
 					if fx.Analysis {
 						exp = strings.ReplaceAll(flagList(fx.Expect[fr.N]), ",", ", ")
@@ -267,6 +282,24 @@ func (g *generator) readme() []byte {
 		}
 	}
 	return b.Bytes()
+}
+
+// minRun is the shortest run of frames with the same flags, evenly
+// spaced, that the README lists as a range.
+const minRun = 10
+
+// runLength returns how many of frames, from the first, carry the same
+// flags at a constant spacing.
+func runLength(frames []int, expect map[int][]string) int {
+	if len(frames) < 2 {
+		return len(frames)
+	}
+	step, fl := frames[1]-frames[0], flagList(expect[frames[0]])
+	k := 1
+	for k < len(frames) && frames[k]-frames[k-1] == step && flagList(expect[frames[k]]) == fl {
+		k++
+	}
+	return k
 }
 
 func relTime(d time.Duration) string {

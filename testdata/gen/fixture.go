@@ -56,6 +56,14 @@ type fixture struct {
 	// NoTable leaves the frame table out of the README (the format and
 	// link fixtures repeat the same exchange).
 	NoTable bool
+	// Elide replaces the rows of frames From..To of a long frame table
+	// with one row saying what they hold (zero: show every row).
+	Elide elide
+}
+
+type elide struct {
+	From, To int
+	Note     string
 }
 
 type frameInfo struct {
@@ -174,6 +182,7 @@ type outFile struct {
 func (g *generator) all() {
 	g.tcpScenarios()
 	g.appScenarios()
+	g.ruleScenarios()
 	g.formats()
 	g.links()
 	g.network()

@@ -1,0 +1,442 @@
+package analyze_test
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pcapx/pcapx/analyze"
+	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/rules"
+)
+
+// ruleRun is what one fixture's analysis produced: the result, the
+// application records the sink received, and what the test saw of each
+// frame.
+type ruleRun struct {
+	res   *analyze.Result
+	dns   []*flows.DNSRecord
+	http  []*flows.HTTPRecord
+	tls   []*flows.TLSRecord
+	flags map[int64]flows.Analysis // pcapx's TCP analysis of each frame
+	heads map[int64]string         // first line of each frame's payload, when it is text
+}
+
+func (r *ruleRun) Flow(*flows.Record) error       { return nil }
+func (r *ruleRun) DNS(d *flows.DNSRecord) error   { r.dns = append(r.dns, d); return nil }
+func (r *ruleRun) HTTP(h *flows.HTTPRecord) error { r.http = append(r.http, h); return nil }
+func (r *ruleRun) TLS(t *flows.TLSRecord) error   { r.tls = append(r.tls, t); return nil }
+
+// find returns the findings of one rule.
+func (r *ruleRun) find(id string) []rules.Finding {
+	var out []rules.Finding
+	for _, f := range r.res.Findings {
+		if f.Rule == id {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func runFixture(t *testing.T, file string) *ruleRun {
+	t.Helper()
+	r := &ruleRun{flags: map[int64]flows.Analysis{}, heads: map[int64]string{}}
+	cfg := analyze.Config{
+		Inputs: []string{filepath.Join(captures, file)},
+		OnPacket: func(p *flows.Packet, _ *flows.Flow, _ flows.Dir, a flows.Analysis) {
+			r.flags[p.Frame] = a
+			if line, _, _ := bytes.Cut(p.Payload, []byte("\r\n")); len(line) > 0 && isPrintable(line) {
+				r.heads[p.Frame] = string(line)
+			}
+		},
+	}
+	res, err := analyze.Run(cfg, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.res = res
+	return r
+}
+
+func isPrintable(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func evidenceFrames(f rules.Finding) []int64 {
+	var n []int64
+	for _, e := range f.Evidence {
+		n = append(n, e.Frame)
+	}
+	return n
+}
+
+// wiresharkFrames returns the frames of a fixture to which Wireshark 4.0
+// gives the analysis flag (as recorded in expected-tcp-analysis.tsv, which
+// testdata/gen checks against tshark).
+func wiresharkFrames(t *testing.T, file, flag string) map[int64]bool {
+	t.Helper()
+	f, err := os.Open(filepath.Join(captures, "expected-tcp-analysis.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[int64]bool{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		c := strings.Split(sc.Text(), "\t")
+		if len(c) != 3 || c[0] != file {
+			continue
+		}
+		if slices.Contains(strings.Split(c[2], ","), flag) {
+			n, err := strconv.ParseInt(c[1], 10, 64)
+			if err != nil {
+				t.Fatalf("expected-tcp-analysis.tsv: %q", sc.Text())
+			}
+			out[n] = true
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// ruleCase is one fixture and every finding the rules must make of it, as
+// "rule-id severity", one entry per finding (a rule that groups by cause
+// reports one finding per cause).
+type ruleCase struct {
+	file  string
+	want  []string
+	check func(t *testing.T, r *ruleRun)
+}
+
+var ruleCases = []ruleCase{
+	// Made for this table (testdata/gen/rules.go).
+	{file: "rules/clean.pcap", check: checkClean},
+	{file: "rules/tcp-dupack-storm.pcap", want: []string{"tcp-duplicate-ack-storm warning"}, check: checkDupAckStorm},
+	{file: "rules/tcp-retransmissions-many.pcap", want: []string{"tcp-retransmissions error"}, check: checkRetransmissionsMany},
+	{file: "rules/tls-rst-after-serverhello.pcap", check: checkRSTAfterServerHello},
+	{file: "rules/tls-clienthello-3-segments.pcap", check: checkClientHelloSplit},
+	{file: "rules/http-pipelined.pcap", want: []string{"http-server-error error"}, check: checkPipelined},
+
+	// Older fixtures.
+	{file: "app/dns-errors.pcap", want: []string{
+		"dns-error error",   // SERVFAIL broken.example.com
+		"dns-error error",   // REFUSED internal.example.com
+		"dns-error warning", // NXDOMAIN nosuchhost.example.com
+		"slow-dns warning",  // 1.5 s SERVFAIL and 180 ms slow.example.com, one resolver
+		"dns-unanswered warning",
+	}, check: checkDNSErrors},
+	{file: "app/http-5xx.pcap", want: []string{
+		"http-server-error error", "http-server-error error", "http-server-error error",
+		"slow-first-byte warning", // the 500 after 1.2 s
+	}},
+	{file: "app/slow-phases.pcap", want: []string{"slow-dns warning", "slow-connect warning", "slow-tls-handshake warning"}, check: checkSlowPhases},
+	{file: "app/tls-rst-after-clienthello.pcap", want: []string{"tls-handshake-rejected error"}, check: checkRSTAfterClientHello},
+	{file: "app/tls-alert.pcap", want: []string{"tls-handshake-rejected error"}, check: func(t *testing.T, r *ruleRun) {
+		f := r.find("tls-handshake-rejected")[0]
+		if !strings.Contains(f.Message, "protocol_version") || !strings.Contains(f.Message, "legacy.example.com") {
+			t.Errorf("message does not name the alert and the SNI: %s", f.Message)
+		}
+	}},
+	{file: "app/tls13-ok.pcap"},
+	{file: "app/pmtu-blackhole.pcap", want: []string{"tcp-retransmissions error", "slow-connect warning"}},
+	{file: "tcp/clean-http.pcap"},
+	{file: "tcp/zero-window.pcap", want: []string{"tcp-zero-window warning"}, check: func(t *testing.T, r *ruleRun) {
+		f := r.find("tcp-zero-window")[0]
+		zw := wiresharkFrames(t, "tcp/zero-window.pcap", "zero_window")
+		for _, n := range evidenceFrames(f) {
+			if !zw[n] {
+				t.Errorf("evidence frame %d is not a zero-window frame (Wireshark flags %v)", n, zw)
+			}
+		}
+	}},
+	{file: "demo.pcapng", want: []string{
+		"http-server-error error", "http-server-error error", // 503, 500
+		"tls-handshake-rejected error",
+		"dns-error error",   // SERVFAIL
+		"dns-error warning", // NXDOMAIN
+		"slow-dns warning",
+		"slow-first-byte warning",
+		"dns-unanswered warning",
+		"tcp-zero-window warning",
+	}},
+}
+
+// TestRuleFixtures runs each fixture of the table and compares the rules'
+// findings with the table: no finding missing, none extra.
+func TestRuleFixtures(t *testing.T) {
+	for _, tc := range ruleCases {
+		t.Run(tc.file, func(t *testing.T) {
+			r := runFixture(t, tc.file)
+			var got []string
+			for _, f := range r.res.Findings {
+				got = append(got, f.Rule+" "+f.Severity.String())
+			}
+			want := slices.Clone(tc.want)
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("findings:\n got  %q\n want %q", got, want)
+				for _, f := range r.res.Findings {
+					t.Logf("%s %s: %s (evidence %v, filter %s)", f.Rule, f.Severity, f.Message, evidenceFrames(f), f.Filter)
+				}
+			}
+			for _, f := range r.res.Findings {
+				if rules.Lookup(f.Rule) == nil {
+					t.Errorf("finding of unknown rule %q", f.Rule)
+				}
+				if f.Message == "" || f.Filter == "" || f.Count < 1 {
+					t.Errorf("%s: empty message or filter, or count %d", f.Rule, f.Count)
+				}
+			}
+			if tc.check != nil && !t.Failed() {
+				tc.check(t, r)
+			}
+		})
+	}
+}
+
+// TestRuleFixturesCoverEveryRule fails when a rule of the registry is not
+// shown firing by any fixture of the table, or when a fixture made for the
+// rules is left out of it.
+func TestRuleFixturesCoverEveryRule(t *testing.T) {
+	covered := map[string]bool{}
+	for _, tc := range ruleCases {
+		for _, w := range tc.want {
+			id, sev, ok := strings.Cut(w, " ")
+			if !ok || rules.Lookup(id) == nil {
+				t.Errorf("%s: %q is not \"rule-id severity\" with a known rule", tc.file, w)
+				continue
+			}
+			if _, err := rules.ParseSeverity(sev); err != nil {
+				t.Errorf("%s: %q: %v", tc.file, w, err)
+			}
+			covered[id] = true
+		}
+	}
+	for _, r := range rules.All() {
+		if !covered[r.ID] {
+			t.Errorf("rule %s fires in no fixture of the table: add a fixture (testdata/gen) and a row to ruleCases", r.ID)
+		}
+	}
+
+	inTable := map[string]bool{}
+	for _, tc := range ruleCases {
+		inTable[tc.file] = true
+	}
+	ents, err := os.ReadDir(filepath.Join(captures, "rules"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if p := "rules/" + e.Name(); !inTable[p] {
+			t.Errorf("%s is not in ruleCases", p)
+		}
+	}
+}
+
+func checkClean(t *testing.T, r *ruleRun) {
+	// No finding because everything was seen and was fine, not because
+	// nothing was parsed.
+	if len(r.dns) != 1 || r.dns[0].RcodeName != "NOERROR" || r.dns[0].LatencyMS > 50 {
+		t.Errorf("DNS records: %+v", r.dns)
+	}
+	if len(r.http) != 1 || r.http[0].Status != 200 || r.http[0].TTFBMS > 500 {
+		t.Errorf("HTTP records: %+v", r.http)
+	}
+	if len(r.tls) != 1 || !r.tls[0].Established || r.tls[0].SNI != "www.example.com" || r.tls[0].HandshakeMS > 200 {
+		t.Errorf("TLS records: %+v", r.tls)
+	}
+	if c := r.res.TCP.TCPCounts; c != (flows.TCPCounts{}) {
+		t.Errorf("TCP analysis flagged something: %+v", c)
+	}
+}
+
+func checkDupAckStorm(t *testing.T, r *ruleRun) {
+	const file = "rules/tcp-dupack-storm.pcap"
+	f := r.find("tcp-duplicate-ack-storm")[0]
+	dup := wiresharkFrames(t, file, "duplicate_ack")
+	if len(dup) != 122 || f.Count != 122 {
+		t.Errorf("count %d, Wireshark flags %d duplicate ACKs; the fixture has 122", f.Count, len(dup))
+	}
+	for _, s := range []string{"192.0.2.10:51000 → 198.51.100.20:80", "122 duplicate ACKs", "SACK negotiated", "1 retransmissions"} {
+		if !strings.Contains(f.Message, s) {
+			t.Errorf("message %q does not say %q", f.Message, s)
+		}
+	}
+	ev := evidenceFrames(f)
+	if len(ev) == 0 {
+		t.Error("no evidence frames")
+	}
+	for _, n := range ev {
+		if !dup[n] || r.flags[n]&flows.ADuplicateAck == 0 {
+			t.Errorf("evidence frame %d is not a duplicate ACK (Wireshark: %v, pcapx: %v)", n, dup[n], r.flags[n])
+		}
+	}
+	if !strings.HasSuffix(f.Filter, " && tcp.analysis.duplicate_ack") || !strings.Contains(f.Filter, "tcp.port == 51000") {
+		t.Errorf("filter %q does not select the flow's duplicate ACKs", f.Filter)
+	}
+	if f.Flow == nil {
+		t.Error("no flow reference")
+	}
+}
+
+func checkRetransmissionsMany(t *testing.T, r *ruleRun) {
+	const file = "rules/tcp-retransmissions-many.pcap"
+	f := r.find("tcp-retransmissions")[0]
+	retx := wiresharkFrames(t, file, "retransmission")
+	if f.Count != 5 || len(retx) != 5 {
+		t.Errorf("count %d, Wireshark flags %d retransmissions; the fixture has 5", f.Count, len(retx))
+	}
+	for _, s := range []string{"5 of 26 segments retransmitted", "1 fast", "0 spurious", "captured at the server"} {
+		if !strings.Contains(f.Message, s) {
+			t.Errorf("message %q does not say %q", f.Message, s)
+		}
+	}
+	ev := evidenceFrames(f)
+	if len(ev) != 5 {
+		t.Errorf("evidence %v: want the 5 retransmissions", ev)
+	}
+	for _, n := range ev {
+		if !retx[n] {
+			t.Errorf("evidence frame %d is not a retransmission", n)
+		}
+	}
+	if !strings.HasSuffix(f.Filter, " && tcp.analysis.retransmission") {
+		t.Errorf("filter %q", f.Filter)
+	}
+}
+
+func checkRSTAfterServerHello(t *testing.T, r *ruleRun) {
+	if len(r.tls) != 1 {
+		t.Fatalf("%d TLS records, want 1", len(r.tls))
+	}
+	x := r.tls[0]
+	if !x.ServerHello || x.SNI != "intranet.example.com" || x.Version != "TLS 1.2" {
+		t.Errorf("the ServerHello was not seen: %+v", x)
+	}
+	if strings.HasPrefix(x.Outcome, "rejected") || x.Established {
+		t.Errorf("outcome %q (established %v): a reset after the ServerHello is neither a rejection nor a success", x.Outcome, x.Established)
+	}
+}
+
+func checkClientHelloSplit(t *testing.T, r *ruleRun) {
+	if len(r.tls) != 1 {
+		t.Fatalf("%d TLS records, want 1", len(r.tls))
+	}
+	x := r.tls[0]
+	if x.SNI != "news.example.com" || !x.Established || x.Outcome != "established" || x.Version != "TLS 1.3" {
+		t.Errorf("the ClientHello in three segments was not reassembled: %+v", x)
+	}
+	// The hello is in frames 4, 5 and 6.
+	if n := x.ClientHelloFrame.Frame; n < 4 || n > 6 {
+		t.Errorf("ClientHello frame %d, want one of its segments (4-6)", n)
+	}
+}
+
+func checkPipelined(t *testing.T, r *ruleRun) {
+	f := r.find("http-server-error")[0]
+	if f.Count != 1 || !strings.Contains(f.Message, "502 Bad Gateway") || !strings.Contains(f.Message, "GET /v1/items/2") ||
+		strings.Contains(f.Message, "/v1/items/1") || strings.Contains(f.Message, "/v1/items/3") {
+		t.Errorf("message %q (count %d): want the one 502, for GET /v1/items/2", f.Message, f.Count)
+	}
+	if want := "http.response.code == 502 && ip.addr == 198.51.100.20"; f.Filter != want {
+		t.Errorf("filter %q, want %q", f.Filter, want)
+	}
+	ev := evidenceFrames(f)
+	if len(ev) != 1 {
+		t.Fatalf("evidence %v: want the 502 response's frame", ev)
+	}
+	if h := r.heads[ev[0]]; h != "HTTP/1.1 502 Bad Gateway" {
+		t.Errorf("evidence frame %d starts %q, not the 502 status line", ev[0], h)
+	}
+	// Pipelining pairs the responses with the requests in order.
+	var got []string
+	for _, h := range r.http {
+		got = append(got, h.Target+" "+strconv.Itoa(h.Status))
+	}
+	if want := []string{"/v1/items/1 200", "/v1/items/2 502", "/v1/items/3 200"}; !slices.Equal(got, want) {
+		t.Errorf("HTTP transactions %q, want %q", got, want)
+	}
+}
+
+func checkDNSErrors(t *testing.T, r *ruleRun) {
+	byRcode := map[string]rules.Finding{}
+	for _, f := range r.find("dns-error") {
+		for _, rc := range []string{"NXDOMAIN", "SERVFAIL", "REFUSED"} {
+			if strings.Contains(f.Message, rc) {
+				byRcode[rc] = f
+			}
+		}
+	}
+	for rc, name := range map[string]string{"NXDOMAIN": "nosuchhost.example.com", "SERVFAIL": "broken.example.com", "REFUSED": "internal.example.com"} {
+		f, ok := byRcode[rc]
+		if !ok {
+			t.Errorf("no dns-error finding for %s", rc)
+			continue
+		}
+		if !strings.Contains(f.Message, name) || !strings.Contains(f.Filter, `dns.qry.name == "`+name+`"`) {
+			t.Errorf("%s finding: message %q, filter %q; want %s", rc, f.Message, f.Filter, name)
+		}
+		want := rules.Error // SERVFAIL and REFUSED are raised to errors
+		if rc == "NXDOMAIN" {
+			want = rules.Warning
+		}
+		if f.Severity != want {
+			t.Errorf("%s finding has severity %s, want %s", rc, f.Severity, want)
+		}
+	}
+	// lost.example.com is asked twice with the same id and port: one
+	// transaction, retransmitted once, never answered.
+	u := r.find("dns-unanswered")[0]
+	if u.Count != 1 || !strings.Contains(u.Message, "lost.example.com") || !strings.Contains(u.Filter, `"lost.example.com"`) {
+		t.Errorf("dns-unanswered: count %d, message %q, filter %q; want the query for lost.example.com", u.Count, u.Message, u.Filter)
+	}
+	var lost []*flows.DNSRecord
+	for _, d := range r.dns {
+		if d.QName == "lost.example.com" {
+			lost = append(lost, d)
+		}
+	}
+	if len(lost) != 1 || !lost[0].Unanswered || lost[0].Retransmissions != 1 {
+		t.Errorf("DNS records for lost.example.com: %+v", lost)
+	}
+}
+
+func checkSlowPhases(t *testing.T, r *ruleRun) {
+	for id, s := range map[string]string{
+		"slow-dns":           "192.0.2.53",
+		"slow-connect":       "203.0.113.90:443",
+		"slow-tls-handshake": "shop.example.com",
+	} {
+		if f := r.find(id)[0]; !strings.Contains(f.Message, s) {
+			t.Errorf("%s: message %q does not name %s", id, f.Message, s)
+		}
+	}
+}
+
+func checkRSTAfterClientHello(t *testing.T, r *ruleRun) {
+	f := r.find("tls-handshake-rejected")[0]
+	if !strings.Contains(f.Message, "reset by the server") || !strings.Contains(f.Message, "blocked.example.com") {
+		t.Errorf("message %q", f.Message)
+	}
+	// The ClientHello and the RST.
+	ev := evidenceFrames(f)
+	if len(ev) != 2 {
+		t.Fatalf("evidence %v, want the ClientHello and the RST", ev)
+	}
+	if r.flags[ev[1]]&flows.AReset == 0 {
+		t.Errorf("evidence frame %d is not the RST", ev[1])
+	}
+}
