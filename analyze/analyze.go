@@ -67,6 +67,7 @@ type Result struct {
 	// Suppressed counts findings past a rule's cap, by rule.
 	Suppressed map[string]int64 `json:"-"`
 	App        AppSummary       `json:"-"`
+	Timeline   Timeline         `json:"-"`
 	Streams    streams.Stats    `json:"-"`
 	Table      flows.TableStats `json:"-"`
 	Decode     flows.DecodeStats
@@ -223,6 +224,7 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 		switch kind := dec.Decode(pkt.LinkType, pkt.Data, &p); kind {
 		case flows.KindTCP, flows.KindUDP, flows.KindICMP, flows.KindIP:
 			f, dir, a := table.Process(&p)
+			r.Timeline.add(p.Timestamp, p.WireLen, a)
 			if kind == flows.KindTCP {
 				app.Packet(&p, f, dir, dec.TCPLayer())
 			} else if kind == flows.KindUDP {
@@ -231,6 +233,8 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 			if cfg.OnPacket != nil {
 				cfg.OnPacket(&p, f, dir, a)
 			}
+		default:
+			r.Timeline.add(p.Timestamp, p.WireLen, 0)
 		}
 		if sinkErr != nil {
 			return nil, fmt.Errorf("write output: %w", sinkErr)

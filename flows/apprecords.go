@@ -24,12 +24,13 @@ type FlowRef struct {
 
 // Ref describes the flow for a record.
 func (f *Flow) Ref() FlowRef {
+	f.strings()
 	return FlowRef{
 		CommunityID: f.CommunityID(),
 		Proto:       ProtoName(f.Key.Proto),
-		SrcAddr:     f.Client.Addr.String(),
+		SrcAddr:     f.src,
 		SrcPort:     f.Client.Port,
-		DstAddr:     f.Server.Addr.String(),
+		DstAddr:     f.dst,
 		DstPort:     f.Server.Port,
 		Stream:      f.Stream,
 	}

@@ -92,6 +92,8 @@ type Flow struct {
 	// (parsers, timing); opaque here. Cleared when the flow is recycled.
 	App any
 
+	cid, src, dst string // cached by strings()
+
 	// list links for the table's time-ordered expiry lists.
 	prev, next *Flow
 	list       *flowList
@@ -102,7 +104,18 @@ func (f *Flow) Duration() int64 { return f.Last - f.First }
 
 // CommunityID returns the flow's Community ID v1 (seed 0).
 func (f *Flow) CommunityID() string {
-	return CommunityID(0, f.Client.Addr, f.Server.Addr, f.Key.Proto, f.Client.Port, f.Server.Port)
+	f.strings()
+	return f.cid
+}
+
+// strings computes the flow's Community ID and address strings once: the
+// flow record and every application record of the flow need them.
+func (f *Flow) strings() {
+	if f.cid != "" {
+		return
+	}
+	f.cid = CommunityID(0, f.Client.Addr, f.Server.Addr, f.Key.Proto, f.Client.Port, f.Server.Port)
+	f.src, f.dst = f.Client.Addr.String(), f.Server.Addr.String()
 }
 
 // keyOf builds the canonical key of a packet and reports whether the packet's

@@ -73,12 +73,13 @@ type Record struct {
 
 // Record describes the flow. Call it before the flow is recycled (in OnEnd).
 func (f *Flow) Record() Record {
+	f.strings()
 	r := Record{
 		CommunityID:   f.CommunityID(),
 		Proto:         ProtoName(f.Key.Proto),
-		SrcAddr:       f.Client.Addr.String(),
+		SrcAddr:       f.src,
 		SrcPort:       f.Client.Port,
-		DstAddr:       f.Server.Addr.String(),
+		DstAddr:       f.dst,
 		DstPort:       f.Server.Port,
 		VLAN:          f.VLAN[FromClient],
 		Stream:        f.Stream,
