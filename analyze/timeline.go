@@ -8,8 +8,8 @@ import "github.com/pcapx/pcapx/flows"
 // doubles, so the timeline stays small (a chart's worth) for a day-long
 // ring buffer as for a ten-second capture.
 type Timeline struct {
-	Start   int64    `json:"start_ns"`  // capture time of the first bucket
-	Width   int64    `json:"width_ns"`  // bucket width
+	Start   int64    `json:"start_ns"` // capture time of the first bucket
+	Width   int64    `json:"width_ns"` // bucket width
 	Buckets []Bucket `json:"buckets"`
 }
 

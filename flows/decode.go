@@ -397,12 +397,25 @@ func (d *Decoder) decodeFrom(typ gopacket.LayerType, data []byte, p *Packet, dep
 			sawIP = true
 			if ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0 {
 				d.Stats.Fragments++
+				hdr := int(ip.IHL) * 4
+				if ip.FragOffset == 0 && len(ip.Payload) < int(ip.Length)-hdr {
+					// A first fragment cut short by the capture can never
+					// be reassembled: read its transport header on its own
+					// rather than hold it forever (tshark does the same).
+					return d.decodeTransport(p.Proto, ip.Payload, p, depth+1, int(ip.Length)-hdr)
+				}
 				whole, ok := d.defrag.add(p, fragKeyOf(p, uint32(ip.Id)), int(ip.FragOffset)*8, ip.Flags&layers.IPv4MoreFragments != 0, ip.Payload, &d.Stats)
 				if !ok {
 					return KindFragment
 				}
 				d.Stats.Reassembled++
-				p.IPLen = int(ip.IHL)*4 + len(whole)
+				p.IPLen = hdr + len(whole)
+				if !carriesPorts(p.Proto) {
+					// A tunnel (GRE, IP-in-IP) inside the fragments:
+					// unwrap it like an unfragmented packet.
+					typ, data = layers.IPProtocol(p.Proto).LayerType(), whole
+					continue
+				}
 				return d.decodeTransport(p.Proto, whole, p, depth+1, len(whole))
 			}
 			if p.Proto == ProtoUDP || p.Proto == ProtoTCP || p.Proto == ProtoICMP || p.Proto == ProtoSCTP {
@@ -454,6 +467,10 @@ func (d *Decoder) decodeFrom(typ gopacket.LayerType, data []byte, p *Packet, dep
 				return KindFragment
 			}
 			d.Stats.Reassembled++
+			if !carriesPorts(p.Proto) {
+				typ, data = layers.IPProtocol(p.Proto).LayerType(), whole
+				continue
+			}
 			return d.decodeTransport(p.Proto, whole, p, depth+1, len(whole))
 		default:
 			if sawIP {
@@ -463,6 +480,15 @@ func (d *Decoder) decodeFrom(typ gopacket.LayerType, data []byte, p *Packet, dep
 		}
 	}
 	return KindMalformed
+}
+
+// carriesPorts says whether decodeTransport handles the protocol itself.
+func carriesPorts(proto uint8) bool {
+	switch proto {
+	case ProtoTCP, ProtoUDP, ProtoICMP, ProtoICMPv6, ProtoSCTP:
+		return true
+	}
+	return false
 }
 
 // ipProtoOf maps the layer types that carry ports or ICMP back to their IP

@@ -6,24 +6,31 @@
 // TCP payload is put back in order by gopacket's reassembly package, bounded
 // in pages per connection and in total (Config), flushed by capture time.
 // Only what the parsers need is reassembled: a connection is handed to the
-// assembler from its first payload on, and only once it looks like TLS, HTTP
-// or DNS (by its first bytes, or port 53); it stops being fed when its
+// assembler once a payload segment looks like TLS, HTTP or DNS (by its first
+// bytes, or port 53) — usually the first, but the first 16 are looked at, so
+// TLS after a STARTTLS-like exchange (PostgreSQL, MySQL, SMTP) and HTTP in a
+// capture that starts mid-body are found too. It stops being fed when its
 // parsers are done (a TLS handshake that reached the encrypted phase). Pure
 // ACKs never reach the assembler. Bytes the capture lost are reported to the
-// parsers as gaps (Gap/ClientGap), never glued over.
+// parsers as gaps (Gap/ClientGap), never glued over; holes that cannot fill
+// (the tail of a segment the snapshot length cut, anything still missing
+// when the flow ends) are skipped at once rather than waited for.
 //
 // The gopacket Stream objects are thin shims: the application state lives
-// on the flow (flows.Flow.App), and each packet's Accept points its shim at
-// the current flow's state. That keeps the flow table (which splits a reused
-// 4-tuple into a new flow, as Wireshark does) the one authority on what a
-// connection is, whatever the assembler thinks.
+// on the flow (flows.Flow.App), and every flow gets an assembler key of its
+// own (see tcp.go). That keeps the flow table (which splits a reused
+// 4-tuple into a new flow, as Wireshark does, and keeps tunnels and VLANs
+// apart) the one authority on what a connection is, whatever the assembler
+// thinks.
 package streams
 
 import (
 	"bytes"
+	"errors"
 	"net/netip"
 	"time"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/reassembly"
 
@@ -55,10 +62,13 @@ type Sinks struct {
 
 // Stats counts what the reassembly and parsers did.
 type Stats struct {
-	Reassembled  int64 // TCP connections handed to the assembler
-	Segments     int64 // segments fed to the assembler
-	Gaps         int64 // holes reported to parsers (bytes never captured, or a bound hit)
-	GapBytes     int64
+	Reassembled int64 // TCP connections handed to the assembler
+	Segments    int64 // segments fed to the assembler
+	Gaps        int64 // holes reported to parsers (bytes never captured, or a bound hit)
+	GapBytes    int64
+	// DNSMessages counts the messages handed to the transaction tracker;
+	// DNSMalformed those that did not decode cleanly, whether still used
+	// (damaged after the question) or not (header or question broken).
 	DNSMessages  int64
 	DNSMalformed int64
 	DNSOverflow  int64 // queries dropped because too many were pending
@@ -81,12 +91,23 @@ type Tracker struct {
 	dnsFrames map[dnsKey]flows.FrameRef
 	// answers maps an address to the DNS answer that gave it, for the
 	// connection timing's lookup phase.
-	answers  map[netip.Addr]dnsAnswer
-	ctx      asmContext
+	answers map[netip.Addr]dnsAnswer
+	ctx     asmContext
+	seg     layers.TCP // the segment being fed to the assembler
+	live    liveSeg    // its bookkeeping, during the call
+	nextID  uint64     // numbers the connections' assembler keys
+	// delivered: the assembler called ReassembledSG with data or a skip
+	// (set by push).
+	delivered bool
+	// msg is reused for every DNS message.
+	msg      dns.Message
 	curFrame flows.FrameRef // frame of the DNS message being added
-	now      int64
-	flushed  int64
-	Stats    Stats
+	// curMulticast: the DNS message being added was sent to a multicast
+	// address (mDNS, LLMNR).
+	curMulticast bool
+	now          int64
+	flushed      int64
+	Stats        Stats
 }
 
 type dnsKey struct {
@@ -128,12 +149,17 @@ type conn struct {
 	ref    flows.FlowRef
 	refSet bool
 	done   bool // the flow ended: late data is ignored
+	// multicast: a UDP flow with DNS to a multicast group (mDNS, LLMNR).
+	multicast bool
 
 	kind    appKind
 	decided bool
-	feeding bool // handed to the assembler
-	// gopacket's notion of direction for this connection versus ours.
-	gpFlip bool
+	sniffs  int  // payload segments looked at to decide
+	feeding bool // handed to the assembler, and the parsers want more
+	asm     bool // has a connection in the assembler's pool
+	// netFlow is the assembler key of each direction (see tcp.go).
+	netFlow [2]gopacket.Flow
+	half    [2]half
 
 	tlsC, tlsS *tls.Parser
 	httpC      *http.Conn
@@ -171,14 +197,29 @@ func (k appKind) String() string {
 	return [...]string{"", "tls", "http", "dns"}[k]
 }
 
+// frameRing maps capture times to the frames that brought the bytes fed
+// at those times, for the evidence frames of records: the recent ones, and
+// the first few of the direction (a TLS hello is looked up when the flow
+// ends, possibly after many more deliveries).
 type frameRing struct {
-	ts    [16]int64
-	fr    [16]flows.FrameRef
-	next  int
-	count int
+	ts     [16]int64
+	fr     [16]flows.FrameRef
+	next   int
+	count  int
+	firstT [4]int64
+	firstF [4]flows.FrameRef
 }
 
+// add records that bytes captured (or made readable) at ts came in frame
+// f. Bytes of one delivery share its time: only the first frame is kept,
+// where a message starting in them begins.
 func (r *frameRing) add(ts int64, f flows.FrameRef) {
+	if last := (r.next + len(r.ts) - 1) % len(r.ts); r.count > 0 && r.ts[last] == ts {
+		return
+	}
+	if r.count < len(r.firstT) {
+		r.firstT[r.count], r.firstF[r.count] = ts, f
+	}
 	r.ts[r.next], r.fr[r.next] = ts, f
 	r.next = (r.next + 1) % len(r.ts)
 	r.count++
@@ -191,6 +232,11 @@ func (r *frameRing) find(ts int64) flows.FrameRef {
 		j := (r.next - i + len(r.ts)) % len(r.ts)
 		if r.ts[j] == ts {
 			return r.fr[j]
+		}
+	}
+	for i := range min(r.count, len(r.firstT)) {
+		if r.firstT[i] == ts {
+			return r.firstF[i]
 		}
 	}
 	return flows.FrameRef{}
@@ -213,7 +259,8 @@ func (c *conn) flowRef(f *flows.Flow) flows.FlowRef {
 }
 
 // Packet hands one decoded packet (after the flow table processed it) to
-// the application layer. tcp is the decoder's TCP layer for KindTCP.
+// the application layer. tcp is the decoder's TCP layer for KindTCP; it is
+// not needed (the Packet carries the segment) and may be nil.
 func (t *Tracker) Packet(p *flows.Packet, f *flows.Flow, dir flows.Dir, tcp *layers.TCP) {
 	t.now = max(t.now, p.Timestamp)
 	if t.now-t.flushed >= int64(10*time.Second) {
@@ -225,44 +272,58 @@ func (t *Tracker) Packet(p *flows.Packet, f *flows.Flow, dir flows.Dir, tcp *lay
 			t.udpDNS(p, f)
 		}
 	case flows.ProtoTCP:
-		t.tcpPacket(p, f, dir, tcp)
+		t.tcpPacket(p, f, dir)
 	}
 }
 
 func isDNSPort(p uint16) bool { return p == 53 || p == 5353 || p == 5355 }
 
 func (t *Tracker) udpDNS(p *flows.Packet, f *flows.Flow) {
-	if len(p.Payload) < 12 {
-		return
+	if len(p.Payload) < 4 {
+		return // not even the id and flags
 	}
-	t.countDNS(p.Payload)
-	m, err := dns.Parse(p.Payload)
-	if err != nil {
-		t.Stats.DNSMalformed++
-		return
-	}
-	t.Stats.DNSMessages++
 	c := t.state(f)
 	c.flowRef(f)
-	t.dnsMessage(c, m, p.Timestamp, flows.FrameRef{File: p.File, Frame: p.Frame})
+	multicast := p.Dst.IsMulticast()
+	c.multicast = c.multicast || multicast
+	t.dnsMessage(c, p.Payload, p.Timestamp, flows.FrameRef{File: p.File, Frame: p.Frame}, multicast)
 }
 
-func (t *Tracker) dnsMessage(c *conn, m *dns.Message, ts int64, fr flows.FrameRef) {
+// dnsMessage decodes one DNS message of c (into the reused t.msg) and adds
+// it to the transaction tracker, which copies what it keeps.
+//
+// A message damaged after its question (a record cut by the snap length
+// or a lying count: ErrTruncated; an address record of the wrong size:
+// ErrBadRdata; a bad name in a later record) still has a valid header and
+// question, as the dns package documents, and is used; it is counted in
+// DNSMalformed too. A message whose header or question did not decode is
+// only counted.
+func (t *Tracker) dnsMessage(c *conn, b []byte, ts int64, fr flows.FrameRef, multicast bool) {
+	t.countDNS(b)
+	m := &t.msg
+	if err := m.Unpack(b); err != nil {
+		t.Stats.DNSMalformed++
+		if errors.Is(err, dns.ErrShortHeader) || !m.HasQuestion && m.QDCount != 0 {
+			return
+		}
+	}
+	t.Stats.DNSMessages++
 	k := dnsKey{c, m.ID}
 	if !m.Response {
 		if _, ok := t.dnsFrames[k]; !ok && len(t.dnsFrames) < 1<<20 {
 			t.dnsFrames[k] = fr
 		}
 	}
-	t.curFrame = fr
+	t.curFrame, t.curMulticast = fr, multicast
 	t.dns.Add(c, ts, m)
-	t.curFrame = flows.FrameRef{}
+	t.curFrame, t.curMulticast = flows.FrameRef{}, false
 }
 
 // countDNS counts a response by its header alone, as tshark does: a
-// response whose body is malformed is still a response with that rcode.
+// response whose body is malformed, or that the snapshot length cut after
+// its flags, is still a response with that rcode.
 func (t *Tracker) countDNS(b []byte) {
-	if len(b) >= 12 && b[2]&0x80 != 0 {
+	if len(b) >= 4 && b[2]&0x80 != 0 {
 		t.Stats.DNSResponses[b[3]&0xf]++
 	}
 }
@@ -283,6 +344,18 @@ func (t *Tracker) dnsDone(tx *dns.Transaction[*conn]) {
 		}
 	}
 	if t.sinks.DNS == nil {
+		return
+	}
+	if tx.NoQuery && t.curMulticast {
+		// An mDNS/LLMNR announcement or multicast answer: no query on its
+		// flow by design, so no transaction to report (it is still counted
+		// in Stats.DNSResponses).
+		return
+	}
+	if tx.Unanswered && tx.Flow.multicast {
+		// A query to a multicast group (mDNS, LLMNR) is answered by
+		// whoever knows, from its own address: never on the query's flow,
+		// so "unanswered" would be wrong.
 		return
 	}
 	r := &flows.DNSRecord{
@@ -318,15 +391,30 @@ func (t *Tracker) dnsDone(tx *dns.Transaction[*conn]) {
 	t.sinks.DNS(r)
 }
 
-// sniff decides what a TCP connection carries from its first payload.
-func sniff(b []byte, dir flows.Dir, sport, dport uint16) appKind {
+// sniff decides what a TCP connection carries from a payload segment. The
+// first payload of a connection decides on a TLS handshake record, an HTTP
+// request (from the client) or response (the capture started after the
+// request). Later segments are looked at while nothing was found, for TLS
+// after a STARTTLS-like exchange (PostgreSQL's SSLRequest, MySQL's SSL
+// request, SMTP's STARTTLS) and HTTP after a capture started mid-body;
+// there only a ClientHello record or a full request line counts, since a
+// stream's middle can hold anything.
+func sniff(b []byte, dir flows.Dir, sport, dport uint16, later bool) appKind {
 	if sport == 53 || dport == 53 {
 		return appDNS
 	}
 	if len(b) >= 3 && b[0] == 0x16 && b[1] == 0x03 && b[2] <= 0x04 {
-		return appTLS
+		if !later || len(b) >= 6 && b[5] == 1 {
+			return appTLS
+		}
 	}
-	if dir == flows.FromClient && looksLikeHTTPRequest(b) {
+	if later {
+		if looksLikeHTTPRequest(b) && requestLine(b) {
+			return appHTTP
+		}
+		return appNone
+	}
+	if dir == flows.FromClient && (looksLikeHTTPRequest(b) || otherMethod(b) && requestLine(b)) {
 		return appHTTP
 	}
 	if bytes.HasPrefix(b, []byte("HTTP/1.")) {
@@ -335,8 +423,33 @@ func sniff(b []byte, dir flows.Dir, sport, dport uint16) appKind {
 	return appNone
 }
 
+// requestLine says whether b's first line ends in an HTTP/1.x version, or
+// b is long and holds no line end (a long target split over segments).
+func requestLine(b []byte) bool {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return len(b) >= 512 // a long target split over segments
+	}
+	line := bytes.TrimSuffix(b[:i], []byte("\r"))
+	return len(line) > 9 && bytes.HasPrefix(line[len(line)-9:], []byte(" HTTP/1."))
+}
+
 var httpMethods = [][]byte{[]byte("GET "), []byte("POST "), []byte("HEAD "), []byte("PUT "), []byte("DELETE "),
 	[]byte("OPTIONS "), []byte("PATCH "), []byte("CONNECT "), []byte("TRACE ")}
+
+// otherMethod says whether b starts with a method token other than the
+// common ones (WebDAV's PROPFIND, UPnP's SUBSCRIBE...) and a space.
+func otherMethod(b []byte) bool {
+	for i, c := range b {
+		switch {
+		case c == ' ':
+			return i > 0
+		case i >= 20 || (c < 'A' || c > 'Z') && c != '-' && c != '_':
+			return false
+		}
+	}
+	return false
+}
 
 func looksLikeHTTPRequest(b []byte) bool {
 	for _, m := range httpMethods {

@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"encoding/binary"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -13,65 +14,304 @@ import (
 	"github.com/pcapx/pcapx/flows/tls"
 )
 
+// How the glue drives gopacket's assembler
+//
+// Keys. Every connection gets a key of its own: the network flow handed to
+// the assembler is made of a per-connection number, not of the addresses,
+// and the transport flow is empty. Two flows that share a 5-tuple (a reused
+// port pair the flow table split, the same inner 5-tuple in two tunnels or
+// VLANs) therefore never share reassembly state, and each gopacket
+// connection belongs to exactly one conn.
+//
+// Segments. The assembler is fed from the decoded flows.Packet (its
+// Payload, without the Ethernet padding the TCP layer's Payload still
+// holds), through a layers.TCP the Tracker owns.
+//
+// Positions. Per direction the glue knows where gopacket stands (pos, the
+// next sequence number it will deliver, read in Accept and advanced by each
+// delivery) and remembers, for the segments it fed ahead of pos, their
+// capture time and frame: gopacket's own per-page context is the Tracker's
+// one reused asmContext, so it cannot tell when queued bytes were captured.
+//
+// Pushing. gopacket holds the data after a hole until a flush. Two holes
+// are known never to fill: the tail of a segment the snapshot length cut
+// (the decoder gives its wire length), and whatever is missing when the
+// flow ends. For those the glue pushes the half-connection on: it feeds an
+// empty segment far ahead of pos while MaxBufferedPagesPerConnection is 1,
+// which makes the assembler hand over its first queued page (and whatever
+// follows it contiguously) with the hole reported as Skip. Finally the
+// connection is closed (an empty RST at pos in each direction) and, as no
+// more data will be fed, ReassemblyComplete lets the pool drop it.
+//
+// Priming. A direction that has not sent yet when the connection is handed
+// over starts where the other side's ACK says it will (a synthetic SYN), or
+// after the bytes already seen from it, so that its first segment arriving
+// out of order waits for the ones ahead of it instead of becoming the start.
+
 // asmContext carries the current packet into the assembler's callbacks.
 type asmContext struct {
-	ci    gopacket.CaptureInfo
-	frame flows.FrameRef
-	dir   flows.Dir
-	conn  *conn
+	ci   gopacket.CaptureInfo
+	dir  flows.Dir
+	conn *conn
+	// synthetic: a push or close segment of the glue's own, which must
+	// never start a half-connection.
+	synthetic bool
 }
 
 func (a *asmContext) GetCaptureInfo() gopacket.CaptureInfo { return a.ci }
 
-type factory struct{ t *Tracker }
-
-func (fa *factory) New(_, _ gopacket.Flow, _ *layers.TCP, _ reassembly.AssemblerContext) reassembly.Stream {
-	return &shim{}
+// liveSeg is the segment being fed: its bytes, when delivered during the
+// call, carry its time and frame.
+type liveSeg struct {
+	c        *conn
+	dir      flows.Dir
+	seq, end uint32
+	ts       int64
+	frame    flows.FrameRef
 }
 
-// shim is the assembler's Stream: it routes reassembled bytes to the
-// application state of the flow the current packet belongs to.
+// segInfo remembers when and in which frame a segment fed ahead of the
+// assembler's position was captured.
+type segInfo struct {
+	seq, end uint32
+	ts       int64
+	frame    flows.FrameRef
+}
+
+// seqRange is a range of sequence numbers [from, to).
+type seqRange struct{ from, to uint32 }
+
+// Bounds of the per-direction bookkeeping. gopacket holds at most
+// MaxPagesPerConn pages per connection, so more entries than that are
+// stale (data the assembler dropped); the oldest are dropped first.
+const (
+	maxAhead = 512
+	maxCuts  = 64
+	// maxSniff is how many payload segments of a connection are looked
+	// at to find what it carries (TLS after a STARTTLS-like exchange comes
+	// a few segments in).
+	maxSniff = 16
+	// maxPushes bounds the pushes of one half-connection at its end.
+	maxPushes = 1 << 16
+)
+
+// half is the glue's view of one direction of a connection.
+type half struct {
+	started bool   // fed to the assembler
+	pos     uint32 // next sequence number the assembler delivers
+	ahead   []segInfo
+	cuts    []seqRange // bytes the snapshot length cut, not yet passed
+	seen    bool       // payload seen before the connection was handed over
+	seenEnd uint32     // end of that payload
+}
+
+// seqDiff returns b-a in sequence space (positive when b is after a).
+func seqDiff(a, b uint32) int32 { return int32(b - a) }
+
+type factory struct{ t *Tracker }
+
+func (fa *factory) New(_, _ gopacket.Flow, _ *layers.TCP, ac reassembly.AssemblerContext) reassembly.Stream {
+	ctx := ac.(*asmContext)
+	// gopacket calls the direction of the packet that creates the
+	// connection client-to-server.
+	return &shim{c: ctx.conn, flip: ctx.dir == flows.FromServer}
+}
+
+// shim is the assembler's Stream for one conn.
 type shim struct {
 	c    *conn
 	flip bool // gopacket's client→server is our server→client
 }
 
-func (s *shim) Accept(_ *layers.TCP, _ gopacket.CaptureInfo, dir reassembly.TCPFlowDirection, _ reassembly.Sequence, start *bool, ac reassembly.AssemblerContext) bool {
-	ctx := ac.(*asmContext)
-	s.c = ctx.conn
-	s.flip = (dir == reassembly.TCPDirClientToServer) != (ctx.dir == flows.FromClient)
+func (s *shim) dir(d reassembly.TCPFlowDirection) flows.Dir {
+	if (d == reassembly.TCPDirServerToClient) != s.flip {
+		return flows.FromServer
+	}
+	return flows.FromClient
+}
+
+func (s *shim) Accept(tcp *layers.TCP, _ gopacket.CaptureInfo, dir reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, ac reassembly.AssemblerContext) bool {
+	h := &s.c.half[s.dir(dir)]
 	*start = true // the connection is handed over at its first payload, SYN or not
+	if nextSeq >= 0 {
+		h.pos = uint32(nextSeq)
+		return true
+	}
+	if ac.(*asmContext).synthetic {
+		return false
+	}
+	// A new half: it starts at this segment.
+	seq := tcp.Seq
+	if tcp.SYN {
+		seq++
+	}
+	if h.started && seqDiff(h.pos, seq) < 0 {
+		// The pool dropped an idle connection and its data comes back:
+		// never start before what the parsers already had.
+		if seqDiff(h.pos, seq+uint32(len(tcp.Payload))) <= 0 {
+			return false
+		}
+	} else if h.started && seqDiff(h.pos, seq) > 0 && !s.c.done {
+		s.c.gap(s.dir(dir), int(seqDiff(h.pos, seq)))
+	}
+	h.started, h.pos = true, seq
 	return true
 }
 
-func (s *shim) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.AssemblerContext) {
+func (s *shim) ReassembledSG(sg reassembly.ScatterGather, _ reassembly.AssemblerContext) {
 	c := s.c
-	if c == nil || c.done {
-		return
-	}
+	t := c.t
 	gdir, _, _, skip := sg.Info()
-	dir := flows.FromClient
-	if (gdir == reassembly.TCPDirServerToClient) != s.flip {
-		dir = flows.FromServer
+	dir := s.dir(gdir)
+	h := &c.half[dir]
+	n, _ := sg.Lengths()
+	if skip > 0 || n > 0 {
+		t.delivered = true
 	}
 	if skip > 0 {
-		c.gap(dir, skip)
+		h.pos += uint32(skip)
+		if !c.done {
+			c.gap(dir, skip)
+		}
 	}
-	n, _ := sg.Lengths()
 	if n == 0 {
+		h.prune()
 		return
 	}
-	ts := sg.CaptureInfo(0).Timestamp.UnixNano()
-	frame := ac.(*asmContext).frame
-	c.data(dir, sg.Fetch(n), ts, frame)
+	if c.done {
+		h.pos += uint32(n)
+		h.prune()
+		return
+	}
+	b := sg.Fetch(n)
+	// Bytes delivered while a segment of this direction is being fed
+	// became readable in order with it (it filled the hole before them):
+	// that is their time. Bytes a push or flush hands over skip a hole
+	// that never filled and keep the time they were captured.
+	lv := &t.live
+	liveCall := lv.c == c && lv.dir == dir
+	fallback := sg.CaptureInfo(0).Timestamp.UnixNano()
+	for len(b) > 0 {
+		ts, fr, end := fallback, flows.FrameRef{}, h.pos+uint32(len(b))
+		if liveCall && seqDiff(lv.seq, h.pos) >= 0 && seqDiff(h.pos, lv.end) > 0 {
+			ts, fr, end = lv.ts, lv.frame, lv.end
+		} else if i := h.find(h.pos); i >= 0 {
+			e := &h.ahead[i]
+			ts, fr, end = e.ts, e.frame, e.end
+		} else if next, ok := h.nextStart(h.pos); ok {
+			end = next // unknown bytes up to the next known segment
+		}
+		if liveCall {
+			ts = max(ts, lv.ts)
+		}
+		l := len(b)
+		if d := seqDiff(h.pos, end); d > 0 && int(d) < l {
+			l = int(d)
+		}
+		c.data(dir, b[:l], ts, fr)
+		b = b[l:]
+		h.pos += uint32(l)
+		if c.done || !c.feeding {
+			h.pos += uint32(len(b))
+			break
+		}
+	}
+	h.prune()
 }
 
-// ReassemblyComplete returns false: returning true would make the final ACK
-// after both FINs open a new stream. Streams are dropped by capture-time
-// flushes instead.
-func (s *shim) ReassemblyComplete(reassembly.AssemblerContext) bool { return false }
+// ReassemblyComplete tells the pool to drop the connection once nothing
+// more will be fed to it. While the flow goes on it must stay: a new
+// gopacket connection would start at the next segment as if it were new.
+func (s *shim) ReassemblyComplete(reassembly.AssemblerContext) bool {
+	return s.c.done || !s.c.feeding
+}
 
-func (t *Tracker) tcpPacket(p *flows.Packet, f *flows.Flow, dir flows.Dir, tcp *layers.TCP) {
+// find returns the newest entry of ahead covering seq, or -1.
+func (h *half) find(seq uint32) int {
+	for i := len(h.ahead) - 1; i >= 0; i-- {
+		e := &h.ahead[i]
+		if seqDiff(e.seq, seq) >= 0 && seqDiff(seq, e.end) > 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// nextStart returns the first start of a known segment after seq.
+func (h *half) nextStart(seq uint32) (uint32, bool) {
+	var best uint32
+	ok := false
+	for i := range h.ahead {
+		s := h.ahead[i].seq
+		if seqDiff(seq, s) > 0 && (!ok || seqDiff(s, best) > 0) {
+			best, ok = s, true
+		}
+	}
+	return best, ok
+}
+
+// prune drops what lies wholly before pos.
+func (h *half) prune() {
+	k := 0
+	for _, e := range h.ahead {
+		if seqDiff(h.pos, e.end) > 0 {
+			h.ahead[k] = e
+			k++
+		}
+	}
+	h.ahead = h.ahead[:k]
+	k = 0
+	for _, r := range h.cuts {
+		if seqDiff(h.pos, r.to) > 0 {
+			h.cuts[k] = r
+			k++
+		}
+	}
+	h.cuts = h.cuts[:k]
+}
+
+func (h *half) addAhead(e segInfo) {
+	if len(h.ahead) >= maxAhead {
+		copy(h.ahead, h.ahead[1:])
+		h.ahead = h.ahead[:len(h.ahead)-1]
+	}
+	h.ahead = append(h.ahead, e)
+}
+
+func (h *half) addCut(r seqRange) {
+	if len(h.cuts) >= maxCuts {
+		copy(h.cuts, h.cuts[1:])
+		h.cuts = h.cuts[:len(h.cuts)-1]
+	}
+	h.cuts = append(h.cuts, r)
+}
+
+// cutHoleEnd says whether pos sits in bytes the snapshot length cut, and
+// where the run of such bytes starting there ends.
+func (h *half) cutHoleEnd() (uint32, bool) {
+	end, found := h.pos, false
+	for grew := true; grew; {
+		grew = false
+		for _, r := range h.cuts {
+			if seqDiff(r.from, end) >= 0 && seqDiff(end, r.to) > 0 {
+				end, found, grew = r.to, true, true
+			}
+		}
+	}
+	return end, found
+}
+
+// waitingWithin says whether data fed ahead of pos starts at or before end.
+func (h *half) waitingWithin(end uint32) bool {
+	for _, e := range h.ahead {
+		if seqDiff(h.pos, e.seq) > 0 && seqDiff(e.seq, end) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *Tracker) tcpPacket(p *flows.Packet, f *flows.Flow, dir flows.Dir) {
 	c, _ := f.App.(*conn)
 	if c == nil {
 		if p.PayloadLen == 0 {
@@ -99,7 +339,20 @@ func (t *Tracker) tcpPacket(p *flows.Packet, f *flows.Flow, dir flows.Dir, tcp *
 		c.finAt, c.finFrame = p.Timestamp, fr
 	}
 	if !c.decided && len(p.Payload) > 0 {
-		c.decide(sniff(p.Payload, dir, p.SrcPort, p.DstPort))
+		c.sniffs++
+		k := sniff(p.Payload, dir, p.SrcPort, p.DstPort, c.sniffs > 1)
+		if k != appNone {
+			c.decide(k)
+			c.prime(p, dir)
+		} else {
+			if c.sniffs >= maxSniff {
+				c.decided = true // not something the parsers read
+			}
+			h := &c.half[dir]
+			if end := p.Seq + uint32(p.PayloadLen); !h.seen || seqDiff(h.seenEnd, end) > 0 {
+				h.seen, h.seenEnd = true, end
+			}
+		}
 	}
 	// Timing: the first request bytes once the connection is set up (after
 	// the TLS handshake for TLS), and the first answer bytes after them.
@@ -110,26 +363,138 @@ func (t *Tracker) tcpPacket(p *flows.Packet, f *flows.Flow, dir flows.Dir, tcp *
 			c.respAt = p.Timestamp
 		}
 	}
-	if !c.feeding || (p.PayloadLen == 0 && p.Flags&(flows.FlagFIN|flows.FlagRST) == 0) || tcp == nil {
+	if !c.feeding || (p.PayloadLen == 0 && p.Flags&(flows.FlagFIN|flows.FlagRST) == 0) {
 		return
 	}
-	t.ctx.ci = gopacket.CaptureInfo{Timestamp: time.Unix(0, p.Timestamp), CaptureLength: p.WireLen, Length: p.WireLen}
-	t.ctx.frame, t.ctx.dir, t.ctx.conn = fr, dir, c
-	t.asm.AssembleWithContext(netFlow(p), tcp, &t.ctx)
-	t.ctx.conn = nil
-	t.Stats.Segments++
+	t.feed(c, p, dir, fr)
 	if c.kind == appTLS && c.tlsDone() {
-		c.feeding = false // the handshake is over: nothing more to read
+		c.stopFeeding() // the handshake is over: nothing more to read
 	}
 }
 
-func netFlow(p *flows.Packet) gopacket.Flow {
-	if p.Src.Is4() {
-		s, d := p.Src.As4(), p.Dst.As4()
-		return gopacket.NewFlow(layers.EndpointIPv4, s[:], d[:])
+// feed hands one segment of c to the assembler.
+func (t *Tracker) feed(c *conn, p *flows.Packet, dir flows.Dir, fr flows.FrameRef) {
+	h := &c.half[dir]
+	seg := &t.seg
+	*seg = layers.TCP{
+		Seq: p.Seq, Ack: p.Ack,
+		SYN: p.Flags&flows.FlagSYN != 0, ACK: p.Flags&flows.FlagACK != 0,
+		FIN: p.Flags&flows.FlagFIN != 0, RST: p.Flags&flows.FlagRST != 0,
 	}
-	s, d := p.Src.As16(), p.Dst.As16()
-	return gopacket.NewFlow(layers.EndpointIPv6, s[:], d[:])
+	seg.Payload = p.Payload
+	seq := p.Seq
+	if seg.SYN {
+		seq++
+	}
+	end := seq + uint32(len(p.Payload))
+	if len(p.Payload) > 0 && h.started && seqDiff(h.pos, seq) > 0 {
+		h.addAhead(segInfo{seq: seq, end: end, ts: p.Timestamp, frame: fr})
+	}
+	if cut := p.PayloadLen - len(p.Payload); cut > 0 && !seg.SYN {
+		h.addCut(seqRange{end, end + uint32(cut)})
+	}
+	t.live = liveSeg{c: c, dir: dir, seq: seq, end: end, ts: p.Timestamp, frame: fr}
+	t.assemble(c, dir, p.Timestamp)
+	t.live = liveSeg{}
+	t.Stats.Segments++
+	// Bytes the snapshot length cut never come: do not wait for them.
+	for i := 0; len(h.cuts) > 0 && i < maxPushes && c.feeding; i++ {
+		holeEnd, ok := h.cutHoleEnd()
+		if !ok || !h.waitingWithin(holeEnd) || !t.push(c, dir) {
+			break
+		}
+	}
+}
+
+// assemble feeds t.seg as a segment of c in direction dir.
+func (t *Tracker) assemble(c *conn, dir flows.Dir, ts int64) {
+	t.ctx.ci = gopacket.CaptureInfo{Timestamp: time.Unix(0, ts)}
+	t.ctx.dir, t.ctx.conn = dir, c
+	t.asm.AssembleWithContext(c.netFlow[dir], &t.seg, &t.ctx)
+	t.ctx.conn = nil
+}
+
+// push makes the assembler hand over the first data it holds in c's
+// direction dir, skipping the hole before it. It reports whether anything
+// was delivered.
+func (t *Tracker) push(c *conn, dir flows.Dir) bool {
+	h := &c.half[dir]
+	if !h.started {
+		return false
+	}
+	t.seg = layers.TCP{Seq: h.pos + 1<<30}
+	t.delivered = false
+	keep := t.asm.MaxBufferedPagesPerConnection
+	t.asm.MaxBufferedPagesPerConnection = 1
+	t.ctx.synthetic = true
+	t.assemble(c, dir, t.now)
+	t.ctx.synthetic = false
+	t.asm.MaxBufferedPagesPerConnection = keep
+	return t.delivered
+}
+
+// prime starts the directions of a connection that was just handed over.
+// The sender of p starts at p. The other side starts where p's ACK says,
+// or after what was seen from it, so that an early segment of its waits
+// for the ones before it.
+func (c *conn) prime(p *flows.Packet, dir flows.Dir) {
+	rev := 1 - dir
+	h := &c.half[rev]
+	var start uint32
+	switch {
+	case h.seen && (p.Flags&flows.FlagACK == 0 || seqDiff(p.Ack, h.seenEnd) > 0):
+		start = h.seenEnd
+	case p.Flags&flows.FlagACK != 0:
+		start = p.Ack
+	default:
+		return
+	}
+	t := c.t
+	t.seg = layers.TCP{Seq: start - 1, SYN: true}
+	t.assemble(c, rev, p.Timestamp)
+}
+
+// stopFeeding ends the reassembly of a connection whose parsers need no
+// more bytes.
+func (c *conn) stopFeeding() {
+	c.feeding = false
+	c.t.closeAsm(c)
+}
+
+// closeAsm closes both halves of c's gopacket connection (an empty RST at
+// the position of each), which drops what it still holds and, as no more
+// data will be fed, removes it from the pool.
+func (t *Tracker) closeAsm(c *conn) {
+	if !c.asm {
+		return
+	}
+	c.asm = false
+	for d := range c.half {
+		h := &c.half[d]
+		if !h.started {
+			continue
+		}
+		t.seg = layers.TCP{Seq: h.pos, RST: true}
+		t.ctx.synthetic = true
+		t.assemble(c, flows.Dir(d), t.now)
+		t.ctx.synthetic = false
+	}
+}
+
+// drain pushes out everything the assembler holds for c, reporting the
+// holes as gaps. Used when the flow ends: nothing will fill them.
+func (t *Tracker) drain(c *conn) {
+	if !c.asm || !c.feeding {
+		return
+	}
+	for d := range c.half {
+		h := &c.half[d]
+		for i := 0; len(h.ahead) > 0 && i < maxPushes && c.feeding; i++ {
+			if !t.push(c, flows.Dir(d)) {
+				break
+			}
+		}
+	}
 }
 
 func (c *conn) decide(k appKind) {
@@ -145,8 +510,16 @@ func (c *conn) decide(k appKind) {
 		return
 	}
 	c.frames = new([2]frameRing)
-	c.feeding = true
-	c.t.Stats.Reassembled++
+	c.feeding, c.asm = true, true
+	t := c.t
+	t.nextID++
+	var a, b [16]byte
+	binary.BigEndian.PutUint64(a[:], t.nextID)
+	b = a
+	b[8] = 1
+	c.netFlow[flows.FromClient] = gopacket.NewFlow(layers.EndpointIPv6, a[:], b[:])
+	c.netFlow[flows.FromServer] = gopacket.NewFlow(layers.EndpointIPv6, b[:], a[:])
+	t.Stats.Reassembled++
 }
 
 // setUp says whether the connection is past its setup, so client bytes are
@@ -210,14 +583,7 @@ func (c *conn) data(dir flows.Dir, b []byte, ts int64, fr flows.FrameRef) {
 			if !ok {
 				break
 			}
-			c.t.countDNS(msg)
-			m, err := dns.Parse(msg)
-			if err != nil {
-				c.t.Stats.DNSMalformed++
-				continue
-			}
-			c.t.Stats.DNSMessages++
-			c.t.dnsMessage(c, m, ts, fr)
+			c.t.dnsMessage(c, msg, ts, fr, false)
 		}
 	}
 }
@@ -356,7 +722,11 @@ func (t *Tracker) FlowEnd(f *flows.Flow, rec *flows.Record) {
 	if !ok || c.done {
 		return
 	}
+	// Nothing will fill the holes now: hand the parsers what the
+	// assembler still holds, then close its connection.
+	t.drain(c)
 	c.done = true
+	defer t.closeAsm(c)
 	rec.App = c.kind.String()
 	switch c.kind {
 	case appTLS:
