@@ -162,11 +162,17 @@ func (t *Table) advanceClock(ts int64) {
 	}
 }
 
-// Flush ends every flow still in the table (at the end of the capture).
+// Flush ends every flow still in the table (at the end of the capture). A
+// TCP connection already closed (FIN both ways, or RST) ends as closed: the
+// capture merely ended during its linger time.
 func (t *Table) Flush() {
 	for i := range t.lists {
 		for f := t.lists[i].head; f != nil; f = t.lists[i].head {
-			t.end(f, EndCapture)
+			why := EndCapture
+			if i == listTCPClosed {
+				why = EndClosed
+			}
+			t.end(f, why)
 		}
 	}
 }

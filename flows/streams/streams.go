@@ -43,7 +43,8 @@ import (
 // Config bounds the reassembly and sets the DNS timeout.
 type Config struct {
 	// MaxPagesPerConn and MaxPagesTotal bound the out-of-order data kept
-	// (pages of 1900 bytes). Defaults 64 per connection (about 120 KB) and
+	// (pages of 1900 bytes). Defaults 256 per connection (about 480 KB: a
+	// full window of a fast transfer behind one hole) and
 	// 16384 in total (about 30 MB); when a bound is hit the assembler skips
 	// ahead and the parsers see a gap (counted in Stats.Gaps).
 	MaxPagesPerConn int
@@ -126,7 +127,7 @@ const maxAnswers = 100_000
 // New returns a Tracker writing records to sinks.
 func New(cfg Config, sinks Sinks) *Tracker {
 	if cfg.MaxPagesPerConn <= 0 {
-		cfg.MaxPagesPerConn = 64
+		cfg.MaxPagesPerConn = 256
 	}
 	if cfg.MaxPagesTotal <= 0 {
 		cfg.MaxPagesTotal = 16384

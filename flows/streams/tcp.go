@@ -686,6 +686,15 @@ func (c *conn) tlsRecord(endNS int64, captureEnded bool) *flows.TLSRecord {
 		r.EndFrame = c.finFrame
 	case h.Alert != nil && h.Alert.Fatal():
 		r.Outcome = "failed-alert" // after the ServerHello: certificate or key exchange trouble
+	case c.rstAt != 0 && c.rstAt >= ch.Time:
+		// Reset after the ServerHello, before both sides encrypted: the
+		// server did answer, so this is not a rejection of the hello.
+		r.Outcome = "reset-after-server-hello"
+		r.ResetBy = "server"
+		if c.rstDir == flows.FromClient {
+			r.ResetBy = "client"
+		}
+		r.EndFrame = c.rstFrame
 	case captureEnded:
 		r.Outcome = "incomplete"
 	default:
@@ -705,14 +714,9 @@ func offeredVersions(ch *tls.ClientHello) []string {
 		}
 		return vs
 	}
-	// Before TLS 1.3 the client offers every version up to legacy_version.
-	for v := uint16(0x0300); v <= ch.Version && v <= 0x0303; v++ {
-		vs = append(vs, tls.VersionName(v))
-	}
-	if vs == nil {
-		vs = []string{}
-	}
-	return vs
+	// Before TLS 1.3 a client names only its highest version
+	// (legacy_version); which older ones it would accept is not on the wire.
+	return []string{tls.VersionName(ch.Version)}
 }
 
 // FlowEnd finishes the application state of a flow that left the table and
@@ -744,6 +748,9 @@ func (t *Tracker) FlowEnd(f *flows.Flow, rec *flows.Record) {
 	}
 	if c.firstHTTP != nil {
 		rec.HTTPHost = c.firstHTTP.Host
+	}
+	if f.Key.Proto != flows.ProtoTCP {
+		return // the timing breakdown is per TCP connection
 	}
 	// curl -w style phases.
 	if c.dnsLookup >= 0 {
