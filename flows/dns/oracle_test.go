@@ -2,6 +2,7 @@ package dns
 
 import (
 	"fmt"
+	"github.com/pcapx/pcapx/internal/testcap"
 	"path/filepath"
 	"testing"
 
@@ -40,8 +41,8 @@ func (c *dnsCounts) add(m *Message) {
 }
 
 func oracleDNS(row map[string]string) dnsCounts {
-	return dnsCounts{atoi(row["dns_resp"]), atoi(row["dns_err"]), atoi(row["dns_rc_formerr"]), atoi(row["dns_rc_servfail"]),
-		atoi(row["dns_rc_nxdomain"]), atoi(row["dns_rc_notimp"]), atoi(row["dns_rc_refused"]), atoi(row["dns_rc_other"])}
+	return dnsCounts{testcap.Atoi(row["dns_resp"]), testcap.Atoi(row["dns_err"]), testcap.Atoi(row["dns_rc_formerr"]), testcap.Atoi(row["dns_rc_servfail"]),
+		testcap.Atoi(row["dns_rc_nxdomain"]), testcap.Atoi(row["dns_rc_notimp"]), testcap.Atoi(row["dns_rc_refused"]), testcap.Atoi(row["dns_rc_other"])}
 }
 
 func dnsPort(p uint16) bool { return p == 53 || p == 5353 || p == 5355 }
@@ -62,10 +63,10 @@ func countAndTrack(t *testing.T, path string) (c dnsCounts, bad int, st TrackerS
 		}
 	})
 	var m Message
-	streams := map[dirKey]*simpleTCP{}
-	var order []*simpleTCP
-	readCapture(t, path, func(ci gopacket.CaptureInfo, p gopacket.Packet) {
-		udp, tcp := transport(p)
+	streams := map[testcap.DirKey]*testcap.SimpleTCP{}
+	var order []*testcap.SimpleTCP
+	testcap.ReadCapture(t, path, func(ci gopacket.CaptureInfo, p gopacket.Packet) {
+		udp, tcp := testcap.Transport(p)
 		switch {
 		case udp != nil && (dnsPort(uint16(udp.SrcPort)) || dnsPort(uint16(udp.DstPort))):
 			if err := m.Unpack(udp.Payload); err == ErrShortHeader && len(udp.Payload) < 4 {
@@ -75,12 +76,12 @@ func countAndTrack(t *testing.T, path string) (c dnsCounts, bad int, st TrackerS
 			c.add(&m)
 			tr.Add(flowOf(p, uint16(udp.SrcPort), uint16(udp.DstPort)), ci.Timestamp.UnixNano(), &m)
 		case tcp != nil && (tcp.SrcPort == 53 || tcp.DstPort == 53 || tcp.SrcPort == 5353 || tcp.DstPort == 5353):
-			k := tcpDir(p, tcp)
+			k := testcap.TCPDir(p, tcp)
 			st := streams[k]
 			if st == nil {
 				ds := &TCPStream{}
 				flow := flowOf(p, uint16(tcp.SrcPort), uint16(tcp.DstPort))
-				st = &simpleTCP{deliver: func(data []byte, ts int64) {
+				st = &testcap.SimpleTCP{Deliver: func(data []byte, ts int64) {
 					ds.Feed(data)
 					for msg, ok := ds.Next(); ok; msg, ok = ds.Next() {
 						if err := m.Unpack(msg); err == ErrShortHeader && len(msg) < 4 {
@@ -90,15 +91,15 @@ func countAndTrack(t *testing.T, path string) (c dnsCounts, bad int, st TrackerS
 						c.add(&m)
 						tr.Add(flow, ts, &m)
 					}
-				}, gap: ds.Gap}
+				}, Gap: ds.Gap}
 				streams[k] = st
 				order = append(order, st)
 			}
-			st.add(tcp, ci.Timestamp.UnixNano())
+			st.Add(tcp, ci.Timestamp.UnixNano())
 		}
 	})
 	for _, st := range order {
-		st.finish()
+		st.Finish()
 	}
 	tr.Flush()
 	return c, bad, tr.Stats()
@@ -129,13 +130,13 @@ var explainedDNS = map[string]struct {
 }{}
 
 func TestOracleDNS(t *testing.T) {
-	rows := oracleRows(t)
+	rows := testcap.OracleRows(t)
 	var files, agree int
 	var total TrackerStats
 	for _, row := range rows {
 		file := row["file"]
 		want := oracleDNS(row)
-		got, bad, st := countAndTrack(t, filepath.Join(sharedPcaps, file))
+		got, bad, st := countAndTrack(t, filepath.Join(testcap.SharedPcaps, file))
 		if st.Matched+st.NoQuery != st.Responses || st.Pending != 0 {
 			t.Errorf("%s: tracker stats do not add up: %+v", file, st)
 		}

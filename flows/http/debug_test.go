@@ -2,6 +2,7 @@ package http
 
 import (
 	"fmt"
+	"github.com/pcapx/pcapx/internal/testcap"
 	"os"
 	"path/filepath"
 	"testing"
@@ -23,7 +24,7 @@ func TestDebugHTTP(t *testing.T) {
 	if f == "" {
 		t.Skip("set PCAPX_DEBUG_PCAP")
 	}
-	cnt, txs, conns := countHTTP(t, filepath.Join(sharedPcaps, f), nil)
+	cnt, txs, conns := countHTTP(t, filepath.Join(testcap.SharedPcaps, f), nil)
 	for _, c := range conns {
 		if c.resp > 0 || c.c.Stats().Requests > 0 {
 			fmt.Printf("CONN %s %d %+v\n", c.name, c.resp, c.c.Stats())

@@ -2,6 +2,7 @@ package http
 
 import (
 	"fmt"
+	"github.com/pcapx/pcapx/internal/testcap"
 	"path/filepath"
 	"testing"
 
@@ -16,7 +17,7 @@ var tsharkHTTPPorts = map[uint16]bool{80: true, 3128: true, 3132: true, 5985: tr
 
 type httpCounts struct{ Resp, Err5xx int }
 
-type connKey struct{ a, b dirKey }
+type connKey struct{ a, b testcap.DirKey }
 
 // conn is one TCP connection under test: the parser and a simple
 // reassembler per direction.
@@ -24,8 +25,8 @@ type conn struct {
 	name     string
 	resp     int
 	c        *Conn
-	cli, srv *simpleTCP
-	client   dirKey
+	cli, srv *testcap.SimpleTCP
+	client   testcap.DirKey
 }
 
 // countHTTP parses every TCP connection (on the given ports, or all when
@@ -49,19 +50,19 @@ func countHTTP(t *testing.T, path string, ports map[uint16]bool) (httpCounts, []
 	}
 	conns := map[connKey]*conn{}
 	var order []*conn
-	readCapture(t, path, func(ci gopacket.CaptureInfo, p gopacket.Packet) {
-		_, tcp := transport(p)
+	testcap.ReadCapture(t, path, func(ci gopacket.CaptureInfo, p gopacket.Packet) {
+		_, tcp := testcap.Transport(p)
 		if tcp == nil || ports != nil && !(ports[uint16(tcp.SrcPort)] || ports[uint16(tcp.DstPort)]) {
 			return
 		}
-		d := tcpDir(p, tcp)
-		rev := dirKey{d.dst, d.src, d.dport, d.sport}
+		d := testcap.TCPDir(p, tcp)
+		rev := testcap.DirKey{Src: d.Dst, Dst: d.Src, Sport: d.Dport, Dport: d.Sport}
 		k := connKey{d, rev}
-		if d.src > rev.src || d.src == rev.src && d.sport > rev.sport {
+		if d.Src > rev.Src || d.Src == rev.Src && d.Sport > rev.Sport {
 			k = connKey{rev, d}
 		}
 		cn := conns[k]
-		if cn == nil || (tcp.SYN && !tcp.ACK && cn.client == d && cn.cli.synSeen && tcp.Seq != cn.cli.isn) {
+		if cn == nil || (tcp.SYN && !tcp.ACK && cn.client == d && cn.cli.SynSeen && tcp.Seq != cn.cli.ISN) {
 			if cn != nil {
 				cn.finish() // port reuse: a new connection on the same 4-tuple
 			}
@@ -80,20 +81,20 @@ func countHTTP(t *testing.T, path string, ports map[uint16]bool) (httpCounts, []
 			case tcp.SrcPort < tcp.DstPort:
 				client = rev
 			}
-			srv := dirKey{client.dst, client.src, client.dport, client.sport}
+			srv := testcap.DirKey{Src: client.Dst, Dst: client.Src, Sport: client.Dport, Dport: client.Sport}
 			cn = &conn{c: NewConn(Config{}, emit), client: client,
-				name: fmt.Sprintf("%s:%d-%s:%d", client.src, client.sport, srv.src, srv.sport)}
+				name: fmt.Sprintf("%s:%d-%s:%d", client.Src, client.Sport, srv.Src, srv.Sport)}
 			c := cn
-			cn.cli = &simpleTCP{deliver: func(b []byte, ts int64) { cur = c; c.c.ClientData(b, ts) }, gap: func(n int) { cur = c; c.c.ClientGap(n) }}
-			cn.srv = &simpleTCP{deliver: func(b []byte, ts int64) { cur = c; c.c.ServerData(b, ts) }, gap: func(n int) { cur = c; c.c.ServerGap(n) }}
+			cn.cli = &testcap.SimpleTCP{Deliver: func(b []byte, ts int64) { cur = c; c.c.ClientData(b, ts) }, Gap: func(n int) { cur = c; c.c.ClientGap(n) }}
+			cn.srv = &testcap.SimpleTCP{Deliver: func(b []byte, ts int64) { cur = c; c.c.ServerData(b, ts) }, Gap: func(n int) { cur = c; c.c.ServerGap(n) }}
 			conns[k] = cn
 			order = append(order, cn)
 		}
 		ts := ci.Timestamp.UnixNano()
 		if d == cn.client {
-			cn.cli.addCut(tcp, wireLen(p, tcp), ts)
+			cn.cli.AddCut(tcp, testcap.WireLen(p, tcp), ts)
 		} else {
-			cn.srv.addCut(tcp, wireLen(p, tcp), ts)
+			cn.srv.AddCut(tcp, testcap.WireLen(p, tcp), ts)
 		}
 	})
 	for _, cn := range order {
@@ -103,10 +104,10 @@ func countHTTP(t *testing.T, path string, ports map[uint16]bool) (httpCounts, []
 }
 
 func (cn *conn) finish() {
-	cn.cli.finish()
-	cn.srv.finish()
+	cn.cli.Finish()
+	cn.srv.Finish()
 	cur := cn
-	cn.cli.deliver(nil, 0) // points the emit hook at this connection
+	cn.cli.Deliver(nil, 0) // points the emit hook at this connection
 	_ = cur
 	cn.c.Close()
 }
@@ -158,18 +159,18 @@ var explainedHTTP = map[string]struct {
 }
 
 func TestOracleHTTP(t *testing.T) {
-	rows := oracleRows(t)
+	rows := testcap.OracleRows(t)
 	var files, agree int
 	for _, row := range rows {
 		file := row["file"]
-		want := httpCounts{atoi(row["http_resp"]), atoi(row["http_5xx"])}
+		want := httpCounts{testcap.Atoi(row["http_resp"]), testcap.Atoi(row["http_5xx"])}
 		// All TCP connections, not only tshark's HTTP ports: tshark 4.0
 		// also enables its HTTP heuristic on TCP by default (`tshark -G
 		// heuristic-decodes`: "tcp http T"), and finds HTTP on port 8002
 		// (suricata detect-absent-file-multi) and 4000 (arkime
 		// wireshark-retrans) that way. This parser gives up on
 		// connections that do not carry HTTP.
-		got, txs, _ := countHTTP(t, filepath.Join(sharedPcaps, file), nil)
+		got, txs, _ := countHTTP(t, filepath.Join(testcap.SharedPcaps, file), nil)
 		for _, tx := range txs {
 			// A paired response never starts before its request.
 			if !tx.NoRequest && tx.Status > 0 && tx.FirstResponseByteTime < tx.RequestTime {

@@ -1,7 +1,8 @@
-package http
-
-// Test-only helpers to read the shared real captures with gopacket and
-// reassemble TCP simply. Nothing here is used by the package itself.
+// Package testcap holds test-only helpers shared by the parser packages'
+// tests: read the real captures in ../shared with gopacket (test code may use
+// gopacket.NewPacket; the product never does) and reassemble TCP simply, as an
+// independent check of flows/streams.
+package testcap
 
 import (
 	"bufio"
@@ -20,12 +21,14 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
-const sharedPcaps = "../../../shared/pcaps"
+// SharedPcaps is the shared captures folder as seen from a package two
+// levels below the repository root (flows/dns, flows/http).
+const SharedPcaps = "../../../shared/pcaps"
 
-// oracleRows reads ORACLE.tsv, skipping the test when the captures are absent.
-func oracleRows(t *testing.T) []map[string]string {
+// OracleRows reads ORACLE.tsv, skipping the test when the captures are absent.
+func OracleRows(t *testing.T) []map[string]string {
 	t.Helper()
-	f, err := os.Open(filepath.Join(sharedPcaps, "ORACLE.tsv"))
+	f, err := os.Open(filepath.Join(SharedPcaps, "ORACLE.tsv"))
 	if err != nil {
 		t.Skipf("shared captures not available: %v", err)
 	}
@@ -51,16 +54,16 @@ func oracleRows(t *testing.T) []map[string]string {
 	return rows
 }
 
-func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+func Atoi(s string) int { n, _ := strconv.Atoi(s); return n }
 
 type packetSource interface {
 	ReadPacketData() ([]byte, gopacket.CaptureInfo, error)
 }
 
-// readCapture calls fn for every packet of a pcap or pcapng file (gzip
+// ReadCapture calls fn for every packet of a pcap or pcapng file (gzip
 // allowed), decoded with gopacket. It stops quietly at the first read
 // error, as tshark does.
-func readCapture(t *testing.T, path string, fn func(ci gopacket.CaptureInfo, p gopacket.Packet)) {
+func ReadCapture(t *testing.T, path string, fn func(ci gopacket.CaptureInfo, p gopacket.Packet)) {
 	t.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -169,7 +172,7 @@ func decode(data []byte, lt layers.LinkType) gopacket.Packet {
 // the start of its payload, because tshark dissects that much when the
 // datagram cannot be reassembled; when it can, tshark counts it once, as
 // this does (later fragments carry no UDP header).
-func transport(p gopacket.Packet) (udp *layers.UDP, tcp *layers.TCP) {
+func Transport(p gopacket.Packet) (udp *layers.UDP, tcp *layers.TCP) {
 	for _, l := range p.Layers() {
 		switch l := l.(type) {
 		case *layers.ICMPv4, *layers.ICMPv6:
@@ -190,13 +193,13 @@ func transport(p gopacket.Packet) (udp *layers.UDP, tcp *layers.TCP) {
 	return udp, tcp
 }
 
-// dirKey names one direction of a TCP connection.
-type dirKey struct {
-	src, dst     string
-	sport, dport uint16
+// DirKey names one direction of a TCP connection.
+type DirKey struct {
+	Src, Dst     string
+	Sport, Dport uint16
 }
 
-func tcpDir(p gopacket.Packet, tcp *layers.TCP) dirKey {
+func TCPDir(p gopacket.Packet, tcp *layers.TCP) DirKey {
 	// The innermost IP header before this TCP header (tunnels nest them).
 	var src, dst string
 	for _, l := range p.Layers() {
@@ -208,7 +211,7 @@ func tcpDir(p gopacket.Packet, tcp *layers.TCP) dirKey {
 			src, dst = f.Src().String(), f.Dst().String()
 		}
 	}
-	return dirKey{src, dst, uint16(tcp.SrcPort), uint16(tcp.DstPort)}
+	return DirKey{src, dst, uint16(tcp.SrcPort), uint16(tcp.DstPort)}
 }
 
 type seg struct {
@@ -217,21 +220,21 @@ type seg struct {
 	ts   int64
 }
 
-// simpleTCP reassembles one direction: in-order bytes are delivered at
+// SimpleTCP reassembles one direction: in-order bytes are delivered at
 // once, early segments wait (copied) until the hole fills or the end.
-type simpleTCP struct {
+type SimpleTCP struct {
 	started bool
-	isn     uint32 // initial sequence number, when a SYN was seen
-	synSeen bool
+	ISN     uint32 // initial sequence number, when a SYN was seen
+	SynSeen bool
 	next    uint32
 	early   []seg
-	deliver func(data []byte, ts int64)
-	gap     func(n int)
+	Deliver func(data []byte, ts int64)
+	Gap     func(n int)
 }
 
-// wireLen is the TCP payload length the IP header announces: more than
+// WireLen is the TCP payload length the IP header announces: more than
 // len(tcp.Payload) when the snap length cut the packet.
-func wireLen(p gopacket.Packet, tcp *layers.TCP) int {
+func WireLen(p gopacket.Packet, tcp *layers.TCP) int {
 	n := len(tcp.Payload)
 	for _, l := range p.Layers() {
 		if l == gopacket.Layer(tcp) {
@@ -256,28 +259,28 @@ func wireLen(p gopacket.Packet, tcp *layers.TCP) int {
 
 // addCut is add for a segment whose last wire-len(payload) bytes were not
 // captured: they are reported as a gap right after the captured ones.
-func (s *simpleTCP) addCut(tcp *layers.TCP, wire int, ts int64) {
+func (s *SimpleTCP) AddCut(tcp *layers.TCP, wire int, ts int64) {
 	if missing := wire - len(tcp.Payload); missing > 0 && !tcp.SYN {
 		if !s.started {
 			s.started, s.next = true, tcp.Seq
 		}
 		if int32(tcp.Seq-s.next) <= 0 && int32(tcp.Seq+uint32(wire)-s.next) > 0 {
 			s.segment(tcp.Seq, tcp.Payload, ts)
-			if d := int32(tcp.Seq + uint32(wire) - s.next); d > 0 && s.gap != nil {
-				s.gap(int(d))
+			if d := int32(tcp.Seq + uint32(wire) - s.next); d > 0 && s.Gap != nil {
+				s.Gap(int(d))
 				s.next += uint32(d)
 				s.drain()
 			}
 		}
 		return
 	}
-	s.add(tcp, ts)
+	s.Add(tcp, ts)
 }
 
-func (s *simpleTCP) add(tcp *layers.TCP, ts int64) {
+func (s *SimpleTCP) Add(tcp *layers.TCP, ts int64) {
 	if tcp.SYN {
-		if !s.synSeen {
-			s.started, s.next, s.isn, s.synSeen = true, tcp.Seq+1, tcp.Seq, true
+		if !s.SynSeen {
+			s.started, s.next, s.ISN, s.SynSeen = true, tcp.Seq+1, tcp.Seq, true
 		}
 		return
 	}
@@ -290,7 +293,7 @@ func (s *simpleTCP) add(tcp *layers.TCP, ts int64) {
 	s.segment(tcp.Seq, tcp.Payload, ts)
 }
 
-func (s *simpleTCP) segment(seq uint32, data []byte, ts int64) {
+func (s *SimpleTCP) segment(seq uint32, data []byte, ts int64) {
 	d := int32(seq - s.next)
 	if d > 0 {
 		s.early = append(s.early, seg{seq, bytes.Clone(data), ts})
@@ -299,12 +302,12 @@ func (s *simpleTCP) segment(seq uint32, data []byte, ts int64) {
 	if int(-d) >= len(data) {
 		return // retransmission of delivered bytes
 	}
-	s.deliver(data[-d:], ts)
+	s.Deliver(data[-d:], ts)
 	s.next += uint32(len(data) + int(d))
 	s.drain()
 }
 
-func (s *simpleTCP) drain() {
+func (s *SimpleTCP) drain() {
 	for progress := true; progress; {
 		progress = false
 		for i := 0; i < len(s.early); i++ {
@@ -320,13 +323,13 @@ func (s *simpleTCP) drain() {
 }
 
 // finish delivers what is still waiting, reporting the holes as gaps.
-func (s *simpleTCP) finish() {
+func (s *SimpleTCP) Finish() {
 	for len(s.early) > 0 {
 		sort.Slice(s.early, func(i, j int) bool { return int32(s.early[i].seq-s.early[j].seq) < 0 })
 		e := s.early[0]
 		if n := int32(e.seq - s.next); n > 0 {
-			if s.gap != nil {
-				s.gap(int(n))
+			if s.Gap != nil {
+				s.Gap(int(n))
 			}
 			s.next = e.seq
 		}
