@@ -152,6 +152,12 @@ var ruleCases = []ruleCase{
 	{file: "app/tls13-ok.pcap"},
 	{file: "app/pmtu-blackhole.pcap", want: []string{"tcp-retransmissions error", "slow-connect warning"}},
 	{file: "tcp/clean-http.pcap"},
+	{file: "tcp/syn-unanswered.pcap", want: []string{"tcp-syn-unanswered error"}, check: func(t *testing.T, r *ruleRun) {
+		if f := r.find("tcp-syn-unanswered")[0]; !strings.Contains(f.Message, "3 SYNs sent") {
+			t.Errorf("message %q", f.Message)
+		}
+	}},
+	{file: "tcp/rst-to-syn.pcap", want: []string{"tcp-connection-refused error"}},
 	{file: "tcp/zero-window.pcap", want: []string{"tcp-zero-window warning"}, check: func(t *testing.T, r *ruleRun) {
 		f := r.find("tcp-zero-window")[0]
 		zw := wiresharkFrames(t, "tcp/zero-window.pcap", "zero_window")
@@ -164,7 +170,9 @@ var ruleCases = []ruleCase{
 	{file: "demo.pcapng", want: []string{
 		"http-server-error error", "http-server-error error", // 503, 500
 		"tls-handshake-rejected error",
-		"dns-error error",   // SERVFAIL
+		"dns-error error", // SERVFAIL
+		"tcp-syn-unanswered error",
+		"tcp-connection-refused error",
 		"dns-error warning", // NXDOMAIN
 		"slow-dns warning",
 		"slow-first-byte warning",

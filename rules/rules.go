@@ -172,6 +172,8 @@ func All() []*Rule {
 		TCPRetransmissions,
 		TCPZeroWindow,
 		TCPDuplicateAckStorm,
+		TCPSYNUnanswered,
+		TCPConnectionRefused,
 		TLSHandshakeRejected,
 		DNSError,
 		DNSUnanswered,

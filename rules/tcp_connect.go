@@ -1,0 +1,91 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pcapx/pcapx/flows"
+)
+
+// TCPSYNUnanswered reports connection attempts nobody answered.
+var TCPSYNUnanswered = &Rule{
+	ID:    "tcp-syn-unanswered",
+	Title: "TCP connection attempts never answered",
+	Doc: `A client sent SYNs and got neither a SYN-ACK nor a reset: the connection attempt
+timed out. The client waits (1 s, 2 s, 4 s ... between retries) and then fails
+with "connection timed out".
+
+Likely causes: a firewall or security group silently dropping the traffic, the
+server host down or unreachable (no route, wrong address), the SYN-ACK lost on an
+asymmetric return path, a SYN flood protection dropping new connections.
+
+Next: from the client, "nc -vz HOST PORT" or "curl -v"; check firewall rules and
+security groups on the path and the host ("iptables -L -n -v", "nft list
+ruleset"); "ss -ltn" on the server to see whether anything listens; traceroute
+with "mtr -T -P PORT HOST".`,
+	Severity: Error,
+	Events:   []EventKind{EventFlow},
+	New:      func(p Params) Checker { return &connGroup{p: p, state: "S0"} },
+}
+
+// TCPConnectionRefused reports connection attempts the server refused.
+var TCPConnectionRefused = &Rule{
+	ID:    "tcp-connection-refused",
+	Title: "TCP connections refused",
+	Doc: `A SYN was answered with a reset: the host (or a firewall in front of it) is
+reachable but refuses the connection. Clients fail at once with "connection
+refused".
+
+Likely causes: nothing listens on that port (the service is down, crashed or
+listens on another address or port), a firewall that rejects with RST, a full
+listen backlog on some systems.
+
+Next: "ss -ltnp" on the server for the port; the service's logs and status
+("systemctl status NAME"); check that it binds the right address (0.0.0.0 vs
+127.0.0.1); firewall REJECT rules.`,
+	Severity: Error,
+	Events:   []EventKind{EventFlow},
+	New:      func(p Params) Checker { return &connGroup{p: p, state: "REJ"} },
+}
+
+// connGroup groups failed connection attempts by server.
+type connGroup struct {
+	p     Params
+	state string // Zeek conn_state: S0 (no answer) or REJ (refused)
+	g     groups
+}
+
+func (c *connGroup) Event(ev *Event, _ func(Finding)) {
+	f := ev.Flow
+	if f.Proto != "tcp" || f.State != c.state {
+		return
+	}
+	key := fmt.Sprintf("%s:%d", f.DstAddr, f.DstPort)
+	e := c.g.add(key, f.FirstNS, flows.FrameRef{File: f.FirstFile, Frame: f.FirstFrame}, f.Ref())
+	if e != nil {
+		e.example(f.SrcAddr)
+		e.data = f.DstPort
+		if e.sum == 0 {
+			e.worst = float64(f.OrigPackets)
+		}
+		e.sum += float64(f.OrigPackets)
+	}
+}
+
+func (c *connGroup) Finish(report func(Finding)) {
+	for _, e := range c.g.sorted() {
+		var msg, filter string
+		rule := TCPConnectionRefused
+		port := e.data.(uint16)
+		host := e.key[:len(e.key)-len(fmt.Sprint(port))-1]
+		if c.state == "S0" {
+			rule = TCPSYNUnanswered
+			msg = fmt.Sprintf("%d connection attempt(s) to %s got no answer (%.0f SYNs sent in all), from %s", e.count, e.key, e.sum, strings.Join(e.examples, ", "))
+			filter = fmt.Sprintf("tcp.flags.syn == 1 && tcp.flags.ack == 0 && %s && tcp.dstport == %d", hostFilter(host), port)
+		} else {
+			msg = fmt.Sprintf("%d connection attempt(s) to %s were refused with a reset, from %s", e.count, e.key, strings.Join(e.examples, ", "))
+			filter = fmt.Sprintf("tcp.flags.reset == 1 && %s && tcp.srcport == %d", hostFilter(host), port)
+		}
+		report(e.finding(rule, c.p.Severity, msg, filter))
+	}
+}
