@@ -13,6 +13,8 @@ import (
 	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/report"
+	"github.com/pcapx/pcapx/report/html"
+	"github.com/pcapx/pcapx/report/parquet"
 	"github.com/pcapx/pcapx/rules"
 )
 
@@ -86,7 +88,7 @@ flow and analyses TCP the way Wireshark does.`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newAnalyze(stdin, stdout, stderr), newRules(stdout), newVersion(stdout))
+	root.AddCommand(newAnalyze(stdin, stdout, stderr), newReport(stdout), newRules(stdout), newVersion(stdout))
 	return root
 }
 
@@ -110,6 +112,8 @@ type analyzeFlags struct {
 	strict   bool
 	progress string
 	top      int
+	outDir   string // -o: directory for the Parquet tables
+	outPart  string // --partition: Hive partition path under -o
 }
 
 func newAnalyze(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
@@ -135,7 +139,8 @@ a capture); 2 with --strict when a capture was damaged.`,
   tcpdump -i eth0 -w - | pcapx analyze -
   pcapx analyze /var/capture/          # a ring buffer directory
   pcapx analyze --fail-on error fixtures/*.pcapng   # CI: exit 3 on errors
-  pcapx analyze --rules rules.yaml capture.pcap     # tuned thresholds`,
+  pcapx analyze --rules rules.yaml capture.pcap     # tuned thresholds
+  pcapx analyze -o out --partition date=2026-11-21,host=web1 capture.pcap   # Parquet tables`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAnalyze(fl, args, stdin, stdout, stderr)
@@ -149,6 +154,8 @@ a capture); 2 with --strict when a capture was damaged.`,
 	f.BoolVar(&fl.strict, "strict", false, "exit 2 when a capture is damaged (truncated, bad records)")
 	f.StringVar(&fl.progress, "progress", "auto", "progress bar on stderr: auto (terminal and large input), always, never")
 	f.IntVar(&fl.top, "top", 10, "how many top talkers the summary lists")
+	f.StringVarP(&fl.outDir, "out", "o", "", "write the Parquet tables (flows, findings, dns, http, tls, icmp) and report.html into `DIR`; see docs/schema.md")
+	f.StringVar(&fl.outPart, "partition", "", "with -o: write under a Hive partition, e.g. date=2026-11-21,host=web1 (DIR/date=.../host=.../)")
 	cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp
 	})
@@ -199,6 +206,19 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 		}
 		sink = js
 	}
+	var pw *parquet.Writer
+	var col *html.Collector
+	if fl.outDir != "" {
+		var err error
+		if pw, err = parquet.New(fl.outDir, parquet.Options{Partition: fl.outPart}); err != nil {
+			return &codeError{exitError, err}
+		}
+		defer pw.Abort() // removes the temporary files unless Finish completed them
+		col = html.NewCollector(html.Options{})
+		sink = analyze.Tee(sink, pw, col)
+	} else if fl.outPart != "" {
+		return &codeError{exitError, errors.New("--partition needs -o DIR")}
+	}
 	stopMem := startMemoryPolicy()
 	res, err := analyze.Run(cfg, sink)
 	stopMem()
@@ -207,6 +227,14 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 	}
 	if err != nil {
 		return &codeError{exitError, err}
+	}
+	if pw != nil {
+		if err := pw.Finish(res); err != nil {
+			return &codeError{exitError, err}
+		}
+		if err := writeReport(pw.Dir(), col.Data(res)); err != nil {
+			return &codeError{exitError, err}
+		}
 	}
 	// Warnings go to stderr whatever the format, so they are seen even
 	// when stdout is piped into jq.

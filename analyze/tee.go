@@ -1,0 +1,31 @@
+package analyze
+
+import "github.com/pcapx/pcapx/flows"
+
+// Tee hands every record to several sinks (JSON on stdout, Parquet tables
+// and the HTML collector in one run). It stops at the first error.
+func Tee(sinks ...Sink) Sink {
+	var s tee
+	for _, k := range sinks {
+		if k != nil {
+			s = append(s, k)
+		}
+	}
+	return s
+}
+
+type tee []Sink
+
+func (t tee) each(f func(Sink) error) error {
+	for _, s := range t {
+		if err := f(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t tee) Flow(r *flows.Record) error     { return t.each(func(s Sink) error { return s.Flow(r) }) }
+func (t tee) DNS(r *flows.DNSRecord) error   { return t.each(func(s Sink) error { return s.DNS(r) }) }
+func (t tee) HTTP(r *flows.HTTPRecord) error { return t.each(func(s Sink) error { return s.HTTP(r) }) }
+func (t tee) TLS(r *flows.TLSRecord) error   { return t.each(func(s Sink) error { return s.TLS(r) }) }

@@ -1,0 +1,154 @@
+package parquet
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/schema"
+
+	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/rules"
+)
+
+var update = flag.Bool("update", false, "rewrite docs/schema.md and the golden schemas in testdata/schema")
+
+// TestSchemaDoc keeps docs/schema.md equal to what the table specs say.
+func TestSchemaDoc(t *testing.T) {
+	path := filepath.Join("..", "..", "docs", "schema.md")
+	want := Markdown()
+	if *update {
+		if err := os.WriteFile(path, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("docs/schema.md is stale: run go test ./report/parquet -run TestSchemaDoc -update")
+	}
+}
+
+// TestGoldenSchemas catches accidental schema changes: the Parquet schema
+// of every table as written (read back from the file) must equal the one
+// in testdata/schema/TABLE.txt. A deliberate change is made with -update
+// and shows in review as a diff of those files.
+func TestGoldenSchemas(t *testing.T) {
+	dir := t.TempDir()
+	w, err := New(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range tableNames {
+		rdr, err := file.OpenParquetFile(filepath.Join(dir, name+".parquet"), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		schema.PrintSchema(rdr.MetaData().Schema.Root(), &b, 2)
+		rdr.Close()
+		golden := filepath.Join("testdata", "schema", name+".txt")
+		if *update {
+			os.MkdirAll(filepath.Dir(golden), 0o755)
+			if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(b.Bytes(), want) {
+			t.Errorf("%s: the Parquet schema changed (if on purpose: rerun with -update and say so in the change):\n%s\nwant:\n%s", name, b.Bytes(), want)
+		}
+	}
+}
+
+// jsonNames lists the JSON field names of a record type (embedded structs
+// flattened, json:"-" skipped), in declaration order.
+func jsonNames(t reflect.Type) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if f.Anonymous && tag == "" {
+			out = append(out, jsonNames(f.Type)...)
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+// TestColumnsMatchJSON: every table has a column for every field of its
+// record in --format json and no column the JSON lacks, save the
+// documented differences. Adding a field to a record without adding its
+// column fails here.
+func TestColumnsMatchJSON(t *testing.T) {
+	flowRef := jsonNames(reflect.TypeOf(flows.FlowRef{}))
+	cases := []struct {
+		table   string
+		json    []string
+		renamed map[string]string // JSON name → column name
+	}{
+		{"flows", jsonNames(reflect.TypeOf(flows.Record{})), nil},
+		{"dns", jsonNames(reflect.TypeOf(flows.DNSRecord{})), nil},
+		{"http", jsonNames(reflect.TypeOf(flows.HTTPRecord{})), map[string]string{"host": "http_host"}},
+		{"tls", jsonNames(reflect.TypeOf(flows.TLSRecord{})), nil},
+		{"findings", append(jsonNames(reflect.TypeOf(rules.Finding{})), flowRef...), map[string]string{"flow": ""}},
+	}
+	tables := map[string]Table{}
+	for _, tb := range Tables() {
+		tables[tb.Name] = tb
+	}
+	for _, c := range cases {
+		var want []string
+		for _, n := range c.json {
+			if r, ok := c.renamed[n]; ok {
+				n = r
+			}
+			if n != "" {
+				want = append(want, n)
+			}
+		}
+		var got []string
+		for _, col := range tables[c.table].Columns {
+			got = append(got, col.Name)
+		}
+		sort.Strings(want)
+		sort.Strings(got)
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%s columns:\n got %v\nwant %v", c.table, got, want)
+		}
+	}
+	for _, tb := range Tables() {
+		seen := map[string]bool{}
+		for _, col := range tb.Columns {
+			if seen[col.Name] {
+				t.Errorf("%s: column %s twice", tb.Name, col.Name)
+			}
+			seen[col.Name] = true
+			if col.Doc == "" {
+				t.Errorf("%s.%s: no doc", tb.Name, col.Name)
+			}
+		}
+	}
+}

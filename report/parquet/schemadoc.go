@@ -1,0 +1,92 @@
+package parquet
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+)
+
+// Markdown renders docs/schema.md from the table specs (tables.go), so
+// the document cannot drift from the files: TestSchemaDoc fails when the
+// committed file differs, and `go test ./report/parquet -run
+// TestSchemaDoc -update` rewrites it.
+func Markdown() []byte {
+	var b bytes.Buffer
+	b.WriteString(schemaIntro)
+	for _, t := range Tables() {
+		fmt.Fprintf(&b, "\n## `%s.parquet`\n\n%s\n\n", t.Name, t.Doc)
+		b.WriteString("| column | DuckDB type | Parquet type | null | unit | meaning |\n")
+		b.WriteString("|---|---|---|---|---|---|\n")
+		for _, c := range t.Columns {
+			null := ""
+			if c.Nullable {
+				null = "NULL"
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n",
+				c.Name, mdCell(c.DuckDBType), mdCell(c.ParquetType), null, mdCell(c.Unit), mdCell(c.Doc))
+		}
+	}
+	return b.Bytes()
+}
+
+func mdCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+const schemaIntro = `# Parquet tables
+
+<!-- Generated from report/parquet/tables.go by
+     go test ./report/parquet -run TestSchemaDoc -update
+     Do not edit by hand. -->
+
+` + "`pcapx analyze -o DIR`" + ` writes one Parquet file per table into DIR: ` + "`flows.parquet`" + `,
+` + "`findings.parquet`, `dns.parquet`, `http.parquet`, `tls.parquet`, `icmp.parquet`" + `. Each
+table holds exactly the records of the same name in ` + "`--format json`" + ` (docs/json.md), one row
+per record, with the same column names except where this page says otherwise. A table with
+no records is still a valid file with its schema, so a query over it returns no rows rather
+than an error.
+
+    duckdb -c "SELECT state, count(*) FROM 'out/flows.parquet' GROUP BY ALL"
+
+**Hive layout.** ` + "`--partition date=2026-11-21/host=web1`" + ` (or ` + "`date=2026-11-21,host=web1`" + `)
+writes the tables under ` + "`DIR/date=2026-11-21/host=web1/`" + `, so the nightly outputs of many
+hosts read as one table with the partition keys as columns:
+
+    SELECT host, count(*) FROM read_parquet('out/**/flows.parquet', hive_partitioning = true) GROUP BY ALL
+
+Keys are letters, digits and ` + "`_`" + `; values letters, digits, ` + "`.`, `_` and `-`" + `. A key may not
+be the name of a column of any table (the reader would silently replace the column with
+the partition value), which is why the HTTP Host header is ` + "`http_host`" + ` here.
+
+**Times** are Parquet ` + "`TIMESTAMP(NANOS)`" + ` holding UTC (nanoseconds since 1970-01-01 UTC,
+the capture's own resolution kept to the nanosecond). The files leave the
+` + "`isAdjustedToUTC`" + ` flag **false** on purpose: with the flag set, DuckDB reads the column as
+` + "`TIMESTAMP WITH TIME ZONE`" + `, which has microsecond precision, and drops the last three digits
+of every time; without it DuckDB reads ` + "`TIMESTAMP_NS`" + ` and keeps them. Read the values as
+UTC (` + "`timezone('UTC', first)`" + ` gives a ` + "`TIMESTAMPTZ`" + ` when you want one;
+` + "`epoch_ns(first)`" + ` the exact integer). Durations are ` + "`DOUBLE`" + ` in the unit their name says
+(` + "`_s`, `_ms`" + `), as in the JSON.
+
+**Encoding.** zstd compression (its fastest level: the tables are written while the capture
+is read), dictionary encoding for string columns except the few that hold a distinct value
+per row (marked PLAIN below), plain numbers, column statistics (min/max, so DuckDB skips row
+groups and pages by time), 64 KiB pages, row groups of at most 65,536 rows (held compressed
+in memory until full, then written out: memory does not grow with the number of rows), a
+REQUIRED schema root, and REQUIRED columns except those marked NULL below. Lists
+(` + "`answer_addrs`, `alpn`, `offered_versions`, `evidence`" + `) are Parquet LISTs; a missing list is
+empty, never NULL. Strings are UTF-8: a byte that is not valid UTF-8 in a capture's DNS
+name or HTTP target becomes U+FFFD, as in the JSON.
+
+**Complete or absent.** Each file is written under a temporary name in the same directory
+(` + "`.flows.parquet.tmp-*`" + `, which no ` + "`*.parquet`" + ` glob matches) and renamed when the run has
+finished, replacing the previous run's file. An interrupted run leaves the previous files
+as they were (and, if it was killed, a temporary file that is safe to delete); it never
+leaves a file that looks whole but is not. pcapx writes, replaces and removes only these
+six files: other files in DIR are left alone.
+
+**Joins.** Every table about a flow carries its ` + "`community_id`" + ` (Community ID v1, seed 0), so
+the tables join with each other and with Zeek, Suricata and Arkime logs:
+
+    SELECT f.src_addr, f.dst_addr, d.qname, d.rcode_name
+    FROM 'out/dns.parquet' d JOIN 'out/flows.parquet' f USING (community_id)
+
+The columns of the flow a record belongs to (` + "`community_id`, `proto`, `src_addr`, `src_port`,\n`dst_addr`, `dst_port`, `stream`" + `) are client → server (Zeek's originator → responder).
+`

@@ -1,0 +1,435 @@
+package parquet
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	pq "github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/apache/arrow-go/v18/parquet/schema"
+
+	"github.com/pcapx/pcapx/analyze"
+	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/rules"
+)
+
+var tableNames = []string{"flows", "findings", "dns", "http", "tls", "icmp"}
+
+// readRows reads a Parquet file back with arrow-go and returns its rows as
+// JSON objects (timestamps as "2006-01-02T15:04:05.999999999").
+func readRows(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	rdr, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdr.Close()
+	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: 1024}, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := fr.ReadTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Release()
+	tr := array.NewTableReader(tbl, 1024)
+	defer tr.Release()
+	var out []map[string]any
+	for tr.Next() {
+		var buf bytes.Buffer
+		if err := array.RecordToJSON(tr.RecordBatch(), &buf); err != nil {
+			t.Fatal(err)
+		}
+		dec := json.NewDecoder(&buf)
+		for dec.More() {
+			var m map[string]any
+			if err := dec.Decode(&m); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func parquetFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out
+}
+
+func sampleResult() *analyze.Result {
+	return &analyze.Result{Findings: []rules.Finding{
+		{Rule: "tcp-retransmissions", Severity: rules.Error, Title: "t", Message: "m", FirstNS: 1_700_000_000_000_000_007, LastNS: 1_700_000_009_000_000_009, Count: 3,
+			Flow:     &flows.FlowRef{CommunityID: "1:abc=", Proto: "tcp", SrcAddr: "10.0.0.1", SrcPort: 40000, DstAddr: "10.0.0.2", DstPort: 443, Stream: 0},
+			Evidence: []rules.Evidence{{File: 0, Frame: 7}, {File: 1, Frame: 9}}, Filter: "tcp.stream eq 0"},
+		{Rule: "dns-error", Severity: rules.Warning, FirstNS: 1_700_000_000_000_000_001, LastNS: 1_700_000_000_000_000_002, Count: 1},
+	}}
+}
+
+func TestRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	w, err := New(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	rec := flows.Record{CommunityID: "1:abc=", Proto: "tcp", SrcAddr: "10.0.0.1", SrcPort: 40000, DstAddr: "10.0.0.2", DstPort: 443,
+		Stream: 0, State: "SF", History: "ShADadFf", FirstNS: 1_700_000_000_123_456_789, LastNS: 1_700_000_001_987_654_321,
+		Duration: 1.864197532, OrigBytes: 1234, ClientWScale: 7, ServerWScale: -1, App: "tls", SNI: "example.com"}
+	rec.Retransmissions = 5
+	if err := w.Flow(&rec); err != nil {
+		t.Fatal(err)
+	}
+	w.DNS(&flows.DNSRecord{FlowRef: rec.Ref(), QueryNS: 1_700_000_000_000_000_001, QName: "bad\xffname.", Unanswered: true, Rcode: -1, AnswerAddrs: nil})
+	w.DNS(&flows.DNSRecord{FlowRef: rec.Ref(), QueryNS: 1_700_000_000_000_000_001, ResponseNS: 1_700_000_000_500_000_003, ResponseTime: "x", LatencyMS: 500, AnswerAddrs: []string{"1.2.3.4", "::1"}})
+	w.HTTP(&flows.HTTPRecord{FlowRef: rec.Ref(), RequestNS: 1_700_000_000_200_000_000, Method: "GET", Host: "api.internal", Status: 503})
+	w.TLS(&flows.TLSRecord{FlowRef: rec.Ref(), ClientHelloNS: 1_700_000_000_100_000_000, SNI: "example.com", ALPN: []string{"h2", "http/1.1"}})
+	if err := w.Finish(sampleResult()); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"dns.parquet", "findings.parquet", "flows.parquet", "http.parquet", "icmp.parquet", "tls.parquet"}
+	if got := parquetFiles(t, dir); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("files %v, want %v", got, want)
+	}
+
+	fl := readRows(t, filepath.Join(dir, "flows.parquet"))
+	if len(fl) != 1 || fl[0]["first"] != "2023-11-14T22:13:20.123456789" || fl[0]["last"] != "2023-11-14T22:13:21.987654321" ||
+		fl[0]["community_id"] != "1:abc=" || fl[0]["retransmissions"] != 5.0 || fl[0]["server_wscale"] != -1.0 || fl[0]["sni"] != "example.com" {
+		t.Errorf("flows: %v", fl)
+	}
+	dns := readRows(t, filepath.Join(dir, "dns.parquet"))
+	if len(dns) != 2 || dns[0]["response_time"] != nil || dns[1]["response_time"] != "2023-11-14T22:13:20.500000003" {
+		t.Errorf("dns response_time: %v", dns)
+	}
+	if dns[0]["qname"] != "bad\uFFFDname." {
+		t.Errorf("invalid UTF-8 not replaced: %q", dns[0]["qname"])
+	}
+	if a, ok := dns[0]["answer_addrs"].([]any); !ok || len(a) != 0 {
+		t.Errorf("nil answer_addrs = %#v, want an empty list", dns[0]["answer_addrs"])
+	}
+	if a, _ := dns[1]["answer_addrs"].([]any); len(a) != 2 || a[1] != "::1" {
+		t.Errorf("answer_addrs = %v", dns[1]["answer_addrs"])
+	}
+	if h := readRows(t, filepath.Join(dir, "http.parquet")); len(h) != 1 || h[0]["http_host"] != "api.internal" || h[0]["status"] != 503.0 {
+		t.Errorf("http: %v", h)
+	}
+	if tl := readRows(t, filepath.Join(dir, "tls.parquet")); len(tl) != 1 || len(tl[0]["alpn"].([]any)) != 2 {
+		t.Errorf("tls: %v", tl)
+	}
+	fd := readRows(t, filepath.Join(dir, "findings.parquet"))
+	if len(fd) != 2 || fd[0]["severity"] != "error" || fd[0]["src_port"] != 40000.0 || fd[1]["community_id"] != nil || fd[1]["stream"] != nil {
+		t.Errorf("findings: %v", fd)
+	}
+	if ev, _ := fd[0]["evidence"].([]any); len(ev) != 2 || ev[1].(map[string]any)["frame"] != 9.0 || ev[1].(map[string]any)["file"] != 1.0 {
+		t.Errorf("evidence: %v", fd[0]["evidence"])
+	}
+	if n := readRows(t, filepath.Join(dir, "icmp.parquet")); len(n) != 0 {
+		t.Errorf("icmp: %v", n)
+	}
+}
+
+// TestFileProperties checks what readers rely on: a REQUIRED root,
+// nanosecond timestamps not marked UTC-adjusted, zstd, and dictionary
+// pages for strings only (save those marked plain).
+func TestFileProperties(t *testing.T) {
+	dir := t.TempDir()
+	w, err := New(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Flow(&flows.Record{CommunityID: "1:a", Proto: "tcp", FirstNS: 1, LastNS: 2})
+	if err := w.Finish(sampleResult()); err != nil {
+		t.Fatal(err)
+	}
+	rdr, err := file.OpenParquetFile(filepath.Join(dir, "flows.parquet"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdr.Close()
+	md := rdr.MetaData()
+	if rep := md.Schema.Root().RepetitionType(); rep != pq.Repetitions.Required {
+		t.Errorf("root repetition %v, want REQUIRED", rep)
+	}
+	for i := 0; i < md.Schema.NumColumns(); i++ {
+		c := md.Schema.Column(i)
+		if c.Name() == "first" {
+			lt, ok := c.LogicalType().(schema.TimestampLogicalType)
+			if !ok || lt.TimeUnit() != schema.TimeUnitNanos || lt.IsAdjustedToUTC() {
+				t.Errorf("first: logical type %v, want TIMESTAMP(NANOS, isAdjustedToUTC=false)", c.LogicalType())
+			}
+		}
+		cc, err := md.RowGroup(0).ColumnChunk(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cc.Compression() != compress.Codecs.Zstd {
+			t.Errorf("%s: compression %v", c.Path(), cc.Compression())
+		}
+		dict := cc.HasDictionaryPage()
+		// Strings get a dictionary, except the Community ID (one per flow).
+		if want := c.PhysicalType() == pq.Types.ByteArray && c.Name() != "community_id"; dict != want {
+			t.Errorf("%s: dictionary page %v, want %v", c.Path(), dict, want)
+		}
+	}
+}
+
+func TestEmptyTablesAreValid(t *testing.T) {
+	dir := t.TempDir()
+	w, err := New(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range tableNames {
+		if rows := readRows(t, filepath.Join(dir, n+".parquet")); len(rows) != 0 {
+			t.Errorf("%s: %d rows", n, len(rows))
+		}
+	}
+}
+
+// An interrupted run (Abort, or a crash before Finish) leaves no file that
+// looks whole: while the run goes on there is no *.parquet at all, and
+// Abort removes the temporaries and keeps the files it did not write.
+func TestAbortLeavesNoParquet(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "report.html"), []byte("<html>"), 0o644)
+	w, err := New(dir, Options{MaxRows: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 1000; i++ { // ten row groups on disk
+		if err := w.Flow(&flows.Record{CommunityID: "1:x", FirstNS: int64(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := parquetFiles(t, dir)
+	for _, f := range files {
+		if strings.HasSuffix(f, ".parquet") {
+			t.Errorf("during the run: %s looks like a table", f)
+		}
+	}
+	if len(files) != 7 { // six temporaries and report.html
+		t.Errorf("during the run: %v", files)
+	}
+	w.Abort()
+	w.Abort() // twice is fine
+	if got := parquetFiles(t, dir); len(got) != 1 || got[0] != "report.html" {
+		t.Errorf("after Abort: %v, want only report.html", got)
+	}
+	if err := w.Flow(&flows.Record{}); err == nil {
+		t.Error("Flow after Abort: no error")
+	}
+	if err := w.Finish(nil); err == nil {
+		t.Error("Finish after Abort: no error")
+	}
+}
+
+// A second run into the same directory replaces the tables, keeps unknown
+// files, and an aborted third run leaves the second run's tables intact.
+func TestSecondRunReplaces(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "report.html"), []byte("<html>"), 0o644)
+	runWith := func(n int, finish bool) {
+		w, err := New(dir, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < n; i++ {
+			w.Flow(&flows.Record{CommunityID: "1:x", FirstNS: int64(i)})
+		}
+		if finish {
+			if err := w.Finish(nil); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			w.Abort()
+		}
+	}
+	runWith(3, true)
+	runWith(5, true)
+	runWith(7, false)
+	if rows := readRows(t, filepath.Join(dir, "flows.parquet")); len(rows) != 5 {
+		t.Errorf("flows: %d rows, want 5 (the second run's)", len(rows))
+	}
+	if got := parquetFiles(t, dir); len(got) != 7 {
+		t.Errorf("files %v", got)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "report.html")); string(b) != "<html>" {
+		t.Error("report.html was touched")
+	}
+}
+
+func TestPartitionLayout(t *testing.T) {
+	dir := t.TempDir()
+	w, err := New(dir, Options{Partition: "date=2026-11-21,host=web1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	if w.Dir() != filepath.Join(dir, "date=2026-11-21", "host=web1") {
+		t.Errorf("Dir() = %s", w.Dir())
+	}
+	got := parquetFiles(t, dir)
+	if len(got) != 6 || got[0] != "date=2026-11-21/host=web1/dns.parquet" {
+		t.Errorf("files %v", got)
+	}
+}
+
+func TestParsePartition(t *testing.T) {
+	good := map[string]string{
+		"":                                  "",
+		"date=2026-11-21/host=web1":         "date=2026-11-21/host=web1",
+		"date=2026-11-21,host=web1":         "date=2026-11-21/host=web1",
+		"site=eu_1/host=web1.example.com":   "site=eu_1/host=web1.example.com",
+		"_k=v":                              "_k=v",
+		"date=2026-11-21,host=web1/iface=e": "date=2026-11-21/host=web1/iface=e",
+	}
+	for in, want := range good {
+		if got, err := ParsePartition(in); err != nil || got != want {
+			t.Errorf("ParsePartition(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	bad := []string{
+		"date", "=x", "date=", "/date=x", "date=x/", "date=x//host=y", "date=x,,host=y",
+		"date=..", "date=.hidden", "date=a/b", "date=x y", "date=x\\y", "da-te=x", "1d=x",
+		"host=a/HOST=b", "date=x/date=y",
+		"proto=tcp",          // a column: the reader would replace it
+		"community_id=1",     // likewise
+		"date=\u00e9t\u00e9", // non-ASCII
+		"d=" + strings.Repeat("x", 200),
+	}
+	for _, in := range bad {
+		if got, err := ParsePartition(in); err == nil {
+			t.Errorf("ParsePartition(%q) = %q, want an error", in, got)
+		}
+	}
+	if _, err := New(t.TempDir(), Options{Partition: "../x=y"}); err == nil {
+		t.Error("New with ../ partition: no error")
+	}
+}
+
+func TestNewErrorNamesDirectory(t *testing.T) {
+	dir := t.TempDir()
+	notDir := filepath.Join(dir, "file")
+	os.WriteFile(notDir, nil, 0o644)
+	_, err := New(filepath.Join(notDir, "out"), Options{})
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(notDir, "out")) {
+		t.Errorf("error %v does not name the directory", err)
+	}
+}
+
+// TestBoundedMemory writes many rows with small row groups: the rows go to
+// disk a row group at a time while the run goes on, and the heap does not
+// grow with them. What does grow is the footer: Parquet keeps the metadata
+// of every row group (about 1 KB per column) until the file is closed,
+// which is why the default row group is 64k rows (16 per million rows).
+func TestBoundedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	const maxRows, total = 8192, 49 * 8192
+	dir := t.TempDir()
+	w, err := New(dir, Options{MaxRows: maxRows})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	tmpSize := func() int64 {
+		st, err := os.Stat(w.flows.tmp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Size()
+	}
+	// Measure right after a row group was written (the buffer empty), after
+	// the first few (encoders and pools warm).
+	const start = 10 * maxRows
+	var h0 uint64
+	var size0 int64
+	for i := 0; i < total; i++ {
+		x := int64(uint32(i) * 2654435761) // incompressible-ish values, so the file grows
+		// A new record each time: the sink keeps it (analyze.Sink).
+		rec := &flows.Record{Proto: "tcp", SrcAddr: "10.1.2.3", DstAddr: "192.0.2.80", State: "SF", History: "ShADadFf", End: "closed", CaptureSide: "client"}
+		rec.CommunityID = fmt.Sprintf("1:%026x=", x)
+		rec.FirstNS, rec.LastNS, rec.OrigBytes, rec.RespBytes = int64(i)*1e6+x, int64(i)*1e6+x+5e5, x, x>>3
+		if err := w.Flow(rec); err != nil {
+			t.Fatal(err)
+		}
+		if i+1 == start {
+			if err := w.sync(); err != nil {
+				t.Fatal(err)
+			}
+			h0, size0 = heap(), tmpSize()
+		}
+	}
+	if err := w.sync(); err != nil {
+		t.Fatal(err)
+	}
+	h1, size1 := heap(), tmpSize()
+	grew := int64(h1) - int64(h0)
+	t.Logf("heap after %d rows: %.1f MiB, after %d: %.1f MiB (%.1f bytes/row); file %d → %d bytes",
+		start, float64(h0)/(1<<20), total, float64(h1)/(1<<20), float64(grew)/float64(total-start), size0, size1)
+	// A buffered flow row costs about 600 bytes (57 columns); the footer
+	// about 45 KB per row group here, 5 bytes per row.
+	if perRow := float64(grew) / float64(total-start); perRow > 16 {
+		t.Errorf("heap grew by %d bytes (%.1f bytes/row) while writing %d more rows", grew, perRow, total-start)
+	}
+	if size0 == 0 || size1 < 2*size0 {
+		t.Errorf("rows are not written as the run goes: file %d → %d bytes", size0, size1)
+	}
+	if err := w.Finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	rdr, err := file.OpenParquetFile(filepath.Join(dir, "flows.parquet"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdr.Close()
+	if rdr.NumRows() != total || rdr.NumRowGroups() != (total+maxRows-1)/maxRows {
+		t.Errorf("%d rows in %d row groups, want %d in %d", rdr.NumRows(), rdr.NumRowGroups(), total, (total+maxRows-1)/maxRows)
+	}
+}
+
+func TestValidUTF8LikeJSON(t *testing.T) {
+	for _, s := range []string{"ok", "", "a\xffb", "\xff\xfe", "\xe2\x82", "é\x80x", "<script>"} {
+		b, _ := json.Marshal(s)
+		var viaJSON string
+		json.Unmarshal(b, &viaJSON)
+		if got := validUTF8(s); got != viaJSON {
+			t.Errorf("validUTF8(%q) = %q, encoding/json gives %q", s, got, viaJSON)
+		}
+	}
+}
