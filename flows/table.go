@@ -44,7 +44,7 @@ type Config struct {
 	TCPIdle     int64 // established or mid-stream TCP; default 1 h (a quiet SSH session stays one flow)
 	TCPClosed   int64 // after FIN both ways or RST; default 2 min, enough for late ACKs and retransmissions (Linux TIME_WAIT is 60 s)
 	TCPHalfOpen int64 // SYN and nothing else; default 2 min (Linux gives up a SYN after ~127 s)
-	UDPIdle     int64 // default 2 min
+	UDPIdle     int64 // default 1 min (Zeek's udp_inactivity_timeout)
 	OtherIdle   int64 // ICMP and other protocols; default 1 min
 	// KeyByVLAN makes the VLAN id part of the flow key (see Key for why it
 	// is not by default).
@@ -68,7 +68,7 @@ func (c *Config) setDefaults() {
 	def(&c.TCPIdle, 3600*second)
 	def(&c.TCPClosed, 120*second)
 	def(&c.TCPHalfOpen, 120*second)
-	def(&c.UDPIdle, 120*second)
+	def(&c.UDPIdle, 60*second)
 	def(&c.OtherIdle, 60*second)
 }
 

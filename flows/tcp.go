@@ -250,6 +250,9 @@ func (t *TCPFlow) ZeroWindowBy() string {
 // ZeroWindowTime is the total time a direction advertised a zero window.
 func (t *TCPFlow) ZeroWindowTime(d Dir) int64 { return t.dirs[d].zwDuration }
 
+// Closed says whether the connection has closed: FIN both ways, or a RST.
+func (t *TCPFlow) Closed() bool { return t.closed() }
+
 func (t *TCPFlow) closed() bool {
 	c, s := &t.dirs[FromClient], &t.dirs[FromServer]
 	return c.rstSeen || s.rstSeen || (c.finSeen && s.finSeen)

@@ -39,7 +39,7 @@ func startMemoryPolicy() (stop func()) {
 					continue
 				}
 				live := int64(sample[0].Value.Uint64())
-				debug.SetMemoryLimit(max(floorLimit, 2*live))
+				debug.SetMemoryLimit(max(floorLimit, live+live/4+16<<20))
 			}
 		}
 	}()

@@ -87,7 +87,7 @@ type Tracker struct {
 	cfg   Config
 	sinks Sinks
 	asm   *reassembly.Assembler
-	dns   *dns.Tracker[*conn]
+	dns   *dns.Tracker[*dnsFlow]
 	// dnsFrames remembers the frame of each pending query, for evidence.
 	dnsFrames map[dnsKey]flows.FrameRef
 	// answers maps an address to the DNS answer that gave it, for the
@@ -112,8 +112,17 @@ type Tracker struct {
 }
 
 type dnsKey struct {
-	c  *conn
+	c  *dnsFlow
 	id uint16
+}
+
+// dnsFlow is what the DNS tracker needs of a flow. A UDP DNS flow carries
+// only this (a few dozen bytes, where a TCP connection's state is half a
+// kilobyte): resolvers see tens of thousands of them a minute.
+type dnsFlow struct {
+	ref flows.FlowRef
+	// multicast: DNS to a multicast group (mDNS, LLMNR).
+	multicast bool
 }
 
 type dnsAnswer struct {
@@ -140,7 +149,7 @@ func New(cfg Config, sinks Sinks) *Tracker {
 	t.asm = reassembly.NewAssembler(pool)
 	t.asm.MaxBufferedPagesPerConnection = cfg.MaxPagesPerConn
 	t.asm.MaxBufferedPagesTotal = cfg.MaxPagesTotal
-	t.dns = dns.NewTracker[*conn](dns.TrackerConfig{Timeout: cfg.DNSTimeout}, t.dnsDone)
+	t.dns = dns.NewTracker[*dnsFlow](dns.TrackerConfig{Timeout: cfg.DNSTimeout}, t.dnsDone)
 	return t
 }
 
@@ -149,9 +158,8 @@ type conn struct {
 	t      *Tracker
 	ref    flows.FlowRef
 	refSet bool
-	done   bool // the flow ended: late data is ignored
-	// multicast: a UDP flow with DNS to a multicast group (mDNS, LLMNR).
-	multicast bool
+	done   bool     // the flow ended: late data is ignored
+	dnsf   *dnsFlow // DNS over TCP: the tracker's view of this connection
 
 	kind    appKind
 	decided bool
@@ -180,9 +188,13 @@ type conn struct {
 	// Timing: the client's first request bytes after setup and the
 	// server's first bytes after that.
 	reqAt, respAt int64
-	firstHTTP     *flows.HTTPRecord
-	synAt         int64
-	dnsLookup     int64 // ns; -1 when no lookup for the server was captured
+	// Filled by finish for the flow record.
+	sni       string
+	tlsMS     float64
+	sum       *appSummary
+	firstHTTP *flows.HTTPRecord
+	synAt     int64
+	dnsLookup int64 // ns; -1 when no lookup for the server was captured
 }
 
 type appKind uint8
@@ -283,11 +295,14 @@ func (t *Tracker) udpDNS(p *flows.Packet, f *flows.Flow) {
 	if len(p.Payload) < 4 {
 		return // not even the id and flags
 	}
-	c := t.state(f)
-	c.flowRef(f)
+	d, _ := f.App.(*dnsFlow)
+	if d == nil {
+		d = &dnsFlow{ref: f.Ref()}
+		f.App = d
+	}
 	multicast := p.Dst.IsMulticast()
-	c.multicast = c.multicast || multicast
-	t.dnsMessage(c, p.Payload, p.Timestamp, flows.FrameRef{File: p.File, Frame: p.Frame}, multicast)
+	d.multicast = d.multicast || multicast
+	t.dnsMessage(d, p.Payload, p.Timestamp, flows.FrameRef{File: p.File, Frame: p.Frame}, multicast)
 }
 
 // dnsMessage decodes one DNS message of c (into the reused t.msg) and adds
@@ -299,7 +314,7 @@ func (t *Tracker) udpDNS(p *flows.Packet, f *flows.Flow) {
 // question, as the dns package documents, and is used; it is counted in
 // DNSMalformed too. A message whose header or question did not decode is
 // only counted.
-func (t *Tracker) dnsMessage(c *conn, b []byte, ts int64, fr flows.FrameRef, multicast bool) {
+func (t *Tracker) dnsMessage(c *dnsFlow, b []byte, ts int64, fr flows.FrameRef, multicast bool) {
 	t.countDNS(b)
 	m := &t.msg
 	if err := m.Unpack(b); err != nil {
@@ -330,7 +345,7 @@ func (t *Tracker) countDNS(b []byte) {
 }
 
 // dnsDone turns a finished transaction into a record.
-func (t *Tracker) dnsDone(tx *dns.Transaction[*conn]) {
+func (t *Tracker) dnsDone(tx *dns.Transaction[*dnsFlow]) {
 	k := dnsKey{tx.Flow, tx.ID}
 	qf := t.dnsFrames[k]
 	delete(t.dnsFrames, k)

@@ -314,8 +314,10 @@ func (h *half) waitingWithin(end uint32) bool {
 func (t *Tracker) tcpPacket(p *flows.Packet, f *flows.Flow, dir flows.Dir) {
 	c, _ := f.App.(*conn)
 	if c == nil {
-		if p.PayloadLen == 0 {
-			return // nothing to parse or time until the first payload
+		if f.App != nil || p.PayloadLen == 0 {
+			// Finished (only the summary is left), or nothing to parse or
+			// time until the first payload.
+			return
 		}
 		c = t.state(f)
 		c.flowRef(f)
@@ -363,10 +365,16 @@ func (t *Tracker) tcpPacket(p *flows.Packet, f *flows.Flow, dir flows.Dir) {
 			c.respAt = p.Timestamp
 		}
 	}
-	if !c.feeding || (p.PayloadLen == 0 && p.Flags&(flows.FlagFIN|flows.FlagRST) == 0) {
+	if c.feeding && (p.PayloadLen > 0 || p.Flags&(flows.FlagFIN|flows.FlagRST) != 0) {
+		t.feed(c, p, dir, fr)
+	}
+	if f.TCP != nil && f.TCP.Closed() && p.Flags&(flows.FlagFIN|flows.FlagRST) != 0 {
+		f.App = t.finish(c, p.Timestamp, false) // closed: nothing more to parse; keep only the summary
 		return
 	}
-	t.feed(c, p, dir, fr)
+	if !c.feeding {
+		return
+	}
 	if c.kind == appTLS && c.tlsDone() {
 		c.stopFeeding() // the handshake is over: nothing more to read
 	}
@@ -583,7 +591,10 @@ func (c *conn) data(dir flows.Dir, b []byte, ts int64, fr flows.FrameRef) {
 			if !ok {
 				break
 			}
-			c.t.dnsMessage(c, msg, ts, fr, false)
+			if c.dnsf == nil {
+				c.dnsf = &dnsFlow{ref: c.ref}
+			}
+			c.t.dnsMessage(c.dnsf, msg, ts, fr, false)
 		}
 	}
 }
@@ -722,22 +733,59 @@ func offeredVersions(ch *tls.ClientHello) []string {
 // FlowEnd finishes the application state of a flow that left the table and
 // adds what it learnt (application, SNI, HTTP host, timings) to its record.
 func (t *Tracker) FlowEnd(f *flows.Flow, rec *flows.Record) {
-	c, ok := f.App.(*conn)
-	if !ok || c.done {
+	var sum *appSummary
+	switch a := f.App.(type) {
+	case *conn:
+		sum = t.finish(a, f.Last, f.End == flows.EndCapture)
+	case *appSummary:
+		sum = a
+	default:
 		return
 	}
-	// Nothing will fill the holes now: hand the parsers what the
-	// assembler still holds, then close its connection.
+	rec.App = sum.kind.String()
+	rec.SNI, rec.HTTPHost, rec.TLSMS = sum.sni, sum.httpHost, sum.tlsMS
+	if f.Key.Proto != flows.ProtoTCP {
+		return // the timing breakdown is per TCP connection
+	}
+	// curl -w style phases.
+	if sum.dnsLookup >= 0 {
+		rec.DNSMS = float64(sum.dnsLookup) / 1e6
+	}
+	rec.ConnectMS = rec.HandshakeRTT
+	rec.TTFBMS = sum.ttfbMS
+	rec.TotalMS = float64(f.Last-sum.synAt) / 1e6
+}
+
+// appSummary is what the flow record needs of a connection whose parsers
+// are done: a closed connection lingers in the flow table for minutes (for
+// late packets) and keeps only this, not its half-kilobyte of state.
+type appSummary struct {
+	kind          appKind
+	sni, httpHost string
+	tlsMS, ttfbMS float64
+	dnsLookup     int64
+	synAt         int64
+}
+
+// finish ends the application work of a connection: it hands the parsers
+// what the assembler still holds (nothing will fill the holes now), emits
+// the TLS record and the HTTP transactions still open, keeps the few values
+// the flow record needs, and drops the parsers and buffers. It runs when a
+// TCP connection closes (FIN both ways, or RST) — the flow itself lingers
+// in the table for late packets, and would otherwise hold a kilobyte of
+// parser state per connection for minutes — or at the flow's end.
+func (t *Tracker) finish(c *conn, last int64, captureEnded bool) *appSummary {
+	if c.done {
+		return c.sum
+	}
 	t.drain(c)
 	c.done = true
-	defer t.closeAsm(c)
-	rec.App = c.kind.String()
 	switch c.kind {
 	case appTLS:
-		if tr := c.tlsRecord(f.Last, f.End == flows.EndCapture); tr != nil {
-			rec.SNI = tr.SNI
+		if tr := c.tlsRecord(last, captureEnded); tr != nil {
+			c.sni = tr.SNI
 			if tr.Established {
-				rec.TLSMS = tr.HandshakeMS
+				c.tlsMS = tr.HandshakeMS
 			}
 			if t.sinks.TLS != nil {
 				t.sinks.TLS(tr)
@@ -746,24 +794,19 @@ func (t *Tracker) FlowEnd(f *flows.Flow, rec *flows.Record) {
 	case appHTTP:
 		c.httpC.Close()
 	}
+	sum := &appSummary{kind: c.kind, sni: c.sni, tlsMS: c.tlsMS, dnsLookup: c.dnsLookup, synAt: c.synAt}
 	if c.firstHTTP != nil {
-		rec.HTTPHost = c.firstHTTP.Host
+		sum.httpHost = c.firstHTTP.Host
+		sum.ttfbMS = c.firstHTTP.TTFBMS
+	} else if c.reqAt != 0 && c.respAt != 0 {
+		sum.ttfbMS = float64(c.respAt-c.reqAt) / 1e6
 	}
-	if f.Key.Proto != flows.ProtoTCP {
-		return // the timing breakdown is per TCP connection
-	}
-	// curl -w style phases.
-	if c.dnsLookup >= 0 {
-		rec.DNSMS = float64(c.dnsLookup) / 1e6
-	}
-	rec.ConnectMS = rec.HandshakeRTT
-	switch {
-	case c.firstHTTP != nil:
-		rec.TTFBMS = c.firstHTTP.TTFBMS
-	case c.reqAt != 0 && c.respAt != 0:
-		rec.TTFBMS = float64(c.respAt-c.reqAt) / 1e6
-	}
-	rec.TotalMS = float64(f.Last-c.synAt) / 1e6
+	t.closeAsm(c)
+	c.tlsC, c.tlsS, c.httpC, c.firstHTTP, c.frames = nil, nil, nil, nil, nil
+	c.dnsTCP = [2]*dns.TCPStream{}
+	c.half = [2]half{}
+	c.sum = sum
+	return sum
 }
 
 // flush pushes out data the assembler held for connections idle for two
