@@ -180,6 +180,8 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 			}
 		},
 	})
+	var scratch flows.Record
+	flowEvent := rules.Event{Kind: rules.EventFlow}
 	tcfg := cfg.Flows
 	tcfg.OnEnd = func(f *flows.Flow) {
 		if f.Key.Proto == flows.ProtoTCP {
@@ -191,17 +193,25 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 		bytes := f.Dir[0].Bytes + f.Dir[1].Bytes
 		talkers.add(f.Client.Addr, bytes)
 		talkers.add(f.Server.Addr, bytes)
-		rec := f.Record()
-		app.FlowEnd(f, &rec)
-		engine.Event(&rules.Event{Kind: rules.EventFlow, Flow: &rec})
+		// Without a sink nothing keeps the record (rules and the summary
+		// copy what they need), so one is reused: a flow record is half a
+		// kilobyte, and a run can end millions of flows.
+		rec := &scratch
+		if sink != nil {
+			rec = new(flows.Record)
+		}
+		*rec = f.Record()
+		app.FlowEnd(f, rec)
+		flowEvent.Flow = rec
+		engine.Event(&flowEvent)
 		if f.TCP != nil {
 			c := &f.TCP.Counts
 			if score := c.Retransmissions + c.LostSegments + c.ZeroWindows + c.Resets; score > 0 {
-				worst.add(&rec, score)
+				worst.add(rec, score)
 			}
 		}
 		if sink != nil {
-			keep(sink.Flow(&rec))
+			keep(sink.Flow(rec))
 		}
 	}
 	table := flows.NewTable(tcfg)
