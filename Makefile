@@ -18,13 +18,13 @@ test:
 	$(GO) vet $(PKGS) ./testdata/gen
 	$(GO) test -count=1 $(PKGS) ./testdata/gen
 
-# Analyse the bundled sample capture: a terminal summary, and the JSON document
-# in out/demo.json.
+# Analyse the bundled sample capture: the terminal summary, the Parquet tables
+# and report.html in out/, and the JSON document in out/demo.json.
 demo: build
 	@mkdir -p out
-	./$(BIN) analyze testdata/captures/demo.pcapng
+	./$(BIN) analyze -o out testdata/captures/demo.pcapng
 	./$(BIN) analyze --format json testdata/captures/demo.pcapng > out/demo.json
-	@echo "JSON written to out/demo.json"
+	@echo "Report: out/report.html   Tables: out/*.parquet   JSON: out/demo.json"
 
 # Benchmarks on a generated capture of >= 200 MB (written once to
 # $(BENCH_CAPTURE), not committed).
