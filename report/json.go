@@ -135,3 +135,20 @@ func (j *JSON) Finish(r *analyze.Result) error {
 	}
 	return nil
 }
+
+// NDJSON writes `--format ndjson`: one finding per line, most severe first,
+// for log pipelines (Loki, Elasticsearch, jq -c). Each line is the same
+// object as in the JSON document's findings array.
+func NDJSON(w io.Writer, findings []rules.Finding) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	for i := range findings {
+		if err := enc.Encode(&findings[i]); err != nil {
+			return fmt.Errorf("ndjson output: %w", err)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("ndjson output: %w", err)
+	}
+	return nil
+}

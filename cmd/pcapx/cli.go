@@ -147,7 +147,7 @@ a capture); 2 with --strict when a capture was damaged.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&fl.format, "format", "text", "output format: text or json")
+	f.StringVar(&fl.format, "format", "text", "output format: text (summary), json (one document), ndjson (one finding per line, for log pipelines)")
 	f.StringVar(&fl.failOn, "fail-on", "", "exit 3 when a finding has this severity or worse: info, warning, error, critical")
 	f.StringVar(&fl.rules, "rules", "", "YAML file tuning the rules (enable, severity, thresholds); see pcapx rules")
 	f.IntVar(&fl.maxFlows, "max-flows", 100_000, "most flows tracked at once (about 1 KB each); beyond it the oldest is evicted and counted")
@@ -157,14 +157,14 @@ a capture); 2 with --strict when a capture was damaged.`,
 	f.StringVarP(&fl.outDir, "out", "o", "", "write the Parquet tables (flows, findings, dns, http, tls, icmp) and report.html into `DIR`; see docs/schema.md")
 	f.StringVar(&fl.outPart, "partition", "", "with -o: write under a Hive partition, e.g. date=2026-11-21,host=web1 (DIR/date=.../host=.../)")
 	cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return []string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp
+		return []string{"text", "json", "ndjson"}, cobra.ShellCompDirectiveNoFileComp
 	})
 	return cmd
 }
 
 func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if fl.format != "text" && fl.format != "json" {
-		return &codeError{exitError, fmt.Errorf("--format %q: want text or json", fl.format)}
+	if fl.format != "text" && fl.format != "json" && fl.format != "ndjson" {
+		return &codeError{exitError, fmt.Errorf("--format %q: want text, json or ndjson", fl.format)}
 	}
 	switch fl.progress {
 	case "auto", "always", "never":
@@ -244,6 +244,10 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 	switch fl.format {
 	case "json":
 		if err := js.Finish(res); err != nil {
+			return &codeError{exitError, err}
+		}
+	case "ndjson":
+		if err := report.NDJSON(stdout, res.Findings); err != nil {
 			return &codeError{exitError, err}
 		}
 	default:
