@@ -19,10 +19,15 @@ import (
 // Zeek (by default) ignore the VLAN too. The flow still records the VLAN ids
 // it saw. Tunnels (VXLAN VNI, GRE key) stay in the key: overlay networks
 // reuse address space, and both directions of a flow share the tunnel id.
+//
+// Addresses are kept as 16-byte arrays (IPv4 mapped), not netip.Addr: the
+// key is hashed for every packet, and without netip's zone pointer it is
+// 44 bytes with no pointer instead of 64.
 type Key struct {
-	A, B         netip.Addr
+	A, B         [16]byte
 	APort, BPort uint16
 	Proto        uint8
+	V6           bool
 	VLAN         uint16
 	Tunnel       uint32
 }
@@ -121,7 +126,8 @@ func (f *Flow) strings() {
 // keyOf builds the canonical key of a packet and reports whether the packet's
 // source is endpoint A.
 func keyOf(p *Packet, byVLAN bool) (Key, bool) {
-	k := Key{Proto: p.Proto, Tunnel: p.Tunnel}
+	k := Key{Proto: p.Proto, Tunnel: p.Tunnel, V6: p.Src.Is6()}
+	src, dst := p.Src.As16(), p.Dst.As16()
 	if byVLAN {
 		k.VLAN = p.VLAN
 	}
@@ -138,20 +144,20 @@ func keyOf(p *Packet, byVLAN bool) (Key, bool) {
 		}
 		k.APort, k.BPort = t, c
 		if p.Src.Compare(p.Dst) <= 0 {
-			k.A, k.B = p.Src, p.Dst
+			k.A, k.B = src, dst
 			return k, true
 		}
-		k.A, k.B = p.Dst, p.Src
+		k.A, k.B = dst, src
 		return k, false
 	default:
 		sp, dp = 0, 0
 	}
 	c := p.Src.Compare(p.Dst)
 	if c < 0 || (c == 0 && sp <= dp) {
-		k.A, k.B, k.APort, k.BPort = p.Src, p.Dst, sp, dp
+		k.A, k.B, k.APort, k.BPort = src, dst, sp, dp
 		return k, true
 	}
-	k.A, k.B, k.APort, k.BPort = p.Dst, p.Src, dp, sp
+	k.A, k.B, k.APort, k.BPort = dst, src, dp, sp
 	return k, false
 }
 

@@ -181,7 +181,7 @@ func (t *Table) Flush() {
 func (t *Table) Len() int { return len(t.m) }
 
 func (f *Flow) clientIsA() bool {
-	return f.Client.Addr == f.Key.A && f.Client.Port == f.Key.APort
+	return f.Client.Port == f.Key.APort && f.Client.Addr.As16() == f.Key.A
 }
 
 func (t *Table) create(k Key, p *Packet, fromA bool) *Flow {
