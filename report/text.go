@@ -28,9 +28,9 @@ func Text(w io.Writer, r *analyze.Result) error {
 	if c.Packets == 0 {
 		fmt.Fprintf(&b, "Span      (no packets)\n")
 	} else {
-		fmt.Fprintf(&b, "Span      %s → %s (%s)\n", c.First, c.Last, humanDuration(c.Duration))
+		fmt.Fprintf(&b, "Span      %s → %s (%s)\n", c.First, c.Last, HumanDuration(c.Duration))
 	}
-	fmt.Fprintf(&b, "Packets   %d (%s)   link types: %s\n", c.Packets, humanBytes(c.Bytes), strings.Join(c.LinkTypes, ", "))
+	fmt.Fprintf(&b, "Packets   %d (%s)   link types: %s\n", c.Packets, HumanBytes(c.Bytes), strings.Join(c.LinkTypes, ", "))
 	fmt.Fprintf(&b, "Flows     %d   %s\n", c.Flows, countsLine(r.Protocols))
 	if len(r.FlowStates) > 0 {
 		fmt.Fprintf(&b, "States    %s\n", countsLine(r.FlowStates))
@@ -77,7 +77,7 @@ func Text(w io.Writer, r *analyze.Result) error {
 	if len(r.TopTalkers) > 0 {
 		fmt.Fprintf(&b, "\nTop talkers (bytes in flows)\n")
 		for _, tk := range r.TopTalkers {
-			fmt.Fprintf(&b, "  %-40s %10s  %d flows\n", tk.Addr, humanBytes(tk.Bytes), tk.Flows)
+			fmt.Fprintf(&b, "  %-40s %10s  %d flows\n", tk.Addr, HumanBytes(tk.Bytes), tk.Flows)
 		}
 	}
 	if len(c.Warnings) > 0 {
@@ -118,7 +118,9 @@ func countsLine(m map[string]int64) string {
 	return strings.Join(parts, ", ")
 }
 
-func humanBytes(n int64) string {
+// HumanBytes writes a byte count in SI units ("3.5 kB"); the HTML report
+// uses it too.
+func HumanBytes(n int64) string {
 	const unit = 1000
 	if n < unit {
 		return fmt.Sprintf("%d B", n)
@@ -131,7 +133,8 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
 }
 
-func humanDuration(s float64) string {
+// HumanDuration writes seconds as ms, s, min or h, whichever reads best.
+func HumanDuration(s float64) string {
 	switch {
 	case s < 1:
 		return fmt.Sprintf("%.1f ms", s*1000)

@@ -35,6 +35,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/pcapx/pcapx/report"
 	"html/template"
 	"io"
 	"os"
@@ -65,9 +66,9 @@ func EChartsVersion() string { return strings.TrimSpace(echartsVersion) }
 var tmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	"num":    num,
 	"i64":    func(i int) int64 { return int64(i) },
-	"bytes":  humanBytes,
+	"bytes":  report.HumanBytes,
 	"ms":     fmtMillis,
-	"dur":    humanDuration,
+	"dur":    report.HumanDuration,
 	"secs":   func(ns int64) float64 { return float64(ns) / 1e9 },
 	"counts": countsText,
 	"join":   strings.Join,
@@ -367,19 +368,6 @@ func num(n int64) string {
 	return b.String()
 }
 
-func humanBytes(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
-}
-
 func fmtMillis(v float64) string {
 	switch {
 	case v == 0:
@@ -390,18 +378,6 @@ func fmtMillis(v float64) string {
 		return strconv.FormatFloat(v, 'f', 1, 64)
 	}
 	return num(int64(v + 0.5))
-}
-
-func humanDuration(s float64) string {
-	switch {
-	case s < 1:
-		return fmt.Sprintf("%.1f ms", s*1000)
-	case s < 120:
-		return fmt.Sprintf("%.2f s", s)
-	case s < 7200:
-		return fmt.Sprintf("%.1f min", s/60)
-	}
-	return fmt.Sprintf("%.1f h", s/3600)
 }
 
 func countsText(cs []Count) string {
