@@ -308,6 +308,9 @@ func (t *Table) listFor(f *Flow) *flowList {
 
 func (t *Table) touch(f *Flow) {
 	l := t.listFor(f)
+	if l.tail == f {
+		return // already the most recent of its list (packets come in bursts)
+	}
 	if f.list != nil {
 		f.list.remove(f)
 	}
