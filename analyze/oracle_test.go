@@ -107,6 +107,9 @@ func TestOracleAgreement(t *testing.T) {
 			check := func(col string, got, want int64, pct float64) {
 				t.Helper()
 				if within(got, want, pct) {
+					if got != want {
+						t.Logf("%s: pcapx %d, tshark %d (within %g%%)", col, got, want, pct)
+					}
 					return
 				}
 				if why, ok := deliberate[name+" "+col]; ok {
