@@ -82,3 +82,22 @@ func TestTableIgnoresOneWildTimestamp(t *testing.T) {
 		t.Errorf("a single wild timestamp ended %d flows (%d active)", ended, tab.Len())
 	}
 }
+
+// The two directions of one connection with different VLAN tags (routed
+// between VLANs on a trunk) are one flow by default, two with KeyByVLAN.
+func TestVLANKey(t *testing.T) {
+	a, b := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	for _, c := range []struct {
+		byVLAN bool
+		flows  int
+	}{{false, 1}, {true, 2}} {
+		n := 0
+		tab := NewTable(Config{KeyByVLAN: c.byVLAN, OnEnd: func(*Flow) { n++ }})
+		tab.Process(&Packet{Kind: KindTCP, Proto: ProtoTCP, Src: a, Dst: b, SrcPort: 40000, DstPort: 389, Flags: FlagSYN, Seq: 1, VLAN: 81, WScale: -1})
+		tab.Process(&Packet{Kind: KindTCP, Proto: ProtoTCP, Src: b, Dst: a, SrcPort: 389, DstPort: 40000, Flags: FlagSYN | FlagACK, Seq: 9, Ack: 2, VLAN: 80, WScale: -1, Timestamp: 1e6})
+		tab.Flush()
+		if n != c.flows {
+			t.Errorf("KeyByVLAN=%v: %d flows, want %d", c.byVLAN, n, c.flows)
+		}
+	}
+}

@@ -112,6 +112,7 @@ type analyzeFlags struct {
 	strict   bool
 	progress string
 	top      int
+	byVLAN   bool
 	outDir   string // -o: directory for the Parquet tables
 	outPart  string // --partition: Hive partition path under -o
 }
@@ -154,6 +155,7 @@ a capture); 2 with --strict when a capture was damaged.`,
 	f.BoolVar(&fl.strict, "strict", false, "exit 2 when a capture is damaged (truncated, bad records)")
 	f.StringVar(&fl.progress, "progress", "auto", "progress bar on stderr: auto (terminal and large input), always, never")
 	f.IntVar(&fl.top, "top", 10, "how many top talkers the summary lists")
+	f.BoolVar(&fl.byVLAN, "flow-key-vlan", false, "make the VLAN id part of the flow key (off by default: the two directions of one connection often carry different tags)")
 	f.StringVarP(&fl.outDir, "out", "o", "", "write the Parquet tables (flows, findings, dns, http, tls, icmp) and report.html into `DIR`; see docs/schema.md")
 	f.StringVar(&fl.outPart, "partition", "", "with -o: write under a Hive partition, e.g. date=2026-11-21,host=web1 (DIR/date=.../host=.../)")
 	cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -190,7 +192,7 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 		Rules:      rcfg,
 		Inputs:     args,
 		Stdin:      stdin,
-		Flows:      flows.Config{MaxFlows: fl.maxFlows},
+		Flows:      flows.Config{MaxFlows: fl.maxFlows, KeyByVLAN: fl.byVLAN},
 		TopTalkers: fl.top,
 	}
 	bar := newProgress(fl.progress, stderr)
