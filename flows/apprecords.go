@@ -62,8 +62,8 @@ func (r FlowRef) DisplayFilter() string {
 type DNSRecord struct {
 	FlowRef
 	Transport       string   `json:"transport"` // udp or tcp
-	QueryTime       string   `json:"query_time"`
-	ResponseTime    string   `json:"response_time,omitempty"`
+	QueryTime       Time     `json:"query_time"`
+	ResponseTime    Time     `json:"response_time,omitempty"`
 	QueryNS         int64    `json:"-"`
 	ResponseNS      int64    `json:"-"`
 	LatencyMS       float64  `json:"latency_ms"`
@@ -84,7 +84,7 @@ type DNSRecord struct {
 // HTTPRecord is one HTTP/1.x request and its response.
 type HTTPRecord struct {
 	FlowRef
-	RequestTime   string   `json:"request_time"`
+	RequestTime   Time     `json:"request_time"`
 	RequestNS     int64    `json:"-"`
 	Method        string   `json:"method"`
 	Host          string   `json:"host"`
@@ -105,7 +105,7 @@ type HTTPRecord struct {
 // chose, and how it ended.
 type TLSRecord struct {
 	FlowRef
-	ClientHelloTime string   `json:"client_hello_time"`
+	ClientHelloTime Time     `json:"client_hello_time"`
 	ClientHelloNS   int64    `json:"-"`
 	SNI             string   `json:"sni"`
 	ALPN            []string `json:"alpn"`

@@ -23,8 +23,8 @@ type Record struct {
 	ClientGuessed bool    `json:"client_guessed"`
 	State         string  `json:"state"`   // Zeek conn_state
 	History       string  `json:"history"` // Zeek history
-	First         string  `json:"first"`   // RFC 3339, ns, UTC
-	Last          string  `json:"last"`
+	First         Time    `json:"first"`   // RFC 3339, ns, UTC
+	Last          Time    `json:"last"`
 	FirstNS       int64   `json:"-"`
 	LastNS        int64   `json:"-"`
 	Duration      float64 `json:"duration_s"`
@@ -86,8 +86,8 @@ func (f *Flow) Record() Record {
 		ClientGuessed: f.ClientGuessed,
 		State:         f.ConnState(),
 		History:       f.HistoryString(),
-		First:         FormatTime(f.First),
-		Last:          FormatTime(f.Last),
+		First:         Time(f.First),
+		Last:          Time(f.Last),
 		FirstNS:       f.First,
 		LastNS:        f.Last,
 		Duration:      float64(f.Duration()) / 1e9,
@@ -135,6 +135,32 @@ func (f *Flow) Record() Record {
 }
 
 func ms(ns int64) float64 { return float64(ns) / 1e6 }
+
+// Time is a capture time in ns since the Unix epoch, UTC, as records carry
+// it. It prints (and marshals to JSON) as RFC 3339 with nanoseconds, ""
+// when zero (not seen). Keeping the number and formatting only when an
+// output asks saves a string per time per record on the hot path: a run
+// without JSON output formats none.
+type Time int64
+
+// String formats the time, "" when zero.
+func (t Time) String() string {
+	if t == 0 {
+		return ""
+	}
+	return FormatTime(int64(t))
+}
+
+// MarshalJSON writes the time as a JSON string.
+func (t Time) MarshalJSON() ([]byte, error) {
+	if t == 0 {
+		return []byte(`""`), nil
+	}
+	b := make([]byte, 0, 40)
+	b = append(b, '"')
+	b = append(b, FormatTime(int64(t))...)
+	return append(b, '"'), nil
+}
 
 // FormatTime formats capture time as RFC 3339 with nanoseconds, UTC — the
 // same text as time.Time.Format(time.RFC3339Nano) (trailing zeros of the

@@ -68,7 +68,7 @@ func flowFinding(r *Rule, sev Severity, f *flows.Record, count int64, msg, exper
 	ref := f.Ref()
 	fd := Finding{
 		Rule: r.ID, Severity: sev, Title: r.Title, Message: msg, Count: count, Flow: &ref,
-		First: f.First, Last: f.Last, FirstNS: f.FirstNS, LastNS: f.LastNS,
+		First: f.First.String(), Last: f.Last.String(), FirstNS: f.FirstNS, LastNS: f.LastNS,
 		Filter:   ref.DisplayFilter(),
 		Evidence: []Evidence{},
 	}

@@ -393,12 +393,12 @@ func (t *Tracker) dnsDone(tx *dns.Transaction[*dnsFlow]) {
 		QueryFrame:      qf,
 	}
 	if tx.QueryTime != 0 {
-		r.QueryTime = flows.FormatTime(tx.QueryTime)
+		r.QueryTime = flows.Time(tx.QueryTime)
 	}
 	if tx.Unanswered {
 		r.Rcode = -1
 	} else {
-		r.ResponseTime = flows.FormatTime(tx.ResponseTime)
+		r.ResponseTime = flows.Time(tx.ResponseTime)
 		r.ResponseFrame = t.curFrame
 	}
 	for _, a := range tx.AnswerAddrs {

@@ -620,7 +620,7 @@ func (c *conn) httpDone(tx *http.Transaction) {
 		ResponseFrame: c.frames[flows.FromServer].find(tx.FirstResponseByteTime),
 	}
 	if tx.RequestTime != 0 {
-		r.RequestTime = flows.FormatTime(tx.RequestTime)
+		r.RequestTime = flows.Time(tx.RequestTime)
 		if tx.FirstResponseByteTime >= tx.RequestTime && tx.Status != 0 {
 			r.TTFBMS = float64(tx.FirstResponseByteTime-tx.RequestTime) / 1e6
 		}
@@ -648,7 +648,7 @@ func (c *conn) tlsRecord(endNS int64, captureEnded bool) *flows.TLSRecord {
 	ch := h.ClientHello
 	r := &flows.TLSRecord{
 		FlowRef:          c.ref,
-		ClientHelloTime:  flows.FormatTime(ch.Time),
+		ClientHelloTime:  flows.Time(ch.Time),
 		ClientHelloNS:    ch.Time,
 		SNI:              ch.SNI,
 		ALPN:             ch.ALPN,

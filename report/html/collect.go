@@ -186,7 +186,7 @@ func (c *Collector) HTTP(h *flows.HTTPRecord) error {
 		c.httpErrorsAll++
 		if len(c.httpErrors) < c.o.HTTPErrors {
 			c.httpErrors = append(c.httpErrors, HTTPRow{
-				Time: h.RequestTime, Flow: refString(h.FlowRef), Method: h.Method, Host: h.Host, Target: h.Target,
+				Time: h.RequestTime.String(), Flow: refString(h.FlowRef), Method: h.Method, Host: h.Host, Target: h.Target,
 				UserAgent: h.UserAgent, Status: h.Status, Reason: h.Reason, TTFBMS: h.TTFBMS, Frame: h.RequestFrame.Frame,
 			})
 		}
@@ -318,7 +318,7 @@ func flowRow(r *flows.Record) *FlowRow {
 	return &FlowRow{
 		CommunityID: r.CommunityID, Proto: r.Proto,
 		Src: hostPort(r.SrcAddr, r.SrcPort), Dst: hostPort(r.DstAddr, r.DstPort),
-		Stream: r.Stream, State: r.State, App: r.App, Name: name, First: r.First, Duration: r.Duration,
+		Stream: r.Stream, State: r.State, App: r.App, Name: name, First: r.First.String(), Duration: r.Duration,
 		Packets: r.OrigPackets + r.RespPackets, Bytes: r.OrigBytes + r.RespBytes, RTTMS: r.HandshakeRTT,
 		Retransmissions: r.Retransmissions, LostSegments: r.LostSegments, ZeroWindows: r.ZeroWindows,
 		Resets: r.Resets, DuplicateAcks: r.DuplicateAcks, Filter: r.Ref().DisplayFilter(),
@@ -330,7 +330,7 @@ func timingRow(r *flows.Record, total float64) Timing {
 	if name == "" {
 		name = r.HTTPHost
 	}
-	return Timing{Flow: refString(r.Ref()), Name: name, App: r.App, Start: r.First,
+	return Timing{Flow: refString(r.Ref()), Name: name, App: r.App, Start: r.First.String(),
 		DNSMS: r.DNSMS, ConnectMS: r.ConnectMS, TLSMS: r.TLSMS, TTFBMS: r.TTFBMS, TotalMS: total}
 }
 

@@ -12,7 +12,7 @@ import (
 func rec(i int, bytes, retx int64, total float64) *flows.Record {
 	r := &flows.Record{
 		CommunityID: fmt.Sprintf("1:%d", i), Proto: "tcp", SrcAddr: "10.0.0.1", SrcPort: uint16(1000 + i), DstAddr: "10.0.0.2", DstPort: 443,
-		FirstNS: int64(i), First: fmt.Sprintf("t%06d", i), OrigBytes: bytes,
+		FirstNS: int64(i + 1), First: flows.Time(i + 1), OrigBytes: bytes,
 		HandshakeRTT: float64(i%50) + 0.5, ConnectMS: 1, TotalMS: total, Duration: total / 1000,
 	}
 	r.Retransmissions = retx

@@ -211,7 +211,7 @@ var dnsSpec = &spec[dnsRec]{
 	cols: cat(flowRefCols(func(r *dnsRec) *flows.FlowRef { return &r.FlowRef }), []col[dnsRec]{
 		sym("transport", "`udp` or `tcp`", func(r *dnsRec) string { return r.Transport }),
 		ts("query_time", "the query", func(r *dnsRec) int64 { return r.QueryNS }),
-		optTS("response_time", "the response; NULL when unanswered", func(r *dnsRec) (int64, bool) { return r.ResponseNS, r.ResponseTime != "" }),
+		optTS("response_time", "the response; NULL when unanswered", func(r *dnsRec) (int64, bool) { return r.ResponseNS, r.ResponseTime != 0 }),
 		f64("latency_ms", "ms", "query → response; 0 when unanswered", func(r *dnsRec) float64 { return r.LatencyMS }),
 		i32("id", "", "DNS message id", func(r *dnsRec) int32 { return int32(r.ID) }),
 		str("qname", "query name in presentation form (non-printable bytes as `\\DDD`)", func(r *dnsRec) string { return r.QName }),

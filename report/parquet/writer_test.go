@@ -103,7 +103,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.DNS(&flows.DNSRecord{FlowRef: rec.Ref(), QueryNS: 1_700_000_000_000_000_001, QName: "bad\xffname.", Unanswered: true, Rcode: -1, AnswerAddrs: nil})
-	w.DNS(&flows.DNSRecord{FlowRef: rec.Ref(), QueryNS: 1_700_000_000_000_000_001, ResponseNS: 1_700_000_000_500_000_003, ResponseTime: "x", LatencyMS: 500, AnswerAddrs: []string{"1.2.3.4", "::1"}})
+	w.DNS(&flows.DNSRecord{FlowRef: rec.Ref(), QueryNS: 1_700_000_000_000_000_001, ResponseNS: 1_700_000_000_500_000_003, ResponseTime: 1, LatencyMS: 500, AnswerAddrs: []string{"1.2.3.4", "::1"}})
 	w.HTTP(&flows.HTTPRecord{FlowRef: rec.Ref(), RequestNS: 1_700_000_000_200_000_000, Method: "GET", Host: "api.internal", Status: 503})
 	w.TLS(&flows.TLSRecord{FlowRef: rec.Ref(), ClientHelloNS: 1_700_000_000_100_000_000, SNI: "example.com", ALPN: []string{"h2", "http/1.1"}})
 	if err := w.Finish(sampleResult()); err != nil {
