@@ -10,7 +10,6 @@
 package analyze
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -235,10 +234,8 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 		case flows.KindTCP, flows.KindUDP, flows.KindICMP, flows.KindIP:
 			f, dir, a := table.Process(&p)
 			r.Timeline.add(p.Timestamp, p.WireLen, a)
-			if kind == flows.KindTCP {
-				app.Packet(&p, f, dir, dec.TCPLayer())
-			} else if kind == flows.KindUDP {
-				app.Packet(&p, f, dir, nil)
+			if kind == flows.KindTCP || kind == flows.KindUDP {
+				app.Packet(&p, f, dir)
 			}
 			if cfg.OnPacket != nil {
 				cfg.OnPacket(&p, f, dir, a)
@@ -393,9 +390,6 @@ func (t *talkers) top(n int) []Talker {
 	}
 	return out
 }
-
-// ErrNoInput is returned when no input was named.
-var ErrNoInput = errors.New("no capture named")
 
 // worstFlows keeps the few flows with the highest trouble score.
 type worstFlows struct {

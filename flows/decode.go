@@ -3,6 +3,7 @@ package flows
 import (
 	"encoding/binary"
 	"net/netip"
+	"strconv"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -149,11 +150,6 @@ type feedback struct{ truncated bool }
 
 func (f *feedback) SetTruncated() { f.truncated = true }
 
-// TCPLayer returns the TCP header of the last frame decoded as KindTCP, for
-// the reassembler (gopacket's reassembly works on *layers.TCP). It is
-// overwritten by the next Decode.
-func (d *Decoder) TCPLayer() *layers.TCP { return &d.tcp }
-
 // NewDecoder returns a Decoder with its own IP defragmenter.
 func NewDecoder() *Decoder {
 	return &Decoder{defrag: newDefragmenter()}
@@ -193,29 +189,7 @@ func LinkTypeName(lt uint16) string {
 	case LinkSLL2:
 		return "linux-sll2"
 	}
-	return "linktype-" + itoa(int(lt))
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
+	return "linktype-" + strconv.Itoa(int(lt))
 }
 
 // maxEncap bounds how many headers one frame may stack (QinQinQ, tunnels in

@@ -81,10 +81,14 @@ func (t *TCPFlow) zeek(p *Packet, dir Dir, fwd, rev *tcpDir) {
 
 	// update_history
 	n := 0
-	for _, b := range []bool{syn, fin, rst} {
-		if b {
-			n++
-		}
+	if syn {
+		n++
+	}
+	if fin {
+		n++
+	}
+	if rst {
+		n++
 	}
 	switch {
 	case n > 1:
@@ -137,10 +141,7 @@ func (t *TCPFlow) zeek(p *Packet, dir Dir, fwd, rev *tcpDir) {
 	}
 
 	// UpdateStateMachine, dispatched on the sender's state.
-	orig := dir == FromClient
-	if t.flipped {
-		orig = dir == FromClient
-	}
+	orig := dir == FromClient // the table already oriented the flow (flipped or not)
 	prev := fwd.state
 	switch fwd.state {
 	case tcpInactive:

@@ -65,10 +65,7 @@ func (c *connGroup) Event(ev *Event, _ func(Finding)) {
 	if e != nil {
 		e.example(f.SrcAddr)
 		e.data = f.DstPort
-		if e.sum == 0 {
-			e.worst = float64(f.OrigPackets)
-		}
-		e.sum += float64(f.OrigPackets)
+		e.sum += float64(f.OrigPackets) // SYNs sent, for the message
 	}
 }
 

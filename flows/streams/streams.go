@@ -272,9 +272,8 @@ func (c *conn) flowRef(f *flows.Flow) flows.FlowRef {
 }
 
 // Packet hands one decoded packet (after the flow table processed it) to
-// the application layer. tcp is the decoder's TCP layer for KindTCP; it is
-// not needed (the Packet carries the segment) and may be nil.
-func (t *Tracker) Packet(p *flows.Packet, f *flows.Flow, dir flows.Dir, tcp *layers.TCP) {
+// the application layer (TCP and UDP; other kinds are ignored).
+func (t *Tracker) Packet(p *flows.Packet, f *flows.Flow, dir flows.Dir) {
 	t.now = max(t.now, p.Timestamp)
 	if t.now-t.flushed >= int64(10*time.Second) {
 		t.flush()

@@ -49,10 +49,10 @@ func run(t *testing.T, frames capgen.Frames) *result {
 		switch kind := dec.Decode(uint16(capgen.LinkTypeEthernet), fr.Data, &p); kind {
 		case flows.KindTCP:
 			f, dir, _ := table.Process(&p)
-			tr.Packet(&p, f, dir, dec.TCPLayer())
+			tr.Packet(&p, f, dir)
 		case flows.KindUDP:
 			f, dir, _ := table.Process(&p)
-			tr.Packet(&p, f, dir, nil)
+			tr.Packet(&p, f, dir)
 		case flows.KindICMP, flows.KindIP:
 			table.Process(&p)
 		default:

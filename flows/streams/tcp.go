@@ -638,7 +638,7 @@ func (c *conn) httpDone(tx *http.Transaction) {
 }
 
 // tlsRecord builds the handshake record of a TLS connection at its end.
-func (c *conn) tlsRecord(endNS int64, captureEnded bool) *flows.TLSRecord {
+func (c *conn) tlsRecord(captureEnded bool) *flows.TLSRecord {
 	cr, sr := c.tlsC.Result(), c.tlsS.Result()
 	c.t.Stats.ClientHellos += int64(len(cr.ClientHellos))
 	h := tls.Summarize(&cr, &sr)
@@ -711,7 +711,6 @@ func (c *conn) tlsRecord(endNS int64, captureEnded bool) *flows.TLSRecord {
 	default:
 		r.Outcome = "unknown"
 	}
-	_ = endNS
 	return r
 }
 
@@ -782,7 +781,7 @@ func (t *Tracker) finish(c *conn, last int64, captureEnded bool) *appSummary {
 	c.done = true
 	switch c.kind {
 	case appTLS:
-		if tr := c.tlsRecord(last, captureEnded); tr != nil {
+		if tr := c.tlsRecord(captureEnded); tr != nil {
 			c.sni = tr.SNI
 			if tr.Established {
 				c.tlsMS = tr.HandshakeMS
