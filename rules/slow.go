@@ -26,32 +26,7 @@ check the resolver's load and upstream latency.`,
 	Severity:   Warning,
 	Thresholds: []Threshold{{Name: "max_ms", Default: 50, Unit: "ms", Doc: "a response slower than this is slow"}},
 	Events:     []EventKind{EventDNS},
-	New:        func(p Params) Checker { return &slowDNS{p: p} },
-}
-
-type slowDNS struct {
-	p Params
-	g groups
-}
-
-func (c *slowDNS) Event(ev *Event, _ func(Finding)) {
-	d := ev.DNS
-	if d.Unanswered || d.LatencyMS <= c.p.T("max_ms") {
-		return
-	}
-	if e := c.g.add(d.DstAddr, d.QueryNS, d.QueryFrame, d.FlowRef); e != nil {
-		e.measure(d.LatencyMS)
-		e.example(d.QName)
-		e.data = d.DstAddr
-	}
-}
-
-func (c *slowDNS) Finish(report func(Finding)) {
-	for _, e := range c.g.sorted() {
-		msg := fmt.Sprintf("%d DNS response(s) from %s slower than %.0f ms (mean %.0f ms, worst %.0f ms), e.g. %s",
-			e.count, e.data, c.p.T("max_ms"), e.sum/float64(e.count), e.worst, strings.Join(e.examples, ", "))
-		report(e.finding(SlowDNS, c.p.Severity, msg, fmt.Sprintf("dns.time > %g && %s", c.p.T("max_ms")/1000, hostFilter(e.data.(string)))))
-	}
+	New:        func(p Params) Checker { return &slowPhase{p: p, kind: phaseDNS} },
 }
 
 // SlowConnect reports slow TCP handshakes.
@@ -71,33 +46,7 @@ listening sockets) and "netstat -s | grep -i listen" for accept-queue overflows;
 	Severity:   Warning,
 	Thresholds: []Threshold{{Name: "max_ms", Default: 100, Unit: "ms", Doc: "a handshake slower than this is slow"}},
 	Events:     []EventKind{EventFlow},
-	New:        func(p Params) Checker { return &slowConnect{p: p} },
-}
-
-type slowConnect struct {
-	p Params
-	g groups
-}
-
-func (c *slowConnect) Event(ev *Event, _ func(Finding)) {
-	f := ev.Flow
-	if f.Proto != "tcp" || f.HandshakeRTT <= c.p.T("max_ms") {
-		return
-	}
-	key := fmt.Sprintf("%s:%d", f.DstAddr, f.DstPort)
-	if e := c.g.add(key, f.FirstNS, flows.FrameRef{File: f.FirstFile, Frame: f.FirstFrame}, f.Ref()); e != nil {
-		e.measure(f.HandshakeRTT)
-		e.data = f.DstAddr
-		e.example(key)
-	}
-}
-
-func (c *slowConnect) Finish(report func(Finding)) {
-	for _, e := range c.g.sorted() {
-		msg := fmt.Sprintf("%d TCP handshake(s) with %s took longer than %.0f ms (mean %.0f ms, worst %.0f ms)",
-			e.count, e.key, c.p.T("max_ms"), e.sum/float64(e.count), e.worst)
-		report(e.finding(SlowConnect, c.p.Severity, msg, fmt.Sprintf("tcp.flags.syn == 1 && %s", hostFilter(e.data.(string)))))
-	}
+	New:        func(p Params) Checker { return &slowPhase{p: p, kind: phaseConnect} },
 }
 
 // SlowTLSHandshake reports slow TLS handshakes.
@@ -118,32 +67,7 @@ are enabled; the server's CPU.`,
 	Severity:   Warning,
 	Thresholds: []Threshold{{Name: "max_ms", Default: 200, Unit: "ms", Doc: "a handshake slower than this is slow"}},
 	Events:     []EventKind{EventTLS},
-	New:        func(p Params) Checker { return &slowTLS{p: p} },
-}
-
-type slowTLS struct {
-	p Params
-	g groups
-}
-
-func (c *slowTLS) Event(ev *Event, _ func(Finding)) {
-	t := ev.TLS
-	if !t.Established || t.HandshakeMS <= c.p.T("max_ms") {
-		return
-	}
-	key := fmt.Sprintf("%s:%d %s", t.DstAddr, t.DstPort, t.SNI)
-	if e := c.g.add(key, t.ClientHelloNS, t.ClientHelloFrame, t.FlowRef); e != nil {
-		e.measure(t.HandshakeMS)
-		e.data = t.DstAddr
-	}
-}
-
-func (c *slowTLS) Finish(report func(Finding)) {
-	for _, e := range c.g.sorted() {
-		msg := fmt.Sprintf("%d TLS handshake(s) with %s took longer than %.0f ms (mean %.0f ms, worst %.0f ms)",
-			e.count, e.key, c.p.T("max_ms"), e.sum/float64(e.count), e.worst)
-		report(e.finding(SlowTLSHandshake, c.p.Severity, msg, fmt.Sprintf("tls.handshake.type == 1 && %s", hostFilter(e.data.(string)))))
-	}
+	New:        func(p Params) Checker { return &slowPhase{p: p, kind: phaseTLS} },
 }
 
 // SlowFirstByte reports slow HTTP responses.
@@ -163,31 +87,104 @@ handshake RTT to separate network from server time.`,
 	Severity:   Warning,
 	Thresholds: []Threshold{{Name: "max_ms", Default: 500, Unit: "ms", Doc: "a first byte later than this is slow"}},
 	Events:     []EventKind{EventHTTP},
-	New:        func(p Params) Checker { return &slowTTFB{p: p} },
+	New:        func(p Params) Checker { return &slowPhase{p: p, kind: phaseTTFB} },
 }
 
-type slowTTFB struct {
-	p Params
-	g groups
+// phase names which slow-* rule a slowPhase checker is.
+type phase int
+
+const (
+	phaseDNS phase = iota
+	phaseConnect
+	phaseTLS
+	phaseTTFB
+)
+
+// sample is one measured phase of one event, and what to group it by.
+type sample struct {
+	ms      float64
+	key     string // the slow server, as the message names it
+	host    string // its address, for the display filter
+	ts      int64
+	frame   flows.FrameRef
+	ref     flows.FlowRef
+	example string // "" for none
 }
 
-func (c *slowTTFB) Event(ev *Event, _ func(Finding)) {
-	h := ev.HTTP
-	if h.Status == 0 || h.TTFBMS <= c.p.T("max_ms") {
+// sample takes the phase's measurement from an event of the kind the rule
+// consumes; ok is false when the event has none (unanswered, no handshake).
+func (k phase) sample(ev *Event) (s sample, ok bool) {
+	switch k {
+	case phaseDNS:
+		d := ev.DNS
+		return sample{ms: d.LatencyMS, key: d.DstAddr, host: d.DstAddr, ts: d.QueryNS, frame: d.QueryFrame, ref: d.FlowRef, example: d.QName}, !d.Unanswered
+	case phaseConnect:
+		f := ev.Flow
+		key := fmt.Sprintf("%s:%d", f.DstAddr, f.DstPort)
+		return sample{ms: f.HandshakeRTT, key: key, host: f.DstAddr, ts: f.FirstNS, frame: flows.FrameRef{File: f.FirstFile, Frame: f.FirstFrame}, ref: f.Ref()}, f.Proto == "tcp"
+	case phaseTLS:
+		t := ev.TLS
+		return sample{ms: t.HandshakeMS, key: fmt.Sprintf("%s:%d %s", t.DstAddr, t.DstPort, t.SNI), host: t.DstAddr, ts: t.ClientHelloNS, frame: t.ClientHelloFrame, ref: t.FlowRef}, t.Established
+	default:
+		h := ev.HTTP
+		return sample{ms: h.TTFBMS, key: fmt.Sprintf("%s (%s:%d)", h.Host, h.DstAddr, h.DstPort), host: h.DstAddr, ts: h.RequestNS, frame: h.RequestFrame, ref: h.FlowRef, example: h.Method + " " + h.Target}, h.Status != 0
+	}
+}
+
+// finding words a group of slow samples.
+func (k phase) finding(e *group, p Params) Finding {
+	max := p.T("max_ms")
+	mean := e.sum / float64(e.count)
+	host := hostFilter(e.data.(string))
+	var r *Rule
+	var msg, filter string
+	switch k {
+	case phaseDNS:
+		r = SlowDNS
+		msg = fmt.Sprintf("%d DNS response(s) from %s slower than %.0f ms (mean %.0f ms, worst %.0f ms), e.g. %s",
+			e.count, e.key, max, mean, e.worst, strings.Join(e.examples, ", "))
+		filter = fmt.Sprintf("dns.time > %g && %s", max/1000, host)
+	case phaseConnect:
+		r = SlowConnect
+		msg = fmt.Sprintf("%d TCP handshake(s) with %s took longer than %.0f ms (mean %.0f ms, worst %.0f ms)", e.count, e.key, max, mean, e.worst)
+		filter = "tcp.flags.syn == 1 && " + host
+	case phaseTLS:
+		r = SlowTLSHandshake
+		msg = fmt.Sprintf("%d TLS handshake(s) with %s took longer than %.0f ms (mean %.0f ms, worst %.0f ms)", e.count, e.key, max, mean, e.worst)
+		filter = "tls.handshake.type == 1 && " + host
+	default:
+		r = SlowFirstByte
+		msg = fmt.Sprintf("%d HTTP response(s) from %s started after more than %.0f ms (mean %.0f ms, worst %.0f ms), e.g. %s",
+			e.count, e.key, max, mean, e.worst, strings.Join(e.examples, "; "))
+		filter = fmt.Sprintf("http.time > %g && %s", max/1000, host)
+	}
+	return e.finding(r, p.Severity, msg, filter)
+}
+
+// slowPhase is the checker of every slow-* rule: samples above max_ms are
+// grouped by the server that was slow.
+type slowPhase struct {
+	p    Params
+	kind phase
+	g    groups
+}
+
+func (c *slowPhase) Event(ev *Event, _ func(Finding)) {
+	s, ok := c.kind.sample(ev)
+	if !ok || s.ms <= c.p.T("max_ms") {
 		return
 	}
-	key := fmt.Sprintf("%s (%s:%d)", h.Host, h.DstAddr, h.DstPort)
-	if e := c.g.add(key, h.RequestNS, h.RequestFrame, h.FlowRef); e != nil {
-		e.measure(h.TTFBMS)
-		e.example(h.Method + " " + h.Target)
-		e.data = h.DstAddr
+	if e := c.g.add(s.key, s.ts, s.frame, s.ref); e != nil {
+		e.measure(s.ms)
+		e.data = s.host
+		if s.example != "" {
+			e.example(s.example)
+		}
 	}
 }
 
-func (c *slowTTFB) Finish(report func(Finding)) {
+func (c *slowPhase) Finish(report func(Finding)) {
 	for _, e := range c.g.sorted() {
-		msg := fmt.Sprintf("%d HTTP response(s) from %s started after more than %.0f ms (mean %.0f ms, worst %.0f ms), e.g. %s",
-			e.count, e.key, c.p.T("max_ms"), e.sum/float64(e.count), e.worst, strings.Join(e.examples, "; "))
-		report(e.finding(SlowFirstByte, c.p.Severity, msg, fmt.Sprintf("http.time > %g && %s", c.p.T("max_ms")/1000, hostFilter(e.data.(string)))))
+		report(c.kind.finding(e, c.p))
 	}
 }
