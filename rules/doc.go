@@ -3,6 +3,8 @@ package rules
 import (
 	"fmt"
 	"strings"
+
+	"cel.dev/cel-go/common/types"
 )
 
 // Markdown renders the registry as docs/rules.md (kept in sync by a test).
@@ -10,7 +12,8 @@ func Markdown() string {
 	var b strings.Builder
 	b.WriteString("# pcapx rules\n\n")
 	b.WriteString("Generated from `rules.All()` (`go test ./rules -update` rewrites it). Tune them with\n")
-	b.WriteString("`--rules FILE` (YAML: `rules: {ID: {enabled: false, severity: error, thresholds: {NAME: VALUE}}}`).\n\n")
+	b.WriteString("`--rules FILE` (YAML: `rules: {ID: {enabled: false, severity: error, thresholds: {NAME: VALUE}}}`),\n")
+	b.WriteString("and add your own as CEL expressions over the records: see [Custom rules](#custom-rules).\n\n")
 	b.WriteString("| id | severity | title |\n|---|---|---|\n")
 	for _, r := range All() {
 		fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s |\n", r.ID, r.ID, r.Severity, r.Title)
@@ -24,7 +27,74 @@ func Markdown() string {
 			}
 		}
 	}
+	customMarkdown(&b)
 	return b.String()
+}
+
+// customMarkdown documents custom rules: the YAML, the semantics and every
+// field a CEL expression can read, from the same tables the evaluator uses.
+func customMarkdown(b *strings.Builder) {
+	b.WriteString(`
+## Custom rules
+
+Add your own rules to the rules file, next to the overrides, as
+[CEL](https://cel.dev) expressions over the records pcapx writes (the flows,
+dns, http and tls tables of ` + "`--format json`" + `; [json.md](json.md) says what each
+field means):
+
+` + "```yaml" + `
+rules:
+  slow-dns: {enabled: false}
+  api-rate-limited: {severity: error}   # overrides apply to custom rules too
+custom:
+  - id: api-rate-limited                # required: lowercase letters, digits, '-'; not a built-in id
+    title: API answered 429 Too Many Requests   # required, one line
+    severity: warning                   # info, warning (default), error, critical
+    on: http                            # required: flow, dns, http or tls
+    when: 'http.status == 429 && http.host == "api.internal"'   # required, a bool
+    message: '"rate limited: " + http.method + " " + http.target'   # optional, a string
+    doc: what it means, likely causes, what to check next      # optional
+` + "```" + `
+
+- ` + "`when`" + ` reads one variable named after ` + "`on`" + ` (` + "`flow`, `dns`, `http` or `tls`" + `); its
+  fields are the record's JSON field names, listed below. The expression is
+  type-checked when the file is loaded: an unknown field, a type mismatch or a
+  ` + "`when`" + ` that is not a bool is an error naming the file, the rule and the position.
+- Types: integers (ports, counts, ` + "`rcode`" + `, ` + "`status`" + `) are ` + "`int`" + `; ms and s durations are
+  ` + "`double`" + `, as in the JSON (` + "`<`" + ` and ` + "`>`" + ` compare them with ints, ` + "`http.ttfb_ms > 500`" + `;
+  ` + "`==`" + ` does not mix the two: ` + "`== 500.0`" + `); times are ` + "`timestamp`" + ` (UTC), e.g.
+  ` + "`dns.response_time - dns.query_time > duration(\"1s\")`" + `; a time that was not seen is the
+  Unix epoch. ` + "`has(x.f)`" + ` is false for a field at its zero value (` + "`\"\"`" + `, 0, false, an empty
+  list, an unseen time). CEL's standard functions (` + "`contains`, `startsWith`, `endsWith`,\n  `matches`, `size`, `exists`, ..." + `) and the string extensions (` + "`lowerAscii`, `split`,\n  `replace`, `format`, ..." + `) are available.
+- A record on which an expression fails at run time (say ` + "`dns.answer_addrs[0]`" + ` with no
+  answers) does not match; the run goes on, and one warning per rule on stderr
+  counts them. Guard with ` + "`size(dns.answer_addrs) > 0 && ...`" + `.
+- Matches are grouped like the built-in rules' findings: one finding per **flow**
+  for ` + "`on: flow`" + ` (at most 500 per rule); per (host, status) for ` + "`http`" + `; per (qname,
+  rcode) for ` + "`dns`" + `; per SNI for ` + "`tls`" + ` — each with a count, the first and last time,
+  the frames (the response, or the request / query / ClientHello) and a Wireshark
+  display filter. ` + "`message`" + ` is evaluated on a group's first record (" (N times)" is
+  added); without it the message is the title and what the group matched.
+- Severity, ` + "`enabled: false`" + ` and ` + "`--fail-on`" + ` work as for the built-in rules.
+  ` + "`pcapx rules --rules FILE`" + ` lists the custom rules; ` + "`pcapx rules --rules FILE ID`" + ` shows one.
+`)
+	for _, k := range celKinds {
+		fmt.Fprintf(b, "\n### `%s` fields\n\n| field | CEL type |\n|---|---|\n", k.kind)
+		for _, f := range k.fields {
+			fmt.Fprintf(b, "| `%s` | %s |\n", f.name, celTypeName(f.typ))
+		}
+	}
+}
+
+// celTypeName names a field type as CEL's docs do.
+func celTypeName(t *types.Type) string {
+	switch {
+	case t == types.TimestampType:
+		return "timestamp"
+	case t == stringListType:
+		return "list(string)"
+	}
+	return t.String()
 }
 
 func kinds(ks []EventKind) string {
@@ -38,6 +108,14 @@ func kinds(ks []EventKind) string {
 // Explain is the text `pcapx rules ID` prints.
 func (r *Rule) Explain() string {
 	var b strings.Builder
+	if c := r.custom; c != nil {
+		fmt.Fprintf(&b, "%s — %s\nseverity: %s   events: %s   custom rule (rules file)\n\nwhen: %s\n", r.ID, r.Title, r.Severity, kinds(r.Events), strings.TrimSpace(c.spec.When))
+		if m := strings.TrimSpace(c.spec.Message); m != "" {
+			fmt.Fprintf(&b, "message: %s\n", m)
+		}
+		fmt.Fprintf(&b, "\n%s\n", r.Doc)
+		return b.String()
+	}
 	fmt.Fprintf(&b, "%s — %s\nseverity: %s   events: %s\n\n%s\n", r.ID, r.Title, r.Severity, kinds(r.Events), r.Doc)
 	if len(r.Thresholds) > 0 {
 		b.WriteString("\nthresholds:\n")

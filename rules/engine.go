@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 
 	"gopkg.in/yaml.v3"
@@ -17,8 +18,22 @@ import (
 //	    thresholds: {min_count: 10, min_percent: 2}
 //	  slow-dns:
 //	    enabled: false
+//	custom:
+//	  - id: api-rate-limited
+//	    title: API answered 429 Too Many Requests
+//	    on: http
+//	    when: 'http.status == 429 && http.host == "api.internal"'
+//
+// Overrides under rules: apply to custom rules too (by their id).
 type Config struct {
-	Rules map[string]RuleConfig `yaml:"rules"`
+	Rules  map[string]RuleConfig `yaml:"rules"`
+	Custom []CustomRule          `yaml:"custom"`
+
+	// compiled are the Custom rules, compiled by Validate; compiledFrom is
+	// what they were compiled from, so validating again (NewEngine does)
+	// compiles nothing unless Custom changed.
+	compiled     []*Rule
+	compiledFrom []CustomRule
 }
 
 // RuleConfig overrides one rule's defaults.
@@ -48,15 +63,19 @@ func LoadConfig(path string) (*Config, error) {
 	return &c, nil
 }
 
-// Validate checks the ids and threshold names against the registry.
+// Validate checks the ids and threshold names against the registry and
+// compiles the custom rules (type-checking their expressions).
 func (c *Config) Validate() error {
+	if err := c.compileCustom(); err != nil {
+		return err
+	}
 	ids := make([]string, 0, len(c.Rules))
 	for id := range c.Rules {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		r := Lookup(id)
+		r := c.Lookup(id)
 		if r == nil {
 			return fmt.Errorf("unknown rule %q (pcapx rules lists them)", id)
 		}
@@ -67,6 +86,62 @@ func (c *Config) Validate() error {
 			if v < 0 {
 				return fmt.Errorf("rule %s: threshold %s is negative", id, name)
 			}
+		}
+	}
+	return nil
+}
+
+func (c *Config) compileCustom() error {
+	if len(c.Custom) == 0 {
+		if c.compiled != nil { // written only on a change: engines may share a Config
+			c.compiled, c.compiledFrom = nil, nil
+		}
+		return nil
+	}
+	if c.compiled != nil && slices.EqualFunc(c.compiledFrom, c.Custom, sameCustom) {
+		return nil
+	}
+	c.compiled, c.compiledFrom = nil, nil
+	out := make([]*Rule, 0, len(c.Custom))
+	seen := map[string]bool{}
+	for _, s := range c.Custom {
+		r, err := s.compile()
+		if err != nil {
+			return err
+		}
+		if seen[r.ID] {
+			return fmt.Errorf("custom rule %s: id used twice", r.ID)
+		}
+		seen[r.ID] = true
+		out = append(out, r)
+	}
+	c.compiled, c.compiledFrom = out, slices.Clone(c.Custom)
+	return nil
+}
+
+func sameCustom(a, b CustomRule) bool {
+	as, bs := a.Severity, b.Severity
+	a.Severity, b.Severity = nil, nil
+	return a == b && (as == bs || as != nil && bs != nil && *as == *bs)
+}
+
+// CustomRules returns the rules file's custom rules, compiled (nil before
+// LoadConfig or Validate).
+func (c *Config) CustomRules() []*Rule {
+	if c == nil {
+		return nil
+	}
+	return c.compiled
+}
+
+// Lookup finds a rule by id: a built-in one or a custom one of the file.
+func (c *Config) Lookup(id string) *Rule {
+	if r := Lookup(id); r != nil {
+		return r
+	}
+	for _, r := range c.CustomRules() {
+		if r.ID == id {
+			return r
 		}
 	}
 	return nil
@@ -86,12 +161,25 @@ func (r *Rule) hasThreshold(name string) bool {
 // flows reaches it; the rest are counted in Engine.Suppressed.
 const maxFindingsPerRule = 500
 
+// maxWarnings bounds Engine.Warnings.
+const maxWarnings = 20
+
 // Engine runs the enabled rules over one run's events.
 type Engine struct {
 	byKind     [4][]*active
 	all        []*active
 	findings   []Finding
 	Suppressed map[string]int64 // findings dropped past maxFindingsPerRule, by rule
+	// Warnings are non-fatal problems of the rules themselves, filled by
+	// Finish: a custom rule whose expression failed on some records (they
+	// did not match; the run went on). At most maxWarnings (+1 saying how
+	// many more).
+	Warnings []string
+}
+
+// warner is a checker with problems to report at the end of the run.
+type warner interface {
+	Warnings() []string
 }
 
 type active struct {
@@ -111,7 +199,7 @@ func NewEngine(cfg *Config) (*Engine, error) {
 		}
 	}
 	e := &Engine{Suppressed: map[string]int64{}}
-	for _, r := range All() {
+	for _, r := range append(All(), cfg.CustomRules()...) {
 		p := Params{Severity: r.Severity, Thresholds: map[string]float64{}}
 		for _, t := range r.Thresholds {
 			p.Thresholds[t.Name] = t.Default
@@ -160,8 +248,21 @@ func (e *Engine) Wants(k EventKind) bool { return len(e.byKind[k]) > 0 }
 // Finish lets grouping rules report and returns all findings, most severe
 // first.
 func (e *Engine) Finish() []Finding {
+	var more int
 	for _, a := range e.all {
 		a.checker.Finish(a.report)
+		if w, ok := a.checker.(warner); ok {
+			for _, s := range w.Warnings() {
+				if len(e.Warnings) < maxWarnings {
+					e.Warnings = append(e.Warnings, s)
+				} else {
+					more++
+				}
+			}
+		}
+	}
+	if more > 0 {
+		e.Warnings = append(e.Warnings, fmt.Sprintf("%d more rule warnings not shown", more))
 	}
 	SortFindings(e.findings)
 	if e.findings == nil {

@@ -100,6 +100,22 @@ type Rule struct {
 	// New returns fresh state for one run, configured with the effective
 	// thresholds (defaults overridden by the user's rule file).
 	New func(c Params) Checker
+
+	custom *customProg // set for a user's rule from the rules file
+}
+
+// IsCustom says whether the rule is a user's CEL rule from the rules file
+// rather than one of the registry's.
+func (r *Rule) IsCustom() bool { return r.custom != nil }
+
+// Expr returns a custom rule's kind and expressions (when, and message or
+// ""); empty for a built-in rule.
+func (r *Rule) Expr() (on, when, message string) {
+	if r.custom == nil {
+		return "", "", ""
+	}
+	s := r.custom.spec
+	return s.On, s.When, s.Message
 }
 
 // Params are a rule's effective settings for one run.

@@ -1,0 +1,413 @@
+package rules
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common"
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/ext"
+
+	"github.com/pcapx/pcapx/flows"
+)
+
+// CustomRule is a rule a user writes in the rules file: a CEL condition
+// over one kind of record (DESIGN.md §6):
+//
+//	custom:
+//	  - id: api-rate-limited
+//	    title: API answered 429 Too Many Requests
+//	    severity: warning          # default warning
+//	    on: http                   # flow, dns, http or tls
+//	    when: 'http.status == 429 && http.host == "api.internal"'
+//	    message: '"rate limited: " + http.method + " " + http.target'   # optional CEL string
+//	    doc: what it means, causes, next steps                          # optional
+//
+// The expression reads one variable named after the kind, whose fields are
+// the record's JSON fields (docs/rules.md lists them with their CEL types).
+type CustomRule struct {
+	ID       string    `yaml:"id"`
+	Title    string    `yaml:"title"`
+	Severity *Severity `yaml:"severity"`
+	On       string    `yaml:"on"`
+	When     string    `yaml:"when"`
+	Message  string    `yaml:"message"`
+	Doc      string    `yaml:"doc"`
+}
+
+// customProg is a compiled custom rule.
+type customProg struct {
+	spec CustomRule
+	kind *celKind
+	when cel.Program
+	msg  cel.Program // nil: the default message
+}
+
+var validID = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+// maxIDLen bounds a custom rule id (it is a column value and a doc anchor).
+const maxIDLen = 64
+
+var (
+	celEnvOnce [4]sync.Once
+	celEnvs    [4]*cel.Env
+	celEnvErrs [4]error
+)
+
+// celEnv is the CEL environment of rules on kind k: one variable named after
+// the kind, the standard library plus the string extensions. Environments
+// are immutable and shared; they are built on first use, so a run without
+// custom rules never builds one.
+func celEnv(k EventKind) (*cel.Env, error) {
+	celEnvOnce[k].Do(func() {
+		reg, err := types.NewRegistry()
+		if err != nil {
+			celEnvErrs[k] = err
+			return
+		}
+		ck := celKinds[k]
+		celEnvs[k], celEnvErrs[k] = cel.NewEnv(
+			cel.CustomTypeProvider(&celProvider{Provider: reg, kind: ck}),
+			cel.Variable(k.String(), ck.typ),
+			cel.DefaultUTCTimeZone(true),
+			cel.CrossTypeNumericComparisons(true), // http.ttfb_ms > 500
+			ext.Strings(),
+		)
+	})
+	return celEnvs[k], celEnvErrs[k]
+}
+
+func parseKind(s string) (EventKind, bool) {
+	for k := EventFlow; k <= EventTLS; k++ {
+		if s == k.String() {
+			return k, true
+		}
+	}
+	return 0, false
+}
+
+// compile checks one custom rule and compiles its expressions. Errors name
+// the rule and carry CEL's message with the position in the expression.
+func (s CustomRule) compile() (*Rule, error) {
+	if s.ID == "" {
+		return nil, fmt.Errorf("custom rule without an id")
+	}
+	if !validID.MatchString(s.ID) || len(s.ID) > maxIDLen {
+		return nil, fmt.Errorf("custom rule %q: id must be lowercase letters, digits and single '-' between them (at most %d characters)", s.ID, maxIDLen)
+	}
+	if Lookup(s.ID) != nil {
+		return nil, fmt.Errorf("custom rule %q: id is a built-in rule (tune that one under rules:, or pick another id)", s.ID)
+	}
+	if strings.TrimSpace(s.Title) == "" || strings.ContainsAny(s.Title, "\r\n") {
+		return nil, fmt.Errorf("custom rule %s: title must be one non-empty line", s.ID)
+	}
+	k, ok := parseKind(s.On)
+	if !ok {
+		return nil, fmt.Errorf("custom rule %s: on: %q: want flow, dns, http or tls", s.ID, s.On)
+	}
+	if strings.TrimSpace(s.When) == "" {
+		return nil, fmt.Errorf("custom rule %s: when: an expression is required", s.ID)
+	}
+	env, err := celEnv(k)
+	if err != nil {
+		return nil, fmt.Errorf("custom rule %s: CEL environment: %w", s.ID, err)
+	}
+	when, err := compileExpr(env, s.When, "when", cel.BoolType)
+	if err != nil {
+		return nil, fmt.Errorf("custom rule %s: %w", s.ID, err)
+	}
+	cp := &customProg{spec: s, kind: celKinds[k], when: when}
+	if strings.TrimSpace(s.Message) != "" {
+		if cp.msg, err = compileExpr(env, s.Message, "message", cel.StringType); err != nil {
+			return nil, fmt.Errorf("custom rule %s: %w", s.ID, err)
+		}
+	}
+	sev := Warning
+	if s.Severity != nil {
+		sev = *s.Severity
+	}
+	doc := strings.TrimSpace(s.Doc)
+	if doc == "" {
+		doc = "A custom rule from the rules file (no doc given)."
+	}
+	r := &Rule{ID: s.ID, Title: strings.TrimSpace(s.Title), Doc: doc, Severity: sev, Events: []EventKind{k}, custom: cp}
+	r.New = func(p Params) Checker { return newCustomChecker(r, cp, p) }
+	return r, nil
+}
+
+// compileExpr parses and type-checks src and plans it once, with constant
+// folding (cel.OptOptimize).
+func compileExpr(env *cel.Env, src, what string, want *cel.Type) (cel.Program, error) {
+	ast, iss := env.CompileSource(common.NewStringSource(src, what))
+	if err := iss.Err(); err != nil {
+		return nil, err // names the source: "ERROR: when:1:6: undefined field ..."
+	}
+	if !ast.OutputType().IsExactType(want) {
+		return nil, fmt.Errorf("%s: %q is of type %s, want %s", what, src, ast.OutputType(), want)
+	}
+	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", what, err)
+	}
+	return prg, nil
+}
+
+// customChecker runs one custom rule. Matches are grouped by what tells
+// their causes apart: a flow rule reports each matching flow (the engine's
+// per-rule cap bounds them); an http rule groups by (host, status), dns by
+// (qname, rcode) and tls by SNI, so a thousand 429s from one API are one
+// finding with a count.
+type customChecker struct {
+	rule *Rule
+	c    *customProg
+	p    Params
+	act  oneVar
+	g    groups
+
+	evals, errs       int64 // when: evaluations, runtime errors
+	msgErrs           int64 // message: runtime errors
+	firstErr, msgErr1 string
+}
+
+func newCustomChecker(r *Rule, c *customProg, p Params) *customChecker {
+	return &customChecker{rule: r, c: c, p: p, act: oneVar{name: c.kind.kind.String(), val: recordVal{kind: c.kind}}}
+}
+
+// customData is what a group keeps of its first match.
+type customData struct {
+	msg  string // the message expression's value, "" without one
+	http flows.HTTPRecord
+	dns  flows.DNSRecord
+	tls  flows.TLSRecord
+}
+
+func (c *customChecker) Event(ev *Event, report func(Finding)) {
+	var rec any
+	switch ev.Kind {
+	case EventFlow:
+		rec = ev.Flow
+	case EventDNS:
+		rec = ev.DNS
+	case EventHTTP:
+		rec = ev.HTTP
+	case EventTLS:
+		rec = ev.TLS
+	}
+	if ev.Kind != c.c.kind.kind || rec == nil {
+		return
+	}
+	c.act.val.rec = rec
+	defer func() { c.act.val.rec = nil }() // keep no record past the call
+	c.evals++
+	out, _, err := c.c.when.Eval(&c.act)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	if out != types.True {
+		return
+	}
+	switch ev.Kind {
+	case EventFlow:
+		c.flow(ev.Flow, report)
+	case EventDNS:
+		d := ev.DNS
+		ts, ref := d.ResponseNS, d.ResponseFrame
+		if d.Unanswered {
+			ts, ref = d.QueryNS, d.QueryFrame
+		}
+		if e := c.g.add(d.QName+"|"+strconv.Itoa(d.Rcode), ts, ref, d.FlowRef); e != nil {
+			e.example(d.DstAddr)
+			if e.data == nil {
+				cd := &customData{msg: c.message(), dns: *d}
+				cd.dns.AnswerAddrs = nil
+				e.data = cd
+			}
+		}
+	case EventHTTP:
+		h := ev.HTTP
+		ref := h.ResponseFrame
+		if h.Status == 0 {
+			ref = h.RequestFrame
+		}
+		key := h.Host + "|" + strconv.Itoa(h.Status)
+		if h.Host == "" {
+			// Without a Host header the server's address tells servers
+			// apart (and is what the display filter can name).
+			key += "|" + h.DstAddr
+		}
+		if e := c.g.add(key, h.RequestNS, ref, h.FlowRef); e != nil {
+			e.example(h.Method + " " + h.Target)
+			if e.data == nil {
+				e.data = &customData{msg: c.message(), http: *h}
+			}
+		}
+	case EventTLS:
+		t := ev.TLS
+		if e := c.g.add(t.SNI, t.ClientHelloNS, t.ClientHelloFrame, t.FlowRef); e != nil {
+			e.example(t.Outcome)
+			if e.data == nil {
+				cd := &customData{msg: c.message(), tls: *t}
+				cd.tls.ALPN, cd.tls.OfferedVersions = nil, nil
+				e.data = cd
+			}
+		}
+	}
+}
+
+func (c *customChecker) fail(err error) {
+	c.errs++
+	if c.firstErr == "" {
+		c.firstErr = err.Error()
+	}
+}
+
+// message evaluates the message expression on the current record; "" (the
+// default message) when the rule has none or it failed (the failure is
+// counted).
+func (c *customChecker) message() string {
+	if c.c.msg == nil {
+		return ""
+	}
+	out, _, err := c.c.msg.Eval(&c.act)
+	if err != nil {
+		c.msgErrs++
+		if c.msgErr1 == "" {
+			c.msgErr1 = err.Error()
+		}
+		return ""
+	}
+	s, _ := out.Value().(string)
+	return s
+}
+
+// flow reports a matching flow at once: one finding per flow.
+func (c *customChecker) flow(r *flows.Record, report func(Finding)) {
+	ref := r.Ref()
+	msg := c.message()
+	if msg == "" {
+		msg = fmt.Sprintf("%s: %s %s:%d → %s:%d, state %s, %.3f s, %d/%d packets",
+			c.rule.Title, r.Proto, r.SrcAddr, r.SrcPort, r.DstAddr, r.DstPort, r.State, r.Duration, r.OrigPackets, r.RespPackets)
+	}
+	first, last := r.FirstNS, r.LastNS
+	if first == 0 {
+		first, last = int64(r.First), int64(r.Last)
+	}
+	report(Finding{
+		Rule:     c.rule.ID,
+		Severity: c.p.Severity,
+		Title:    c.rule.Title,
+		Message:  msg,
+		First:    flows.FormatTime(first),
+		Last:     flows.FormatTime(last),
+		FirstNS:  first,
+		LastNS:   last,
+		Count:    1,
+		Flow:     &ref,
+		Evidence: evidence(flows.FrameRef{File: r.FirstFile, Frame: r.FirstFrame}),
+		Filter:   ref.DisplayFilter(),
+	})
+}
+
+func (c *customChecker) Finish(report func(Finding)) {
+	for _, e := range c.g.sorted() {
+		d := e.data.(*customData)
+		var msg, filter string
+		switch c.c.kind.kind {
+		case EventDNS:
+			msg, filter = c.dnsText(e, &d.dns)
+		case EventHTTP:
+			msg, filter = c.httpText(e, &d.http)
+		case EventTLS:
+			msg, filter = c.tlsText(e, &d.tls)
+		}
+		if d.msg != "" {
+			msg = d.msg
+			if e.count > 1 {
+				msg += fmt.Sprintf(" (%d times)", e.count)
+			}
+		}
+		report(e.finding(c.rule, c.p.Severity, msg, filter))
+	}
+	if c.g.overflow > 0 {
+		report(Finding{Rule: c.rule.ID, Severity: c.p.Severity, Title: c.rule.Title, Count: c.g.overflow, Evidence: []Evidence{},
+			Message: fmt.Sprintf("%s: %d more matching %s records beyond the first %d groups", c.rule.Title, c.g.overflow, c.c.kind.kind, maxGroups)})
+	}
+}
+
+func (c *customChecker) dnsText(e *group, d *flows.DNSRecord) (msg, filter string) {
+	name := d.QName
+	if name == "" {
+		name = "(no name)"
+	}
+	servers := strings.Join(e.examples, ", ")
+	if d.Unanswered || d.Rcode < 0 {
+		msg = fmt.Sprintf("%s: %d DNS query(ies) for %s to %s got no response", c.rule.Title, e.count, name, servers)
+		filter = fmt.Sprintf("dns.flags.response == 0 && !dns.response_in && dns.qry.name == %s", wsString(d.QName))
+		return
+	}
+	rc := d.RcodeName
+	if rc == "" {
+		rc = "rcode " + strconv.Itoa(d.Rcode)
+	}
+	msg = fmt.Sprintf("%s: %d %s response(s) for %s from %s", c.rule.Title, e.count, rc, name, servers)
+	filter = fmt.Sprintf("dns.flags.response == 1 && dns.qry.name == %s && dns.flags.rcode == %d", wsString(d.QName), d.Rcode&0xf)
+	return
+}
+
+func (c *customChecker) httpText(e *group, h *flows.HTTPRecord) (msg, filter string) {
+	host := h.Host
+	if host == "" {
+		host = "(no Host header)"
+	}
+	examples := strings.Join(e.examples, "; ")
+	if h.Status == 0 {
+		msg = fmt.Sprintf("%s: %d HTTP request(s) to %s (%s:%d) without a response, e.g. %s", c.rule.Title, e.count, host, h.DstAddr, h.DstPort, examples)
+		if h.Host != "" {
+			filter = "http.request && !http.response_in && http.host == " + wsString(h.Host)
+		} else {
+			filter = "http.request && !http.response_in && " + hostFilter(h.DstAddr)
+		}
+		return
+	}
+	msg = fmt.Sprintf("%s: %d HTTP response(s) %d %s from %s (%s:%d), e.g. %s", c.rule.Title, e.count, h.Status, h.Reason, host, h.DstAddr, h.DstPort, examples)
+	if h.Host != "" {
+		// The Host header is on the request; a response names its
+		// request's URI (scheme://host/target) in http.response_for.uri.
+		filter = fmt.Sprintf("http.response.code == %d && http.response_for.uri contains %s", h.Status, wsString("://"+h.Host+"/"))
+	} else {
+		filter = fmt.Sprintf("http.response.code == %d && %s", h.Status, hostFilter(h.DstAddr))
+	}
+	return
+}
+
+func (c *customChecker) tlsText(e *group, t *flows.TLSRecord) (msg, filter string) {
+	outcomes := strings.Join(e.examples, ", ")
+	if t.SNI == "" {
+		msg = fmt.Sprintf("%s: %d TLS handshake(s) without SNI, e.g. to %s:%d (%s)", c.rule.Title, e.count, t.DstAddr, t.DstPort, outcomes)
+		filter = "tls.handshake.type == 1 && !tls.handshake.extensions_server_name"
+		return
+	}
+	msg = fmt.Sprintf("%s: %d TLS handshake(s) for %s, e.g. to %s:%d (%s)", c.rule.Title, e.count, t.SNI, t.DstAddr, t.DstPort, outcomes)
+	filter = "tls.handshake.type == 1 && tls.handshake.extensions_server_name == " + wsString(t.SNI)
+	return
+}
+
+// Warnings reports records the rule could not evaluate (a runtime error in
+// the expression, e.g. an index out of range): they did not match.
+func (c *customChecker) Warnings() []string {
+	var w []string
+	if c.errs > 0 {
+		w = append(w, fmt.Sprintf("custom rule %s: when: %d of %d %s records could not be evaluated and did not match; first error: %s",
+			c.rule.ID, c.errs, c.evals, c.c.kind.kind, c.firstErr))
+	}
+	if c.msgErrs > 0 {
+		w = append(w, fmt.Sprintf("custom rule %s: message: %d evaluation(s) failed and the default message was used; first error: %s",
+			c.rule.ID, c.msgErrs, c.msgErr1))
+	}
+	return w
+}
