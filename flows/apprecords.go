@@ -84,19 +84,23 @@ type DNSRecord struct {
 // HTTPRecord is one HTTP/1.x request and its response.
 type HTTPRecord struct {
 	FlowRef
-	RequestTime   Time     `json:"request_time"`
-	RequestNS     int64    `json:"-"`
-	Method        string   `json:"method"`
-	Host          string   `json:"host"`
-	Target        string   `json:"target"`
-	UserAgent     string   `json:"user_agent"`
-	Version       string   `json:"version"`
-	Status        int      `json:"status"` // 0 when no response was seen
-	Reason        string   `json:"reason"`
-	ResponseBytes int64    `json:"response_bytes"` // body bytes
-	TTFBMS        float64  `json:"ttfb_ms"`        // request → first response byte
-	TotalMS       float64  `json:"total_ms"`       // request → end of response
-	Complete      bool     `json:"complete"`
+	RequestTime   Time    `json:"request_time"`
+	RequestNS     int64   `json:"-"`
+	Method        string  `json:"method"`
+	Host          string  `json:"host"`
+	Target        string  `json:"target"`
+	UserAgent     string  `json:"user_agent"`
+	Version       string  `json:"version"`
+	Status        int     `json:"status"` // 0 when no response was seen
+	Reason        string  `json:"reason"`
+	ResponseBytes int64   `json:"response_bytes"` // body bytes
+	TTFBMS        float64 `json:"ttfb_ms"`        // request → first response byte
+	TotalMS       float64 `json:"total_ms"`       // request → end of response
+	Complete      bool    `json:"complete"`
+	// Gap: bytes of this exchange were never captured (or a reassembly
+	// bound dropped them), so its byte count is short or its pairing with
+	// the response uncertain. Counted, never silently glued over.
+	Gap           bool     `json:"gap"`
 	RequestFrame  FrameRef `json:"-"`
 	ResponseFrame FrameRef `json:"-"`
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/internal/memlimit"
 	"github.com/pcapx/pcapx/report"
 	"github.com/pcapx/pcapx/report/html"
 	"github.com/pcapx/pcapx/report/parquet"
@@ -150,13 +151,13 @@ a capture); 2 with --strict when a capture was damaged.`,
 	f := cmd.Flags()
 	f.StringVar(&fl.format, "format", "text", "output format: text (summary), json (one document), ndjson (one finding per line, for log pipelines)")
 	f.StringVar(&fl.failOn, "fail-on", "", "exit 3 when a finding has this severity or worse: info, warning, error, critical")
-	f.StringVar(&fl.rules, "rules", "", "YAML file tuning the rules (enable, severity, thresholds); see pcapx rules")
+	f.StringVar(&fl.rules, "rules", "", "YAML file tuning the rules (enable, severity, thresholds) and adding custom CEL rules; see pcapx rules and docs/rules.md")
 	f.IntVar(&fl.maxFlows, "max-flows", 100_000, "most flows tracked at once (about 1 KB each); beyond it the oldest is evicted and counted")
 	f.BoolVar(&fl.strict, "strict", false, "exit 2 when a capture is damaged (truncated, bad records)")
 	f.StringVar(&fl.progress, "progress", "auto", "progress bar on stderr: auto (terminal and large input), always, never")
 	f.IntVar(&fl.top, "top", 10, "how many top talkers the summary lists")
 	f.BoolVar(&fl.byVLAN, "flow-key-vlan", false, "make the VLAN id part of the flow key (off by default: the two directions of one connection often carry different tags)")
-	f.StringVarP(&fl.outDir, "out", "o", "", "write the Parquet tables (flows, findings, dns, http, tls, icmp) and report.html into `DIR`; see docs/schema.md")
+	f.StringVarP(&fl.outDir, "out", "o", "", "write the Parquet tables (flows, findings, dns, http, tls, icmp, capture, timeline) and report.html into `DIR`; see docs/schema.md")
 	f.StringVar(&fl.outPart, "partition", "", "with -o: write under a Hive partition, e.g. date=2026-11-21,host=web1 (DIR/date=.../host=.../)")
 	cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"text", "json", "ndjson"}, cobra.ShellCompDirectiveNoFileComp
@@ -212,16 +213,23 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 	var col *html.Collector
 	if fl.outDir != "" {
 		var err error
-		if pw, err = parquet.New(fl.outDir, parquet.Options{Partition: fl.outPart}); err != nil {
+		if pw, err = parquet.New(fl.outDir, parquet.Options{Partition: fl.outPart, Version: versionString()}); err != nil {
 			return &codeError{exitError, err}
 		}
 		defer pw.Abort() // removes the temporary files unless Finish completed them
+		// Killed by SIGINT or SIGTERM, a run removes them too (a deferred
+		// call would not run); what SIGKILL leaves, the next run removes.
+		stopSignals := exitOnSignal(func(sig os.Signal) {
+			pw.Interrupt()
+			fmt.Fprintf(stderr, "pcapx: %v: stopped; the unfinished tables in %s were removed\n", sig, pw.Dir())
+		})
+		defer stopSignals()
 		col = html.NewCollector(html.Options{})
 		sink = analyze.Tee(sink, pw, col)
 	} else if fl.outPart != "" {
 		return &codeError{exitError, errors.New("--partition needs -o DIR")}
 	}
-	stopMem := startMemoryPolicy()
+	stopMem := memlimit.Start()
 	res, err := analyze.Run(cfg, sink)
 	stopMem()
 	if bar != nil {
@@ -242,6 +250,11 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 	// when stdout is piped into jq.
 	for _, w := range res.Capture.Warnings {
 		fmt.Fprintf(stderr, "pcapx: warning: %s\n", report.TermSafe(w))
+	}
+	// The rules' own problems (a custom rule failing on some records) are
+	// warnings too, but not capture damage: --strict ignores them.
+	for _, w := range res.RuleWarnings {
+		fmt.Fprintf(stderr, "pcapx: warning: rules: %s\n", report.TermSafe(w))
 	}
 	switch fl.format {
 	case "json":
@@ -271,13 +284,18 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 }
 
 func newRules(stdout io.Writer) *cobra.Command {
-	return &cobra.Command{
-		Use:   "rules [ID]",
+	var file string
+	cmd := &cobra.Command{
+		Use:   "rules [--rules FILE] [ID]",
 		Short: "List the rules, or explain one",
 		Long: `Without an argument, list every rule pcapx runs with its default severity.
 With a rule id, explain it: what a finding means, likely causes, what to check
-next, and its thresholds (tune them with analyze --rules FILE).`,
-		Example: "  pcapx rules\n  pcapx rules tcp-zero-window",
+next, and its thresholds (tune them with analyze --rules FILE).
+
+With --rules FILE, the file's custom rules (CEL expressions over the records)
+are listed too, marked custom, and the severities and enabled state are the
+file's; "pcapx rules --rules FILE ID" shows a custom rule's expression.`,
+		Example: "  pcapx rules\n  pcapx rules tcp-zero-window\n  pcapx rules --rules rules.yaml\n  pcapx rules --rules rules.yaml api-rate-limited",
 		Args:    cobra.MaximumNArgs(1),
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			var ids []string
@@ -287,20 +305,44 @@ next, and its thresholds (tune them with analyze --rules FILE).`,
 			return ids, cobra.ShellCompDirectiveNoFileComp
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var cfg *rules.Config
+			if file != "" {
+				var err error
+				if cfg, err = rules.LoadConfig(file); err != nil {
+					return &codeError{exitError, err}
+				}
+			}
 			if len(args) == 1 {
-				r := rules.Lookup(args[0])
+				r := cfg.Lookup(args[0])
 				if r == nil {
 					return &codeError{exitError, fmt.Errorf("no rule %q (pcapx rules lists them)", args[0])}
 				}
 				fmt.Fprint(stdout, r.Explain())
 				return nil
 			}
-			for _, r := range rules.All() {
-				fmt.Fprintf(stdout, "%-24s %-8s %s\n", r.ID, r.Severity, r.Title)
+			for _, r := range append(rules.All(), cfg.CustomRules()...) {
+				sev, note := r.Severity.String(), ""
+				if cfg != nil {
+					if rc, ok := cfg.Rules[r.ID]; ok {
+						if rc.Severity != nil {
+							sev = rc.Severity.String()
+						}
+						if rc.Enabled != nil && !*rc.Enabled {
+							note = "  (disabled)"
+						}
+					}
+				}
+				if r.IsCustom() {
+					on, _, _ := r.Expr()
+					note = "  [custom, on " + on + "]" + note
+				}
+				fmt.Fprintf(stdout, "%-24s %-8s %s%s\n", r.ID, sev, report.TermSafe(r.Title), note)
 			}
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&file, "rules", "", "YAML rules file: list its custom rules too and show its severities")
+	return cmd
 }
 
 // isTerminal says whether w is a terminal (for the progress bar).

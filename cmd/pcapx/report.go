@@ -1,82 +1,100 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pcapx/pcapx/report/html"
+	"github.com/pcapx/pcapx/report/parquet"
 )
 
-// The HTML report's data is kept beside the tables as report.json: the
-// Parquet tables hold the records, but not the capture overview, the
-// timeline or the counters the page shows, so the page is rebuilt from
-// this file (which the tables' rows agree with).
-const (
-	reportHTML = "report.html"
-	reportData = "report.json"
-)
+// reportHTML is the page beside the tables. It is made from the run
+// (analyze -o) or, later, from the tables alone (pcapx report): the
+// Parquet tables hold the whole run, the capture overview and the
+// timeline included (docs/schema.md), so nothing else is kept.
+const reportHTML = "report.html"
 
+// writeReport writes dir/report.html for d.
 func writeReport(dir string, d *html.Data) error {
 	d.Tool = "pcapx " + versionString()
 	d.Generated = time.Now().UTC().Format(time.RFC3339)
-	b, err := json.Marshal(d)
-	if err != nil {
-		return fmt.Errorf("report data: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, ".report.json.tmp-*")
-	if err != nil {
-		return fmt.Errorf("report data: %w", err)
-	}
-	tmp.Chmod(0o644)
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("report data: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("report data: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, reportData)); err != nil {
-		return fmt.Errorf("report data: %w", err)
-	}
 	if err := html.WriteFile(filepath.Join(dir, reportHTML), d); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	return nil
 }
 
+// reportFromTables rebuilds the page's data from the tables in dir: the
+// records go through the same Collector as in the run, and the run's
+// summary comes from the capture, findings and timeline tables.
+func reportFromTables(dir string) (*html.Data, error) {
+	col := html.NewCollector(html.Options{})
+	res, err := parquet.Replay(dir, col)
+	if err != nil {
+		return nil, err
+	}
+	return col.Data(res), nil
+}
+
 func newReport(stdout io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use:   "report DIR",
-		Short: "Rebuild report.html in a directory written by analyze -o",
+		Short: "Rebuild report.html from the Parquet tables in a directory written by analyze -o",
 		Long: `Rebuild the HTML report of an output directory (written by pcapx analyze -o
-DIR, or one of its --partition directories) from the report data kept there
-(report.json), for instance after upgrading pcapx.`,
+DIR, or one of its --partition directories) from the Parquet tables there, for
+instance after upgrading pcapx, or for tables copied off a server without the
+page. The capture is not needed.`,
 		Example: "  pcapx report out/\n  pcapx report out/date=2026-11-21/host=web1/",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := args[0]
-			b, err := os.ReadFile(filepath.Join(dir, reportData))
+			d, err := reportFromTables(dir)
 			if err != nil {
-				return &codeError{exitError, fmt.Errorf("report: %w (is %s an output directory of pcapx analyze -o?)", err, dir)}
-			}
-			var d html.Data
-			if err := json.Unmarshal(b, &d); err != nil {
-				return &codeError{exitError, fmt.Errorf("report: %s: %w", filepath.Join(dir, reportData), err)}
-			}
-			path := filepath.Join(dir, reportHTML)
-			if err := html.WriteFile(path, &d); err != nil {
 				return &codeError{exitError, fmt.Errorf("report: %w", err)}
 			}
-			fmt.Fprintf(stdout, "wrote %s\n", path)
+			if err := writeReport(dir, d); err != nil {
+				return &codeError{exitError, err}
+			}
+			fmt.Fprintf(stdout, "wrote %s\n", filepath.Join(dir, reportHTML))
 			return nil
 		},
+	}
+}
+
+// exitOnSignal makes SIGINT and SIGTERM run cleanup and end the process
+// (exit status 130 or 143, as a shell reports a process killed by them),
+// until the returned stop is called. analyze -o uses it to remove its
+// unfinished tables: the analysis cannot be stopped half way, but its
+// temporary files can be removed under it.
+func exitOnSignal(cleanup func(os.Signal)) (stop func()) {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-c:
+			cleanup(sig)
+			code := 128 + 2
+			if s, ok := sig.(syscall.Signal); ok && s != syscall.SIGINT {
+				code = 128 + int(s)
+			}
+			os.Exit(code)
+		case <-done:
+		}
+	}()
+	var stopped bool
+	return func() {
+		if !stopped {
+			stopped = true
+			signal.Stop(c)
+			close(done)
+		}
 	}
 }

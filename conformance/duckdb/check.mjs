@@ -5,7 +5,8 @@
 //                                 with hive_partitioning = true (the
 //                                 partition keys become columns)
 //
-// For each table (flows, findings, dns, http, tls, icmp) it asks DuckDB for
+// For each table (flows, findings, dns, http, tls, icmp, capture, timeline)
+// it asks DuckDB for
 // the columns and their types, the row count, and per column an aggregate
 // a second program can recompute from pcapx's JSON output: sums of
 // numbers, counts of true, total bytes and min/max of strings, total
@@ -25,7 +26,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-const TABLES = ['flows', 'findings', 'dns', 'http', 'tls', 'icmp'];
+const TABLES = ['flows', 'findings', 'dns', 'http', 'tls', 'icmp', 'capture', 'timeline'];
 
 const args = process.argv.slice(2);
 const hive = args[0] === '--hive';

@@ -236,6 +236,11 @@ func TestHTTPAfterLostSegment(t *testing.T) {
 	if r.stats.Gaps != 1 || r.stats.GapBytes != 1000 {
 		t.Errorf("gaps %d (%d bytes), want 1 (1000)", r.stats.Gaps, r.stats.GapBytes)
 	}
+	// The hole is in the first response's body: that record says so, the
+	// next one (whole) does not.
+	if !r.http[0].Gap || r.http[1].Gap {
+		t.Errorf("gap flags %v, %v; want true, false", r.http[0].Gap, r.http[1].Gap)
+	}
 }
 
 // TestHTTPSnaplenCut: a segment cut by the snapshot length does not hold
@@ -263,6 +268,9 @@ func TestHTTPSnaplenCut(t *testing.T) {
 	}
 	if r.stats.Gaps != 1 || r.stats.GapBytes != 900 {
 		t.Errorf("gaps %d (%d bytes), want 1 (900)", r.stats.Gaps, r.stats.GapBytes)
+	}
+	if !r.http[0].Gap || r.http[1].Gap {
+		t.Errorf("gap flags %v, %v; want true, false", r.http[0].Gap, r.http[1].Gap)
 	}
 }
 

@@ -14,8 +14,10 @@ import (
 const SchemaVersion = 1
 
 // Data is everything the page shows: a plain, JSON-serialisable value with
-// no reference to the run that made it, so it can be written next to the
-// Parquet tables and the page rebuilt later (`pcapx report DIR`). Every
+// no reference to the run that made it. `pcapx report DIR` rebuilds it
+// from the Parquet tables alone: parquet.Replay hands their records to a
+// Collector, as the run did, with the run's summary read back from the
+// capture, findings and timeline tables. Every
 // list is already sorted in the order the page shows it and already capped
 // (Limits says how), so Render neither sorts nor trims.
 //

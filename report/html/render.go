@@ -9,7 +9,8 @@
 // A Collector (an analyze.Sink) keeps a bounded digest of the records as a
 // run goes; Collector.Data turns it and the run's Result into a Data, a
 // plain JSON-serialisable value; Render and WriteFile turn a Data into the
-// page. Data can equally be rebuilt from stored tables.
+// page. The same Data is rebuilt later from the run's Parquet tables
+// (report/parquet.Replay into a Collector: `pcapx report DIR`).
 //
 // Security. Everything taken from a capture is hostile. The page is built
 // with html/template, which escapes each value for where it lands (text,

@@ -299,8 +299,8 @@ func attrValues(t *testing.T, page []byte, keys ...string) []string {
 	return out
 }
 
-// TestDataJSONRoundTrip: Data is plain data; a page rebuilt from its JSON
-// (as `pcapx report DIR` will) is the same page.
+// TestDataJSONRoundTrip: Data is plain data (no reference to the run); a
+// page rebuilt from its JSON copy is the same page.
 func TestDataJSONRoundTrip(t *testing.T) {
 	d := sampleData(func(f string) string { return f + hostile })
 	b, err := json.Marshal(d)

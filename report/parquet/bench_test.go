@@ -132,7 +132,7 @@ func (c *collectSink) HTTP(r *flows.HTTPRecord) error { c.http = append(c.http, 
 func (c *collectSink) TLS(r *flows.TLSRecord) error   { c.tls = append(c.tls, r); return nil }
 
 // BenchmarkWrite is the Writer alone: the records of one analysis of
-// PCAPX_BENCH_CAPTURE, kept in memory, written as the six tables.
+// PCAPX_BENCH_CAPTURE, kept in memory, written as the tables.
 // cpu-ms/op counts every goroutine (the encoder, the parallel Finish, the
 // garbage collector).
 func BenchmarkWrite(b *testing.B) {

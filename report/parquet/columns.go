@@ -1,10 +1,15 @@
 package parquet
 
 import (
+	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/pcapx/pcapx/analyze"
+	"github.com/pcapx/pcapx/rules"
 )
 
 // kind is a column's type. Each kind has one Arrow type (which fixes the
@@ -22,6 +27,8 @@ const (
 	kTimestamp              // capture time, ns since the Unix epoch, UTC
 	kStringList             // a list of strings
 	kEvidence               // a list of {file, frame}
+	kTalkers                // a list of {addr, bytes, flows}
+	kRuleCounts             // a list of {rule, count}
 )
 
 // tsType is the timestamp type of every time column: nanoseconds, and no
@@ -37,6 +44,17 @@ var tsType = &arrow.TimestampType{Unit: arrow.Nanosecond}
 var evidenceType = arrow.StructOf(
 	arrow.Field{Name: "file", Type: arrow.PrimitiveTypes.Int32},
 	arrow.Field{Name: "frame", Type: arrow.PrimitiveTypes.Int64},
+)
+
+var talkerType = arrow.StructOf(
+	arrow.Field{Name: "addr", Type: arrow.BinaryTypes.String},
+	arrow.Field{Name: "bytes", Type: arrow.PrimitiveTypes.Int64},
+	arrow.Field{Name: "flows", Type: arrow.PrimitiveTypes.Int64},
+)
+
+var ruleCountType = arrow.StructOf(
+	arrow.Field{Name: "rule", Type: arrow.BinaryTypes.String},
+	arrow.Field{Name: "count", Type: arrow.PrimitiveTypes.Int64},
 )
 
 func (k kind) arrowType() arrow.DataType {
@@ -57,6 +75,10 @@ func (k kind) arrowType() arrow.DataType {
 		return arrow.ListOfNonNullable(arrow.BinaryTypes.String)
 	case kEvidence:
 		return arrow.ListOfNonNullable(evidenceType)
+	case kTalkers:
+		return arrow.ListOfNonNullable(talkerType)
+	case kRuleCounts:
+		return arrow.ListOfNonNullable(ruleCountType)
 	}
 	panic("parquet: unknown column kind")
 }
@@ -72,6 +94,8 @@ func (k kind) parquetType() string {
 		kTimestamp:  "INT64 TIMESTAMP(NANOS, UTC values, isAdjustedToUTC=false)",
 		kStringList: "LIST<BYTE_ARRAY (STRING)>",
 		kEvidence:   "LIST<STRUCT<file INT32, frame INT64>>",
+		kTalkers:    "LIST<STRUCT<addr BYTE_ARRAY (STRING), bytes INT64, flows INT64>>",
+		kRuleCounts: "LIST<STRUCT<rule BYTE_ARRAY (STRING), count INT64>>",
 	}[k]
 }
 
@@ -86,14 +110,17 @@ func (k kind) duckType() string {
 		kTimestamp:  "TIMESTAMP_NS",
 		kStringList: "VARCHAR[]",
 		kEvidence:   "STRUCT(file INTEGER, frame BIGINT)[]",
+		kTalkers:    "STRUCT(addr VARCHAR, bytes BIGINT, flows BIGINT)[]",
+		kRuleCounts: "STRUCT(\"rule\" VARCHAR, count BIGINT)[]", // DuckDB quotes the keyword
 	}[k]
 }
 
 // col is one column of a table of records R: its name, kind, unit and
-// meaning (for docs/schema.md) and how to take its value from a record.
-// The table specs in tables.go are the one source of truth: the Arrow
-// schema, the Parquet files, docs/schema.md and the conformance test are
-// all derived from them.
+// meaning (for docs/schema.md), how to take its value from a record and
+// how to put a value read back from a file into one. The table specs in
+// tables.go are the one source of truth: the Arrow schema, the Parquet
+// files, docs/schema.md, the conformance test and the reader (read.go)
+// are all derived from them.
 type col[R any] struct {
 	name     string
 	kind     kind
@@ -104,6 +131,10 @@ type col[R any] struct {
 	// bind returns the function that appends a record's value to b,
 	// the column's builder (bound once, so no type switch per row).
 	bind func(b array.Builder) func(*R)
+	// load returns the function that sets a record's field from row i of
+	// a, the column as read back (bound once per record batch); an error
+	// if a is not of the column's type.
+	load func(a arrow.Array) (func(r *R, i int) error, error)
 }
 
 // plain marks a string column whose values are (nearly) unique per row,
@@ -125,8 +156,25 @@ type appender[V any] interface {
 	AppendNull()
 }
 
-// scalar builds a column whose value may be missing (ok false: NULL).
-func scalar[R any, V any, B appender[V]](name string, k kind, unit, doc string, nullable bool, get func(*R) (V, bool)) col[R] {
+// valuer is what the typed Arrow arrays have in common.
+type valuer[V any] interface {
+	arrow.Array
+	Value(int) V
+}
+
+// integer is a record field held in an integer column.
+type integer interface {
+	~int | ~int8 | ~int16 | ~int32 | ~int64 | ~uint8 | ~uint16 | ~uint32
+}
+
+func wrongType(name string, k kind, a arrow.Array) error {
+	return fmt.Errorf("column %s is %s, want %s", name, a.DataType(), k.arrowType())
+}
+
+// scalar builds a column whose value may be missing (get's ok false: NULL;
+// a NULL read back leaves the record's field as it is).
+func scalar[R any, V any, B appender[V], A valuer[V]](name string, k kind, unit, doc string, nullable bool,
+	get func(*R) (V, bool), set func(*R, V) error) col[R] {
 	return col[R]{name: name, kind: k, nullable: nullable, unit: unit, doc: doc,
 		bind: func(b array.Builder) func(*R) {
 			bb := b.(B)
@@ -137,109 +185,275 @@ func scalar[R any, V any, B appender[V]](name string, k kind, unit, doc string, 
 					bb.AppendNull()
 				}
 			}
+		},
+		load: func(a arrow.Array) (func(*R, int) error, error) {
+			arr, ok := a.(A)
+			if !ok {
+				return nil, wrongType(name, k, a)
+			}
+			return func(r *R, i int) error {
+				if arr.IsNull(i) {
+					return nil
+				}
+				return set(r, arr.Value(i))
+			}, nil
 		}}
 }
 
-func always[R any, V any](get func(*R) V) func(*R) (V, bool) {
-	return func(r *R) (V, bool) { return get(r), true }
+// access turns a pointer to a record's field into the get and set of a
+// column of type V.
+func access[R any, T any, V any](p func(*R) *T, to func(T) V, from func(V) T) (func(*R) (V, bool), func(*R, V) error) {
+	return func(r *R) (V, bool) { return to(*p(r)), true },
+		func(r *R, v V) error { *p(r) = from(v); return nil }
 }
+
+func same[T any](v T) T { return v }
+
+// A string read back aliases the Arrow buffer it was read into; a record
+// is kept (the sink's to keep) long after its batch, so it gets a copy.
+func cloned(s string) string { return strings.Clone(s) }
 
 // str is text taken from a capture (a DNS name, an HTTP target, an SNI):
 // it is made valid UTF-8 (see validUTF8).
-func str[R any](name, doc string, get func(*R) string) col[R] {
-	return scalar[R, string, *array.StringBuilder](name, kString, "", doc, false, always(func(r *R) string { return validUTF8(get(r)) }))
+func str[R any](name, doc string, p func(*R) *string) col[R] {
+	get, set := access(p, validUTF8, cloned)
+	return scalar[R, string, *array.StringBuilder, *array.String](name, kString, "", doc, false, get, set)
 }
 
 // sym is text pcapx makes itself (addresses, Community IDs, rule ids,
 // names from its own tables such as rcode and cipher names, JA3/JA4):
 // always valid UTF-8, so the check is skipped. Never use it for bytes
 // copied from a capture.
-func sym[R any](name, doc string, get func(*R) string) col[R] {
-	return scalar[R, string, *array.StringBuilder](name, kString, "", doc, false, always(get))
+func sym[R any](name, doc string, p func(*R) *string) col[R] {
+	get, set := access(p, same[string], cloned)
+	return scalar[R, string, *array.StringBuilder, *array.String](name, kString, "", doc, false, get, set)
 }
 
-func optStr[R any](name, doc string, get func(*R) (string, bool)) col[R] {
-	return scalar[R, string, *array.StringBuilder](name, kString, "", doc, true, func(r *R) (string, bool) {
-		s, ok := get(r)
-		return validUTF8(s), ok
-	})
+// symFunc is a sym column whose field is not a string (a severity): set
+// parses what get wrote.
+func symFunc[R any](name, doc string, get func(*R) string, set func(*R, string) error) col[R] {
+	return scalar[R, string, *array.StringBuilder, *array.String](name, kString, "", doc, false,
+		func(r *R) (string, bool) { return get(r), true }, set)
 }
 
-func i32[R any](name, unit, doc string, get func(*R) int32) col[R] {
-	return scalar[R, int32, *array.Int32Builder](name, kInt32, unit, doc, false, always(get))
+// optStr is text that may be missing (NULL); set is called only for a
+// value.
+func optStr[R any](name, doc string, get func(*R) (string, bool), set func(*R, string)) col[R] {
+	return scalar[R, string, *array.StringBuilder, *array.String](name, kString, "", doc, true,
+		func(r *R) (string, bool) {
+			s, ok := get(r)
+			return validUTF8(s), ok
+		},
+		func(r *R, v string) error { set(r, cloned(v)); return nil })
 }
 
-func optI32[R any](name, unit, doc string, get func(*R) (int32, bool)) col[R] {
-	return scalar[R, int32, *array.Int32Builder](name, kInt32, unit, doc, true, get)
+func i32[R any, T integer](name, unit, doc string, p func(*R) *T) col[R] {
+	get, set := access(p, func(v T) int32 { return int32(v) }, func(v int32) T { return T(v) })
+	return scalar[R, int32, *array.Int32Builder, *array.Int32](name, kInt32, unit, doc, false, get, set)
 }
 
-func i64[R any](name, unit, doc string, get func(*R) int64) col[R] {
-	return scalar[R, int64, *array.Int64Builder](name, kInt64, unit, doc, false, always(get))
+func optI32[R any](name, unit, doc string, get func(*R) (int32, bool), set func(*R, int32)) col[R] {
+	return scalar[R, int32, *array.Int32Builder, *array.Int32](name, kInt32, unit, doc, true, get,
+		func(r *R, v int32) error { set(r, v); return nil })
 }
 
-func optI64[R any](name, unit, doc string, get func(*R) (int64, bool)) col[R] {
-	return scalar[R, int64, *array.Int64Builder](name, kInt64, unit, doc, true, get)
+func i64[R any, T integer](name, unit, doc string, p func(*R) *T) col[R] {
+	get, set := access(p, func(v T) int64 { return int64(v) }, func(v int64) T { return T(v) })
+	return scalar[R, int64, *array.Int64Builder, *array.Int64](name, kInt64, unit, doc, false, get, set)
 }
 
-func f64[R any](name, unit, doc string, get func(*R) float64) col[R] {
-	return scalar[R, float64, *array.Float64Builder](name, kFloat64, unit, doc, false, always(get))
+func optI64[R any](name, unit, doc string, get func(*R) (int64, bool), set func(*R, int64)) col[R] {
+	return scalar[R, int64, *array.Int64Builder, *array.Int64](name, kInt64, unit, doc, true, get,
+		func(r *R, v int64) error { set(r, v); return nil })
 }
 
-func boolean[R any](name, doc string, get func(*R) bool) col[R] {
-	return scalar[R, bool, *array.BooleanBuilder](name, kBool, "", doc, false, always(get))
+func f64[R any](name, unit, doc string, p func(*R) *float64) col[R] {
+	get, set := access(p, same[float64], same[float64])
+	return scalar[R, float64, *array.Float64Builder, *array.Float64](name, kFloat64, unit, doc, false, get, set)
+}
+
+// f64Func is a DOUBLE column computed from a field of another type.
+func f64Func[R any](name, unit, doc string, get func(*R) float64, set func(*R, float64)) col[R] {
+	return scalar[R, float64, *array.Float64Builder, *array.Float64](name, kFloat64, unit, doc, false,
+		func(r *R) (float64, bool) { return get(r), true },
+		func(r *R, v float64) error { set(r, v); return nil })
+}
+
+func boolean[R any](name, doc string, p func(*R) *bool) col[R] {
+	get, set := access(p, same[bool], same[bool])
+	return scalar[R, bool, *array.BooleanBuilder, *array.Boolean](name, kBool, "", doc, false, get, set)
 }
 
 const tsUnit = "ns since 1970-01-01 UTC"
 
-// ts is a capture time that every record has.
-func ts[R any](name, doc string, get func(*R) int64) col[R] {
-	return scalar[R, arrow.Timestamp, *array.TimestampBuilder](name, kTimestamp, tsUnit, doc, false,
-		func(r *R) (arrow.Timestamp, bool) { return arrow.Timestamp(get(r)), true })
+// ts is a capture time that every record has (ns since the epoch).
+func ts[R any](name, doc string, p func(*R) *int64) col[R] {
+	get, set := access(p, func(v int64) arrow.Timestamp { return arrow.Timestamp(v) }, func(v arrow.Timestamp) int64 { return int64(v) })
+	return scalar[R, arrow.Timestamp, *array.TimestampBuilder, *array.Timestamp](name, kTimestamp, tsUnit, doc, false, get, set)
 }
 
 // optTS is a capture time that may be missing (NULL).
-func optTS[R any](name, doc string, get func(*R) (int64, bool)) col[R] {
-	return scalar[R, arrow.Timestamp, *array.TimestampBuilder](name, kTimestamp, tsUnit, doc, true,
+func optTS[R any](name, doc string, get func(*R) (int64, bool), set func(*R, int64)) col[R] {
+	return scalar[R, arrow.Timestamp, *array.TimestampBuilder, *array.Timestamp](name, kTimestamp, tsUnit, doc, true,
 		func(r *R) (arrow.Timestamp, bool) {
 			v, ok := get(r)
 			return arrow.Timestamp(v), ok
+		},
+		func(r *R, v arrow.Timestamp) error { set(r, int64(v)); return nil })
+}
+
+// listOf builds a list column of kind k whose elements are written by add
+// (to the list's value builder) and read by elem (from the list's values,
+// bound once per batch); a nil slice is an empty list, and an empty list
+// reads back as a nil slice.
+func listOf[R any, E any](name string, k kind, doc string, p func(*R) *[]E,
+	add func(vb array.Builder) func(*E), elem func(values arrow.Array) (func(i int) E, bool)) col[R] {
+	return col[R]{name: name, kind: k, doc: doc,
+		bind: func(b array.Builder) func(*R) {
+			lb := b.(*array.ListBuilder)
+			put := add(lb.ValueBuilder())
+			return func(r *R) {
+				lb.Append(true)
+				s := *p(r)
+				for i := range s {
+					put(&s[i])
+				}
+			}
+		},
+		load: func(a arrow.Array) (func(*R, int) error, error) {
+			la, ok := a.(*array.List)
+			if !ok {
+				return nil, wrongType(name, k, a)
+			}
+			at, ok := elem(la.ListValues())
+			if !ok {
+				return nil, wrongType(name, k, a)
+			}
+			return func(r *R, i int) error {
+				if la.IsNull(i) {
+					return nil
+				}
+				start, end := la.ValueOffsets(i)
+				if start == end {
+					*p(r) = nil
+					return nil
+				}
+				out := make([]E, 0, end-start)
+				for j := start; j < end; j++ {
+					out = append(out, at(int(j)))
+				}
+				*p(r) = out
+				return nil
+			}, nil
+		}}
+}
+
+// strList is a list of strings taken from a capture (made valid UTF-8).
+func strList[R any](name, doc string, p func(*R) *[]string) col[R] {
+	return listOf(name, kStringList, doc, p,
+		func(vb array.Builder) func(*string) {
+			sb := vb.(*array.StringBuilder)
+			return func(s *string) { sb.Append(validUTF8(*s)) }
+		},
+		func(v arrow.Array) (func(int) string, bool) {
+			sa, ok := v.(*array.String)
+			return func(i int) string { return cloned(sa.Value(i)) }, ok
 		})
 }
 
-// strList is a list of strings; a nil slice is an empty list.
-func strList[R any](name, doc string, get func(*R) []string) col[R] {
-	return col[R]{name: name, kind: kStringList, doc: doc,
-		bind: func(b array.Builder) func(*R) {
-			lb := b.(*array.ListBuilder)
-			vb := lb.ValueBuilder().(*array.StringBuilder)
-			return func(r *R) {
-				lb.Append(true)
-				for _, s := range get(r) {
-					vb.Append(validUTF8(s))
-				}
-			}
-		}}
+// structFields returns the field arrays of a list's struct values, if
+// they have the wanted types.
+func structFields(v arrow.Array, want ...arrow.Type) ([]arrow.Array, bool) {
+	sa, ok := v.(*array.Struct)
+	if !ok || sa.NumField() != len(want) {
+		return nil, false
+	}
+	out := make([]arrow.Array, len(want))
+	for i, t := range want {
+		if out[i] = sa.Field(i); out[i].DataType().ID() != t {
+			return nil, false
+		}
+	}
+	return out, true
 }
 
 // frames is a list of {file, frame} evidence pointers.
-func frames[R any](name, doc string, get func(*R) (n int, at func(i int) (file int32, frame int64))) col[R] {
-	return col[R]{name: name, kind: kEvidence, doc: doc,
-		bind: func(b array.Builder) func(*R) {
-			lb := b.(*array.ListBuilder)
-			sb := lb.ValueBuilder().(*array.StructBuilder)
+func frames[R any](name, doc string, p func(*R) *[]rules.Evidence) col[R] {
+	return listOf(name, kEvidence, doc, p,
+		func(vb array.Builder) func(*rules.Evidence) {
+			sb := vb.(*array.StructBuilder)
 			fileB := sb.FieldBuilder(0).(*array.Int32Builder)
 			frameB := sb.FieldBuilder(1).(*array.Int64Builder)
-			return func(r *R) {
-				lb.Append(true)
-				n, at := get(r)
-				for i := 0; i < n; i++ {
-					file, frame := at(i)
-					sb.Append(true)
-					fileB.Append(file)
-					frameB.Append(frame)
-				}
+			return func(e *rules.Evidence) {
+				sb.Append(true)
+				fileB.Append(int32(e.File))
+				frameB.Append(e.Frame)
 			}
-		}}
+		},
+		func(v arrow.Array) (func(int) rules.Evidence, bool) {
+			fs, ok := structFields(v, arrow.INT32, arrow.INT64)
+			if !ok {
+				return nil, false
+			}
+			file, frame := fs[0].(*array.Int32), fs[1].(*array.Int64)
+			return func(i int) rules.Evidence { return rules.Evidence{File: int(file.Value(i)), Frame: frame.Value(i)} }, true
+		})
+}
+
+// talkerList is a list of {addr, bytes, flows}: the run's top talkers.
+func talkerList[R any](name, doc string, p func(*R) *[]analyze.Talker) col[R] {
+	return listOf(name, kTalkers, doc, p,
+		func(vb array.Builder) func(*analyze.Talker) {
+			sb := vb.(*array.StructBuilder)
+			addrB := sb.FieldBuilder(0).(*array.StringBuilder)
+			bytesB := sb.FieldBuilder(1).(*array.Int64Builder)
+			flowsB := sb.FieldBuilder(2).(*array.Int64Builder)
+			return func(t *analyze.Talker) {
+				sb.Append(true)
+				addrB.Append(t.Addr)
+				bytesB.Append(t.Bytes)
+				flowsB.Append(t.Flows)
+			}
+		},
+		func(v arrow.Array) (func(int) analyze.Talker, bool) {
+			fs, ok := structFields(v, arrow.STRING, arrow.INT64, arrow.INT64)
+			if !ok {
+				return nil, false
+			}
+			addr, bytes, flows := fs[0].(*array.String), fs[1].(*array.Int64), fs[2].(*array.Int64)
+			return func(i int) analyze.Talker {
+				return analyze.Talker{Addr: cloned(addr.Value(i)), Bytes: bytes.Value(i), Flows: flows.Value(i)}
+			}, true
+		})
+}
+
+// ruleCount is one rule and a number (the findings it suppressed).
+type ruleCount struct {
+	Rule  string
+	Count int64
+}
+
+// ruleCounts is a list of {rule, count}.
+func ruleCounts[R any](name, doc string, p func(*R) *[]ruleCount) col[R] {
+	return listOf(name, kRuleCounts, doc, p,
+		func(vb array.Builder) func(*ruleCount) {
+			sb := vb.(*array.StructBuilder)
+			ruleB := sb.FieldBuilder(0).(*array.StringBuilder)
+			countB := sb.FieldBuilder(1).(*array.Int64Builder)
+			return func(c *ruleCount) {
+				sb.Append(true)
+				ruleB.Append(c.Rule)
+				countB.Append(c.Count)
+			}
+		},
+		func(v arrow.Array) (func(int) ruleCount, bool) {
+			fs, ok := structFields(v, arrow.STRING, arrow.INT64)
+			if !ok {
+				return nil, false
+			}
+			rule, count := fs[0].(*array.String), fs[1].(*array.Int64)
+			return func(i int) ruleCount { return ruleCount{Rule: cloned(rule.Value(i)), Count: count.Value(i)} }, true
+		})
 }
 
 // validUTF8 returns s with every byte that is not part of valid UTF-8

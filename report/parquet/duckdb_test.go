@@ -14,15 +14,17 @@ import (
 	"time"
 
 	"github.com/pcapx/pcapx/analyze"
+	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/report"
 )
 
 // analyzeBoth runs pcapx's analysis of inputs once, writing the Parquet
 // tables to dir (under partition, if any) and returning the --format json
-// document of the same run, decoded.
+// document of the same run, decoded, with the rows each table must hold
+// (see tableRows).
 func analyzeBoth(t *testing.T, dir, partition string, inputs ...string) map[string]any {
 	t.Helper()
-	pw, err := New(dir, Options{Partition: partition})
+	pw, err := New(dir, Options{Partition: partition, Version: conformanceVersion})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +34,8 @@ func analyzeBoth(t *testing.T, dir, partition string, inputs ...string) map[stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := analyze.Run(analyze.Config{Inputs: inputs}, analyze.Tee(pw, js))
+	rec := &recorder{}
+	res, err := analyze.Run(analyze.Config{Inputs: inputs}, analyze.Tee(pw, js, rec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +51,87 @@ func analyzeBoth(t *testing.T, dir, partition string, inputs ...string) map[stri
 	if err := dec.Decode(&doc); err != nil {
 		t.Fatal(err)
 	}
+	tableRows(t, doc, res, rec)
 	return doc
+}
+
+const conformanceVersion = "conformance-test"
+
+// tableRows adds to doc what the tables hold beyond the JSON document's
+// record arrays, so that doc[TABLE] is, for every table, the rows DuckDB
+// must read:
+//   - dns, http and tls rows get the frame columns the JSON leaves out,
+//     from the records the run handed to its sinks (in the same order);
+//   - "capture" is one row per file, built from the JSON's capture, tcp
+//     and top_talkers objects (and the run's suppressed counts and the
+//     version, which the JSON does not have);
+//   - "timeline" is one row per bucket of the run's timeline, which the
+//     JSON does not have either: DuckDB must read what pcapx wrote, and
+//     TestDuckDBConformance checks its sums against the JSON's capture
+//     totals besides.
+func tableRows(t *testing.T, doc map[string]any, res *analyze.Result, rec *recorder) {
+	num := func(v int64) json.Number { return json.Number(strconv.FormatInt(v, 10)) }
+	frames := func(table, prefix string, refs []flows.FrameRef) {
+		rows, _ := doc[table].([]any)
+		if len(rows) != len(refs) {
+			t.Fatalf("%s: %d JSON rows, %d records", table, len(rows), len(refs))
+		}
+		for i, r := range rows {
+			m := r.(map[string]any)
+			m[prefix+"_file"], m[prefix+"_frame"] = num(int64(refs[i].File)), num(refs[i].Frame)
+		}
+	}
+	var refs []flows.FrameRef
+	for _, r := range rec.dns {
+		refs = append(refs, r.QueryFrame)
+	}
+	frames("dns", "query", refs)
+	refs = nil
+	for _, r := range rec.http {
+		refs = append(refs, r.RequestFrame)
+	}
+	frames("http", "request", refs)
+	refs = nil
+	for _, r := range rec.tls {
+		refs = append(refs, r.ClientHelloFrame)
+	}
+	frames("tls", "client_hello", refs)
+
+	capture := doc["capture"].(map[string]any)
+	tcp := doc["tcp"].(map[string]any)
+	var rows []any
+	for i, f := range capture["files"].([]any) {
+		row := map[string]any{"file_index": num(int64(i)), "top_talkers": doc["top_talkers"], "pcapx_version": conformanceVersion}
+		for k, v := range f.(map[string]any) {
+			row["file_"+k] = v
+		}
+		for k, v := range capture {
+			if k != "files" && !((k == "first" || k == "last") && v == "") { // no packets: NULL
+				row[k] = v
+			}
+		}
+		for k, v := range tcp {
+			row["tcp_"+k] = v
+		}
+		sup := []any{}
+		for range res.Suppressed {
+			sup = append(sup, nil) // only the list's length is compared
+		}
+		row["suppressed"] = sup
+		rows = append(rows, row)
+	}
+	doc["capture"] = rows
+
+	rows = nil
+	tl := &res.Timeline
+	for i, b := range tl.Buckets {
+		rows = append(rows, map[string]any{
+			"start": flows.FormatTime(tl.Start + int64(i)*tl.Width), "width_s": json.Number(strconv.FormatFloat(float64(tl.Width)/1e9, 'g', -1, 64)),
+			"packets": num(b.Packets), "bytes": num(b.Bytes), "retransmissions": num(b.Retransmissions),
+			"zero_windows": num(b.ZeroWindows), "duplicate_acks": num(b.DuplicateAcks), "resets": num(b.Resets),
+		})
+	}
+	doc["timeline"] = rows
 }
 
 // duckResult is what conformance/duckdb/check.mjs prints.
@@ -107,7 +190,11 @@ func runDuckDB(t *testing.T, node, confDir string, args ...string) *duckResult {
 // docs/schema.md promises, and per column the sum (numbers), the count of
 // true (booleans), the total bytes and the least and greatest value
 // (strings), the total list length (lists) and the first and last time to
-// the nanosecond (timestamps).
+// the nanosecond (timestamps). The capture table is compared with the
+// JSON's capture, tcp and top_talkers objects (see tableRows); the
+// timeline, which the JSON lacks, with the run's own, and its packets and
+// bytes sum up to the JSON's capture totals; the capture table's tcp_*
+// totals are the sums of the flows' columns, as docs/schema.md says.
 func TestDuckDBConformance(t *testing.T) {
 	node, confDir := conformanceDir(t)
 	caps, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "captures"))
@@ -141,6 +228,7 @@ func TestDuckDBConformance(t *testing.T) {
 		fx := fixtures[i]
 		t.Run(strings.ReplaceAll(fx, "/", "_"), func(t *testing.T) {
 			compareTables(t, r.Tables, docs[r.Dir], &st)
+			runTotals(t, r.Tables, docs[r.Dir])
 		})
 	}
 	t.Logf("compared %d rows, %d column aggregates; %d timestamps compared have digits below the microsecond", st.rows, st.aggs, st.subMicro)
@@ -195,6 +283,44 @@ func jsonLen(doc map[string]any, table string) int {
 	return len(a)
 }
 
+// runTotals checks what docs/schema.md promises of the run tables: the
+// timeline's packets and bytes add up to the run's (the JSON's capture
+// totals, as DuckDB reads them from the timeline), and the capture
+// table's tcp_* totals are the sums of the flows table's columns (as
+// DuckDB reads both).
+func runTotals(t *testing.T, tables map[string]*duckTable, doc map[string]any) {
+	capture := doc["capture"].([]any)
+	if len(capture) == 0 {
+		t.Fatal("no capture rows")
+	}
+	run := capture[0].(map[string]any)
+	tl, fl, cp := tables["timeline"], tables["flows"], tables["capture"]
+	if tl == nil || fl == nil || cp == nil {
+		t.Fatal("a table is missing")
+	}
+	for _, c := range []string{"packets", "bytes"} {
+		if got, want := deref(tl.Aggregates[c]["sum"]), run[c].(json.Number).String(); got != want && !(got == "NULL" && want == "0") {
+			t.Errorf("timeline: sum(%s) = %s, the run's %s is %s", c, got, c, want)
+		}
+	}
+	rows, _ := strconv.Atoi(cp.Rows)
+	for _, c := range cp.Columns {
+		name, ok := strings.CutPrefix(c.Name, "tcp_")
+		if !ok || name == "streams" {
+			continue
+		}
+		// The capture table repeats the total on each of its rows.
+		total, _ := strconv.ParseInt(deref(cp.Aggregates[c.Name]["sum"]), 10, 64)
+		sum := deref(fl.Aggregates[name]["sum"])
+		if sum == "NULL" {
+			sum = "0"
+		}
+		if want := strconv.FormatInt(total/int64(rows), 10); sum != want || total%int64(rows) != 0 {
+			t.Errorf("capture.%s = %s over %d rows; sum(flows.%s) = %s", c.Name, deref(cp.Aggregates[c.Name]["sum"]), rows, name, sum)
+		}
+	}
+}
+
 type stats struct{ rows, aggs, subMicro int }
 
 func compareTables(t *testing.T, tables map[string]*duckTable, doc map[string]any, st *stats) {
@@ -204,7 +330,7 @@ func compareTables(t *testing.T, tables map[string]*duckTable, doc map[string]an
 			t.Errorf("%s: DuckDB could not read it: %+v", spec.Name, dt)
 			continue
 		}
-		rows, _ := doc[spec.Name].([]any) // nil for icmp: the JSON has no such table yet
+		rows, _ := doc[spec.Name].([]any) // nil for icmp: the JSON has no such table yet (see tableRows for the others)
 		if dt.Rows != strconv.Itoa(len(rows)) {
 			t.Errorf("%s: DuckDB reads %s rows, the JSON has %d", spec.Name, dt.Rows, len(rows))
 		}

@@ -13,9 +13,18 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/schema"
 
+	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/rules"
 )
+
+func cat2(parts ...[]string) []string {
+	var out []string
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
 
 var update = flag.Bool("update", false, "rewrite docs/schema.md and the golden schemas in testdata/schema")
 
@@ -100,27 +109,43 @@ func jsonNames(t reflect.Type) []string {
 
 // TestColumnsMatchJSON: every table has a column for every field of its
 // record in --format json and no column the JSON lacks, save the
-// documented differences. Adding a field to a record without adding its
-// column fails here.
+// documented differences. Adding a field to a record (or to the JSON's
+// capture or tcp objects) without adding its column fails here.
 func TestColumnsMatchJSON(t *testing.T) {
 	flowRef := jsonNames(reflect.TypeOf(flows.FlowRef{}))
+	prefixed := func(prefix string, names []string) []string {
+		out := make([]string, len(names))
+		for i, n := range names {
+			out[i] = prefix + n
+		}
+		return out
+	}
 	cases := []struct {
 		table   string
 		json    []string
 		renamed map[string]string // JSON name → column name
+		extra   []string          // columns the JSON has no field for
 	}{
-		{"flows", jsonNames(reflect.TypeOf(flows.Record{})), nil},
-		{"dns", jsonNames(reflect.TypeOf(flows.DNSRecord{})), nil},
-		{"http", jsonNames(reflect.TypeOf(flows.HTTPRecord{})), map[string]string{"host": "http_host"}},
-		{"tls", jsonNames(reflect.TypeOf(flows.TLSRecord{})), nil},
-		{"findings", append(jsonNames(reflect.TypeOf(rules.Finding{})), flowRef...), map[string]string{"flow": ""}},
+		{"flows", jsonNames(reflect.TypeOf(flows.Record{})), nil, nil},
+		{"dns", jsonNames(reflect.TypeOf(flows.DNSRecord{})), nil, []string{"query_file", "query_frame"}},
+		{"http", jsonNames(reflect.TypeOf(flows.HTTPRecord{})), map[string]string{"host": "http_host"}, []string{"request_file", "request_frame"}},
+		{"tls", jsonNames(reflect.TypeOf(flows.TLSRecord{})), nil, []string{"client_hello_file", "client_hello_frame"}},
+		{"findings", append(jsonNames(reflect.TypeOf(rules.Finding{})), flowRef...), map[string]string{"flow": ""}, nil},
+		// capture: the JSON's capture object (its files flattened into
+		// file_* columns), tcp object (tcp_*) and top_talkers.
+		{"capture", cat2(
+			[]string{"file_index"}, prefixed("file_", jsonNames(reflect.TypeOf(analyze.File{}))),
+			jsonNames(reflect.TypeOf(analyze.Capture{})),
+			prefixed("tcp_", jsonNames(reflect.TypeOf(analyze.TCPSummary{}))),
+			[]string{"top_talkers"}),
+			map[string]string{"files": ""}, []string{"suppressed", "pcapx_version"}},
 	}
 	tables := map[string]Table{}
 	for _, tb := range Tables() {
 		tables[tb.Name] = tb
 	}
 	for _, c := range cases {
-		var want []string
+		want := append([]string{}, c.extra...)
 		for _, n := range c.json {
 			if r, ok := c.renamed[n]; ok {
 				n = r

@@ -1,22 +1,29 @@
-// Package parquet writes a run's records as Parquet tables for DuckDB,
-// Spark and Trino: one file per table (flows, findings, dns, http, tls,
-// icmp) in one directory, optionally under a Hive partition path
+// Package parquet writes a run as Parquet tables for DuckDB, Spark and
+// Trino, and reads it back: one file per table (the records: flows,
+// findings, dns, http, tls, icmp; the run: capture, timeline) in one
+// directory, optionally under a Hive partition path
 // (DIR/date=2026-11-21/host=web1/) so that many nights of many hosts read
-// as one table.
+// as one table. The tables hold the whole run: Replay (read.go) hands
+// their records to a sink again and rebuilds the run's summary, which is
+// how `pcapx report DIR` rebuilds the HTML report.
 //
 // A Writer is an analyze.Sink. It encodes on a goroutine of its own, beside
 // the analysis: records go through Arrow builders (batchRows at a time)
 // into the row group being built, which is held as compressed pages and
 // written out when it has Options.MaxRows rows, so memory does not grow
-// with the number of records. Findings are known only when the run ends:
-// Finish writes them and completes the six files side by side. Each file
-// is written under a temporary name in the target directory
-// (".flows.parquet.tmp-*", which no "*.parquet" glob matches) and renamed
-// over "flows.parquet" only when it is complete, so an interrupted run
-// never leaves a file that looks whole, and a reader of the previous run's
-// file sees either it or the new one. Abort removes the temporaries. The
-// Writer creates, replaces and removes only its own files: other files in
-// the directory (the HTML report, earlier partitions) are left alone.
+// with the number of records. Findings, the capture overview and the
+// timeline are known only when the run ends: Finish writes them and
+// completes the eight files side by side. Each file is written under a
+// temporary name in the target directory (".flows.parquet.tmp-*", which
+// no "*.parquet" glob matches) and renamed over "flows.parquet" only when
+// it is complete, so an interrupted run never leaves a file that looks
+// whole, and a reader of the previous run's file sees either it or the
+// new one. Abort removes the temporaries; Interrupt does from a signal
+// handler; and New removes those an earlier run left when it was killed
+// outright (it holds a lock on its own while it writes them, so a run
+// never removes another live run's files; see stale.go). The Writer
+// creates, replaces and removes only its own files: other files in the
+// directory (the HTML report, earlier partitions) are left alone.
 //
 // The files: zstd (fastest level), dictionary encoding for string columns
 // (but for the few that hold a distinct value per row; PLAIN for numbers),
@@ -63,6 +70,8 @@ type Options struct {
 	// (encoded and compressed) before they are written out. Zero:
 	// DefaultMaxRows.
 	MaxRows int
+	// Version is pcapx's version, kept in the capture table.
+	Version string
 }
 
 // Writer writes the tables of one run. It implements analyze.Sink; its
@@ -71,7 +80,7 @@ type Options struct {
 // The records are encoded on a goroutine of the Writer's own: a sink call
 // only queues the record (the analysis hands records over for good, see
 // analyze.Sink), so the encoding and compression run beside the analysis
-// instead of in its way, and Finish completes the six files side by side.
+// instead of in its way, and Finish completes the eight files side by side.
 // The queue is short (a few thousand records), so memory stays bounded and
 // a slow disk slows the analysis down rather than filling memory.
 type Writer struct {
@@ -82,7 +91,15 @@ type Writer struct {
 	http     *table[httpRec]
 	tls      *table[tlsRec]
 	icmp     *table[icmpRecord]
+	capture  *table[captureRow]
+	timeline *table[timelineRow]
 	all      []tableFile
+	version  string
+
+	// fmu guards the temporary files' names (table.tmp) and interrupted:
+	// Interrupt removes the files from another goroutine.
+	fmu         sync.Mutex
+	interrupted bool
 
 	pending []item     // records not yet handed to the encoder
 	work    chan chunk // to the encoder goroutine
@@ -117,14 +134,17 @@ const chunkLen = 256 // records per hand-over: one channel operation each
 
 // tableFile is what the Writer does with every table, whatever its record type.
 type tableFile interface {
-	close() error  // write the footer, flush and sync the temporary file
-	commit() error // rename it to its final name
+	close() error  // write the footer, flush and sync the temporary file (still open, still locked)
+	commit() error // rename it to its final name and close it (w.fmu held)
 	abort()        // close and remove the temporary file
+	remove()       // remove the temporary file, from any goroutine (w.fmu held)
 	finalPath() string
 }
 
-// New creates dir (and the partition directories under it) and starts the
-// six tables under temporary names. The caller must call Finish or Abort.
+// New creates dir (and the partition directories under it), removes the
+// temporary files a killed earlier run left there (see removeStale) and
+// starts the eight tables under temporary names. The caller must call
+// Finish or Abort.
 func New(dir string, opts Options) (*Writer, error) {
 	if dir == "" {
 		return nil, errors.New("parquet output: no directory given")
@@ -141,7 +161,8 @@ func New(dir string, opts Options) (*Writer, error) {
 	if err := os.MkdirAll(target, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create output directory %s: %w", target, err)
 	}
-	w := &Writer{dir: target}
+	removeStale(target)
+	w := &Writer{dir: target, version: opts.Version}
 	ok := false
 	defer func() {
 		if !ok {
@@ -164,6 +185,12 @@ func New(dir string, opts Options) (*Writer, error) {
 		return nil, err
 	}
 	if w.icmp, err = newTable(w, icmpSpec, max); err != nil {
+		return nil, err
+	}
+	if w.capture, err = newTable(w, captureSpec, max); err != nil {
+		return nil, err
+	}
+	if w.timeline, err = newTable(w, timelineSpec, max); err != nil {
 		return nil, err
 	}
 	w.pending = make([]item, 0, chunkLen)
@@ -304,9 +331,11 @@ func (w *Writer) DNS(r *flows.DNSRecord) error   { return w.queue(item{dns: r}) 
 func (w *Writer) HTTP(r *flows.HTTPRecord) error { return w.queue(item{http: r}) }
 func (w *Writer) TLS(r *flows.TLSRecord) error   { return w.queue(item{tls: r}) }
 
-// Finish writes the run's findings, completes every table and renames the
+// Finish writes the run's findings, its capture overview (a row per
+// input file) and its timeline, completes every table and renames the
 // files to their final names (replacing the files of an earlier run). On
-// an error the temporary files are removed. r may be nil (no findings).
+// an error the temporary files are removed. r may be nil (no findings, no
+// capture rows, no timeline).
 func (w *Writer) Finish(r *analyze.Result) error {
 	if w.done {
 		return errors.New("parquet output: Finish after Finish or Abort")
@@ -316,6 +345,20 @@ func (w *Writer) Finish(r *analyze.Result) error {
 		w.keep(safely(func() error {
 			for i := range r.Findings {
 				if err := w.findings.add(&r.Findings[i]); err != nil {
+					return err
+				}
+			}
+			sup := sortedRuleCounts(r.Suppressed)
+			for i := range r.Capture.Files {
+				row := captureRow{Index: i, File: r.Capture.Files[i], Run: *r, Suppressed: sup, Version: w.version}
+				if err := w.capture.add(&row); err != nil {
+					return err
+				}
+			}
+			tl := &r.Timeline
+			for i := range tl.Buckets {
+				row := timelineRow{StartNS: tl.Start + int64(i)*tl.Width, WidthNS: tl.Width, Bucket: tl.Buckets[i]}
+				if err := w.timeline.add(&row); err != nil {
 					return err
 				}
 			}
@@ -337,16 +380,40 @@ func (w *Writer) Finish(r *analyze.Result) error {
 		return w.err
 	}
 	// Every table is complete on disk: only now do they take their names,
-	// one rename each, back to back.
+	// one rename each, back to back (not while Interrupt removes them).
+	w.fmu.Lock()
+	if w.interrupted {
+		w.keep(errors.New("parquet output: interrupted"))
+	}
 	for _, t := range w.all {
-		if w.keep(t.commit()) != nil {
-			w.Abort()
-			return w.err
+		if w.err != nil || w.keep(t.commit()) != nil {
+			break
 		}
+	}
+	w.fmu.Unlock()
+	if w.err != nil {
+		w.Abort()
+		return w.err
 	}
 	w.done = true
 	syncDir(w.dir)
 	return nil
+}
+
+// Interrupt removes the run's temporary files, like Abort, but may be
+// called from any goroutine at any time: it is for a signal handler while
+// the analysis goes on, which exits the process right after. It only
+// removes the files (an encoder still writing to one writes to a file no
+// longer in the directory); Finish, if it gets that far, fails. If
+// Finish is renaming the files, Interrupt waits for it to end, so the
+// directory holds either the previous run's tables or all of this run's.
+func (w *Writer) Interrupt() {
+	w.fmu.Lock()
+	defer w.fmu.Unlock()
+	w.interrupted = true
+	for _, t := range w.all {
+		t.remove()
+	}
 }
 
 // Abort stops the run's output: it closes the tables and removes their
@@ -356,6 +423,8 @@ func (w *Writer) Finish(r *analyze.Result) error {
 func (w *Writer) Abort() {
 	w.pending = nil // not worth encoding now
 	w.stop()
+	w.fmu.Lock()
+	defer w.fmu.Unlock()
 	for _, t := range w.all {
 		t.abort()
 	}
@@ -365,9 +434,9 @@ func (w *Writer) Abort() {
 // table is one Parquet file being written.
 type table[R any] struct {
 	spec  *spec[R]
-	path  string // final name
-	tmp   string // "" once renamed or removed
-	f     *os.File
+	path  string   // final name
+	tmp   string   // "" once renamed or removed (guarded by the Writer's fmu)
+	f     *os.File // open, and locked, until renamed or removed
 	bw    *bufio.Writer
 	fw    *pqarrow.FileWriter
 	rb    *array.RecordBuilder
@@ -380,12 +449,14 @@ type table[R any] struct {
 
 func newTable[R any](w *Writer, s *spec[R], max int) (*table[R], error) {
 	t := &table[R]{spec: s, path: filepath.Join(w.dir, s.name+".parquet"), batch: min(max, batchRows)}
-	f, err := os.CreateTemp(w.dir, "."+s.name+".parquet.tmp-*")
+	f, err := createLocked(w.dir, tmpPrefix(s.name)+"*")
 	if err != nil {
 		return nil, fmt.Errorf("parquet output: %w", err)
 	}
+	w.fmu.Lock()
 	t.f, t.tmp = f, f.Name()
 	w.all = append(w.all, t) // from here on Abort removes it
+	w.fmu.Unlock()
 	sc := s.schema()
 	props, err := writerProps(s, max)
 	if err != nil {
@@ -516,22 +587,36 @@ func (t *table[R]) close() error {
 	if err == nil {
 		err = t.f.Sync()
 	}
-	if cerr := t.f.Close(); err == nil {
-		err = cerr
-	}
-	t.f = nil
 	if err != nil {
-		return fmt.Errorf("parquet output %s: %w", t.tmp, err)
+		return fmt.Errorf("parquet output %s: %w", t.path, err)
 	}
 	return nil
 }
 
+// commit renames the complete file and only then closes it: it stays
+// locked until it has its final name, so no other run takes it for a
+// killed run's leftover (removeStale) in between.
 func (t *table[R]) commit() error {
+	if t.tmp == "" {
+		return fmt.Errorf("parquet output: %s: its temporary file was removed", t.path)
+	}
 	if err := os.Rename(t.tmp, t.path); err != nil {
 		return fmt.Errorf("parquet output: %w", err)
 	}
 	t.tmp = ""
+	err := t.f.Close()
+	t.f = nil
+	if err != nil {
+		return fmt.Errorf("parquet output %s: %w", t.path, err)
+	}
 	return nil
+}
+
+func (t *table[R]) remove() {
+	if t.tmp != "" {
+		os.Remove(t.tmp)
+		t.tmp = ""
+	}
 }
 
 func (t *table[R]) abort() {
@@ -539,13 +624,10 @@ func (t *table[R]) abort() {
 		t.rb.Release()
 		t.rb = nil
 	}
+	t.remove() // before closing, while the file is still locked
 	if t.f != nil {
 		t.f.Close()
 		t.f = nil
-	}
-	if t.tmp != "" {
-		os.Remove(t.tmp)
-		t.tmp = ""
 	}
 }
 

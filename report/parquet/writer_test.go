@@ -8,9 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -25,7 +28,7 @@ import (
 	"github.com/pcapx/pcapx/rules"
 )
 
-var tableNames = []string{"flows", "findings", "dns", "http", "tls", "icmp"}
+var tableNames = []string{"flows", "findings", "dns", "http", "tls", "icmp", "capture", "timeline"}
 
 // readRows reads a Parquet file back with arrow-go and returns its rows as
 // JSON objects (timestamps as "2006-01-02T15:04:05.999999999").
@@ -109,7 +112,7 @@ func TestRoundTrip(t *testing.T) {
 	if err := w.Finish(sampleResult()); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"dns.parquet", "findings.parquet", "flows.parquet", "http.parquet", "icmp.parquet", "tls.parquet"}
+	want := []string{"capture.parquet", "dns.parquet", "findings.parquet", "flows.parquet", "http.parquet", "icmp.parquet", "timeline.parquet", "tls.parquet"}
 	if got := parquetFiles(t, dir); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("files %v, want %v", got, want)
 	}
@@ -232,7 +235,7 @@ func TestAbortLeavesNoParquet(t *testing.T) {
 			t.Errorf("during the run: %s looks like a table", f)
 		}
 	}
-	if len(files) != 7 { // six temporaries and report.html
+	if len(files) != 9 { // eight temporaries and report.html
 		t.Errorf("during the run: %v", files)
 	}
 	w.Abort()
@@ -275,7 +278,7 @@ func TestSecondRunReplaces(t *testing.T) {
 	if rows := readRows(t, filepath.Join(dir, "flows.parquet")); len(rows) != 5 {
 		t.Errorf("flows: %d rows, want 5 (the second run's)", len(rows))
 	}
-	if got := parquetFiles(t, dir); len(got) != 7 {
+	if got := parquetFiles(t, dir); len(got) != 9 {
 		t.Errorf("files %v", got)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "report.html")); string(b) != "<html>" {
@@ -296,7 +299,7 @@ func TestPartitionLayout(t *testing.T) {
 		t.Errorf("Dir() = %s", w.Dir())
 	}
 	got := parquetFiles(t, dir)
-	if len(got) != 6 || got[0] != "date=2026-11-21/host=web1/dns.parquet" {
+	if len(got) != 8 || got[0] != "date=2026-11-21/host=web1/capture.parquet" {
 		t.Errorf("files %v", got)
 	}
 }
@@ -431,5 +434,125 @@ func TestValidUTF8LikeJSON(t *testing.T) {
 		if got := validUTF8(s); got != viaJSON {
 			t.Errorf("validUTF8(%q) = %q, encoding/json gives %q", s, got, viaJSON)
 		}
+	}
+}
+
+// TestStaleTemporariesRemoved: a run killed outright (SIGKILL) leaves its
+// temporaries; the next run into the directory removes them, and only
+// them: not another live run's (it holds their locks), not files merely
+// named alike.
+func TestStaleTemporariesRemoved(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-48 * time.Hour) // stale by any measure, locks or not
+	stale := []string{".flows.parquet.tmp-123", ".timeline.parquet.tmp-9", ".capture.parquet.tmp-4294967295"}
+	keep := []string{".flows.parquet.tmp-", ".flows.parquet.tmp-12a", "flows.parquet.tmp-1", ".report.html.tmp-5",
+		".notatable.parquet.tmp-1", ".flows.parquet.tmp-1.bak", "notes.txt"}
+	for _, n := range append(append([]string{}, stale...), keep...) {
+		p := filepath.Join(dir, n)
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(p, old, old)
+	}
+	os.Mkdir(filepath.Join(dir, ".dns.parquet.tmp-77"), 0o755) // not a file
+	keep = append(keep, ".dns.parquet.tmp-77")
+
+	// A live run in the same directory: its temporaries must survive.
+	live, err := New(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Abort()
+	var liveTemps []string
+	for _, n := range parquetFiles(t, dir) {
+		if isTemp(n) && !slices.Contains(stale, n) {
+			liveTemps = append(liveTemps, n)
+		}
+	}
+	if len(liveTemps) != len(tableNames) {
+		t.Fatalf("live run's temporaries %v", liveTemps)
+	}
+	for _, n := range liveTemps {
+		p := filepath.Join(dir, n)
+		os.Chtimes(p, old, old) // old, but locked: still live
+	}
+
+	w, err := New(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range stale {
+		if _, err := os.Stat(filepath.Join(dir, n)); !os.IsNotExist(err) {
+			t.Errorf("stale %s not removed (%v)", n, err)
+		}
+	}
+	for _, n := range append(keep, liveTemps...) {
+		if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
+			t.Errorf("%s was removed: %v", n, err)
+		}
+	}
+	// The live run is intact and finishes.
+	if err := live.Flow(&flows.Record{CommunityID: "1:x"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := live.Finish(nil); err != nil {
+		t.Fatalf("the live run lost its files: %v", err)
+	}
+	if rows := readRows(t, filepath.Join(dir, "flows.parquet")); len(rows) != 1 {
+		t.Errorf("flows: %d rows", len(rows))
+	}
+	for _, n := range parquetFiles(t, dir) {
+		if isTemp(n) {
+			t.Errorf("left over: %s", n)
+		}
+	}
+}
+
+// TestInterrupt: Interrupt, from another goroutine while records arrive
+// (a signal handler), removes the run's temporaries and keeps an earlier
+// run's tables; Finish then fails and renames nothing.
+func TestInterrupt(t *testing.T) {
+	dir := t.TempDir()
+	first, err := New(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Flow(&flows.Record{CommunityID: "1:first"})
+	if err := first.Finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	before := parquetFiles(t, dir)
+
+	w, err := New(dir, Options{MaxRows: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	started := make(chan struct{})
+	wg.Go(func() {
+		<-started
+		w.Interrupt()
+	})
+	for i := range 5000 {
+		if i == 1000 {
+			close(started)
+		}
+		if err := w.Flow(&flows.Record{CommunityID: "1:second", FirstNS: int64(i)}); err != nil {
+			break // the encoder may fail on a removed file: fine
+		}
+	}
+	wg.Wait()
+	if err := w.Finish(nil); err == nil {
+		t.Error("Finish after Interrupt: no error")
+	}
+	w.Abort()
+	if got := parquetFiles(t, dir); !slices.Equal(got, before) {
+		t.Errorf("after Interrupt: %v, want the first run's %v", got, before)
+	}
+	if rows := readRows(t, filepath.Join(dir, "flows.parquet")); len(rows) != 1 || rows[0]["community_id"] != "1:first" {
+		t.Errorf("flows: %v", rows)
 	}
 }
