@@ -70,6 +70,11 @@ type Result struct {
 	Streams    streams.Stats    `json:"-"`
 	Table      flows.TableStats `json:"-"`
 	Decode     flows.DecodeStats
+
+	// RuleWarnings are the rules' own non-fatal problems (a custom rule
+	// that failed on some records), kept apart from the capture's damage
+	// warnings: --strict does not count them.
+	RuleWarnings []string `json:"-"`
 }
 
 // Capture describes the input as a whole.
@@ -155,17 +160,24 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 			sinkErr = err
 		}
 	}
+	// One Event per kind, reused: the rules must not keep it, and a value
+	// made per record would be one more allocation per transaction.
+	dnsEvent := rules.Event{Kind: rules.EventDNS}
+	httpEvent := rules.Event{Kind: rules.EventHTTP}
+	tlsEvent := rules.Event{Kind: rules.EventTLS}
 	app := streams.New(cfg.Streams, streams.Sinks{
 		DNS: func(d *flows.DNSRecord) {
 			r.App.count(d)
-			engine.Event(&rules.Event{Kind: rules.EventDNS, DNS: d})
+			dnsEvent.DNS = d
+			engine.Event(&dnsEvent)
 			if sink != nil {
 				keep(sink.DNS(d))
 			}
 		},
 		HTTP: func(h *flows.HTTPRecord) {
 			r.App.countHTTP(h)
-			engine.Event(&rules.Event{Kind: rules.EventHTTP, HTTP: h})
+			httpEvent.HTTP = h
+			engine.Event(&httpEvent)
 			if sink != nil {
 				keep(sink.HTTP(h))
 			}
@@ -173,7 +185,8 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 		TLS: func(t *flows.TLSRecord) {
 			r.App.TLSHandshakes++
 			r.App.TLSOutcomes[t.Outcome]++
-			engine.Event(&rules.Event{Kind: rules.EventTLS, TLS: t})
+			tlsEvent.TLS = t
+			engine.Event(&tlsEvent)
 			if sink != nil {
 				keep(sink.TLS(t))
 			}
@@ -259,6 +272,7 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 	r.Table, r.Decode, r.Streams = table.Stats, dec.Stats, app.Stats
 	r.Findings = engine.Finish()
 	r.Suppressed = engine.Suppressed
+	r.RuleWarnings = engine.Warnings
 	r.fillCapture(rd, cfg.TopTalkers, talkers)
 	r.WorstFlows = worst.list()
 	return r, nil
@@ -274,13 +288,15 @@ func (a *AppSummary) count(d *flows.DNSRecord) {
 	a.DNSRcodes[d.RcodeName]++
 }
 
+var statusClass = [...]string{1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
+
 func (a *AppSummary) countHTTP(h *flows.HTTPRecord) {
 	if h.Method != "" {
 		a.HTTPRequests++
 	}
 	if h.Status >= 100 && h.Status <= 599 {
 		a.HTTPResponses++
-		a.HTTPStatus[fmt.Sprintf("%dxx", h.Status/100)]++
+		a.HTTPStatus[statusClass[h.Status/100]]++
 	}
 }
 

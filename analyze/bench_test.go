@@ -7,6 +7,7 @@ import (
 
 	"github.com/pcapx/pcapx/analyze/source"
 	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/internal/memlimit"
 )
 
 // The benchmarks run on a large generated capture (make bench writes one of
@@ -86,18 +87,33 @@ func BenchmarkDecode(b *testing.B) {
 }
 
 // BenchmarkAnalyze: the whole run (reader, decoder, flow table, TCP
-// analysis, flow records) with no output sink.
+// analysis, reassembly and every parser, rules, flow records) with no
+// output sink. "gogc100" runs under Go's default collector settings;
+// "pcapx-gc" under the policy pcapx analyze runs with (internal/memlimit:
+// GOGC off, a soft memory limit that follows the live heap). Run it with
+// -cpu 1 for the one-core figure: with more, the collector's marking moves
+// to another core.
 func BenchmarkAnalyze(b *testing.B) {
 	path, size := benchCapture(b)
-	b.ReportAllocs()
-	b.SetBytes(size)
-	var n int64
-	for b.Loop() {
-		res, err := Run(Config{Inputs: []string{path}}, nil)
-		if err != nil {
-			b.Fatal(err)
+	run := func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(size)
+		var n int64
+		for b.Loop() {
+			res, err := Run(Config{Inputs: []string{path}}, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n = res.Capture.Packets
 		}
-		n = res.Capture.Packets
+		report(b, n, size)
 	}
-	report(b, n, size)
+	b.Run("gogc100", run)
+	b.Run("pcapx-gc", func(b *testing.B) {
+		b.Setenv("GOGC", "")
+		b.Setenv("GOMEMLIMIT", "")
+		stop := memlimit.Start()
+		defer stop()
+		run(b)
+	})
 }

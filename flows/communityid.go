@@ -47,7 +47,10 @@ func CommunityID(seed uint16, src, dst netip.Addr, proto uint8, sport, dport uin
 		b = binary.BigEndian.AppendUint16(b, dport)
 	}
 	sum := sha1.Sum(b)
-	return "1:" + base64.StdEncoding.EncodeToString(sum[:])
+	var out [2 + 28]byte // "1:" and the base64 of 20 bytes
+	out[0], out[1] = '1', ':'
+	base64.StdEncoding.Encode(out[2:], sum[:])
+	return string(out[:]) // one allocation, not two
 }
 
 // icmpCounterpart pairs request and reply types, per the Community ID spec.

@@ -113,7 +113,6 @@ func (p *Packet) IsICMPError() bool {
 // one) and a switch is cheaper than the parser's layer-type lookup. A Decoder is
 // not safe for concurrent use; make one per goroutine.
 type Decoder struct {
-	eth    layers.Ethernet
 	dot1q  layers.Dot1Q
 	sll    layers.LinuxSLL
 	sll2   layers.LinuxSLL2
@@ -121,7 +120,6 @@ type Decoder struct {
 	ip6    layers.IPv6
 	ip6ext layers.IPv6ExtensionSkipper
 	ip6fr  layers.IPv6Fragment
-	tcp    layers.TCP
 	udp    layers.UDP
 	gre    layers.GRE
 	vxlan  layers.VXLAN
@@ -250,11 +248,27 @@ func (d *Decoder) decodeFrom(typ gopacket.LayerType, data []byte, p *Packet, dep
 	for ; depth < maxEncap; depth++ {
 		switch typ {
 		case layers.LayerTypeEthernet:
-			if d.eth.DecodeFromBytes(data, &d.df) != nil {
+			// Read by hand, as layers.Ethernet.DecodeFromBytes does but
+			// without filling its MAC and layer slices (write barriers on
+			// every frame, for fields pcapx never reads).
+			if len(data) < 14 {
 				return KindMalformed
 			}
-			typ, data = d.eth.NextLayerType(), d.eth.Payload
-			if d.eth.EthernetType == layers.EthernetTypeQinQ {
+			et := layers.EthernetType(binary.BigEndian.Uint16(data[12:14]))
+			data = data[14:]
+			if et < 0x0600 {
+				// An 802.3 length field, with LLC after it: the payload
+				// is that long (the rest is padding).
+				n := int(et)
+				et = layers.EthernetTypeLLC
+				if len(data) < n {
+					d.df.truncated = true
+				} else {
+					data = data[:n]
+				}
+			}
+			typ = et.LayerType()
+			if et == layers.EthernetTypeQinQ {
 				typ = layers.LayerTypeDot1Q
 			}
 		case layers.LayerTypeDot1Q:
@@ -500,34 +514,12 @@ func (d *Decoder) decodeTransport(proto uint8, data []byte, p *Packet, depth int
 	ipPayloadLen = min(ipPayloadLen, len(data)+d.cut)
 	switch proto {
 	case ProtoTCP:
-		if d.tcp.DecodeFromBytes(data, &d.df) != nil {
+		payload, ok := d.decodeTCP(data, p)
+		if !ok {
 			return KindMalformed
 		}
-		t := &d.tcp
-		p.SrcPort, p.DstPort = uint16(t.SrcPort), uint16(t.DstPort)
-		p.Seq, p.Ack = t.Seq, t.Ack
-		p.Window = t.Window
-		p.Flags = tcpFlags(t)
-		for i := range t.Options {
-			o := &t.Options[i]
-			switch o.OptionType {
-			case layers.TCPOptionKindMSS:
-				if len(o.OptionData) == 2 {
-					p.MSS = binary.BigEndian.Uint16(o.OptionData)
-				}
-			case layers.TCPOptionKindWindowScale:
-				if len(o.OptionData) == 1 {
-					p.WScale = int8(min(o.OptionData[0], 14))
-				}
-			case layers.TCPOptionKindSACKPermitted:
-				p.SACKPerm = true
-			case layers.TCPOptionKindSACK:
-				p.SACK = true
-			}
-		}
-		hdr := int(t.DataOffset) * 4
-		p.PayloadLen = max(ipPayloadLen-hdr, 0)
-		p.Payload = t.Payload
+		p.PayloadLen = max(ipPayloadLen-(len(data)-len(payload)), 0)
+		p.Payload = payload
 		if len(p.Payload) > p.PayloadLen {
 			p.Payload = p.Payload[:p.PayloadLen] // Ethernet padding
 		}
@@ -580,33 +572,68 @@ func (d *Decoder) decodeTransport(proto uint8, data []byte, p *Packet, depth int
 	return KindIP
 }
 
-func tcpFlags(t *layers.TCP) uint8 {
-	var f uint8
-	if t.FIN {
-		f |= FlagFIN
+// decodeTCP reads a TCP header into p and returns the segment's payload;
+// ok is false for a header that is cut short or whose data offset is
+// impossible (a truncated frame is counted as such).
+//
+// It is done by hand rather than with gopacket's layers.TCP, which builds
+// a slice of every option (with MPTCP sub-structures) for each segment
+// when pcapx needs four option values: on the mixed benchmark capture
+// that decoding was the largest single cost of the decoder. It follows
+// layers.TCP (gopacket v1.7.7) in what it accepts: an option whose length
+// is impossible ends the option list without failing the segment. One
+// difference: MPTCP options are only checked for a sane length, not per
+// subtype (pcapx reads none of them), so an option after a malformed MPTCP
+// option is still read.
+func (d *Decoder) decodeTCP(data []byte, p *Packet) (payload []byte, ok bool) {
+	if len(data) < 20 {
+		d.df.truncated = true
+		return nil, false
 	}
-	if t.SYN {
-		f |= FlagSYN
+	off := int(data[12]>>4) * 4
+	if off < 20 {
+		return nil, false
 	}
-	if t.RST {
-		f |= FlagRST
+	if off > len(data) {
+		d.df.truncated = true
+		return nil, false
 	}
-	if t.PSH {
-		f |= FlagPSH
+	be := binary.BigEndian
+	p.SrcPort, p.DstPort = be.Uint16(data[0:2]), be.Uint16(data[2:4])
+	p.Seq, p.Ack = be.Uint32(data[4:8]), be.Uint32(data[8:12])
+	p.Flags = data[13] // the Flag constants are the header's bits
+	p.Window = be.Uint16(data[14:16])
+	opts := data[20:off]
+	for len(opts) > 0 {
+		kind := opts[0]
+		if kind == 0 { // end of the option list
+			break
+		}
+		if kind == 1 { // no-operation (padding)
+			opts = opts[1:]
+			continue
+		}
+		if len(opts) < 2 || opts[1] < 2 || int(opts[1]) > len(opts) || (kind == 30 && opts[1] < 3) {
+			break
+		}
+		val := opts[2:opts[1]]
+		switch layers.TCPOptionKind(kind) {
+		case layers.TCPOptionKindMSS:
+			if len(val) == 2 {
+				p.MSS = be.Uint16(val)
+			}
+		case layers.TCPOptionKindWindowScale:
+			if len(val) == 1 {
+				p.WScale = int8(min(val[0], 14))
+			}
+		case layers.TCPOptionKindSACKPermitted:
+			p.SACKPerm = true
+		case layers.TCPOptionKindSACK:
+			p.SACK = true
+		}
+		opts = opts[opts[1]:]
 	}
-	if t.ACK {
-		f |= FlagACK
-	}
-	if t.URG {
-		f |= FlagURG
-	}
-	if t.ECE {
-		f |= FlagECE
-	}
-	if t.CWR {
-		f |= FlagCWR
-	}
-	return f
+	return data[off:], true
 }
 
 // parseQuoted reads the IP header and the first transport bytes an ICMP error

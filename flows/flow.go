@@ -101,6 +101,7 @@ type Flow struct {
 
 	// list links for the table's time-ordered expiry lists.
 	prev, next *Flow
+	hnext      *Flow // next flow whose key hashes alike (flowIndex)
 	list       *flowList
 }
 

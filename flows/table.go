@@ -14,7 +14,7 @@ package flows
 // the whole table.
 type Table struct {
 	cfg      Config
-	m        map[Key]*Flow
+	m        flowIndex
 	lists    [numLists]flowList
 	now      int64
 	sweep    int64 // capture time of the last expiry check
@@ -84,7 +84,7 @@ const (
 // NewTable returns an empty table.
 func NewTable(cfg Config) *Table {
 	cfg.setDefaults()
-	t := &Table{cfg: cfg, m: make(map[Key]*Flow, 1024)}
+	t := &Table{cfg: cfg, m: newFlowIndex()}
 	t.lists[listTCPOpen].timeout = cfg.TCPIdle
 	t.lists[listTCPClosed].timeout = cfg.TCPClosed
 	t.lists[listTCPHalfOpen].timeout = cfg.TCPHalfOpen
@@ -102,7 +102,7 @@ func (t *Table) Process(p *Packet) (*Flow, Dir, Analysis) {
 		t.expire()
 	}
 	k, fromA := keyOf(p, t.cfg.KeyByVLAN)
-	f := t.m[k]
+	f := t.m.get(&k)
 	reused := false
 	if f != nil && f.TCP != nil && f.TCP.startsNewConnection(p, fromA == f.clientIsA()) {
 		t.end(f, EndReused)
@@ -178,14 +178,14 @@ func (t *Table) Flush() {
 }
 
 // Len is the number of active flows.
-func (t *Table) Len() int { return len(t.m) }
+func (t *Table) Len() int { return t.m.len() }
 
 func (f *Flow) clientIsA() bool {
 	return f.Client.Port == f.Key.APort && f.Client.Addr.As16() == f.Key.A
 }
 
 func (t *Table) create(k Key, p *Packet, fromA bool) *Flow {
-	if len(t.m) >= t.cfg.MaxFlows {
+	if t.m.len() >= t.cfg.MaxFlows {
 		t.evictOne()
 	}
 	var f *Flow
@@ -235,11 +235,11 @@ func (t *Table) create(k Key, p *Packet, fromA bool) *Flow {
 		}
 	}
 	f.Client, f.Server = src, dst
-	t.m[k] = f
-	if len(t.m) > t.Stats.Peak {
-		t.Stats.Peak = len(t.m)
+	t.m.put(f)
+	if t.m.len() > t.Stats.Peak {
+		t.Stats.Peak = t.m.len()
 	}
-	t.Stats.Active = len(t.m)
+	t.Stats.Active = t.m.len()
 	return f
 }
 
@@ -353,8 +353,8 @@ func (t *Table) end(f *Flow, why EndReason) {
 	if f.list != nil {
 		f.list.remove(f)
 	}
-	delete(t.m, f.Key)
-	t.Stats.Active = len(t.m)
+	t.m.del(f)
+	t.Stats.Active = t.m.len()
 	if f.TCP != nil {
 		f.TCP.finish(f)
 	}

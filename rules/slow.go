@@ -26,7 +26,7 @@ check the resolver's load and upstream latency.`,
 	Severity:   Warning,
 	Thresholds: []Threshold{{Name: "max_ms", Default: 50, Unit: "ms", Doc: "a response slower than this is slow"}},
 	Events:     []EventKind{EventDNS},
-	New:        func(p Params) Checker { return &slowPhase{p: p, kind: phaseDNS} },
+	New:        func(p Params) Checker { return &slowPhase{p: p, max: p.T("max_ms"), kind: phaseDNS} },
 }
 
 // SlowConnect reports slow TCP handshakes.
@@ -46,7 +46,7 @@ listening sockets) and "netstat -s | grep -i listen" for accept-queue overflows;
 	Severity:   Warning,
 	Thresholds: []Threshold{{Name: "max_ms", Default: 100, Unit: "ms", Doc: "a handshake slower than this is slow"}},
 	Events:     []EventKind{EventFlow},
-	New:        func(p Params) Checker { return &slowPhase{p: p, kind: phaseConnect} },
+	New:        func(p Params) Checker { return &slowPhase{p: p, max: p.T("max_ms"), kind: phaseConnect} },
 }
 
 // SlowTLSHandshake reports slow TLS handshakes.
@@ -67,7 +67,7 @@ are enabled; the server's CPU.`,
 	Severity:   Warning,
 	Thresholds: []Threshold{{Name: "max_ms", Default: 200, Unit: "ms", Doc: "a handshake slower than this is slow"}},
 	Events:     []EventKind{EventTLS},
-	New:        func(p Params) Checker { return &slowPhase{p: p, kind: phaseTLS} },
+	New:        func(p Params) Checker { return &slowPhase{p: p, max: p.T("max_ms"), kind: phaseTLS} },
 }
 
 // SlowFirstByte reports slow HTTP responses.
@@ -87,7 +87,7 @@ handshake RTT to separate network from server time.`,
 	Severity:   Warning,
 	Thresholds: []Threshold{{Name: "max_ms", Default: 500, Unit: "ms", Doc: "a first byte later than this is slow"}},
 	Events:     []EventKind{EventHTTP},
-	New:        func(p Params) Checker { return &slowPhase{p: p, kind: phaseTTFB} },
+	New:        func(p Params) Checker { return &slowPhase{p: p, max: p.T("max_ms"), kind: phaseTTFB} },
 }
 
 // phase names which slow-* rule a slowPhase checker is.
@@ -111,23 +111,39 @@ type sample struct {
 	example string // "" for none
 }
 
-// sample takes the phase's measurement from an event of the kind the rule
+// measure takes the phase's measurement from an event of the kind the rule
 // consumes; ok is false when the event has none (unanswered, no handshake).
-func (k phase) sample(ev *Event) (s sample, ok bool) {
+// It is called for every event, so it only reads numbers; sample builds
+// the strings, for the few events over the threshold.
+func (k phase) measure(ev *Event) (ms float64, ok bool) {
+	switch k {
+	case phaseDNS:
+		return ev.DNS.LatencyMS, !ev.DNS.Unanswered
+	case phaseConnect:
+		return ev.Flow.HandshakeRTT, ev.Flow.Proto == "tcp"
+	case phaseTLS:
+		return ev.TLS.HandshakeMS, ev.TLS.Established
+	default:
+		return ev.HTTP.TTFBMS, ev.HTTP.Status != 0
+	}
+}
+
+// sample describes a slow event: what to group it by, and its evidence.
+func (k phase) sample(ev *Event, ms float64) sample {
 	switch k {
 	case phaseDNS:
 		d := ev.DNS
-		return sample{ms: d.LatencyMS, key: d.DstAddr, host: d.DstAddr, ts: d.QueryNS, frame: d.QueryFrame, ref: d.FlowRef, example: d.QName}, !d.Unanswered
+		return sample{ms: ms, key: d.DstAddr, host: d.DstAddr, ts: d.QueryNS, frame: d.QueryFrame, ref: d.FlowRef, example: d.QName}
 	case phaseConnect:
 		f := ev.Flow
 		key := fmt.Sprintf("%s:%d", f.DstAddr, f.DstPort)
-		return sample{ms: f.HandshakeRTT, key: key, host: f.DstAddr, ts: f.FirstNS, frame: flows.FrameRef{File: f.FirstFile, Frame: f.FirstFrame}, ref: f.Ref()}, f.Proto == "tcp"
+		return sample{ms: ms, key: key, host: f.DstAddr, ts: f.FirstNS, frame: flows.FrameRef{File: f.FirstFile, Frame: f.FirstFrame}, ref: f.Ref()}
 	case phaseTLS:
 		t := ev.TLS
-		return sample{ms: t.HandshakeMS, key: fmt.Sprintf("%s:%d %s", t.DstAddr, t.DstPort, t.SNI), host: t.DstAddr, ts: t.ClientHelloNS, frame: t.ClientHelloFrame, ref: t.FlowRef}, t.Established
+		return sample{ms: ms, key: fmt.Sprintf("%s:%d %s", t.DstAddr, t.DstPort, t.SNI), host: t.DstAddr, ts: t.ClientHelloNS, frame: t.ClientHelloFrame, ref: t.FlowRef}
 	default:
 		h := ev.HTTP
-		return sample{ms: h.TTFBMS, key: fmt.Sprintf("%s (%s:%d)", h.Host, h.DstAddr, h.DstPort), host: h.DstAddr, ts: h.RequestNS, frame: h.RequestFrame, ref: h.FlowRef, example: h.Method + " " + h.Target}, h.Status != 0
+		return sample{ms: ms, key: fmt.Sprintf("%s (%s:%d)", h.Host, h.DstAddr, h.DstPort), host: h.DstAddr, ts: h.RequestNS, frame: h.RequestFrame, ref: h.FlowRef, example: h.Method + " " + h.Target}
 	}
 }
 
@@ -165,15 +181,17 @@ func (k phase) finding(e *group, p Params) Finding {
 // grouped by the server that was slow.
 type slowPhase struct {
 	p    Params
+	max  float64 // max_ms, looked up once
 	kind phase
 	g    groups
 }
 
 func (c *slowPhase) Event(ev *Event, _ func(Finding)) {
-	s, ok := c.kind.sample(ev)
-	if !ok || s.ms <= c.p.T("max_ms") {
+	ms, ok := c.kind.measure(ev)
+	if !ok || ms <= c.max {
 		return
 	}
+	s := c.kind.sample(ev, ms)
 	if e := c.g.add(s.key, s.ts, s.frame, s.ref); e != nil {
 		e.measure(s.ms)
 		e.data = s.host

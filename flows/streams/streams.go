@@ -108,8 +108,14 @@ type Tracker struct {
 	curMulticast bool
 	now          int64
 	flushed      int64
-	Stats        Stats
+	// freeFrames recycles the frame rings of finished connections (a
+	// kilobyte each; records copy frames out of them, never point in).
+	freeFrames []*[2]frameRing
+	Stats      Stats
 }
+
+// maxFreeFrames bounds the recycled frame rings.
+const maxFreeFrames = 1024
 
 type dnsKey struct {
 	c  *dnsFlow

@@ -383,12 +383,15 @@ func (t *Tracker) tcpPacket(p *flows.Packet, f *flows.Flow, dir flows.Dir) {
 // feed hands one segment of c to the assembler.
 func (t *Tracker) feed(c *conn, p *flows.Packet, dir flows.Dir, fr flows.FrameRef) {
 	h := &c.half[dir]
+	// The fields the assembler reads are set one by one: assigning a whole
+	// layers.TCP value (a few hundred bytes with pointers) costs a bulk
+	// write barrier per segment while the GC is marking. The other fields
+	// are never set, except by the rare synthetic segments, which assign a
+	// whole value and are overwritten here.
 	seg := &t.seg
-	*seg = layers.TCP{
-		Seq: p.Seq, Ack: p.Ack,
-		SYN: p.Flags&flows.FlagSYN != 0, ACK: p.Flags&flows.FlagACK != 0,
-		FIN: p.Flags&flows.FlagFIN != 0, RST: p.Flags&flows.FlagRST != 0,
-	}
+	seg.Seq, seg.Ack = p.Seq, p.Ack
+	seg.SYN, seg.ACK = p.Flags&flows.FlagSYN != 0, p.Flags&flows.FlagACK != 0
+	seg.FIN, seg.RST = p.Flags&flows.FlagFIN != 0, p.Flags&flows.FlagRST != 0
 	seg.Payload = p.Payload
 	seq := p.Seq
 	if seg.SYN {
@@ -517,9 +520,14 @@ func (c *conn) decide(k appKind) {
 	default:
 		return
 	}
-	c.frames = new([2]frameRing)
-	c.feeding, c.asm = true, true
 	t := c.t
+	if n := len(t.freeFrames); n > 0 {
+		c.frames, t.freeFrames = t.freeFrames[n-1], t.freeFrames[:n-1]
+		*c.frames = [2]frameRing{}
+	} else {
+		c.frames = new([2]frameRing)
+	}
+	c.feeding, c.asm = true, true
 	t.nextID++
 	var a, b [16]byte
 	binary.BigEndian.PutUint64(a[:], t.nextID)
@@ -616,6 +624,7 @@ func (c *conn) httpDone(tx *http.Transaction) {
 		Reason:        tx.Reason,
 		ResponseBytes: tx.ResponseBytes,
 		Complete:      tx.Complete,
+		Gap:           tx.Gap,
 		RequestFrame:  c.frames[flows.FromClient].find(tx.RequestTime),
 		ResponseFrame: c.frames[flows.FromServer].find(tx.FirstResponseByteTime),
 	}
@@ -801,6 +810,9 @@ func (t *Tracker) finish(c *conn, last int64, captureEnded bool) *appSummary {
 		sum.ttfbMS = float64(c.respAt-c.reqAt) / 1e6
 	}
 	t.closeAsm(c)
+	if c.frames != nil && len(t.freeFrames) < maxFreeFrames {
+		t.freeFrames = append(t.freeFrames, c.frames)
+	}
 	c.tlsC, c.tlsS, c.httpC, c.firstHTTP, c.frames = nil, nil, nil, nil, nil
 	c.dnsTCP = [2]*dns.TCPStream{}
 	c.half = [2]half{}
