@@ -43,7 +43,6 @@ import (
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	pq "github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -56,9 +55,12 @@ import (
 const DefaultMaxRows = 64 << 10
 
 // batchRows is how many rows the Arrow builders hold before they are
-// encoded into the row group being built: small batches stay in the CPU's
-// caches and the builders never grow by copying.
-const batchRows = 1024
+// encoded into the row group being built. Every batch costs pqarrow a
+// fixed setup per column (level builders, a slice of values per string
+// column), so batches of 4096 rows take about 5% less CPU than batches of
+// 1024 on the benchmark capture; the builders (recycled through
+// poolAllocator) stay at a few MiB.
+const batchRows = 4096
 
 // Options tune a Writer.
 type Options struct {
@@ -463,10 +465,10 @@ func newTable[R any](w *Writer, s *spec[R], max int) (*table[R], error) {
 		return nil, fmt.Errorf("parquet output %s: %w", s.name, err)
 	}
 	t.bw = bufio.NewWriterSize(f, 256<<10)
-	if t.fw, err = pqarrow.NewFileWriter(sc, t.bw, props, pqarrow.NewArrowWriterProperties()); err != nil {
+	if t.fw, err = pqarrow.NewFileWriter(sc, t.bw, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(tableAllocator))); err != nil {
 		return nil, fmt.Errorf("parquet output %s: %w", s.name, err)
 	}
-	t.rb = array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	t.rb = array.NewRecordBuilder(tableAllocator, sc)
 	t.app = make([]func(*R), len(s.cols))
 	for i := range s.cols {
 		t.app[i] = s.cols[i].bind(t.rb.Field(i))
@@ -488,6 +490,7 @@ func writerProps[R any](s *spec[R], maxRows int) (*pq.WriterProperties, error) {
 		pq.WithDataPageSize(pageSize),
 		pq.WithDictionaryPageSizeLimit(dictPageLimit),
 		pq.WithCreatedBy("pcapx (github.com/apache/arrow-go/v18)"),
+		pq.WithAllocator(tableAllocator),
 	}
 	schema, err := pqarrow.ToParquet(s.schema(), pq.NewWriterProperties(opts...), pqarrow.DefaultWriterProps())
 	if err != nil {
