@@ -8,9 +8,9 @@ import (
 func TestLimit(t *testing.T) {
 	for _, c := range []struct{ live, want int64 }{
 		{0, Floor},
-		{40 << 20, Floor},                    // 40+10+16 = 66 MiB < floor
-		{88 << 20, 88<<20 + 22<<20 + 16<<20}, // a 1 GB capture's table
-		{1 << 30, 1<<30 + 1<<28 + 16<<20},
+		{40 << 20, Floor},                    // 40+20+16 = 76 MiB < floor
+		{88 << 20, 88<<20 + 44<<20 + 16<<20}, // a 1 GB capture's table
+		{1 << 30, 1<<30 + 1<<29 + 16<<20},
 	} {
 		if got := Limit(c.live); got != c.want {
 			t.Errorf("Limit(%d MiB) = %d MiB, want %d MiB", c.live>>20, got>>20, c.want>>20)
