@@ -194,11 +194,30 @@ func LinkTypeName(lt uint16) string {
 // tunnels): a crafted frame must not loop the decoder.
 const maxEncap = 24
 
+// reset clears what Decode fills, keeping the frame's Timestamp, File,
+// Frame and WireLen (set by the caller). It is p.decoded = packetFields{}
+// in effect, but written field by field where pointers are involved:
+// assigning a whole struct that holds pointers costs a bulk write barrier
+// on every frame while the garbage collector is marking (TestPacketReset
+// checks that every field is cleared).
+func (p *Packet) reset() {
+	p.Kind, p.Proto, p.IPLen, p.VLAN, p.Tunnel = 0, 0, 0, 0, 0
+	p.Src, p.Dst = netip.Addr{}, netip.Addr{}
+	p.SrcPort, p.DstPort = 0, 0
+	p.Seq, p.Ack, p.Flags, p.Window = 0, 0, 0, 0
+	p.MSS, p.WScale, p.SACKPerm, p.SACK = 0, -1, false, false
+	p.PayloadLen, p.Payload = 0, nil
+	p.ICMPType, p.ICMPCode, p.NextHopMTU = 0, 0, 0
+	if p.Quoted.Valid || p.Quoted.Src.IsValid() || p.Quoted.Dst.IsValid() {
+		p.Quoted.Valid, p.Quoted.Src, p.Quoted.Dst = false, netip.Addr{}, netip.Addr{}
+	}
+	p.Quoted.Proto, p.Quoted.SrcPort, p.Quoted.DstPort, p.Quoted.Seq = 0, 0, 0, 0
+}
+
 // Decode decodes one frame of the given link type into p. It never panics on
 // hostile input; what it cannot parse is reported as KindMalformed or KindOther.
 func (d *Decoder) Decode(linkType uint16, data []byte, p *Packet) Kind {
-	ts, file, frame, wl := p.Timestamp, p.File, p.Frame, p.WireLen
-	*p = Packet{Timestamp: ts, File: file, Frame: frame, WireLen: wl, WScale: -1}
+	p.reset()
 	d.df.truncated = false
 	d.cut = max(p.WireLen-len(data), 0)
 	var typ gopacket.LayerType

@@ -3,6 +3,7 @@ package flows
 import (
 	"encoding/binary"
 	"net/netip"
+	"reflect"
 	"testing"
 )
 
@@ -173,4 +174,41 @@ func FuzzDecode(f *testing.F) {
 		}
 		tab.Flush()
 	})
+}
+
+// TestPacketReset: reset clears every field Decode fills (a field added to
+// Packet and forgotten in reset fails here) and keeps the four the caller
+// sets.
+func TestPacketReset(t *testing.T) {
+	var p Packet
+	v := reflect.ValueOf(&p).Elem()
+	var fill func(v reflect.Value)
+	fill = func(v reflect.Value) {
+		switch v.Kind() {
+		case reflect.Struct:
+			if v.Type() == reflect.TypeOf(netip.Addr{}) {
+				v.Set(reflect.ValueOf(netip.MustParseAddr("2001:db8::1")))
+				return
+			}
+			for i := range v.NumField() {
+				fill(v.Field(i))
+			}
+		case reflect.Bool:
+			v.SetBool(true)
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			v.SetInt(7)
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			v.SetUint(7)
+		case reflect.Slice:
+			v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		default:
+			t.Fatalf("TestPacketReset does not know how to fill a %s", v.Kind())
+		}
+	}
+	fill(v)
+	p.reset()
+	want := Packet{Timestamp: 7, File: 7, Frame: 7, WireLen: 7, WScale: -1}
+	if !reflect.DeepEqual(p, want) {
+		t.Errorf("after reset:\n got %+v\nwant %+v", p, want)
+	}
 }

@@ -241,7 +241,9 @@ func (r *reader) Next() (*Packet, error) {
 			return nil, err
 		}
 		if ok {
-			r.heap.fix0()
+			if len(r.heap) > 1 { // one input (the usual case): nothing to reorder
+				r.heap.fix0()
+			}
 		} else {
 			r.heap.pop0()
 			in.finish()
