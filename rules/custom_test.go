@@ -13,30 +13,8 @@ import (
 	"cel.dev/cel-go/common/types"
 
 	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/internal/jsontags"
 )
-
-// jsonNames lists the JSON field names of a record type in order, walking
-// embedded structs as encoding/json does.
-func jsonNames(t reflect.Type) []string {
-	var out []string
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		if f.Anonymous && tag == "" {
-			out = append(out, jsonNames(f.Type)...)
-			continue
-		}
-		name, _, _ := strings.Cut(tag, ",")
-		if name == "-" || !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		out = append(out, name)
-	}
-	return out
-}
 
 // fill sets every field of a record to a distinct non-zero value.
 func fill(v reflect.Value, n *int) {
@@ -81,7 +59,7 @@ func TestCELFieldsMatchJSON(t *testing.T) {
 	for k, rec := range recs {
 		t.Run(k.String(), func(t *testing.T) {
 			ck := celKinds[k]
-			want := jsonNames(reflect.TypeOf(rec).Elem())
+			want := jsontags.Names(reflect.TypeOf(rec).Elem())
 			if got := ck.names; !reflect.DeepEqual(got, want) {
 				t.Fatalf("CEL fields of %s\n got %v\nwant %v (the JSON fields, in order)", k, got, want)
 			}

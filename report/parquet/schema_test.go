@@ -15,6 +15,7 @@ import (
 
 	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/internal/jsontags"
 	"github.com/pcapx/pcapx/rules"
 )
 
@@ -84,35 +85,12 @@ func TestGoldenSchemas(t *testing.T) {
 	}
 }
 
-// jsonNames lists the JSON field names of a record type (embedded structs
-// flattened, json:"-" skipped), in declaration order.
-func jsonNames(t reflect.Type) []string {
-	var out []string
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		if f.Anonymous && tag == "" {
-			out = append(out, jsonNames(f.Type)...)
-			continue
-		}
-		name, _, _ := strings.Cut(tag, ",")
-		if name == "-" || !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		out = append(out, name)
-	}
-	return out
-}
-
 // TestColumnsMatchJSON: every table has a column for every field of its
 // record in --format json and no column the JSON lacks, save the
 // documented differences. Adding a field to a record (or to the JSON's
 // capture or tcp objects) without adding its column fails here.
 func TestColumnsMatchJSON(t *testing.T) {
-	flowRef := jsonNames(reflect.TypeOf(flows.FlowRef{}))
+	flowRef := jsontags.Names(reflect.TypeOf(flows.FlowRef{}))
 	prefixed := func(prefix string, names []string) []string {
 		out := make([]string, len(names))
 		for i, n := range names {
@@ -126,17 +104,17 @@ func TestColumnsMatchJSON(t *testing.T) {
 		renamed map[string]string // JSON name → column name
 		extra   []string          // columns the JSON has no field for
 	}{
-		{"flows", jsonNames(reflect.TypeOf(flows.Record{})), nil, nil},
-		{"dns", jsonNames(reflect.TypeOf(flows.DNSRecord{})), nil, []string{"query_file", "query_frame"}},
-		{"http", jsonNames(reflect.TypeOf(flows.HTTPRecord{})), map[string]string{"host": "http_host"}, []string{"request_file", "request_frame"}},
-		{"tls", jsonNames(reflect.TypeOf(flows.TLSRecord{})), nil, []string{"client_hello_file", "client_hello_frame"}},
-		{"findings", append(jsonNames(reflect.TypeOf(rules.Finding{})), flowRef...), map[string]string{"flow": ""}, nil},
+		{"flows", jsontags.Names(reflect.TypeOf(flows.Record{})), nil, nil},
+		{"dns", jsontags.Names(reflect.TypeOf(flows.DNSRecord{})), nil, []string{"query_file", "query_frame"}},
+		{"http", jsontags.Names(reflect.TypeOf(flows.HTTPRecord{})), map[string]string{"host": "http_host"}, []string{"request_file", "request_frame"}},
+		{"tls", jsontags.Names(reflect.TypeOf(flows.TLSRecord{})), nil, []string{"client_hello_file", "client_hello_frame"}},
+		{"findings", append(jsontags.Names(reflect.TypeOf(rules.Finding{})), flowRef...), map[string]string{"flow": ""}, nil},
 		// capture: the JSON's capture object (its files flattened into
 		// file_* columns), tcp object (tcp_*) and top_talkers.
 		{"capture", cat2(
-			[]string{"file_index"}, prefixed("file_", jsonNames(reflect.TypeOf(analyze.File{}))),
-			jsonNames(reflect.TypeOf(analyze.Capture{})),
-			prefixed("tcp_", jsonNames(reflect.TypeOf(analyze.TCPSummary{}))),
+			[]string{"file_index"}, prefixed("file_", jsontags.Names(reflect.TypeOf(analyze.File{}))),
+			jsontags.Names(reflect.TypeOf(analyze.Capture{})),
+			prefixed("tcp_", jsontags.Names(reflect.TypeOf(analyze.TCPSummary{}))),
 			[]string{"top_talkers"}),
 			map[string]string{"files": ""}, []string{"suppressed", "pcapx_version"}},
 	}
