@@ -305,14 +305,7 @@ func TestReplayErrors(t *testing.T) {
 
 	// Tables of a run that never finished a capture (Finish(nil)): no
 	// capture rows.
-	dir := t.TempDir()
-	w, err := New(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Finish(nil); err != nil {
-		t.Fatal(err)
-	}
+	dir := emptyTables(t)
 	if _, err := Replay(dir, nil); err == nil || !strings.Contains(err.Error(), "capture.parquet: no rows") {
 		t.Errorf("no capture rows: %v", err)
 	}
@@ -337,12 +330,7 @@ func TestReplayErrors(t *testing.T) {
 	if _, _, err := liveRun(t, dir, Options{}, filepath.Join(capturesDir(t), "demo.pcapng")); err != nil {
 		t.Fatal(err)
 	}
-	other := t.TempDir()
-	w, err = New(other, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Finish(nil)
+	other := emptyTables(t)
 	// The icmp table in place of the timeline: no column start.
 	os.Rename(filepath.Join(other, "icmp.parquet"), filepath.Join(dir, "timeline.parquet"))
 	if _, err := Replay(dir, nil); err == nil || !strings.Contains(err.Error(), "timeline.parquet: no column start") {

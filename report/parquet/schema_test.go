@@ -47,11 +47,10 @@ func TestSchemaDoc(t *testing.T) {
 	}
 }
 
-// TestGoldenSchemas catches accidental schema changes: the Parquet schema
-// of every table as written (read back from the file) must equal the one
-// in testdata/schema/TABLE.txt. A deliberate change is made with -update
-// and shows in review as a diff of those files.
-func TestGoldenSchemas(t *testing.T) {
+// emptyTables writes the tables of a run with no records and no capture
+// (Finish(nil)) into a new temporary directory.
+func emptyTables(t *testing.T) string {
+	t.Helper()
 	dir := t.TempDir()
 	w, err := New(dir, Options{})
 	if err != nil {
@@ -60,6 +59,15 @@ func TestGoldenSchemas(t *testing.T) {
 	if err := w.Finish(nil); err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+// TestGoldenSchemas catches accidental schema changes: the Parquet schema
+// of every table as written (read back from the file) must equal the one
+// in testdata/schema/TABLE.txt. A deliberate change is made with -update
+// and shows in review as a diff of those files.
+func TestGoldenSchemas(t *testing.T) {
+	dir := emptyTables(t)
 	for _, name := range tableNames {
 		rdr, err := file.OpenParquetFile(filepath.Join(dir, name+".parquet"), false)
 		if err != nil {

@@ -199,14 +199,7 @@ func TestFileProperties(t *testing.T) {
 }
 
 func TestEmptyTablesAreValid(t *testing.T) {
-	dir := t.TempDir()
-	w, err := New(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Finish(nil); err != nil {
-		t.Fatal(err)
-	}
+	dir := emptyTables(t)
 	for _, n := range tableNames {
 		if rows := readRows(t, filepath.Join(dir, n+".parquet")); len(rows) != 0 {
 			t.Errorf("%s: %d rows", n, len(rows))
