@@ -116,7 +116,6 @@ type Decoder struct {
 	dot1q  layers.Dot1Q
 	sll    layers.LinuxSLL
 	sll2   layers.LinuxSLL2
-	ip4    layers.IPv4
 	ip6    layers.IPv6
 	ip6ext layers.IPv6ExtensionSkipper
 	ip6fr  layers.IPv6Fragment
@@ -393,25 +392,25 @@ func (d *Decoder) decodeFrom(typ gopacket.LayerType, data []byte, p *Packet, dep
 			sawIP = false
 			typ, data = layers.LayerTypeEthernet, d.vxlan.Payload
 		case layers.LayerTypeIPv4:
-			if d.ip4.DecodeFromBytes(data, &d.df) != nil {
+			ip, ok := d.decodeIPv4(data)
+			if !ok {
 				return KindMalformed
 			}
-			ip := &d.ip4
-			p.Src = netip.AddrFrom4([4]byte(ip.SrcIP))
-			p.Dst = netip.AddrFrom4([4]byte(ip.DstIP))
-			p.Proto = uint8(ip.Protocol)
-			p.IPLen = int(ip.Length)
+			p.Src = netip.AddrFrom4(ip.src)
+			p.Dst = netip.AddrFrom4(ip.dst)
+			p.Proto = ip.proto
+			p.IPLen = ip.length
 			sawIP = true
-			if ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0 {
+			if ip.moreFrags || ip.fragOffset != 0 {
 				d.Stats.Fragments++
-				hdr := int(ip.IHL) * 4
-				if ip.FragOffset == 0 && len(ip.Payload) < int(ip.Length)-hdr {
+				hdr := ip.ihl * 4
+				if ip.fragOffset == 0 && len(ip.payload) < ip.length-hdr {
 					// A first fragment cut short by the capture can never
 					// be reassembled: read its transport header on its own
 					// rather than hold it forever (tshark does the same).
-					return d.decodeTransport(p.Proto, ip.Payload, p, depth+1, int(ip.Length)-hdr)
+					return d.decodeTransport(p.Proto, ip.payload, p, depth+1, ip.length-hdr)
 				}
-				whole, ok := d.defrag.add(p, fragKeyOf(p, uint32(ip.Id)), int(ip.FragOffset)*8, ip.Flags&layers.IPv4MoreFragments != 0, ip.Payload, &d.Stats)
+				whole, ok := d.defrag.add(p, fragKeyOf(p, uint32(ip.id)), int(ip.fragOffset)*8, ip.moreFrags, ip.payload, &d.Stats)
 				if !ok {
 					return KindFragment
 				}
@@ -426,9 +425,12 @@ func (d *Decoder) decodeFrom(typ gopacket.LayerType, data []byte, p *Packet, dep
 				return d.decodeTransport(p.Proto, whole, p, depth+1, len(whole))
 			}
 			if p.Proto == ProtoUDP || p.Proto == ProtoTCP || p.Proto == ProtoICMP || p.Proto == ProtoSCTP {
-				return d.decodeTransport(p.Proto, ip.Payload, p, depth+1, int(ip.Length)-int(ip.IHL)*4)
+				return d.decodeTransport(p.Proto, ip.payload, p, depth+1, ip.length-ip.ihl*4)
 			}
-			typ, data = ip.NextLayerType(), ip.Payload
+			typ, data = layers.IPProtocol(ip.proto).LayerType(), ip.payload
+			if layers.LayerClassIPv6Extension.Contains(typ) {
+				typ = gopacket.LayerTypeZero // no extension headers in IPv4: hosts drop these
+			}
 		case layers.LayerTypeIPv6:
 			if d.ip6.DecodeFromBytes(data, &d.df) != nil {
 				return KindMalformed
@@ -589,6 +591,73 @@ func (d *Decoder) decodeTransport(proto uint8, data []byte, p *Packet, depth int
 		return KindICMP
 	}
 	return KindIP
+}
+
+// ipv4 is what pcapx reads of an IPv4 header.
+type ipv4 struct {
+	ihl, length int // header length in 32-bit words; total length
+	id          uint16
+	moreFrags   bool
+	fragOffset  uint16 // in 8-byte units
+	proto       uint8
+	src, dst    [4]byte
+	payload     []byte
+}
+
+// decodeIPv4 reads an IPv4 header by hand, accepting and refusing exactly
+// what gopacket's layers.IPv4.DecodeFromBytes (v1.7.7) does — a total
+// length of 0 (TSO) means the frame's length; the payload is cut to the
+// total length; options must be well formed — without filling its
+// slices of options and addresses, which cost write barriers on every
+// frame for fields pcapx never reads.
+func (d *Decoder) decodeIPv4(data []byte) (ip ipv4, ok bool) {
+	if len(data) < 20 {
+		d.df.truncated = true
+		return ip, false
+	}
+	be := binary.BigEndian
+	ip.ihl = int(data[0] & 0x0F)
+	ip.length = int(be.Uint16(data[2:4]))
+	if ip.length == 0 {
+		ip.length = min(len(data), 0xFFFF)
+	}
+	hdr := ip.ihl * 4
+	if ip.length < 20 || ip.ihl < 5 || hdr > ip.length {
+		return ip, false
+	}
+	if len(data) > ip.length {
+		data = data[:ip.length]
+	} else if len(data) < ip.length {
+		d.df.truncated = true
+		if hdr > len(data) {
+			return ip, false
+		}
+	}
+	for opts := data[20:hdr]; len(opts) > 0; {
+		switch opts[0] {
+		case 0: // end of the option list
+			opts = nil
+		case 1: // no-operation
+			opts = opts[1:]
+		default:
+			if len(opts) < 2 || len(opts) < int(opts[1]) {
+				d.df.truncated = true
+				return ip, false
+			}
+			if opts[1] < 2 {
+				return ip, false
+			}
+			opts = opts[opts[1]:]
+		}
+	}
+	ff := be.Uint16(data[6:8])
+	ip.id = be.Uint16(data[4:6])
+	ip.moreFrags = ff&0x2000 != 0
+	ip.fragOffset = ff & 0x1FFF
+	ip.proto = data[9]
+	ip.src, ip.dst = [4]byte(data[12:16]), [4]byte(data[16:20])
+	ip.payload = data[hdr:]
+	return ip, true
 }
 
 // decodeTCP reads a TCP header into p and returns the segment's payload;
