@@ -194,11 +194,10 @@ func LinkTypeName(lt uint16) string {
 const maxEncap = 24
 
 // reset clears what Decode fills, keeping the frame's Timestamp, File,
-// Frame and WireLen (set by the caller). It is p.decoded = packetFields{}
-// in effect, but written field by field where pointers are involved:
-// assigning a whole struct that holds pointers costs a bulk write barrier
-// on every frame while the garbage collector is marking (TestPacketReset
-// checks that every field is cleared).
+// Frame and WireLen (set by the caller). It is written field by field,
+// not as *p = Packet{...}: assigning a whole struct that holds pointers
+// costs a bulk write barrier on every frame while the garbage collector is
+// marking. TestPacketReset checks that every field is cleared.
 func (p *Packet) reset() {
 	p.Kind, p.Proto, p.IPLen, p.VLAN, p.Tunnel = 0, 0, 0, 0, 0
 	p.Src, p.Dst = netip.Addr{}, netip.Addr{}

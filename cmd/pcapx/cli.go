@@ -211,6 +211,7 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 	}
 	var pw *parquet.Writer
 	var col *html.Collector
+	stopSignals := func() {}
 	if fl.outDir != "" {
 		var err error
 		if pw, err = parquet.New(fl.outDir, parquet.Options{Partition: fl.outPart, Version: versionString()}); err != nil {
@@ -219,9 +220,12 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 		defer pw.Abort() // removes the temporary files unless Finish completed them
 		// Killed by SIGINT or SIGTERM, a run removes them too (a deferred
 		// call would not run); what SIGKILL leaves, the next run removes.
-		stopSignals := exitOnSignal(func(sig os.Signal) {
-			pw.Interrupt()
-			fmt.Fprintf(stderr, "pcapx: %v: stopped; the unfinished tables in %s were removed\n", sig, pw.Dir())
+		stopSignals = exitOnSignal(func(sig os.Signal) {
+			if pw.Interrupt() {
+				fmt.Fprintf(stderr, "pcapx: %v: stopped; the unfinished tables in %s were removed\n", sig, pw.Dir())
+			} else {
+				fmt.Fprintf(stderr, "pcapx: %v: stopped; the tables in %s were already complete\n", sig, pw.Dir())
+			}
 		})
 		defer stopSignals()
 		col = html.NewCollector(html.Options{})
@@ -245,6 +249,9 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 		if err := writeReport(pw.Dir(), col.Data(res)); err != nil {
 			return &codeError{exitError, err}
 		}
+		// The tables and the page are complete: from here a signal
+		// simply ends the process (the usual way), nothing to clean up.
+		stopSignals()
 	}
 	// Warnings go to stderr whatever the format, so they are seen even
 	// when stdout is piped into jq.

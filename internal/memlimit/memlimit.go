@@ -19,11 +19,12 @@
 //     never squeezed below what it needs (the GC would run back to back),
 //     and its heap stays well under the twice-live of GOGC=100.
 //
-// The headroom is a trade of memory for speed, measured with pcapx analyze
-// on the generated 1 GB capture (about 66k flows active at once): with
-// live/4 + 16 MiB it ran in 1.6 s at 132 MB peak RSS, with live/2 + 16 MiB
-// in 1.24 s at 144 MB (and with -o, 2.2 s / 225 MB against 1.8 s /
-// 257 MB); under plain GOGC=100, 1.3 s at 161 MB.
+// The headroom is a trade of memory for speed. pcapx analyze on the
+// generated 1 GB capture (about 66k flows active at once; a 2-vCPU VM whose
+// timings vary by 20% from run to run): with live/2 + 16 MiB, 0.97-1.20 s
+// at 140 MB peak RSS; with live/4 + 16 MiB, 1.06-1.31 s at 134 MB; under
+// plain GOGC=100, 0.91-1.03 s at 162 MB. With -o: 1.37 s / 254 MB,
+// 1.53 s / 217 MB and 1.30 s / 284 MB.
 //
 // GOGC or GOMEMLIMIT set in the environment win: the policy is then off.
 package memlimit

@@ -12,14 +12,15 @@ import (
 // recycles the buffers of a batch once the Parquet writer has encoded it
 // (the record is released, which frees them), where Arrow's GoAllocator
 // leaves every buffer to the garbage collector. The builders need a fresh
-// set of buffers for every batch of 1024 rows; with GoAllocator that was
+// set of buffers for every batch (batchRows); with GoAllocator that was
 // most of what the Writer allocated (about 70 MB per 60k rows on the
 // benchmark capture), and the collections it caused slowed the analysis
 // running beside the Writer as much as the encoding did.
 //
 // Buffers come in power-of-two sizes from 64 bytes to 16 MiB, one
 // sync.Pool per size, 64-byte aligned as Arrow wants; larger requests go
-// to the GoAllocator. Memory handed out is zeroed, as GoAllocator's is.
+// to the GoAllocator. Memory handed out is zeroed, as GoAllocator's is,
+// the bytes a Reallocate adds within the capacity included.
 type poolAllocator struct {
 	classes [numClasses]sync.Pool // class c: buffers of capacity 64<<c
 }
@@ -58,6 +59,9 @@ func (a *poolAllocator) Allocate(size int) []byte {
 
 func (a *poolAllocator) Reallocate(size int, b []byte) []byte {
 	if cap(b) >= size {
+		if size > len(b) {
+			clear(b[len(b):size]) // left from the buffer's previous use
+		}
 		return b[:size]
 	}
 	nb := a.Allocate(size)

@@ -63,6 +63,17 @@ func TestPoolAllocator(t *testing.T) {
 			t.Fatalf("Reallocate lost byte %d", i)
 		}
 	}
-	// Not ours: a buffer whose capacity is not a class size is left alone.
-	a.Free(make([]byte, 100))
+	// Growing within the capacity: the added bytes are zero, whatever the
+	// buffer held before.
+	e := a.Allocate(1024)
+	for i := range e {
+		e[i] = 0xAA
+	}
+	e = a.Reallocate(1000, e)[:10]
+	e = a.Reallocate(1000, e)
+	for i := 10; i < len(e); i++ {
+		if e[i] != 0 {
+			t.Fatalf("Reallocate within capacity: byte %d = %#x, want 0", i, e[i])
+		}
+	}
 }

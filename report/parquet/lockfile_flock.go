@@ -13,17 +13,32 @@ import (
 // the process ends, however it ends: the kernel drops the lock).
 func lockFile(f *os.File) error {
 	err := flock(f, syscall.LOCK_EX|syscall.LOCK_NB)
+	if noLocks(err) {
+		// A file system without flock (some network and FUSE mounts):
+		// write unlocked. removeIfUnlocked cannot lock these files
+		// either, so it leaves them alone: a killed run's leftovers
+		// stay there rather than a live run's files being removed.
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("lock %s: %w", f.Name(), err)
 	}
 	return nil
 }
 
+// noLocks says whether err means the file system has no flock.
+func noLocks(err error) bool {
+	return errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EOPNOTSUPP) ||
+		errors.Is(err, syscall.ENOLCK) || errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EINVAL)
+}
+
 // removeIfUnlocked removes path if no process holds its lock: a Writer
 // holds it while the file is its temporary, so an unlocked one was left
 // by a run that was killed.
 func removeIfUnlocked(path string) bool {
-	f, err := os.Open(path)
+	// Opened for writing: on NFS, flock is emulated with fcntl locks, and
+	// an exclusive one needs a file open for writing.
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return false
 	}

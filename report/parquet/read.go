@@ -32,7 +32,10 @@ const readBatch = 1024
 // records to sink as the run did, table by table and each in the order
 // the run wrote it: every flow, then every DNS, HTTP and TLS record (a
 // sink that keeps per-kind state, as html.Collector does, ends up as it
-// did in the run). The records are new values, the sink's to keep.
+// did in the run). The records are new values, the sink's to keep. An
+// empty list (a DNS answer list, a TLS ALPN list) comes back nil where
+// the run may have had an empty slice: a sink that prints JSON shows
+// null there, not [].
 //
 // It returns the run's summary, rebuilt from the tables:
 //   - Capture (with its Files), TCP, TopTalkers and Suppressed from the

@@ -139,7 +139,7 @@ type tableFile interface {
 	close() error  // write the footer, flush and sync the temporary file (still open, still locked)
 	commit() error // rename it to its final name and close it (w.fmu held)
 	abort()        // close and remove the temporary file
-	remove()       // remove the temporary file, from any goroutine (w.fmu held)
+	remove() bool  // remove the temporary file, from any goroutine (w.fmu held); false if there was none
 	finalPath() string
 }
 
@@ -409,13 +409,17 @@ func (w *Writer) Finish(r *analyze.Result) error {
 // longer in the directory); Finish, if it gets that far, fails. If
 // Finish is renaming the files, Interrupt waits for it to end, so the
 // directory holds either the previous run's tables or all of this run's.
-func (w *Writer) Interrupt() {
+//
+// It reports whether it removed anything: false when the tables were
+// already complete (Finish had renamed them) or already removed.
+func (w *Writer) Interrupt() (removed bool) {
 	w.fmu.Lock()
 	defer w.fmu.Unlock()
 	w.interrupted = true
 	for _, t := range w.all {
-		t.remove()
+		removed = t.remove() || removed
 	}
+	return removed
 }
 
 // Abort stops the run's output: it closes the tables and removes their
@@ -615,11 +619,13 @@ func (t *table[R]) commit() error {
 	return nil
 }
 
-func (t *table[R]) remove() {
-	if t.tmp != "" {
-		os.Remove(t.tmp)
-		t.tmp = ""
+func (t *table[R]) remove() bool {
+	if t.tmp == "" {
+		return false
 	}
+	os.Remove(t.tmp)
+	t.tmp = ""
+	return true
 }
 
 func (t *table[R]) abort() {

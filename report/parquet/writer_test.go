@@ -517,6 +517,9 @@ func TestInterrupt(t *testing.T) {
 	if err := first.Finish(nil); err != nil {
 		t.Fatal(err)
 	}
+	if first.Interrupt() {
+		t.Error("Interrupt after Finish says it removed the complete tables")
+	}
 	before := parquetFiles(t, dir)
 
 	w, err := New(dir, Options{MaxRows: 100})
@@ -525,9 +528,10 @@ func TestInterrupt(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	started := make(chan struct{})
+	var removed bool
 	wg.Go(func() {
 		<-started
-		w.Interrupt()
+		removed = w.Interrupt()
 	})
 	for i := range 5000 {
 		if i == 1000 {
@@ -538,6 +542,12 @@ func TestInterrupt(t *testing.T) {
 		}
 	}
 	wg.Wait()
+	if !removed {
+		t.Error("Interrupt during the run says it removed nothing")
+	}
+	if w.Interrupt() {
+		t.Error("a second Interrupt says it removed something")
+	}
 	if err := w.Finish(nil); err == nil {
 		t.Error("Finish after Interrupt: no error")
 	}
