@@ -84,12 +84,14 @@ type Flow struct {
 	Stream        int64  // TCP: the tcp.stream number Wireshark gives it (0-based); -1 for other protocols
 	Client        Endpoint
 	Server        Endpoint
-	ClientGuessed bool // no SYN seen: the client was chosen by the port heuristic
 	First, Last   int64
 	FirstFrame    FrameRef
 	Dir           [2]DirStats
 	End           EndReason
+	ClientGuessed bool      // no SYN seen: the client was chosen by the port heuristic
 	VLAN          [2]uint16 // VLAN id each direction was first seen with (0 untagged)
+	// (ClientGuessed sits with the other small fields: apart, its padding
+	// made a Flow 328 bytes, in the 352-byte size class; packed, 320.)
 
 	TCP *TCPFlow // nil for non-TCP flows
 

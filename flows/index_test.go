@@ -3,6 +3,7 @@ package flows
 import (
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 func indexKey(i int) Key {
@@ -72,5 +73,14 @@ func TestFlowIndexChain(t *testing.T) {
 	ix.del(a) // the head
 	if ix.m[h] != c || ix.len() != 2 {
 		t.Fatalf("after deleting the head: head=%p len=%d", ix.m[h], ix.len())
+	}
+}
+
+// TestFlowSize: a Flow fits Go's 320-byte size class. Every active flow
+// has one, so a field that pushes it into the next class (352 bytes) costs
+// 10% more memory per flow; move this limit only on purpose.
+func TestFlowSize(t *testing.T) {
+	if n := unsafe.Sizeof(Flow{}); n > 320 {
+		t.Errorf("Flow is %d bytes, over the 320-byte size class", n)
 	}
 }
