@@ -32,7 +32,7 @@ BENCH_CAPTURE ?= $(CURDIR)/.bench/mixed-250MB.pcap
 bench:
 	@mkdir -p $(dir $(BENCH_CAPTURE))
 	@test -s $(BENCH_CAPTURE) || $(GO) run ./testdata/gen -big $(BENCH_CAPTURE) -size 250MB
-	PCAPX_BENCH_CAPTURE=$(BENCH_CAPTURE) $(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./analyze/... ./report/parquet
+	PCAPX_BENCH_CAPTURE=$(BENCH_CAPTURE) $(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -cpu 1,2 ./analyze/... ./report/parquet
 
 # Run every fuzz target for FUZZTIME each; new crashers land in testdata/fuzz.
 fuzz:
