@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 )
 
@@ -14,6 +15,24 @@ import (
 // the same verdicts and values as layers.IPv4 and layers.TCP on any input.
 // The one deliberate difference (decodeTCP does not check MPTCP options
 // per subtype) is skipped by leaving MPTCP options out of the comparison.
+
+// sameVerdict decodes data with gopacket's layer g and fails the test
+// unless ours (ok, and the truncation d noted) agrees; it reports whether
+// the header was accepted.
+func sameVerdict(t *testing.T, d *Decoder, ok bool, g interface {
+	DecodeFromBytes([]byte, gopacket.DecodeFeedback) error
+}, data []byte) bool {
+	t.Helper()
+	var df feedback
+	gerr := g.DecodeFromBytes(data, &df)
+	if ok != (gerr == nil) {
+		t.Fatalf("ours ok=%v, gopacket err=%v", ok, gerr)
+	}
+	if d.df.truncated != df.truncated {
+		t.Fatalf("truncated: ours %v, gopacket %v", d.df.truncated, df.truncated)
+	}
+	return ok
+}
 
 func ipv4Seeds(f *testing.F) {
 	hdr := []byte{0x45, 0, 0, 40, 0x12, 0x34, 0x20, 0x01, 64, 6, 0, 0, 192, 0, 2, 1, 198, 51, 100, 2}
@@ -32,15 +51,7 @@ func FuzzIPv4MatchesGopacket(f *testing.F) {
 		var d Decoder
 		ip, ok := d.decodeIPv4(data)
 		var g layers.IPv4
-		var df feedback
-		gerr := g.DecodeFromBytes(data, &df)
-		if ok != (gerr == nil) {
-			t.Fatalf("ours ok=%v, gopacket err=%v", ok, gerr)
-		}
-		if d.df.truncated != df.truncated {
-			t.Fatalf("truncated: ours %v, gopacket %v", d.df.truncated, df.truncated)
-		}
-		if !ok {
+		if !sameVerdict(t, &d, ok, &g, data) {
 			return
 		}
 		gmf := g.Flags&layers.IPv4MoreFragments != 0
@@ -67,15 +78,7 @@ func FuzzTCPMatchesGopacket(f *testing.F) {
 		p.WScale = -1
 		payload, ok := d.decodeTCP(data, &p)
 		var g layers.TCP
-		var df feedback
-		gerr := g.DecodeFromBytes(data, &df)
-		if ok != (gerr == nil) {
-			t.Fatalf("ours ok=%v, gopacket err=%v", ok, gerr)
-		}
-		if d.df.truncated != df.truncated {
-			t.Fatalf("truncated: ours %v, gopacket %v", d.df.truncated, df.truncated)
-		}
-		if !ok {
+		if !sameVerdict(t, &d, ok, &g, data) {
 			return
 		}
 		for _, o := range g.Options {
