@@ -181,9 +181,17 @@ func findPartition(dir string) string {
 // readTable reads dir's table of spec s a record batch at a time and
 // calls each with every row as a new record, in file order. The columns
 // are found by name (others are ignored) and must have the spec's types.
+//
+// A damaged or hostile file is an error, never a crash: the Parquet library
+// panics on some malformed input, so the columns are decoded on this
+// goroutine (not Parallel, whose goroutines a recover here cannot reach)
+// and a panic becomes an error naming the file.
 func readTable[R any](dir string, s *spec[R], each func(*R) error) (err error) {
 	path := filepath.Join(dir, s.name+".parquet")
 	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("damaged table: %v", p)
+		}
 		if err != nil {
 			err = fmt.Errorf("%s: %w", path, err)
 		}
@@ -197,7 +205,7 @@ func readTable[R any](dir string, s *spec[R], each func(*R) error) (err error) {
 		return err
 	}
 	defer rdr.Close()
-	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: readBatch, Parallel: true}, memory.DefaultAllocator)
+	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: readBatch}, memory.DefaultAllocator)
 	if err != nil {
 		return err
 	}
