@@ -79,15 +79,15 @@ func optionOf(c interface {
 func timeLabels(t *Timeline) []string {
 	out := make([]string, len(t.Buckets))
 	layout := "15:04:05"
-	if t.WidthNS < int64(time.Second) {
+	if t.Width < int64(time.Second) {
 		layout = "15:04:05.000"
 	}
-	span := time.Duration(t.WidthNS) * time.Duration(len(t.Buckets))
+	span := time.Duration(t.Width) * time.Duration(len(t.Buckets))
 	if span > 24*time.Hour {
 		layout = "01-02 15:04"
 	}
 	for i := range out {
-		out[i] = time.Unix(0, t.StartNS+int64(i)*t.WidthNS).UTC().Format(layout)
+		out[i] = time.Unix(0, t.Start+int64(i)*t.Width).UTC().Format(layout)
 	}
 	return out
 }
@@ -95,11 +95,11 @@ func timeLabels(t *Timeline) []string {
 func throughputChart(d *Data) chart {
 	c := chart{ID: "throughput", Title: "Throughput over time", Height: 280, Wide: true}
 	t := &d.Timeline
-	if len(t.Buckets) == 0 || t.WidthNS <= 0 {
+	if len(t.Buckets) == 0 || t.Width <= 0 {
 		c.Empty = "No packets."
 		return c
 	}
-	secs := float64(t.WidthNS) / 1e9
+	secs := float64(t.Width) / 1e9
 	var peak float64
 	for _, b := range t.Buckets {
 		peak = math.Max(peak, float64(b.Bytes)*8/secs)
@@ -133,7 +133,7 @@ func throughputChart(d *Data) chart {
 func troubleChart(d *Data) chart {
 	c := chart{ID: "tcp-trouble", Title: "Retransmissions and zero windows over time", Height: 260, Wide: true}
 	t := &d.Timeline
-	if len(t.Buckets) == 0 || t.WidthNS <= 0 {
+	if len(t.Buckets) == 0 || t.Width <= 0 {
 		c.Empty = "No packets."
 		return c
 	}
@@ -163,7 +163,7 @@ func troubleChart(d *Data) chart {
 		l.AddSeries(s.name, data, charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(len(t.Buckets) < 40), Step: "middle"}),
 			charts.WithItemStyleOpts(opts.ItemStyle{Color: s.color}))
 	}
-	c.Note = fmt.Sprintf("TCP segments flagged per %s bucket (UTC), as Wireshark's tcp.analysis flags count them.", fmtDur(float64(t.WidthNS)/1e9))
+	c.Note = fmt.Sprintf("TCP segments flagged per %s bucket (UTC), as Wireshark's tcp.analysis flags count them.", fmtDur(float64(t.Width)/1e9))
 	c.Option = optionOf(l)
 	return c
 }

@@ -5,7 +5,6 @@ import (
 	"sort"
 
 	"github.com/pcapx/pcapx/analyze"
-	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/rules"
 )
 
@@ -75,22 +74,15 @@ type Capture struct {
 	Warnings  []string `json:"warnings"`
 }
 
-// File is one input file.
-type File struct {
-	Name        string   `json:"name"`
-	Format      string   `json:"format"`
-	Compression string   `json:"compression,omitempty"`
-	Packets     int64    `json:"packets"`
-	LinkTypes   []string `json:"link_types"`
-	Comments    []string `json:"comments,omitempty"`
-	Skipped     bool     `json:"skipped,omitempty"`
-}
-
-// TCP is the capture-wide TCP analysis.
-type TCP struct {
-	Streams int64 `json:"streams"`
-	flows.TCPCounts
-}
+// File, TCP, Timeline, Bucket and Talker are the run's own values
+// (package analyze): the page shows them as the run summarised them.
+type (
+	File     = analyze.File
+	TCP      = analyze.TCPSummary
+	Timeline = analyze.Timeline
+	Bucket   = analyze.Bucket
+	Talker   = analyze.Talker
+)
 
 // Finding is one diagnosis as the page shows it.
 type Finding struct {
@@ -143,30 +135,6 @@ func Problems(fs []Finding) []Problem {
 type Evidence struct {
 	File  string `json:"file,omitempty"`
 	Frame int64  `json:"frame"`
-}
-
-// Timeline is bytes, packets and TCP trouble per time bucket.
-type Timeline struct {
-	StartNS int64    `json:"start_ns"`
-	WidthNS int64    `json:"width_ns"`
-	Buckets []Bucket `json:"buckets"`
-}
-
-// Bucket is one slice of capture time.
-type Bucket struct {
-	Packets         int64 `json:"packets"`
-	Bytes           int64 `json:"bytes"`
-	Retransmissions int64 `json:"retransmissions"`
-	ZeroWindows     int64 `json:"zero_windows"`
-	DuplicateAcks   int64 `json:"duplicate_acks"`
-	Resets          int64 `json:"resets"`
-}
-
-// Talker is one host and the bytes of the flows it took part in.
-type Talker struct {
-	Addr  string `json:"addr"`
-	Bytes int64  `json:"bytes"`
-	Flows int64  `json:"flows"`
 }
 
 // DNSSummary counts DNS transactions.
@@ -303,10 +271,10 @@ func (d *Data) fromResult(r *analyze.Result, maxFindings, perRule int) {
 		Warnings: nonNil(c.Warnings), Files: []File{},
 	}
 	for _, f := range c.Files {
-		d.Capture.Files = append(d.Capture.Files, File{Name: f.Name, Format: f.Format, Compression: f.Compression,
-			Packets: f.Packets, LinkTypes: nonNil(f.LinkTypes), Comments: f.Comments, Skipped: f.Skipped})
+		f.LinkTypes = nonNil(f.LinkTypes)
+		d.Capture.Files = append(d.Capture.Files, f)
 	}
-	d.TCP = TCP{Streams: r.TCP.Streams, TCPCounts: r.TCP.TCPCounts}
+	d.TCP = r.TCP
 	d.FlowStates = sortedCounts(r.FlowStates)
 	d.Protocols = sortedCounts(r.Protocols)
 	d.Suppressed = sortedCounts(r.Suppressed)
@@ -317,14 +285,9 @@ func (d *Data) fromResult(r *analyze.Result, maxFindings, perRule int) {
 	d.Problems = Problems(all)
 	d.Findings = ListFindings(all, maxFindings, perRule)
 	d.Limits.Findings, d.Limits.FindingsAll, d.Limits.FindingsRule = len(d.Findings), len(all), perRule
-	t := &r.Timeline
-	d.Timeline = Timeline{StartNS: t.Start, WidthNS: t.Width, Buckets: make([]Bucket, len(t.Buckets))}
-	for i, b := range t.Buckets {
-		d.Timeline.Buckets[i] = Bucket(b)
-	}
-	for _, tk := range r.TopTalkers {
-		d.TopTalkers = append(d.TopTalkers, Talker(tk))
-	}
+	d.Timeline = r.Timeline
+	d.Timeline.Buckets = append([]Bucket{}, r.Timeline.Buckets...)
+	d.TopTalkers = append(d.TopTalkers, r.TopTalkers...)
 	d.Limits.Talkers = len(d.TopTalkers)
 }
 

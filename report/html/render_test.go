@@ -51,10 +51,10 @@ func sampleData(s func(field string) string) *Data {
 				Count: 1, Evidence: []Evidence{}, Filter: "tcp"},
 		},
 		Suppressed: []Count{{"slow-dns", 4}},
-		Timeline: Timeline{StartNS: 1767323045000000000, WidthNS: 1e9, Buckets: []Bucket{
+		Timeline: Timeline{Start: 1767323045000000000, Width: 1e9, Buckets: []Bucket{
 			{Packets: 20, Bytes: 20000, Retransmissions: 1}, {Packets: 10, Bytes: 9000, ZeroWindows: 1, DuplicateAcks: 2},
 			{Packets: 8, Bytes: 4000, Retransmissions: 2}, {Packets: 4, Bytes: 1567, Resets: 1}}},
-		TopTalkers: []Talker{{"10.0.0.1", 30000, 3}, {"10.0.0.2", 25000, 2}, {"2001:db8::1", 900, 1}},
+		TopTalkers: []Talker{{Addr: "10.0.0.1", Bytes: 30000, Flows: 3}, {Addr: "10.0.0.2", Bytes: 25000, Flows: 2}, {Addr: "2001:db8::1", Bytes: 900, Flows: 1}},
 		RTT: func() Histogram {
 			h := NewHistogram()
 			h.Add(0.4)
