@@ -29,7 +29,6 @@ func wiresharkFlags(a flows.Analysis) string {
 	if a&flows.ANearRetransmission != 0 {
 		// Kept as pcapx's own name: the fixture file records Wireshark's
 		// out_of_order here, and the test says why.
-		a &^= flows.ANearRetransmission | flows.ARetransmission
 		return "near_sender_retransmission"
 	}
 	if a == 0 {

@@ -166,7 +166,6 @@ type tcpDir struct {
 	lastFIN    uint32
 	lastRST    uint32
 	zeekLast   uint32 // highest seq+seglen, Zeek's last_seq
-	zeekStart  uint32 // Zeek's start_seq
 	zeekInit   bool
 	rxmitN     int64
 	rxmitNext  int64

@@ -70,12 +70,6 @@ type input struct {
 	pendingWarn []Warning
 }
 
-// isIOError tells an I/O failure of an underlying file from format damage.
-func isIOError(err error) bool {
-	var e ioError
-	return errors.As(err, &e)
-}
-
 type ioError struct {
 	name string
 	err  error

@@ -217,10 +217,6 @@ func (w *ngW) spb(orig uint32, data []byte) *ngW {
 	return w.block(blockSPB, body)
 }
 
-func (w *ngW) raw(b ...byte) *ngW { w.b = append(w.b, b...); return w }
-
-func (w *ngW) u32(v uint32) *ngW { w.b = w.o().AppendUint32(w.b, v); return w }
-
 func le64(v uint64) []byte { return binary.LittleEndian.AppendUint64(nil, v) }
 
 func gz(t testing.TB, b []byte) []byte {

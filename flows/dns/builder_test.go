@@ -14,13 +14,12 @@ type msgBuilder struct {
 }
 
 type hdr struct {
-	id                 uint16
-	qr                 bool
-	opcode             uint8
-	aa, tc, rd, ra     bool
-	rcode              uint8
-	qd, an, ns, ar     uint16
-	countsFromSections bool
+	id             uint16
+	qr             bool
+	opcode         uint8
+	aa, tc, rd, ra bool
+	rcode          uint8
+	qd, an, ns, ar uint16
 }
 
 func newMsg(h hdr) *msgBuilder {

@@ -47,15 +47,10 @@ func oracleDNS(row map[string]string) dnsCounts {
 
 func dnsPort(p uint16) bool { return p == 53 || p == 5353 || p == 5355 }
 
-// countCapture decodes every DNS message on UDP 53/5353/5355 and TCP
-// 53/5353 (the ports tshark 4.0 gives DNS) with this package.
-func countCapture(t *testing.T, path string) (c dnsCounts, bad int) {
-	c, bad, _ = countAndTrack(t, path)
-	return c, bad
-}
-
-// countAndTrack also runs every message through a Tracker keyed by the
-// bidirectional flow, and returns its stats.
+// countAndTrack decodes every DNS message on UDP 53/5353/5355 and TCP
+// 53/5353 (the ports tshark 4.0 gives DNS) with this package, runs each
+// through a Tracker keyed by the bidirectional flow, and returns the
+// counts, the messages that did not decode, and the tracker's stats.
 func countAndTrack(t *testing.T, path string) (c dnsCounts, bad int, st TrackerStats) {
 	tr := NewTracker(TrackerConfig{}, func(tx *Transaction[string]) {
 		if tx.NoQuery == (tx.QueryTime != 0) || tx.Unanswered == (tx.ResponseTime != 0) || tx.Latency < 0 {

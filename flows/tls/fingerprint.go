@@ -101,7 +101,7 @@ func (c *ClientHello) JA4Fingerprint(transport byte, raw, original bool) string 
 
 	var buf [64]uint16
 	ciphers := appendNonGREASE(buf[:0], c.CipherSuites)
-	exts := appendNonGREASE(ciphers[len(ciphers):len(ciphers)], c.Extensions)
+	exts := appendNonGREASE(ciphers[len(ciphers):], c.Extensions)
 	out = appendCount(out, len(ciphers))
 	out = appendCount(out, len(exts))
 	out = appendALPN(out, c.ALPN)

@@ -86,7 +86,7 @@ func readCapture(t testing.TB, path string) *capture {
 		}
 	}
 	var src packetSource
-	linkType := func(gopacket.CaptureInfo) layers.LinkType { return 0 }
+	var linkType func(gopacket.CaptureInfo) layers.LinkType
 	if len(raw) >= 4 && bytes.Equal(raw[:4], []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
 		r, err := pcapgo.NewNgReader(bytes.NewReader(raw), pcapgo.NgReaderOptions{WantMixedLinkType: true})
 		if err != nil {

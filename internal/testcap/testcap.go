@@ -70,7 +70,7 @@ func ReadCapture(t *testing.T, path string, fn func(ci gopacket.CaptureInfo, p g
 		t.Fatal(err)
 	}
 	var src packetSource
-	linkOf := func(int) layers.LinkType { return 0 }
+	var linkOf func(int) layers.LinkType
 	if r, err := pcapgo.NewReader(bytes.NewReader(raw)); err == nil {
 		src = r
 		lt := r.LinkType()
