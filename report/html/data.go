@@ -55,28 +55,10 @@ type Count struct {
 	Count int64  `json:"count"`
 }
 
-// Capture is the overview of the input.
-type Capture struct {
-	Files     []File   `json:"files"`
-	Packets   int64    `json:"packets"`
-	Bytes     int64    `json:"bytes"`
-	First     string   `json:"first"` // RFC 3339, UTC; "" when empty
-	Last      string   `json:"last"`
-	Duration  float64  `json:"duration_s"`
-	LinkTypes []string `json:"link_types"`
-	Flows     int64    `json:"flows"`
-	Evicted   int64    `json:"flows_evicted"`
-	PeakFlows int      `json:"peak_active_flows"`
-	NotIP     int64    `json:"non_ip_frames"`
-	Malformed int64    `json:"malformed_frames"`
-	Fragments int64    `json:"ip_fragments"`
-	Truncated int64    `json:"truncated_frames"`
-	Warnings  []string `json:"warnings"`
-}
-
-// File, TCP, Timeline, Bucket and Talker are the run's own values
+// Capture, File, TCP, Timeline, Bucket and Talker are the run's own values
 // (package analyze): the page shows them as the run summarised them.
 type (
+	Capture  = analyze.Capture
 	File     = analyze.File
 	TCP      = analyze.TCPSummary
 	Timeline = analyze.Timeline
@@ -263,14 +245,10 @@ type Limits struct {
 
 // fromResult fills what the run summarised (everything but the records).
 func (d *Data) fromResult(r *analyze.Result, maxFindings, perRule int) {
-	c := &r.Capture
-	d.Capture = Capture{
-		Packets: c.Packets, Bytes: c.Bytes, First: c.First, Last: c.Last, Duration: c.Duration,
-		LinkTypes: nonNil(c.LinkTypes), Flows: c.Flows, Evicted: c.Evicted, PeakFlows: c.PeakFlows,
-		NotIP: c.NotIP, Malformed: c.Malformed, Fragments: c.Fragments, Truncated: c.Truncated,
-		Warnings: nonNil(c.Warnings), Files: []File{},
-	}
-	for _, f := range c.Files {
+	d.Capture = r.Capture
+	d.Capture.LinkTypes, d.Capture.Warnings = nonNil(r.Capture.LinkTypes), nonNil(r.Capture.Warnings)
+	d.Capture.Files = []File{}
+	for _, f := range r.Capture.Files {
 		f.LinkTypes = nonNil(f.LinkTypes)
 		d.Capture.Files = append(d.Capture.Files, f)
 	}
