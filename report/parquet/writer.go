@@ -8,10 +8,11 @@
 // how `pcapx report DIR` rebuilds the HTML report.
 //
 // A Writer is an analyze.Sink. It encodes on a goroutine of its own, beside
-// the analysis: records go through Arrow builders (batchRows at a time)
-// into the row group being built, which is held as compressed pages and
-// written out when it has Options.MaxRows rows, so memory does not grow
-// with the number of records. Findings, the capture overview and the
+// the analysis: records go through Arrow builders (batchRows at a time,
+// the columns of a batch spread over every core: see table.go) into the
+// row group being built, which is held as compressed pages and written
+// out when it has Options.MaxRows rows, so memory does not grow with the
+// number of records. Findings, the capture overview and the
 // timeline are known only when the run ends: Finish writes them and
 // completes the eight files side by side. Each file is written under a
 // temporary name in the target directory (".flows.parquet.tmp-*", which
@@ -35,14 +36,12 @@
 package parquet
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
 	pq "github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -350,17 +349,13 @@ func (w *Writer) Finish(r *analyze.Result) error {
 					return err
 				}
 			}
-			sup := sortedRuleCounts(r.Suppressed)
-			for i := range r.Capture.Files {
-				row := captureRow{Index: i, File: r.Capture.Files[i], Run: *r, Suppressed: sup, Version: w.version}
-				if err := w.capture.add(&row); err != nil {
+			for _, row := range captureRows(r, w.version) {
+				if err := w.capture.add(row); err != nil {
 					return err
 				}
 			}
-			tl := &r.Timeline
-			for i := range tl.Buckets {
-				row := timelineRow{StartNS: tl.Start + int64(i)*tl.Width, WidthNS: tl.Width, Bucket: tl.Buckets[i]}
-				if err := w.timeline.add(&row); err != nil {
+			for _, row := range timelineRows(r) {
+				if err := w.timeline.add(row); err != nil {
 					return err
 				}
 			}
@@ -402,6 +397,27 @@ func (w *Writer) Finish(r *analyze.Result) error {
 	return nil
 }
 
+// captureRows are the rows of the capture table: one per input file, each
+// with the run's totals.
+func captureRows(r *analyze.Result, version string) []*captureRow {
+	sup := sortedRuleCounts(r.Suppressed)
+	out := make([]*captureRow, len(r.Capture.Files))
+	for i := range out {
+		out[i] = &captureRow{Index: i, File: r.Capture.Files[i], Run: *r, Suppressed: sup, Version: version}
+	}
+	return out
+}
+
+// timelineRows are the rows of the timeline table: one per time bucket.
+func timelineRows(r *analyze.Result) []*timelineRow {
+	tl := &r.Timeline
+	out := make([]*timelineRow, len(tl.Buckets))
+	for i := range out {
+		out[i] = &timelineRow{StartNS: tl.Start + int64(i)*tl.Width, WidthNS: tl.Width, Bucket: tl.Buckets[i]}
+	}
+	return out
+}
+
 // Interrupt removes the run's temporary files, like Abort, but may be
 // called from any goroutine at any time: it is for a signal handler while
 // the analysis goes on, which exits the process right after. It only
@@ -435,49 +451,6 @@ func (w *Writer) Abort() {
 		t.abort()
 	}
 	w.done = true
-}
-
-// table is one Parquet file being written.
-type table[R any] struct {
-	spec  *spec[R]
-	path  string   // final name
-	tmp   string   // "" once renamed or removed (guarded by the Writer's fmu)
-	f     *os.File // open, and locked, until renamed or removed
-	bw    *bufio.Writer
-	fw    *pqarrow.FileWriter
-	rb    *array.RecordBuilder
-	app   []func(*R)
-	n     int // rows in the builders
-	batch int // rows handed to the Parquet writer at a time
-	// dataLen is the string bytes of each column in the last batch.
-	dataLen []int
-}
-
-func newTable[R any](w *Writer, s *spec[R], max int) (*table[R], error) {
-	t := &table[R]{spec: s, path: filepath.Join(w.dir, s.name+".parquet"), batch: min(max, batchRows)}
-	f, err := createLocked(w.dir, tmpPrefix(s.name)+"*")
-	if err != nil {
-		return nil, fmt.Errorf("parquet output: %w", err)
-	}
-	w.fmu.Lock()
-	t.f, t.tmp = f, f.Name()
-	w.all = append(w.all, t) // from here on Abort removes it
-	w.fmu.Unlock()
-	sc := s.schema()
-	props, err := writerProps(s, max)
-	if err != nil {
-		return nil, fmt.Errorf("parquet output %s: %w", s.name, err)
-	}
-	t.bw = bufio.NewWriterSize(f, 256<<10)
-	if t.fw, err = pqarrow.NewFileWriter(sc, t.bw, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(tableAllocator))); err != nil {
-		return nil, fmt.Errorf("parquet output %s: %w", s.name, err)
-	}
-	t.rb = array.NewRecordBuilder(tableAllocator, sc)
-	t.app = make([]func(*R), len(s.cols))
-	for i := range s.cols {
-		t.app[i] = s.cols[i].bind(t.rb.Field(i))
-	}
-	return t, nil
 }
 
 // writerProps are the Parquet settings of a table: see the package doc.
@@ -532,115 +505,6 @@ const dictPageLimit = 256 << 10
 // On the generated benchmark capture the files come out about 6% larger
 // than at the default level (3), and writing them takes 15-20% less CPU.
 const zstdLevel = 1
-
-func (t *table[R]) add(r *R) error {
-	for _, a := range t.app {
-		a(r)
-	}
-	t.n++
-	if t.n >= t.batch {
-		return t.flush()
-	}
-	return nil
-}
-
-// flush hands the rows in the builders to the Parquet writer, which
-// encodes and compresses them into the pages of the current row group
-// (kept in memory in that compact form) and writes the row group out when
-// it reaches MaxRows rows.
-func (t *table[R]) flush() error {
-	if t.n == 0 {
-		return nil
-	}
-	// The next batch is likely the size of this one: reserve that, so
-	// the builders do not grow by copying.
-	if t.dataLen == nil {
-		t.dataLen = make([]int, len(t.spec.cols))
-	}
-	for i, b := range t.rb.Fields() {
-		if sb, ok := b.(*array.StringBuilder); ok {
-			t.dataLen[i] = sb.DataLen()
-		}
-	}
-	rec := t.rb.NewRecordBatch() // hands the buffers over and resets the builders
-	t.n = 0
-	err := t.fw.WriteBuffered(rec)
-	rec.Release()
-	if err != nil {
-		return fmt.Errorf("parquet output %s: %w", t.spec.name, err)
-	}
-	t.rb.Reserve(t.batch)
-	for i, b := range t.rb.Fields() {
-		if sb, ok := b.(*array.StringBuilder); ok && t.dataLen[i] > 0 {
-			sb.ReserveData(t.dataLen[i] + t.dataLen[i]/8)
-		}
-	}
-	return nil
-}
-
-func (t *table[R]) close() error {
-	if err := t.flush(); err != nil {
-		return err
-	}
-	t.rb.Release()
-	t.rb = nil
-	err := t.fw.Close()
-	if err == nil {
-		err = t.bw.Flush()
-	}
-	if err == nil {
-		err = t.f.Chmod(0o644) // CreateTemp makes 0600; a table is for readers
-	}
-	if err == nil {
-		err = t.f.Sync()
-	}
-	if err != nil {
-		return fmt.Errorf("parquet output %s: %w", t.path, err)
-	}
-	return nil
-}
-
-// commit renames the complete file and only then closes it: it stays
-// locked until it has its final name, so no other run takes it for a
-// killed run's leftover (removeStale) in between.
-func (t *table[R]) commit() error {
-	if t.tmp == "" {
-		return fmt.Errorf("parquet output: %s: its temporary file was removed", t.path)
-	}
-	if err := os.Rename(t.tmp, t.path); err != nil {
-		return fmt.Errorf("parquet output: %w", err)
-	}
-	t.tmp = ""
-	err := t.f.Close()
-	t.f = nil
-	if err != nil {
-		return fmt.Errorf("parquet output %s: %w", t.path, err)
-	}
-	return nil
-}
-
-func (t *table[R]) remove() bool {
-	if t.tmp == "" {
-		return false
-	}
-	os.Remove(t.tmp)
-	t.tmp = ""
-	return true
-}
-
-func (t *table[R]) abort() {
-	if t.rb != nil {
-		t.rb.Release()
-		t.rb = nil
-	}
-	t.remove() // before closing, while the file is still locked
-	if t.f != nil {
-		t.f.Close()
-		t.f = nil
-	}
-}
-
-func (t *table[R]) finalPath() string { return t.path }
 
 // syncDir makes the renames durable (best effort: not every platform can
 // sync a directory).

@@ -1,0 +1,382 @@
+package parquet
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// table is one Parquet file being written.
+//
+// Rows are encoded a batch (batchRows) at a time, column by column, and
+// the columns of a batch are spread over the table's workers, one
+// goroutine each (up to GOMAXPROCS): each worker takes the next column not
+// yet taken, appends the batch's values to that column's Arrow builder and
+// hands the array to pqarrow.WriteArrowToColumn, which encodes and
+// compresses it into the column's pages of the row group being built.
+//
+// Why not pqarrow.FileWriter, which does the same one column after the
+// other: in a capture that ends with its connections still open (any
+// capture cut off by time, and both generated benchmark captures), every
+// flow record arrives after the last packet, so the flows table, the
+// widest, is all encoded after the analysis has ended, and alone decided
+// how much later than the analysis the run ended. Column by column on
+// every core, that tail shrinks with the cores. The files are the same
+// bytes as pqarrow.FileWriter writes from the same batches (a test checks
+// it); only who encodes which column changed. What FileWriter did besides
+// is small and done here: the Parquet schema from the Arrow one
+// (pqarrow.ToParquet), the Arrow schema's metadata as the file's, and the
+// definition and repetition levels of each batch, which for pcapx's
+// columns (flat, or a list that is never NULL of elements that are never
+// NULL) are simple enough to write down (flatLevels, listLevels).
+type table[R any] struct {
+	spec    *spec[R]
+	path    string   // final name
+	tmp     string   // "" once renamed or removed (guarded by the Writer's fmu)
+	f       *os.File // open, and locked, until renamed or removed
+	bw      *bufio.Writer
+	fw      *file.Writer
+	rg      file.BufferedRowGroupWriter // the row group being built; nil between row groups
+	rgRows  int                         // rows in rg
+	maxRows int                         // rows per row group
+	batch   int                         // rows encoded at a time
+	recs    []*R                        // the batch: records not yet encoded
+	cols    []column[R]
+	workers []worker
+}
+
+// column is one column of a table: its builder, the function that appends
+// a record's value to it, and where its leaves are in the Parquet schema.
+type column[R any] struct {
+	b        array.Builder
+	app      func(*R)
+	leaf     int  // index of its first leaf column (a list of structs has one per field)
+	nullable bool // OPTIONAL: definition levels say which rows are NULL
+	dataLen  int  // string bytes in the last batch (a StringBuilder's)
+}
+
+// worker is what one encoding goroutine keeps between batches.
+type worker struct {
+	ctx      context.Context // pqarrow's write context: scratch buffers of its own
+	def, rep []int16
+}
+
+// leaves is how many Parquet leaf columns a column of kind k has.
+func (k kind) leaves() int {
+	switch k {
+	case kEvidence, kRuleCounts:
+		return 2
+	case kTalkers:
+		return 3
+	}
+	return 1
+}
+
+// encoders is how many goroutines encode the columns of a batch.
+func encoders() int { return min(runtime.GOMAXPROCS(0), 8) }
+
+func newTable[R any](w *Writer, s *spec[R], max int) (*table[R], error) {
+	t := &table[R]{spec: s, path: filepath.Join(w.dir, s.name+".parquet"), maxRows: max, batch: min(max, batchRows)}
+	f, err := createLocked(w.dir, tmpPrefix(s.name)+"*")
+	if err != nil {
+		return nil, fmt.Errorf("parquet output: %w", err)
+	}
+	w.fmu.Lock()
+	t.f, t.tmp = f, f.Name()
+	w.all = append(w.all, t) // from here on Abort removes it
+	w.fmu.Unlock()
+	fail := func(err error) (*table[R], error) { return nil, fmt.Errorf("parquet output %s: %w", s.name, err) }
+
+	sc := s.schema()
+	props, err := writerProps(s, max)
+	if err != nil {
+		return fail(err)
+	}
+	aprops := pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(tableAllocator))
+	pqs, err := pqarrow.ToParquet(sc, props, aprops)
+	if err != nil {
+		return fail(err)
+	}
+	md := sc.Metadata()
+	var kv metadata.KeyValueMetadata
+	for i, k := range md.Keys() {
+		kv.Append(k, md.Values()[i])
+	}
+	t.bw = bufio.NewWriterSize(f, 256<<10)
+	if t.fw, err = file.NewParquetWriterWithError(t.bw, pqs.Root(), file.WithWriterProps(props), file.WithWriteMetadata(kv)); err != nil {
+		return fail(err)
+	}
+
+	leaf := 0
+	t.cols = make([]column[R], len(s.cols))
+	for i := range s.cols {
+		c := &s.cols[i]
+		if c.nullable && c.kind.leaves() > 1 || c.nullable && c.kind == kStringList {
+			return fail(fmt.Errorf("column %s: a list column cannot be NULL (listLevels writes no NULL lists)", c.name))
+		}
+		b := array.NewBuilder(tableAllocator, c.field().Type)
+		t.cols[i] = column[R]{b: b, app: c.bind(b), leaf: leaf, nullable: c.nullable}
+		leaf += c.kind.leaves()
+	}
+	if leaf != pqs.NumColumns() {
+		return fail(fmt.Errorf("%d leaf columns, the schema has %d", leaf, pqs.NumColumns()))
+	}
+	t.workers = make([]worker, encoders())
+	for i := range t.workers {
+		t.workers[i].ctx = pqarrow.NewArrowWriteContext(context.Background(), &aprops)
+	}
+	t.recs = make([]*R, 0, t.batch)
+	return t, nil
+}
+
+// add queues a record; a full batch is encoded.
+func (t *table[R]) add(r *R) error {
+	t.recs = append(t.recs, r)
+	if len(t.recs) >= min(t.batch, t.maxRows-t.rgRows) {
+		return t.flush()
+	}
+	return nil
+}
+
+// flush encodes the batch into the row group being built (kept in memory
+// as compressed pages) and writes the row group out when it has maxRows
+// rows. The columns go to the workers; the calling goroutine is one of
+// them.
+func (t *table[R]) flush() error {
+	n := len(t.recs)
+	if n == 0 {
+		return nil
+	}
+	if t.rg == nil {
+		rg, err := t.fw.AppendBufferedRowGroupChecked()
+		if err != nil {
+			return fmt.Errorf("parquet output %s: %w", t.spec.name, err)
+		}
+		t.rg = rg
+	}
+	var (
+		next   atomic.Int64
+		failed atomic.Bool
+		wg     sync.WaitGroup
+		errs   = make([]error, len(t.workers))
+	)
+	work := func(k int) {
+		errs[k] = safely(func() error {
+			for !failed.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= len(t.cols) {
+					return nil
+				}
+				if err := t.writeColumn(&t.workers[k], i); err != nil {
+					failed.Store(true)
+					return fmt.Errorf("column %s: %w", t.spec.cols[i].name, err)
+				}
+			}
+			return nil
+		})
+	}
+	for k := 1; k < min(len(t.workers), len(t.cols)); k++ {
+		wg.Go(func() { work(k) })
+	}
+	work(0)
+	wg.Wait()
+	clear(t.recs) // the records are not needed any more
+	t.recs = t.recs[:0]
+	for _, err := range errs {
+		if err != nil {
+			return fmt.Errorf("parquet output %s: %w", t.spec.name, err)
+		}
+	}
+	t.rgRows += n
+	if t.rgRows >= t.maxRows {
+		err := t.rg.Close() // written out: memory does not grow with the rows
+		t.rg, t.rgRows = nil, 0
+		if err != nil {
+			return fmt.Errorf("parquet output %s: %w", t.spec.name, err)
+		}
+	}
+	return nil
+}
+
+// writeColumn encodes column i of the batch.
+func (t *table[R]) writeColumn(wk *worker, i int) error {
+	c := &t.cols[i]
+	for _, r := range t.recs {
+		c.app(r)
+	}
+	sb, isStr := c.b.(*array.StringBuilder)
+	if isStr {
+		c.dataLen = sb.DataLen()
+	}
+	arr := c.b.NewArray() // hands the buffers over and resets the builder
+	defer arr.Release()
+	// The next batch is likely the size of this one: reserve that, so
+	// the builder does not grow by copying.
+	c.b.Reserve(t.batch)
+	if isStr && c.dataLen > 0 {
+		sb.ReserveData(c.dataLen + c.dataLen/8)
+	}
+
+	if l, ok := arr.(*array.List); ok {
+		def, rep := wk.listLevels(l)
+		vals := l.ListValues()
+		if st, ok := vals.(*array.Struct); ok {
+			for k := range st.NumField() {
+				if err := t.writeLeaf(wk, c.leaf+k, st.Field(k), def, rep, false); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		return t.writeLeaf(wk, c.leaf, vals, def, rep, false)
+	}
+	var def []int16
+	if c.nullable {
+		def = wk.flatLevels(arr)
+	}
+	return t.writeLeaf(wk, c.leaf, arr, def, nil, c.nullable)
+}
+
+func (t *table[R]) writeLeaf(wk *worker, leaf int, arr arrow.Array, def, rep []int16, nullable bool) error {
+	cw, err := t.rg.Column(leaf)
+	if err != nil {
+		return err
+	}
+	return pqarrow.WriteArrowToColumn(wk.ctx, cw, arr, def, rep, nullable)
+}
+
+// flatLevels are the definition levels of an OPTIONAL column under the
+// REQUIRED root: 1 for a value, 0 for NULL.
+func (wk *worker) flatLevels(a arrow.Array) []int16 {
+	def := grow(wk.def, a.Len())
+	for i := range def {
+		def[i] = 1
+		if a.IsNull(i) {
+			def[i] = 0
+		}
+	}
+	wk.def = def
+	return def
+}
+
+// listLevels are the definition and repetition levels of a REQUIRED list
+// of REQUIRED elements (pqarrow's three-level LIST: required group
+// <name> (LIST) { repeated group list { required <element> } }), the
+// same for every leaf of a struct element: an empty list is one entry
+// (def 0, rep 0); an element is def 1, rep 0 for a list's first and 1 for
+// the others.
+func (wk *worker) listLevels(l *array.List) (def, rep []int16) {
+	off := l.Offsets()
+	n := 0
+	for i := range l.Len() {
+		n += max(1, int(off[i+1]-off[i]))
+	}
+	def, rep = grow(wk.def, n), grow(wk.rep, n)
+	j := 0
+	for i := range l.Len() {
+		m := int(off[i+1] - off[i])
+		if m == 0 {
+			def[j], rep[j] = 0, 0
+			j++
+			continue
+		}
+		for e := range m {
+			def[j], rep[j] = 1, 1
+			if e == 0 {
+				rep[j] = 0
+			}
+			j++
+		}
+	}
+	wk.def, wk.rep = def, rep
+	return def, rep
+}
+
+func grow(s []int16, n int) []int16 {
+	if cap(s) < n {
+		return make([]int16, n, n+n/4)
+	}
+	return s[:n]
+}
+
+func (t *table[R]) close() error {
+	if err := t.flush(); err != nil {
+		return err
+	}
+	t.release()
+	err := t.fw.Close() // the last row group and the footer
+	if err == nil {
+		err = t.bw.Flush()
+	}
+	if err == nil {
+		err = t.f.Chmod(0o644) // CreateTemp makes 0600; a table is for readers
+	}
+	if err == nil {
+		err = t.f.Sync()
+	}
+	if err != nil {
+		return fmt.Errorf("parquet output %s: %w", t.path, err)
+	}
+	return nil
+}
+
+// release hands the builders' buffers back (idempotent).
+func (t *table[R]) release() {
+	for i := range t.cols {
+		if t.cols[i].b != nil {
+			t.cols[i].b.Release()
+			t.cols[i].b = nil
+		}
+	}
+	t.recs = nil
+}
+
+// commit renames the complete file and only then closes it: it stays
+// locked until it has its final name, so no other run takes it for a
+// killed run's leftover (removeStale) in between.
+func (t *table[R]) commit() error {
+	if t.tmp == "" {
+		return fmt.Errorf("parquet output: %s: its temporary file was removed", t.path)
+	}
+	if err := os.Rename(t.tmp, t.path); err != nil {
+		return fmt.Errorf("parquet output: %w", err)
+	}
+	t.tmp = ""
+	err := t.f.Close()
+	t.f = nil
+	if err != nil {
+		return fmt.Errorf("parquet output %s: %w", t.path, err)
+	}
+	return nil
+}
+
+func (t *table[R]) remove() bool {
+	if t.tmp == "" {
+		return false
+	}
+	os.Remove(t.tmp)
+	t.tmp = ""
+	return true
+}
+
+func (t *table[R]) abort() {
+	t.release()
+	t.remove() // before closing, while the file is still locked
+	if t.f != nil {
+		t.f.Close()
+		t.f = nil
+	}
+}
+
+func (t *table[R]) finalPath() string { return t.path }
