@@ -126,6 +126,9 @@ type col[R any] struct {
 	kind     kind
 	nullable bool
 	noDict   bool // a string column written PLAIN: nearly one value per row
+	// text is a string column's value (ok false: NULL), as bind appends
+	// it: a dictionary column's values go through it instead (table.go).
+	text func(*R) (string, bool)
 	unit     string
 	doc      string
 	// bind returns the function that appends a record's value to b,
@@ -217,7 +220,13 @@ func cloned(s string) string { return strings.Clone(s) }
 // it is made valid UTF-8 (see validUTF8).
 func str[R any](name, doc string, p func(*R) *string) col[R] {
 	get, set := access(p, validUTF8, cloned)
-	return scalar[R, string, *array.StringBuilder, *array.String](name, kString, "", doc, false, get, set)
+	return text(scalar[R, string, *array.StringBuilder, *array.String](name, kString, "", doc, false, get, set), get)
+}
+
+// text records get as a string column's value.
+func text[R any](c col[R], get func(*R) (string, bool)) col[R] {
+	c.text = get
+	return c
 }
 
 // sym is text pcapx makes itself (addresses, Community IDs, rule ids,
@@ -226,25 +235,25 @@ func str[R any](name, doc string, p func(*R) *string) col[R] {
 // copied from a capture.
 func sym[R any](name, doc string, p func(*R) *string) col[R] {
 	get, set := access(p, same[string], cloned)
-	return scalar[R, string, *array.StringBuilder, *array.String](name, kString, "", doc, false, get, set)
+	return text(scalar[R, string, *array.StringBuilder, *array.String](name, kString, "", doc, false, get, set), get)
 }
 
 // symFunc is a sym column whose field is not a string (a severity): set
 // parses what get wrote.
 func symFunc[R any](name, doc string, get func(*R) string, set func(*R, string) error) col[R] {
-	return scalar[R, string, *array.StringBuilder, *array.String](name, kString, "", doc, false,
-		func(r *R) (string, bool) { return get(r), true }, set)
+	g := func(r *R) (string, bool) { return get(r), true }
+	return text(scalar[R, string, *array.StringBuilder, *array.String](name, kString, "", doc, false, g, set), g)
 }
 
 // optStr is text that may be missing (NULL); set is called only for a
 // value.
 func optStr[R any](name, doc string, get func(*R) (string, bool), set func(*R, string)) col[R] {
-	return scalar[R, string, *array.StringBuilder, *array.String](name, kString, "", doc, true,
-		func(r *R) (string, bool) {
-			s, ok := get(r)
-			return validUTF8(s), ok
-		},
-		func(r *R, v string) error { set(r, cloned(v)); return nil })
+	g := func(r *R) (string, bool) {
+		s, ok := get(r)
+		return validUTF8(s), ok
+	}
+	return text(scalar[R, string, *array.StringBuilder, *array.String](name, kString, "", doc, true, g,
+		func(r *R, v string) error { set(r, cloned(v)); return nil }), g)
 }
 
 func i32[R any, T integer](name, unit, doc string, p func(*R) *T) col[R] {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -64,7 +65,35 @@ type column[R any] struct {
 	leaf     int  // index of its first leaf column (a list of structs has one per field)
 	nullable bool // OPTIONAL: definition levels say which rows are NULL
 	dataLen  int  // string bytes in the last batch (a StringBuilder's)
+	dict     *dictionary[R]
 }
+
+// dictionary is a dictionary-encoded string column's own dictionary for
+// the row group being built.
+//
+// Why its own: arrow-go's dictionary encoder hashes every value through an
+// interface (one allocation per value) and the value has first been
+// copied into an Arrow string builder; on the benchmark capture that made
+// a low-cardinality column (a flow's state, a DNS rcode) cost about 95 ns
+// per row, and the dictionary columns most of the Writer's time. Here a
+// row costs a Go map lookup and a 4-byte index; the column is handed to
+// pqarrow once per row group, as an Arrow dictionary array, which pqarrow
+// writes as the dictionary page and the indices without hashing anything
+// (that is why a row group's indices are kept until it is complete: a
+// dictionary that changed between two writes would make pqarrow fall back
+// to PLAIN). A dictionary over dictPageLimit would make the column writer
+// fall back to PLAIN partway through a write of indices, which pqarrow
+// does not survive (the remaining indices would go to the discarded
+// encoder), so such a row group is written as plain strings instead, as
+// arrow-go's own encoder would have done past its limit.
+type dictionary[R any] struct {
+	get    func(*R) (string, bool)
+	memo   map[string]int32
+	values *array.StringBuilder // the dictionary, in first-seen order
+	size   int                  // its PLAIN size: 4 + len per value
+	idx    *array.Int32Builder  // the row group's indices; NULL for NULL
+}
+
 
 // worker is what one encoding goroutine keeps between batches.
 type worker struct {
@@ -125,9 +154,22 @@ func newTable[R any](w *Writer, s *spec[R], max int) (*table[R], error) {
 		if c.nullable && c.kind.leaves() > 1 || c.nullable && c.kind == kStringList {
 			return fail(fmt.Errorf("column %s: a list column cannot be NULL (listLevels writes no NULL lists)", c.name))
 		}
-		b := array.NewBuilder(tableAllocator, c.field().Type)
-		t.cols[i] = column[R]{b: b, app: c.bind(b), leaf: leaf, nullable: c.nullable}
+		leaf0 := leaf
 		leaf += c.kind.leaves()
+		if c.kind == kString && !c.noDict {
+			if c.text == nil {
+				return fail(fmt.Errorf("column %s: a dictionary column without its text", c.name))
+			}
+			t.cols[i] = column[R]{leaf: leaf0, nullable: c.nullable, dict: &dictionary[R]{
+				get:    c.text,
+				memo:   map[string]int32{},
+				values: array.NewStringBuilder(tableAllocator),
+				idx:    array.NewInt32Builder(tableAllocator),
+			}}
+			continue
+		}
+		b := array.NewBuilder(tableAllocator, c.field().Type)
+		t.cols[i] = column[R]{b: b, app: c.bind(b), leaf: leaf0, nullable: c.nullable}
 	}
 	if leaf != pqs.NumColumns() {
 		return fail(fmt.Errorf("%d leaf columns, the schema has %d", leaf, pqs.NumColumns()))
@@ -165,6 +207,40 @@ func (t *table[R]) flush() error {
 		}
 		t.rg = rg
 	}
+	err := t.parallel(len(t.cols), t.writeColumn)
+	clear(t.recs) // the records are not needed any more
+	t.recs = t.recs[:0]
+	if err != nil {
+		return err
+	}
+	t.rgRows += n
+	if t.rgRows >= t.maxRows {
+		return t.endRowGroup()
+	}
+	return nil
+}
+
+// endRowGroup writes the dictionary columns of the row group being built
+// and writes the row group out: memory does not grow with the rows.
+func (t *table[R]) endRowGroup() error {
+	if t.rg == nil {
+		return nil
+	}
+	err := t.parallel(len(t.cols), t.writeDictionary)
+	if err == nil {
+		err = t.rg.Close()
+	}
+	t.rg, t.rgRows = nil, 0
+	if err != nil {
+		return fmt.Errorf("parquet output %s: %w", t.spec.name, err)
+	}
+	return nil
+}
+
+// parallel runs f for columns 0..n-1 on the table's workers: each takes
+// the next column not yet taken; the calling goroutine is one of them.
+// The first error stops them and is returned, naming its column.
+func (t *table[R]) parallel(n int, f func(wk *worker, i int) error) error {
 	var (
 		next   atomic.Int64
 		failed atomic.Bool
@@ -175,10 +251,10 @@ func (t *table[R]) flush() error {
 		errs[k] = safely(func() error {
 			for !failed.Load() {
 				i := int(next.Add(1) - 1)
-				if i >= len(t.cols) {
+				if i >= n {
 					return nil
 				}
-				if err := t.writeColumn(&t.workers[k], i); err != nil {
+				if err := f(&t.workers[k], i); err != nil {
 					failed.Store(true)
 					return fmt.Errorf("column %s: %w", t.spec.cols[i].name, err)
 				}
@@ -186,22 +262,12 @@ func (t *table[R]) flush() error {
 			return nil
 		})
 	}
-	for k := 1; k < min(len(t.workers), len(t.cols)); k++ {
+	for k := 1; k < min(len(t.workers), n); k++ {
 		wg.Go(func() { work(k) })
 	}
 	work(0)
 	wg.Wait()
-	clear(t.recs) // the records are not needed any more
-	t.recs = t.recs[:0]
 	for _, err := range errs {
-		if err != nil {
-			return fmt.Errorf("parquet output %s: %w", t.spec.name, err)
-		}
-	}
-	t.rgRows += n
-	if t.rgRows >= t.maxRows {
-		err := t.rg.Close() // written out: memory does not grow with the rows
-		t.rg, t.rgRows = nil, 0
 		if err != nil {
 			return fmt.Errorf("parquet output %s: %w", t.spec.name, err)
 		}
@@ -209,9 +275,29 @@ func (t *table[R]) flush() error {
 	return nil
 }
 
-// writeColumn encodes column i of the batch.
+// writeColumn encodes column i of the batch (a dictionary column only
+// looks its values up: see dictionary).
 func (t *table[R]) writeColumn(wk *worker, i int) error {
 	c := &t.cols[i]
+	if d := c.dict; d != nil {
+		d.idx.Reserve(len(t.recs))
+		for _, r := range t.recs {
+			s, ok := d.get(r)
+			if !ok {
+				d.idx.AppendNull()
+				continue
+			}
+			j, found := d.memo[s]
+			if !found {
+				j = int32(len(d.memo))
+				d.memo[strings.Clone(s)] = j // not the record's: it may share a larger buffer
+				d.values.Append(s)
+				d.size += 4 + len(s)
+			}
+			d.idx.UnsafeAppend(j)
+		}
+		return nil
+	}
 	for _, r := range t.recs {
 		c.app(r)
 	}
@@ -246,6 +332,98 @@ func (t *table[R]) writeColumn(wk *worker, i int) error {
 		def = wk.flatLevels(arr)
 	}
 	return t.writeLeaf(wk, c.leaf, arr, def, nil, c.nullable)
+}
+
+// writeDictionary writes dictionary column i of the row group (other
+// columns are written batch by batch): the dictionary and the indices,
+// or plain strings if the dictionary grew too large (see dictionary).
+func (t *table[R]) writeDictionary(wk *worker, i int) error {
+	c := &t.cols[i]
+	d := c.dict
+	if d == nil {
+		return nil
+	}
+	idx := d.idx.NewArray()
+	defer idx.Release()
+	vals := d.values.NewArray()
+	defer vals.Release()
+	rows, size := idx.Len(), d.size
+	clear(d.memo)
+	d.size = 0
+	d.idx.Reserve(rows) // the next row group is likely as long
+	var def []int16
+	if c.nullable {
+		def = wk.flatLevels(idx)
+	}
+	cw, err := t.rg.Column(c.leaf)
+	if err != nil {
+		return err
+	}
+	if enc, ok := cw.CurrentEncoder().(dictEncoder); ok && enc.NumEntries() == 0 && size < dictPageLimit {
+		return writeDictIndices(cw, enc, idx, vals, def)
+	}
+	plain := plainStrings(idx.(*array.Int32), vals.(*array.String))
+	defer plain.Release()
+	return pqarrow.WriteArrowToColumn(wk.ctx, cw, plain, def, nil, c.nullable)
+}
+
+// dictEncoder is what writeDictIndices uses of arrow-go's dictionary
+// encoder (parquet/internal/encoding.DictEncoder, which is internal and
+// so named here by its methods).
+type dictEncoder interface {
+	PutDictionary(arrow.Array) error
+	NumEntries() int
+}
+
+// writeDictIndices writes a row group's dictionary column as pqarrow
+// writes an Arrow dictionary array (pqarrow's writeDictionaryArrow): the
+// dictionary goes to the column's empty dictionary encoder, the indices
+// after it, and the statistics are counted from the indices and taken
+// from the dictionary. What it leaves out is pqarrow's search for the
+// dictionary entries the indices refer to (a hash of every index, a fifth
+// of the Writer's time at the end of a run): a dictionary holds only
+// values seen in its row group, so every entry is referred to. And it
+// takes the minimum and maximum with empty strings counted (see below).
+// TestTableMatchesFileWriter checks values, statistics and encodings
+// against pqarrow's own.
+func writeDictIndices(cw file.ColumnChunkWriter, enc dictEncoder, idx, vals arrow.Array, def []int16) error {
+	if err := enc.PutDictionary(vals); err != nil {
+		return err
+	}
+	if enc.NumEntries() != vals.Len() {
+		return fmt.Errorf("dictionary of %d values holds %d entries: a value twice", vals.Len(), enc.NumEntries())
+	}
+	if st := cw.PageStatistics(); st != nil {
+		bs, ok := st.(*metadata.ByteArrayStatistics)
+		if !ok {
+			return fmt.Errorf("statistics of a string column are %T", st)
+		}
+		// Not pqarrow's UpdateFromArrow, which skips empty strings: a
+		// column holding "" would get a min above it, and a reader
+		// pruning row groups by statistics would miss `WHERE x = ''`.
+		// This one counts the dictionary's values (once each), so the
+		// rows that repeat one are added to the count after.
+		sv := vals.(*array.String)
+		nonNull := int64(idx.Len() - idx.NullN())
+		bs.UpdateFromArrowOffsets(sv.ValueBytes(), sv.ValueOffsets(), int64(idx.NullN()))
+		bs.IncNumValues(nonNull - int64(sv.Len()))
+	}
+	return cw.WriteDictIndices(idx, def, nil)
+}
+
+// plainStrings are the strings a dictionary array stands for.
+func plainStrings(idx *array.Int32, vals *array.String) arrow.Array {
+	b := array.NewStringBuilder(tableAllocator)
+	defer b.Release()
+	b.Reserve(idx.Len())
+	for i := range idx.Len() {
+		if idx.IsNull(i) {
+			b.AppendNull()
+		} else {
+			b.Append(vals.Value(int(idx.Value(i))))
+		}
+	}
+	return b.NewArray()
 }
 
 func (t *table[R]) writeLeaf(wk *worker, leaf int, arr arrow.Array, def, rep []int16, nullable bool) error {
@@ -314,6 +492,9 @@ func (t *table[R]) close() error {
 	if err := t.flush(); err != nil {
 		return err
 	}
+	if err := t.endRowGroup(); err != nil {
+		return err
+	}
 	t.release()
 	err := t.fw.Close() // the last row group and the footer
 	if err == nil {
@@ -334,9 +515,15 @@ func (t *table[R]) close() error {
 // release hands the builders' buffers back (idempotent).
 func (t *table[R]) release() {
 	for i := range t.cols {
-		if t.cols[i].b != nil {
-			t.cols[i].b.Release()
-			t.cols[i].b = nil
+		c := &t.cols[i]
+		if c.b != nil {
+			c.b.Release()
+			c.b = nil
+		}
+		if c.dict != nil {
+			c.dict.values.Release()
+			c.dict.idx.Release()
+			c.dict = nil
 		}
 	}
 	t.recs = nil
