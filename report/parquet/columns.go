@@ -129,8 +129,8 @@ type col[R any] struct {
 	// text is a string column's value (ok false: NULL), as bind appends
 	// it: a dictionary column's values go through it instead (table.go).
 	text func(*R) (string, bool)
-	unit     string
-	doc      string
+	unit string
+	doc  string
 	// bind returns the function that appends a record's value to b,
 	// the column's builder (bound once, so no type switch per row).
 	bind func(b array.Builder) func(*R)

@@ -94,7 +94,6 @@ type dictionary[R any] struct {
 	idx    *array.Int32Builder  // the row group's indices; NULL for NULL
 }
 
-
 // worker is what one encoding goroutine keeps between batches.
 type worker struct {
 	ctx      context.Context // pqarrow's write context: scratch buffers of its own
