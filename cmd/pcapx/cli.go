@@ -243,10 +243,27 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 		return &codeError{exitError, err}
 	}
 	if pw != nil {
-		if err := pw.Finish(res); err != nil {
-			return &codeError{exitError, err}
+		// The page is rendered while the tables are completed (both only
+		// read res), and written only once they are: a run whose tables
+		// failed leaves the previous page with the previous tables.
+		type rendered struct {
+			page []byte
+			err  error
 		}
-		if err := writeReport(pw.Dir(), col.Data(res)); err != nil {
+		pc := make(chan rendered, 1)
+		go func() {
+			page, err := renderReport(col.Data(res))
+			pc <- rendered{page, err}
+		}()
+		ferr := pw.Finish(res)
+		r := <-pc
+		if ferr != nil {
+			return &codeError{exitError, ferr}
+		}
+		if r.err != nil {
+			return &codeError{exitError, r.err}
+		}
+		if err := writePage(pw.Dir(), r.page); err != nil {
 			return &codeError{exitError, err}
 		}
 		// The tables and the page are complete: from here a signal

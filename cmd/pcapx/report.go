@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -23,9 +24,28 @@ const reportHTML = "report.html"
 
 // writeReport writes dir/report.html for d.
 func writeReport(dir string, d *html.Data) error {
+	page, err := renderReport(d)
+	if err != nil {
+		return err
+	}
+	return writePage(dir, page)
+}
+
+// renderReport renders the page for d, stamped with pcapx's version and
+// the time.
+func renderReport(d *html.Data) ([]byte, error) {
 	d.Tool = "pcapx " + versionString()
 	d.Generated = time.Now().UTC().Format(time.RFC3339)
-	if err := html.WriteFile(filepath.Join(dir, reportHTML), d); err != nil {
+	var b bytes.Buffer
+	if err := html.Render(&b, d); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// writePage writes a rendered page as dir's report.html.
+func writePage(dir string, page []byte) error {
+	if err := html.WritePage(filepath.Join(dir, reportHTML), page); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	return nil

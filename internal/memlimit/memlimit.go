@@ -14,10 +14,15 @@
 //     collection: at least Floor, so a small run collects rarely (on the
 //     250 MB benchmark capture, pcapx analyze collects once instead of
 //     four times);
-//   - the limit follows the live heap, at live + live/2 + 16 MiB, re-read
-//     ten times a second, so a run whose table outgrows the floor is
-//     never squeezed below what it needs (the GC would run back to back),
-//     and its heap stays well under the twice-live of GOGC=100.
+//   - the limit follows the live heap, at live + live/2 + 16 MiB, set
+//     again at the end of every collection (a cleanup re-armed each cycle
+//     runs then), so a run whose table outgrows the floor is never
+//     squeezed below what it needs, and its heap stays well under the
+//     twice-live of GOGC=100. It was first re-read ten times a second;
+//     but with -o the live heap (flow table, Parquet writer, report
+//     collector) reaches the floor's heap goal within one tick as the
+//     capture ends, and the collector ran eight times back to back there
+//     (gctrace, 250 MB capture) before the limit was raised.
 //
 // The headroom is a trade of memory for speed. pcapx analyze on the
 // generated 1 GB capture (about 66k flows active at once; a 2-vCPU VM whose
@@ -31,9 +36,10 @@ package memlimit
 
 import (
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
-	"time"
+	"sync"
 )
 
 // Floor is the lowest soft limit.
@@ -45,34 +51,46 @@ func Start() (stop func()) {
 	if os.Getenv("GOMEMLIMIT") != "" || os.Getenv("GOGC") != "" {
 		return func() {}
 	}
+	p := &policy{}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	oldLimit := debug.SetMemoryLimit(Floor)
 	oldPercent := debug.SetGCPercent(-1)
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				metrics.Read(sample)
-				if sample[0].Value.Kind() != metrics.KindUint64 {
-					continue
-				}
-				debug.SetMemoryLimit(Limit(int64(sample[0].Value.Uint64())))
-			}
-		}
-	}()
+	p.arm()
 	return func() {
-		close(done)
-		<-finished
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.stopped = true
 		debug.SetGCPercent(oldPercent)
 		debug.SetMemoryLimit(oldLimit)
 	}
+}
+
+// policy is one Start's state. mu orders a cleanup's new limit with stop
+// restoring the old one (a cleanup runs on the runtime's goroutine).
+type policy struct {
+	mu      sync.Mutex
+	stopped bool
+}
+
+// arm registers a cleanup that runs after the next collection: it sets
+// the limit from the live heap that collection found, and arms the next
+// one, until stopped.
+func (p *policy) arm() {
+	sentinel := new([16]byte) // unreachable at once: the next cycle frees it
+	runtime.AddCleanup(sentinel, func(p *policy) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.stopped {
+			return
+		}
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		metrics.Read(sample)
+		if sample[0].Value.Kind() == metrics.KindUint64 {
+			debug.SetMemoryLimit(Limit(int64(sample[0].Value.Uint64())))
+		}
+		p.arm()
+	}, p)
 }
 
 // Limit is the soft limit for a live heap of live bytes.

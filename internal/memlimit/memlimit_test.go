@@ -1,8 +1,11 @@
 package memlimit
 
 import (
+	"math"
+	"runtime"
 	"runtime/debug"
 	"testing"
+	"time"
 )
 
 func TestLimit(t *testing.T) {
@@ -43,4 +46,34 @@ func TestStartStop(t *testing.T) {
 	if l := debug.SetMemoryLimit(-1); l != 1<<40 {
 		t.Errorf("limit after stop = %d, want restored", l)
 	}
+}
+
+// TestLimitFollowsLiveHeap: after a collection that finds a live heap
+// above what the floor allows for, the limit is raised to Limit(live)
+// without waiting (the cleanup armed for every cycle).
+func TestLimitFollowsLiveHeap(t *testing.T) {
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	prevPercent := debug.SetGCPercent(100)
+	prevLimit := debug.SetMemoryLimit(math.MaxInt64)
+	defer debug.SetGCPercent(prevPercent)
+	defer debug.SetMemoryLimit(prevLimit)
+	stop := Start()
+	defer stop()
+	live := make([]byte, 96<<20) // live across the collection below
+	for i := range live {
+		live[i] = byte(i)
+	}
+	want := Limit(96 << 20)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		runtime.GC()
+		if l := debug.SetMemoryLimit(-1); l >= want {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("limit %d MiB after collections with %d MiB live, want >= %d MiB", l>>20, len(live)>>20, want>>20)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	runtime.KeepAlive(live)
 }

@@ -183,10 +183,22 @@ func render(w io.Writer, d *Data, o renderOptions) error {
 	return err
 }
 
-// WriteFile writes the page to path through a temporary file in the same
-// directory, renamed into place once complete: a reader never sees half a
-// page, and a failed run leaves any previous report as it was.
-func WriteFile(path string, d *Data) (err error) {
+// WriteFile renders the page for d and writes it to path (see WritePage).
+func WriteFile(path string, d *Data) error {
+	var b bytes.Buffer
+	if err := Render(&b, d); err != nil {
+		return err
+	}
+	return WritePage(path, b.Bytes())
+}
+
+// WritePage writes a rendered page to path through a temporary file in
+// the same directory, renamed into place once complete: a reader never
+// sees half a page, and a failed run leaves any previous report as it
+// was. (Rendering and writing are apart so that pcapx analyze -o renders
+// the page while the Parquet tables are completed, and writes it only
+// once they are.)
+func WritePage(path string, page []byte) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("html report: %w", err)
@@ -197,8 +209,8 @@ func WriteFile(path string, d *Data) (err error) {
 			os.Remove(f.Name())
 		}
 	}()
-	if err = Render(f, d); err != nil {
-		return err
+	if _, err = f.Write(page); err != nil {
+		return fmt.Errorf("html report: %w", err)
 	}
 	if err = f.Chmod(0o644); err != nil {
 		return fmt.Errorf("html report: %w", err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/internal/memlimit"
 )
 
 // countSink counts what the analysis hands to a sink.
@@ -21,13 +22,16 @@ func (c *countSink) TLS(*flows.TLSRecord) error   { c.rows++; return nil }
 // benchRun analyses path once, with the Parquet writer (into dir) or
 // without, and returns the rows handed to the sinks and the packets read.
 func benchRun(b *testing.B, path, dir string) (rows, packets int64) {
-	rows, packets, _ = benchRunTail(b, path, dir)
+	rows, packets, _ = benchRunTail(b, path, dir, false)
 	return rows, packets
 }
 
 // benchRunTail is benchRun that also returns how long Finish took: the
-// part of the Writer's work that comes after the analysis has ended.
-func benchRunTail(b *testing.B, path, dir string) (rows, packets int64, tail time.Duration) {
+// part of the Writer's work that comes after the analysis has ended. With
+// policy, the analysis runs under pcapx analyze's collector policy
+// (internal/memlimit), as the command does: from before the run to its
+// end, Finish outside it.
+func benchRunTail(b *testing.B, path, dir string, policy bool) (rows, packets int64, tail time.Duration) {
 	count := &countSink{}
 	var sink analyze.Sink = count
 	var pw *Writer
@@ -38,7 +42,12 @@ func benchRunTail(b *testing.B, path, dir string) (rows, packets int64, tail tim
 		}
 		pw, sink = w, analyze.Tee(count, w)
 	}
+	stop := func() {}
+	if policy {
+		stop = memlimit.Start()
+	}
 	res, err := analyze.Run(analyze.Config{Inputs: []string{path}}, sink)
+	stop()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -58,7 +67,8 @@ func benchRunTail(b *testing.B, path, dir string) (rows, packets int64, tail tim
 //
 // "off" is the analysis alone and "on" the same with the Parquet writer
 // (Finish included), for their allocations and throughput. "overhead"
-// runs the two alternately in every iteration, so that a change of load
+// (under Go's default collector, and under the policy pcapx analyze runs
+// with) runs the two alternately in every iteration, so that a change of load
 // on a shared machine hits both alike, and reports the overhead of "on"
 // in wall time (from the fastest run of each, and from the medians) and
 // in CPU time (user + system, summed over the iterations), and how long
@@ -92,7 +102,7 @@ func BenchmarkParquet(b *testing.B) {
 	}
 	b.Run("off", func(b *testing.B) { single(b, false) })
 	b.Run("on", func(b *testing.B) { single(b, true) })
-	b.Run("overhead", func(b *testing.B) {
+	overhead := func(b *testing.B, policy bool) {
 		var wall [2][]time.Duration
 		var cpu [2]time.Duration
 		var tails []time.Duration
@@ -105,7 +115,7 @@ func BenchmarkParquet(b *testing.B) {
 					dir = b.TempDir()
 				}
 				t0, c0 := time.Now(), cpuTime()
-				_, _, tail := benchRunTail(b, path, dir)
+				_, _, tail := benchRunTail(b, path, dir, policy)
 				w := 0
 				if write {
 					w = 1
@@ -129,6 +139,12 @@ func BenchmarkParquet(b *testing.B) {
 		if cpu[0] > 0 {
 			b.ReportMetric(pct(cpu[1], cpu[0]), "overhead-cpu-%")
 		}
+	}
+	b.Run("overhead/gogc100", func(b *testing.B) { overhead(b, false) })
+	b.Run("overhead/pcapx-gc", func(b *testing.B) {
+		b.Setenv("GOGC", "")
+		b.Setenv("GOMEMLIMIT", "")
+		overhead(b, true)
 	})
 }
 
