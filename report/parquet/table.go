@@ -26,21 +26,25 @@ import (
 // yet taken, appends the batch's values to that column's Arrow builder and
 // hands the array to pqarrow.WriteArrowToColumn, which encodes and
 // compresses it into the column's pages of the row group being built.
+// Dictionary string columns are the exception: a batch only looks their
+// values up in the column's own dictionary, and they are written once per
+// row group (see dictionary).
 //
-// Why not pqarrow.FileWriter, which does the same one column after the
-// other: in a capture that ends with its connections still open (any
-// capture cut off by time, and both generated benchmark captures), every
-// flow record arrives after the last packet, so the flows table, the
-// widest, is all encoded after the analysis has ended, and alone decided
-// how much later than the analysis the run ended. Column by column on
-// every core, that tail shrinks with the cores. The files are the same
-// bytes as pqarrow.FileWriter writes from the same batches (a test checks
-// it); only who encodes which column changed. What FileWriter did besides
-// is small and done here: the Parquet schema from the Arrow one
-// (pqarrow.ToParquet), the Arrow schema's metadata as the file's, and the
-// definition and repetition levels of each batch, which for pcapx's
-// columns (flat, or a list that is never NULL of elements that are never
-// NULL) are simple enough to write down (flatLevels, listLevels).
+// Why not pqarrow.FileWriter, which encodes one column after the other:
+// a flow stays in the flow table until 2 minutes after it closed (late
+// ACKs and retransmissions still belong to it), so in any capture shorter
+// than that, and in both generated benchmark captures, every flow record
+// arrives after the last packet. The flows table, the widest, is then all
+// encoded after the analysis has ended, and alone decided how much later
+// than the analysis the run ended. Column by column on every core, that
+// tail shrinks with the cores. What FileWriter did besides is small and
+// done here: the Parquet schema from the Arrow one (pqarrow.ToParquet),
+// the Arrow schema's metadata as the file's, and the definition and
+// repetition levels of each batch, which for pcapx's columns (flat, or a
+// list that is never NULL of elements that are never NULL) are simple
+// enough to write down (flatLevels, listLevels). TestTableMatchesFileWriter
+// holds the files to FileWriter's: the same rows, row groups, encodings
+// and statistics.
 type table[R any] struct {
 	spec    *spec[R]
 	path    string   // final name
@@ -82,10 +86,11 @@ type column[R any] struct {
 // (that is why a row group's indices are kept until it is complete: a
 // dictionary that changed between two writes would make pqarrow fall back
 // to PLAIN). A dictionary over dictPageLimit would make the column writer
-// fall back to PLAIN partway through a write of indices, which pqarrow
-// does not survive (the remaining indices would go to the discarded
-// encoder), so such a row group is written as plain strings instead, as
-// arrow-go's own encoder would have done past its limit.
+// fall back to PLAIN partway through a write of indices, a path pqarrow
+// itself never takes (the encoder it drains is the one the write still
+// holds); such a row group is handed over as plain strings instead, which
+// arrow-go dictionary-encodes up to its limit and writes PLAIN past it,
+// as pqarrow.FileWriter's files have it (TestLargeDictionaryWrittenPlain).
 type dictionary[R any] struct {
 	get    func(*R) (string, bool)
 	memo   map[string]int32

@@ -239,3 +239,51 @@ func pick[T any](s []*T, idx []int) []*T {
 	}
 	return out
 }
+
+// TestLargeDictionaryWrittenPlain: a dictionary column whose distinct
+// values outgrow dictPageLimit in a row group is handed to pqarrow as
+// plain strings (it cannot switch to PLAIN partway through a write of
+// indices), which it dictionary-encodes up to the limit and writes PLAIN
+// past it, as pqarrow.FileWriter does: the same rows, encodings and
+// statistics.
+func TestLargeDictionaryWrittenPlain(t *testing.T) {
+	const n = 6000 // 6000 distinct 64-byte names: 400 KB of dictionary
+	recs := make([]*flowRec, n)
+	for i := range recs {
+		recs[i] = &flowRec{CommunityID: fmt.Sprintf("1:%d", i), Proto: "tcp", SrcAddr: "10.0.0.1", DstAddr: "10.0.0.2",
+			SNI: fmt.Sprintf("%058d.test", i), State: "SF"}
+	}
+	dir := t.TempDir()
+	w, err := New(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if err := w.Flow(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "flows.parquet")
+	rows := readRows(t, path)
+	if len(rows) != n {
+		t.Fatalf("%d rows, want %d", len(rows), n)
+	}
+	for i, r := range rows {
+		if r["sni"] != recs[i].SNI || r["proto"] != "tcp" {
+			t.Fatalf("row %d: sni %v proto %v, want %q tcp", i, r["sni"], r["proto"], recs[i].SNI)
+		}
+	}
+	ref := filepath.Join(t.TempDir(), "flows.parquet")
+	if err := os.WriteFile(ref, referenceFile(t, flowsSpec, recs, DefaultMaxRows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(rows, readRows(t, ref)) {
+		t.Error("rows differ from pqarrow.FileWriter's")
+	}
+	if diff := sameChunks(t, path, ref); diff != "" {
+		t.Error(diff)
+	}
+}
