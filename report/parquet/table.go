@@ -285,10 +285,18 @@ func (t *table[R]) writeColumn(wk *worker, i int) error {
 	c := &t.cols[i]
 	if d := c.dict; d != nil {
 		d.idx.Reserve(len(t.recs))
+		last, lastIdx := "", int32(-1)
 		for _, r := range t.recs {
 			s, ok := d.get(r)
 			if !ok {
 				d.idx.AppendNull()
+				continue
+			}
+			// Runs of one value are common (a protocol, a state, the
+			// flows of one client) and the same string is often the
+			// same pointer (pcapx's own names): no hash for those.
+			if lastIdx >= 0 && s == last {
+				d.idx.UnsafeAppend(lastIdx)
 				continue
 			}
 			j, found := d.memo[s]
@@ -299,6 +307,7 @@ func (t *table[R]) writeColumn(wk *worker, i int) error {
 				d.size += 4 + len(s)
 			}
 			d.idx.UnsafeAppend(j)
+			last, lastIdx = s, j
 		}
 		return nil
 	}
