@@ -51,6 +51,16 @@ type Sink interface {
 	TLS(*flows.TLSRecord) error
 }
 
+// InputEnder is a Sink that is told when the input has been read to its
+// end. What follows is the run's tail: the flows still open are ended and
+// handed over at once (in a capture shorter than the flow table's
+// timeouts, that is every flow), and the analysis needs no more cores. The
+// Parquet writer encodes with a core fewer than it could until then, so as
+// not to slow the analysis, and with all of them after.
+type InputEnder interface {
+	InputEnded()
+}
+
 // Result is what a run found, apart from the flows handed to the sink.
 type Result struct {
 	Capture    Capture          `json:"capture"`
@@ -259,6 +269,9 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 		if sinkErr != nil {
 			return nil, fmt.Errorf("write output: %w", sinkErr)
 		}
+	}
+	if e, ok := sink.(InputEnder); ok {
+		e.InputEnded()
 	}
 	table.Flush()
 	app.Finish()

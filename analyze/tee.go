@@ -29,3 +29,12 @@ func (t tee) Flow(r *flows.Record) error     { return t.each(func(s Sink) error 
 func (t tee) DNS(r *flows.DNSRecord) error   { return t.each(func(s Sink) error { return s.DNS(r) }) }
 func (t tee) HTTP(r *flows.HTTPRecord) error { return t.each(func(s Sink) error { return s.HTTP(r) }) }
 func (t tee) TLS(r *flows.TLSRecord) error   { return t.each(func(s Sink) error { return s.TLS(r) }) }
+
+// InputEnded tells the sinks that want to know (InputEnder).
+func (t tee) InputEnded() {
+	for _, s := range t {
+		if e, ok := s.(InputEnder); ok {
+			e.InputEnded()
+		}
+	}
+}

@@ -59,6 +59,7 @@ type table[R any] struct {
 	recs    []*R                        // the batch: records not yet encoded
 	cols    []column[R]
 	workers []worker
+	tail    *atomic.Bool // the input has ended: every worker may encode (Writer.InputEnded)
 }
 
 // column is one column of a table: its builder, the function that appends
@@ -120,7 +121,7 @@ func (k kind) leaves() int {
 func encoders() int { return min(runtime.GOMAXPROCS(0), 8) }
 
 func newTable[R any](w *Writer, s *spec[R], max int) (*table[R], error) {
-	t := &table[R]{spec: s, path: filepath.Join(w.dir, s.name+".parquet"), maxRows: max, batch: min(max, batchRows)}
+	t := &table[R]{spec: s, path: filepath.Join(w.dir, s.name+".parquet"), maxRows: max, batch: min(max, batchRows), tail: &w.tail}
 	f, err := createLocked(w.dir, tmpPrefix(s.name)+"*")
 	if err != nil {
 		return nil, fmt.Errorf("parquet output: %w", err)
@@ -243,8 +244,15 @@ func (t *table[R]) endRowGroup() error {
 
 // parallel runs f for columns 0..n-1 on the table's workers: each takes
 // the next column not yet taken; the calling goroutine is one of them.
-// The first error stops them and is returned, naming its column.
+// The first error stops them and is returned, naming its column. While
+// the input is being read, one worker fewer: that core is the analysis's
+// (on two cores, sharing it made the analysis slower by more than the
+// encoding gained).
 func (t *table[R]) parallel(n int, f func(wk *worker, i int) error) error {
+	workers := len(t.workers)
+	if !t.tail.Load() {
+		workers = max(1, workers-1)
+	}
 	var (
 		next   atomic.Int64
 		failed atomic.Bool
@@ -266,7 +274,7 @@ func (t *table[R]) parallel(n int, f func(wk *worker, i int) error) error {
 			return nil
 		})
 	}
-	for k := 1; k < min(len(t.workers), n); k++ {
+	for k := 1; k < min(workers, n); k++ {
 		wg.Go(func() { work(k) })
 	}
 	work(0)

@@ -41,6 +41,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	pq "github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
@@ -106,6 +107,8 @@ type Writer struct {
 	work    chan chunk // to the encoder goroutine
 	stopped chan struct{}
 	running bool // the encoder goroutine has not been stopped
+
+	tail atomic.Bool // the input has ended (InputEnded, Finish)
 
 	mu       sync.Mutex
 	asyncErr error // the encoder's first error
@@ -326,6 +329,13 @@ func (w *Writer) stop() {
 	}
 }
 
+// InputEnded implements analyze.InputEnder: from here on the tables are
+// encoded on every core (while the input was read, one was left to the
+// analysis).
+func (w *Writer) InputEnded() { w.tail.Store(true) }
+
+var _ analyze.InputEnder = (*Writer)(nil)
+
 // Flow, DNS, HTTP and TLS implement analyze.Sink.
 func (w *Writer) Flow(r *flows.Record) error     { return w.queue(item{flow: r}) }
 func (w *Writer) DNS(r *flows.DNSRecord) error   { return w.queue(item{dns: r}) }
@@ -341,6 +351,7 @@ func (w *Writer) Finish(r *analyze.Result) error {
 	if w.done {
 		return errors.New("parquet output: Finish after Finish or Abort")
 	}
+	w.tail.Store(true)
 	w.stop()
 	if w.check() == nil && r != nil {
 		w.keep(safely(func() error {
