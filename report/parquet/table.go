@@ -89,21 +89,33 @@ type column[R any] struct {
 // to PLAIN). A dictionary over dictPageLimit would make the column writer
 // fall back to PLAIN partway through a write of indices, a path pqarrow
 // itself never takes (the encoder it drains is the one the write still
-// holds); such a row group is handed over as plain strings instead, which
-// arrow-go dictionary-encodes up to its limit and writes PLAIN past it,
-// as pqarrow.FileWriter's files have it (TestLargeDictionaryWrittenPlain).
+// holds). So when a column's dictionary outgrows the limit, the rows it
+// holds are handed over as plain strings at once, and the rest of the row
+// group batch by batch like any other column: arrow-go dictionary-encodes
+// them up to its limit and writes PLAIN past it, as pqarrow.FileWriter's
+// files have it (TestLargeDictionaryWrittenPlain), and a column of long,
+// distinct values (HTTP targets) never holds more than the limit.
 type dictionary[R any] struct {
 	get    func(*R) (string, bool)
 	memo   map[string]int32
 	values *array.StringBuilder // the dictionary, in first-seen order
 	size   int                  // its PLAIN size: 4 + len per value
 	idx    *array.Int32Builder  // the row group's indices; NULL for NULL
+	// dense: the dictionary outgrew dictPageLimit in this row group; what
+	// it held was written as plain strings (spill), and the rest of the
+	// row group goes batch by batch through the column's builder.
+	dense bool
 }
 
 // worker is what one encoding goroutine keeps between batches.
 type worker struct {
 	ctx      context.Context // pqarrow's write context: scratch buffers of its own
 	def, rep []int16
+}
+
+// isList tells the list kinds.
+func (k kind) isList() bool {
+	return k == kStringList || k == kEvidence || k == kTalkers || k == kRuleCounts
 }
 
 // leaves is how many Parquet leaf columns a column of kind k has.
@@ -156,25 +168,24 @@ func newTable[R any](w *Writer, s *spec[R], max int) (*table[R], error) {
 	t.cols = make([]column[R], len(s.cols))
 	for i := range s.cols {
 		c := &s.cols[i]
-		if c.nullable && c.kind.leaves() > 1 || c.nullable && c.kind == kStringList {
+		if c.nullable && c.kind.isList() {
 			return fail(fmt.Errorf("column %s: a list column cannot be NULL (listLevels writes no NULL lists)", c.name))
 		}
 		leaf0 := leaf
 		leaf += c.kind.leaves()
+		if c.kind == kString && !c.noDict && c.text == nil {
+			return fail(fmt.Errorf("column %s: a dictionary column without its text", c.name))
+		}
+		b := array.NewBuilder(tableAllocator, c.field().Type)
+		t.cols[i] = column[R]{b: b, app: c.bind(b), leaf: leaf0, nullable: c.nullable}
 		if c.kind == kString && !c.noDict {
-			if c.text == nil {
-				return fail(fmt.Errorf("column %s: a dictionary column without its text", c.name))
-			}
-			t.cols[i] = column[R]{leaf: leaf0, nullable: c.nullable, dict: &dictionary[R]{
+			t.cols[i].dict = &dictionary[R]{
 				get:    c.text,
 				memo:   map[string]int32{},
 				values: array.NewStringBuilder(tableAllocator),
 				idx:    array.NewInt32Builder(tableAllocator),
-			}}
-			continue
+			}
 		}
-		b := array.NewBuilder(tableAllocator, c.field().Type)
-		t.cols[i] = column[R]{b: b, app: c.bind(b), leaf: leaf0, nullable: c.nullable}
 	}
 	if leaf != pqs.NumColumns() {
 		return fail(fmt.Errorf("%d leaf columns, the schema has %d", leaf, pqs.NumColumns()))
@@ -291,7 +302,7 @@ func (t *table[R]) parallel(n int, f func(wk *worker, i int) error) error {
 // looks its values up: see dictionary).
 func (t *table[R]) writeColumn(wk *worker, i int) error {
 	c := &t.cols[i]
-	if d := c.dict; d != nil {
+	if d := c.dict; d != nil && !d.dense {
 		d.idx.Reserve(len(t.recs))
 		last, lastIdx := "", int32(-1)
 		for _, r := range t.recs {
@@ -316,6 +327,9 @@ func (t *table[R]) writeColumn(wk *worker, i int) error {
 			}
 			d.idx.UnsafeAppend(j)
 			last, lastIdx = s, j
+		}
+		if d.size >= dictPageLimit {
+			return t.spill(wk, c)
 		}
 		return nil
 	}
@@ -356,36 +370,68 @@ func (t *table[R]) writeColumn(wk *worker, i int) error {
 }
 
 // writeDictionary writes dictionary column i of the row group (other
-// columns are written batch by batch): the dictionary and the indices,
-// or plain strings if the dictionary grew too large (see dictionary).
+// columns are written batch by batch): the dictionary and the indices.
+// A column that spilled has written its rows already.
 func (t *table[R]) writeDictionary(wk *worker, i int) error {
 	c := &t.cols[i]
 	d := c.dict
 	if d == nil {
 		return nil
 	}
-	idx := d.idx.NewArray()
-	defer idx.Release()
-	vals := d.values.NewArray()
-	defer vals.Release()
-	rows, size := idx.Len(), d.size
-	clear(d.memo)
-	d.size = 0
-	d.idx.Reserve(rows) // the next row group is likely as long
-	var def []int16
-	if c.nullable {
-		def = wk.flatLevels(idx)
+	if d.dense {
+		d.dense = false // the next row group starts with a dictionary again
+		return nil
 	}
-	cw, err := t.rg.Column(c.leaf)
+	idx, vals, def, cw, err := t.takeDictionary(wk, c)
 	if err != nil {
 		return err
 	}
-	if enc, ok := cw.CurrentEncoder().(dictEncoder); ok && enc.NumEntries() == 0 && size < dictPageLimit {
+	defer idx.Release()
+	defer vals.Release()
+	if enc, ok := cw.CurrentEncoder().(dictEncoder); ok && enc.NumEntries() == 0 {
 		return writeDictIndices(cw, enc, idx, vals, def)
 	}
+	// Not dictionary-encoded after all (cannot happen with writerProps):
+	// the strings, which the column writer encodes as it is set to.
 	plain := plainStrings(idx.(*array.Int32), vals.(*array.String))
 	defer plain.Release()
 	return pqarrow.WriteArrowToColumn(wk.ctx, cw, plain, def, nil, c.nullable)
+}
+
+// spill writes the rows a dictionary column holds as plain strings and
+// turns it to the column's builder for the rest of the row group: its
+// dictionary outgrew dictPageLimit (see dictionary).
+func (t *table[R]) spill(wk *worker, c *column[R]) error {
+	idx, vals, def, cw, err := t.takeDictionary(wk, c)
+	if err != nil {
+		return err
+	}
+	defer idx.Release()
+	defer vals.Release()
+	plain := plainStrings(idx.(*array.Int32), vals.(*array.String))
+	defer plain.Release()
+	c.dict.dense = true
+	return pqarrow.WriteArrowToColumn(wk.ctx, cw, plain, def, nil, c.nullable)
+}
+
+// takeDictionary empties a dictionary column's state for the row group:
+// its indices, its values, their definition levels and the column writer
+// to write them to.
+func (t *table[R]) takeDictionary(wk *worker, c *column[R]) (idx, vals arrow.Array, def []int16, cw file.ColumnChunkWriter, err error) {
+	d := c.dict
+	idx, vals = d.idx.NewArray(), d.values.NewArray()
+	clear(d.memo)
+	d.size = 0
+	d.idx.Reserve(idx.Len()) // the next row group is likely as long
+	if c.nullable {
+		def = wk.flatLevels(idx)
+	}
+	if cw, err = t.rg.Column(c.leaf); err != nil {
+		idx.Release()
+		vals.Release()
+		return nil, nil, nil, nil, err
+	}
+	return idx, vals, def, cw, nil
 }
 
 // dictEncoder is what writeDictIndices uses of arrow-go's dictionary

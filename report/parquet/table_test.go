@@ -253,8 +253,18 @@ func TestLargeDictionaryWrittenPlain(t *testing.T) {
 		recs[i] = &flowRec{CommunityID: fmt.Sprintf("1:%d", i), Proto: "tcp", SrcAddr: "10.0.0.1", DstAddr: "10.0.0.2",
 			SNI: fmt.Sprintf("%058d.test", i), State: "SF"}
 	}
+	// One row group (spilled after its first batch, the second batch
+	// dense), and two (the first spilled, the second small enough for a
+	// dictionary again).
+	for _, maxRows := range []int{DefaultMaxRows, batchRows} {
+		largeDictionary(t, recs, maxRows)
+	}
+}
+
+func largeDictionary(t *testing.T, recs []*flowRec, maxRows int) {
+	n := len(recs)
 	dir := t.TempDir()
-	w, err := New(dir, Options{})
+	w, err := New(dir, Options{MaxRows: maxRows})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,13 +287,13 @@ func TestLargeDictionaryWrittenPlain(t *testing.T) {
 		}
 	}
 	ref := filepath.Join(t.TempDir(), "flows.parquet")
-	if err := os.WriteFile(ref, referenceFile(t, flowsSpec, recs, DefaultMaxRows), 0o644); err != nil {
+	if err := os.WriteFile(ref, referenceFile(t, flowsSpec, recs, maxRows), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(rows, readRows(t, ref)) {
-		t.Error("rows differ from pqarrow.FileWriter's")
+		t.Errorf("MaxRows %d: rows differ from pqarrow.FileWriter's", maxRows)
 	}
 	if diff := sameChunks(t, path, ref); diff != "" {
-		t.Error(diff)
+		t.Errorf("MaxRows %d: %s", maxRows, diff)
 	}
 }
