@@ -161,6 +161,22 @@ func (c *collectSink) DNS(r *flows.DNSRecord) error   { c.dns = append(c.dns, r)
 func (c *collectSink) HTTP(r *flows.HTTPRecord) error { c.http = append(c.http, r); return nil }
 func (c *collectSink) TLS(r *flows.TLSRecord) error   { c.tls = append(c.tls, r); return nil }
 
+// sendTo hands the kept records to s: the flows, then DNS, HTTP and TLS.
+func (c *collectSink) sendTo(s analyze.Sink) {
+	for _, r := range c.flows {
+		s.Flow(r)
+	}
+	for _, r := range c.dns {
+		s.DNS(r)
+	}
+	for _, r := range c.http {
+		s.HTTP(r)
+	}
+	for _, r := range c.tls {
+		s.TLS(r)
+	}
+}
+
 // BenchmarkWrite is the Writer alone: the records of one analysis of
 // PCAPX_BENCH_CAPTURE, kept in memory, written as the tables.
 // cpu-ms/op counts every goroutine (the encoder, the parallel Finish, the
@@ -183,18 +199,7 @@ func BenchmarkWrite(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, r := range c.flows {
-			w.Flow(r)
-		}
-		for _, r := range c.dns {
-			w.DNS(r)
-		}
-		for _, r := range c.http {
-			w.HTTP(r)
-		}
-		for _, r := range c.tls {
-			w.TLS(r)
-		}
+		c.sendTo(w)
 		if err := w.Finish(res); err != nil {
 			b.Fatal(err)
 		}

@@ -110,18 +110,7 @@ func TestTableMatchesFileWriter(t *testing.T) {
 			t.Fatal(err)
 		}
 		for range repeat {
-			for _, r := range c.flows {
-				w.Flow(r)
-			}
-			for _, r := range c.dns {
-				w.DNS(r)
-			}
-			for _, r := range c.http {
-				w.HTTP(r)
-			}
-			for _, r := range c.tls {
-				w.TLS(r)
-			}
+			c.sendTo(w)
 		}
 		if err := w.Finish(res); err != nil {
 			t.Fatal(err)
