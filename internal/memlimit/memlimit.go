@@ -66,6 +66,8 @@ func Start() (stop func()) {
 	}
 }
 
+type sentinel struct{ _ *byte }
+
 // policy is one Start's state. mu orders a cleanup's new limit with stop
 // restoring the old one (a cleanup runs on the runtime's goroutine).
 type policy struct {
@@ -77,8 +79,10 @@ type policy struct {
 // the limit from the live heap that collection found, and arms the next
 // one, until stopped.
 func (p *policy) arm() {
-	sentinel := new([16]byte) // unreachable at once: the next cycle frees it
-	runtime.AddCleanup(sentinel, func(p *policy) {
+	// Unreachable at once, so the next cycle frees it and runs the
+	// cleanup. It holds a pointer: a small pointer-free object may share
+	// a block with others (the tiny allocator) and outlive the cycle.
+	runtime.AddCleanup(new(sentinel), func(p *policy) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if p.stopped {
