@@ -11,8 +11,10 @@ import (
 func TestLimit(t *testing.T) {
 	for _, c := range []struct{ live, want int64 }{
 		{0, Floor},
-		{40 << 20, Floor},                    // 40+20+16 = 76 MiB < floor
-		{88 << 20, 88<<20 + 44<<20 + 16<<20}, // a 1 GB capture's table
+		{10 << 20, Floor},                      // 10+64 = 74 MiB < floor
+		{40 << 20, 40<<20 + 64<<20},            // 40+20+16 = 76: the 64 MiB minimum
+		{96 << 20, 96<<20 + 64<<20},            // 96+48+16: where the two meet
+		{128 << 20, 128<<20 + 64<<20 + 16<<20}, // a 1 GB capture's table with -o
 		{1 << 30, 1<<30 + 1<<29 + 16<<20},
 	} {
 		if got := Limit(c.live); got != c.want {
