@@ -159,7 +159,7 @@ func newTable[R any](w *Writer, s *spec[R], max int) (*table[R], error) {
 	for i, k := range md.Keys() {
 		kv.Append(k, md.Values()[i])
 	}
-	t.bw = bufio.NewWriterSize(f, 256<<10)
+	t.bw = bufio.NewWriterSize(f, 64<<10) // a row group goes out a column chunk at a time, past the buffer
 	if t.fw, err = file.NewParquetWriterWithError(t.bw, pqs.Root(), file.WithWriterProps(props), file.WithWriteMetadata(kv)); err != nil {
 		return fail(err)
 	}
