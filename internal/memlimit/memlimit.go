@@ -15,10 +15,10 @@
 //     250 MB benchmark capture, pcapx analyze collects once instead of
 //     four times);
 //   - the limit follows the live heap, at live + max(live/2 + 16 MiB,
-//     64 MiB), set again at the end of every collection (a cleanup re-armed each cycle
-//     runs then), so a run whose table outgrows the floor is never
-//     squeezed below what it needs, and its heap stays well under the
-//     twice-live of GOGC=100. It was first re-read ten times a second;
+//     64 MiB), set again at the end of every collection (a cleanup
+//     re-armed each cycle runs then), so a run whose table outgrows the
+//     floor is never squeezed below what it needs, and its heap stays
+//     well under the twice-live of GOGC=100. It was first re-read ten times a second;
 //     but with -o the live heap (flow table, Parquet writer, report
 //     collector) reaches the floor's heap goal within one tick as the
 //     capture ends, and the collector ran eight times back to back there

@@ -22,7 +22,8 @@ import (
 //
 // Rows are encoded a batch (batchRows) at a time, column by column, and
 // the columns of a batch are spread over the table's workers, one
-// goroutine each (up to GOMAXPROCS): each worker takes the next column not
+// goroutine each (GOMAXPROCS of them, at most 8, and one fewer until the
+// input has ended: see parallel): each worker takes the next column not
 // yet taken, appends the batch's values to that column's Arrow builder and
 // hands the array to pqarrow.WriteArrowToColumn, which encodes and
 // compresses it into the column's pages of the row group being built.
@@ -81,20 +82,25 @@ type column[R any] struct {
 // copied into an Arrow string builder; on the benchmark capture that made
 // a low-cardinality column (a flow's state, a DNS rcode) cost about 95 ns
 // per row, and the dictionary columns most of the Writer's time. Here a
-// row costs a Go map lookup and a 4-byte index; the column is handed to
-// pqarrow once per row group, as an Arrow dictionary array, which pqarrow
-// writes as the dictionary page and the indices without hashing anything
-// (that is why a row group's indices are kept until it is complete: a
-// dictionary that changed between two writes would make pqarrow fall back
-// to PLAIN). A dictionary over dictPageLimit would make the column writer
-// fall back to PLAIN partway through a write of indices, a path pqarrow
-// itself never takes (the encoder it drains is the one the write still
-// holds). So when a column's dictionary outgrows the limit, the rows it
-// holds are handed over as plain strings at once, and the rest of the row
-// group batch by batch like any other column: arrow-go dictionary-encodes
-// them up to its limit and writes PLAIN past it, as pqarrow.FileWriter's
-// files have it (TestLargeDictionaryWrittenPlain), and a column of long,
-// distinct values (HTTP targets) never holds more than the limit.
+// row costs a Go map lookup and a 4-byte index. When the row group is
+// complete, writeDictIndices puts the dictionary into the column writer's
+// dictionary encoder (each distinct value hashed once there) and the
+// indices after it, as pqarrow does with an Arrow dictionary array. That
+// is why a row group's indices are kept until it is complete: the encoder
+// takes a dictionary only while it is empty. One difference in the
+// files: the indices of a row group go out as one data page (arrow-go
+// cuts pages by the size of the values put, and indices put whole add
+// none); bit-packed, that page is small, and its statistics are the row
+// group's.
+//
+// A dictionary that outgrows dictPageLimit is not kept: the rows it holds
+// are handed over as plain strings at once, and the rest of the row group
+// batch by batch like any other column, which arrow-go dictionary-encodes
+// up to its limit and writes PLAIN past it, as pqarrow.FileWriter's files
+// have it (TestLargeDictionaryWrittenPlain). Otherwise the column would
+// get a dictionary page of any size (WriteDictIndices never falls back),
+// and a column of long, distinct values (HTTP targets) would hold them all
+// until the row group ends.
 type dictionary[R any] struct {
 	get    func(*R) (string, bool)
 	memo   map[string]int32

@@ -9,7 +9,7 @@
 //
 // A Writer is an analyze.Sink. It encodes on a goroutine of its own, beside
 // the analysis: records go through Arrow builders (batchRows at a time,
-// the columns of a batch spread over every core: see table.go) into the
+// the columns of a batch spread over the cores: see table.go) into the
 // row group being built, which is held as compressed pages and written
 // out when it has Options.MaxRows rows, so memory does not grow with the
 // number of records. Findings, the capture overview and the
@@ -502,8 +502,9 @@ func writerProps[R any](s *spec[R], maxRows int) (*pq.WriterProperties, error) {
 // compressed pages, until it is complete; each column's current page is
 // kept uncompressed until it is full. With ~140 columns in all, 1 MiB
 // pages (the library's default) would hold up to 140 MiB; 64 KiB pages
-// keep that under 10 MiB, get compressed while the run goes on rather
-// than at its end, and still let DuckDB skip pages by their statistics.
+// keep that under 10 MiB and get compressed while the run goes on rather
+// than at its end. (Dictionary columns are the exception: a row group's
+// indices are one page, see dictionary in table.go.)
 const pageSize = 64 << 10
 
 // dictPageLimit is how large a column's dictionary may grow in a row group
