@@ -2,7 +2,6 @@ package parquet
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,9 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
@@ -161,23 +158,7 @@ func TestTableMatchesFileWriter(t *testing.T) {
 // hold the same table (schema and values).
 func sameTable(t *testing.T, a, b string) bool {
 	t.Helper()
-	read := func(p string) arrow.Table {
-		r, err := file.OpenParquetFile(p, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
-		fr, err := pqarrow.NewFileReader(r, pqarrow.ArrowReadProperties{BatchSize: 4096}, memory.DefaultAllocator)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tbl, err := fr.ReadTable(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tbl
-	}
-	ta, tb := read(a), read(b)
+	ta, tb := readArrowTable(t, a), readArrowTable(t, b)
 	defer ta.Release()
 	defer tb.Release()
 	return ta.NumRows() == tb.NumRows() && array.TableEqual(ta, tb)

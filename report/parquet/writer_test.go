@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	pq "github.com/apache/arrow-go/v18/parquet"
@@ -34,19 +35,7 @@ var tableNames = []string{"flows", "findings", "dns", "http", "tls", "icmp", "ca
 // JSON objects (timestamps as "2006-01-02T15:04:05.999999999").
 func readRows(t *testing.T, path string) []map[string]any {
 	t.Helper()
-	rdr, err := file.OpenParquetFile(path, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdr.Close()
-	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: 1024}, memory.DefaultAllocator)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tbl, err := fr.ReadTable(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	tbl := readArrowTable(t, path)
 	defer tbl.Release()
 	tr := array.NewTableReader(tbl, 1024)
 	defer tr.Release()
@@ -66,6 +55,25 @@ func readRows(t *testing.T, path string) []map[string]any {
 		}
 	}
 	return out
+}
+
+// readArrowTable reads a Parquet file back with pqarrow, whole.
+func readArrowTable(t *testing.T, path string) arrow.Table {
+	t.Helper()
+	rdr, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdr.Close()
+	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: 1024}, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := fr.ReadTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tbl
 }
 
 func parquetFiles(t *testing.T, dir string) []string {
