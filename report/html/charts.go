@@ -422,27 +422,23 @@ func chartLabel(s string) string {
 }
 
 func rateUnit(peak float64) (float64, string) {
-	switch {
-	case peak >= 1e9:
-		return 1e9, "Gbit/s"
-	case peak >= 1e6:
-		return 1e6, "Mbit/s"
-	case peak >= 1e3:
-		return 1e3, "kbit/s"
-	}
-	return 1, "bit/s"
+	return siUnit(peak, [4]string{"bit/s", "kbit/s", "Mbit/s", "Gbit/s"})
 }
 
 func byteUnit(peak float64) (float64, string) {
-	switch {
-	case peak >= 1e9:
-		return 1e9, "GB"
-	case peak >= 1e6:
-		return 1e6, "MB"
-	case peak >= 1e3:
-		return 1e3, "kB"
+	return siUnit(peak, [4]string{"bytes", "kB", "MB", "GB"})
+}
+
+// siUnit is the largest SI multiple (1, 1e3, 1e6, 1e9) not above peak, and
+// its name from units.
+func siUnit(peak float64, units [4]string) (float64, string) {
+	m := 1.0
+	i := 0
+	for i < 3 && peak >= m*1e3 {
+		m *= 1e3
+		i++
 	}
-	return 1, "bytes"
+	return m, units[i]
 }
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
