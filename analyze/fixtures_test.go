@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,10 +14,9 @@ import (
 
 	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/internal/golden"
 	"github.com/pcapx/pcapx/report"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 const captures = "../testdata/captures"
 
@@ -144,20 +142,9 @@ func TestFixtureGolden(t *testing.T) {
 			} else if !json.Valid(out.Bytes()) {
 				t.Fatalf("invalid JSON:\n%s", out.String())
 			}
-			golden := filepath.Join("testdata", "golden", rel+".json")
-			if *update {
-				os.MkdirAll(filepath.Dir(golden), 0o755)
-				if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (go test ./analyze -run Golden -update)", err)
-			}
-			if !bytes.Equal(out.Bytes(), want) {
-				t.Errorf("output differs from %s (go test ./analyze -run Golden -update to accept):\n%s", golden, out.String())
+			path := filepath.Join("testdata", "golden", rel+".json")
+			if !golden.Equal(t, path, out.Bytes()) {
+				t.Errorf("output differs from %s (go test ./analyze -run Golden -update to accept):\n%s", path, out.String())
 			}
 		})
 	}

@@ -3,32 +3,18 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func golden(t *testing.T, name string, got []byte) {
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./report -update)", err)
-	}
-	if !bytes.Equal(got, want) {
+	if !golden.Equal(t, filepath.Join("testdata", name), got) {
 		t.Errorf("%s differs from the golden file (go test ./report -update to accept):\n%s", name, got)
 	}
 }
@@ -63,7 +49,7 @@ func TestTextGolden(t *testing.T) {
 	if bytes.ContainsRune(b.Bytes(), 0x1b) || bytes.ContainsRune(b.Bytes(), 0x07) {
 		t.Error("terminal output carries raw control characters from the capture")
 	}
-	golden(t, "summary.txt", b.Bytes())
+	checkGolden(t, "summary.txt", b.Bytes())
 }
 
 func TestJSONGolden(t *testing.T) {
@@ -91,7 +77,7 @@ func TestJSONGolden(t *testing.T) {
 	if strings.Contains(b.String(), "<script>") {
 		t.Error("JSON carries an unescaped <script>")
 	}
-	golden(t, "document.json", b.Bytes())
+	checkGolden(t, "document.json", b.Bytes())
 }
 
 func TestTermSafe(t *testing.T) {

@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,9 +8,8 @@ import (
 	"testing"
 
 	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite docs/rules.md")
 
 var idRE = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
 
@@ -48,15 +46,7 @@ func TestRegistry(t *testing.T) {
 
 func TestRulesDocInSync(t *testing.T) {
 	path := filepath.Join("..", "docs", "rules.md")
-	want := Markdown()
-	if *update {
-		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	got, err := os.ReadFile(path)
-	if err != nil || string(got) != want {
+	if !golden.Equal(t, path, []byte(Markdown())) {
 		t.Errorf("docs/rules.md is stale: go test ./rules -update")
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,10 +12,9 @@ import (
 	"testing"
 
 	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/internal/golden"
 	xhtml "golang.org/x/net/html"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // echartsMarker stands in for the 1 MB ECharts source in the golden page.
 const echartsMarker = "/* echarts.min.js (not in the golden file) */"
@@ -105,17 +103,7 @@ func renderTest(t *testing.T, d *Data, o renderOptions) []byte {
 func TestGolden(t *testing.T) {
 	got := renderTest(t, sampleData(plain), renderOptions{})
 	path := filepath.Join("testdata", "report.golden.html")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test ./report/html -update writes it)", err)
-	}
-	if !bytes.Equal(got, want) {
+	if !golden.Equal(t, path, got) {
 		t.Errorf("the page differs from %s (go test ./report/html -update to accept, then review the diff)", path)
 	}
 }

@@ -2,7 +2,6 @@ package parquet
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/internal/golden"
 	"github.com/pcapx/pcapx/internal/jsontags"
 	"github.com/pcapx/pcapx/rules"
 )
@@ -27,22 +27,10 @@ func cat2(parts ...[]string) []string {
 	return out
 }
 
-var update = flag.Bool("update", false, "rewrite docs/schema.md and the golden schemas in testdata/schema")
-
 // TestSchemaDoc keeps docs/schema.md equal to what the table specs say.
 func TestSchemaDoc(t *testing.T) {
 	path := filepath.Join("..", "..", "docs", "schema.md")
-	want := Markdown()
-	if *update {
-		if err := os.WriteFile(path, want, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
+	if !golden.Equal(t, path, Markdown()) {
 		t.Errorf("docs/schema.md is stale: run go test ./report/parquet -run TestSchemaDoc -update")
 	}
 }
@@ -76,18 +64,9 @@ func TestGoldenSchemas(t *testing.T) {
 		var b bytes.Buffer
 		schema.PrintSchema(rdr.MetaData().Schema.Root(), &b, 2)
 		rdr.Close()
-		golden := filepath.Join("testdata", "schema", name+".txt")
-		if *update {
-			os.MkdirAll(filepath.Dir(golden), 0o755)
-			if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want, err := os.ReadFile(golden)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(b.Bytes(), want) {
+		path := filepath.Join("testdata", "schema", name+".txt")
+		if !golden.Equal(t, path, b.Bytes()) {
+			want, _ := os.ReadFile(path)
 			t.Errorf("%s: the Parquet schema changed (if on purpose: rerun with -update and say so in the change):\n%s\nwant:\n%s", name, b.Bytes(), want)
 		}
 	}
