@@ -394,14 +394,14 @@ func (t *table[R]) writeDictionary(wk *worker, i int) error {
 	}
 	defer idx.Release()
 	defer vals.Release()
-	if enc, ok := cw.CurrentEncoder().(dictEncoder); ok && enc.NumEntries() == 0 {
-		return writeDictIndices(cw, enc, idx, vals, def)
+	// writerProps turns dictionary encoding on for the column, and nothing
+	// else writes to it in a row group that did not spill: the encoder is
+	// a dictionary encoder, still empty.
+	enc, ok := cw.CurrentEncoder().(dictEncoder)
+	if !ok || enc.NumEntries() != 0 {
+		return fmt.Errorf("want an empty dictionary encoder, the column writer has %T", cw.CurrentEncoder())
 	}
-	// Not dictionary-encoded after all (cannot happen with writerProps):
-	// the strings, which the column writer encodes as it is set to.
-	plain := plainStrings(idx.(*array.Int32), vals.(*array.String))
-	defer plain.Release()
-	return pqarrow.WriteArrowToColumn(wk.ctx, cw, plain, def, nil, c.nullable)
+	return writeDictIndices(cw, enc, idx, vals, def)
 }
 
 // spill writes the rows a dictionary column holds as plain strings and
