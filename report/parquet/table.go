@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -510,7 +511,7 @@ func (t *table[R]) writeLeaf(wk *worker, leaf int, arr arrow.Array, def, rep []i
 // flatLevels are the definition levels of an OPTIONAL column under the
 // REQUIRED root: 1 for a value, 0 for NULL.
 func (wk *worker) flatLevels(a arrow.Array) []int16 {
-	def := grow(wk.def, a.Len())
+	def := levels(wk.def, a.Len())
 	for i := range def {
 		def[i] = 1
 		if a.IsNull(i) {
@@ -533,7 +534,7 @@ func (wk *worker) listLevels(l *array.List) (def, rep []int16) {
 	for i := range l.Len() {
 		n += max(1, int(off[i+1]-off[i]))
 	}
-	def, rep = grow(wk.def, n), grow(wk.rep, n)
+	def, rep = levels(wk.def, n), levels(wk.rep, n)
 	j := 0
 	for i := range l.Len() {
 		m := int(off[i+1] - off[i])
@@ -554,12 +555,8 @@ func (wk *worker) listLevels(l *array.List) (def, rep []int16) {
 	return def, rep
 }
 
-func grow(s []int16, n int) []int16 {
-	if cap(s) < n {
-		return make([]int16, n, n+n/4)
-	}
-	return s[:n]
-}
+// levels is s resized to n levels, reusing its memory.
+func levels(s []int16, n int) []int16 { return slices.Grow(s[:0], n)[:n] }
 
 func (t *table[R]) close() error {
 	if err := t.flush(); err != nil {
