@@ -103,8 +103,9 @@ type Writer struct {
 	fmu         sync.Mutex
 	interrupted bool
 
-	pending []item     // records not yet handed to the encoder
-	work    chan chunk // to the encoder goroutine
+	pending []item      // records not yet handed to the encoder
+	work    chan chunk  // to the encoder goroutine
+	free    chan []item // chunks the encoder is done with, for queue to fill again
 	stopped chan struct{}
 	running bool // the encoder goroutine has not been stopped
 
@@ -197,8 +198,9 @@ func New(dir string, opts Options) (*Writer, error) {
 	if w.timeline, err = newTable(w, timelineSpec, max); err != nil {
 		return nil, err
 	}
-	w.pending = make([]item, 0, chunkLen)
 	w.work = make(chan chunk, 8)
+	w.free = make(chan []item, cap(w.work)+2)
+	w.pending = w.emptyChunk()
 	w.stopped = make(chan struct{})
 	w.running = true
 	go w.encode()
@@ -224,6 +226,22 @@ func (w *Writer) encode() {
 		if c.ack != nil {
 			close(c.ack)
 		}
+		clear(c.items) // the tables hold what they still need
+		select {
+		case w.free <- c.items[:0]:
+		default:
+		}
+	}
+}
+
+// emptyChunk is an empty chunk for queue to fill: one the encoder is done
+// with, or a new one.
+func (w *Writer) emptyChunk() []item {
+	select {
+	case c := <-w.free:
+		return c
+	default:
+		return make([]item, 0, chunkLen)
 	}
 }
 
@@ -299,7 +317,7 @@ func (w *Writer) queue(it item) error {
 			return err
 		}
 		w.work <- chunk{items: w.pending}
-		w.pending = make([]item, 0, chunkLen)
+		w.pending = w.emptyChunk()
 	}
 	return nil
 }
@@ -309,7 +327,7 @@ func (w *Writer) sync() error {
 	if w.running {
 		ack := make(chan struct{})
 		w.work <- chunk{items: w.pending, ack: ack}
-		w.pending = make([]item, 0, chunkLen)
+		w.pending = w.emptyChunk()
 		<-ack
 	}
 	return w.check()
