@@ -2,6 +2,7 @@ package parquet
 
 import (
 	"os"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -69,7 +70,8 @@ func benchRunTail(b *testing.B, path, dir string, policy bool) (rows, packets in
 // (Finish included), for their allocations and throughput. "overhead"
 // (under Go's default collector, and under the policy pcapx analyze runs
 // with) runs the two alternately in every iteration, so that a change of load
-// on a shared machine hits both alike, and reports the overhead of "on"
+// on a shared machine hits both alike, each from a collected heap (as a
+// new process starts), and reports the overhead of "on"
 // in wall time (from the fastest run of each, and from the medians) and
 // in CPU time (user + system, summed over the iterations), and how long
 // Finish takes (the part that comes after the analysis has ended). The
@@ -114,6 +116,13 @@ func BenchmarkParquet(b *testing.B) {
 				if write {
 					dir = b.TempDir()
 				}
+				// Every run starts from a collected heap, as a new
+				// pcapx process does: otherwise a run inherits the
+				// garbage of the one before it (the writer's more than
+				// the analysis's), and with it an early collection.
+				b.StopTimer()
+				runtime.GC()
+				b.StartTimer()
 				t0, c0 := time.Now(), cpuTime()
 				_, _, tail := benchRunTail(b, path, dir, policy)
 				w := 0

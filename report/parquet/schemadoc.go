@@ -80,7 +80,7 @@ UTC (` + "`timezone('UTC', first)`" + ` gives a ` + "`TIMESTAMPTZ`" + ` when you
 **Encoding.** zstd compression (its fastest level: the tables are written while the capture
 is read), dictionary encoding for string columns except the few that hold a distinct value
 per row (marked PLAIN below), plain numbers, column statistics (min/max, so DuckDB skips row
-groups and pages by time), 64 KiB pages, row groups of at most 65,536 rows (held compressed
+groups and pages by time), 16 KiB pages, row groups of at most 65,536 rows (held compressed
 in memory until full, then written out: memory does not grow with the number of rows), a
 REQUIRED schema root, and REQUIRED columns except those marked NULL below. Lists
 (` + "`answer_addrs`, `alpn`, `offered_versions`, `evidence`, `top_talkers`, ..." + `) are Parquet LISTs; a missing list is

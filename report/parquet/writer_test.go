@@ -206,6 +206,90 @@ func TestFileProperties(t *testing.T) {
 	}
 }
 
+// TestPagesBounded checks that data pages stay near 16 KiB (a row group's
+// current pages are held uncompressed, and arrow-go gives every column
+// writer page buffers of that size: see pageSize): a flat INT64 column of
+// 20,000 rows is cut into pages of at most 32 KiB (arrow-go checks the
+// size after each run of 1024 values).
+func TestPagesBounded(t *testing.T) {
+	dir := t.TempDir()
+	w, err := New(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rows, maxPage = 20000, 32 << 10
+	for i := range rows {
+		w.Flow(&flows.Record{CommunityID: "1:a", Proto: "tcp", FirstNS: int64(i), OrigBytes: int64(i) * 7919})
+	}
+	if err := w.Finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	rdr, err := file.OpenParquetFile(filepath.Join(dir, "flows.parquet"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdr.Close()
+	col := rdr.MetaData().Schema.ColumnIndexByName("orig_bytes")
+	if col < 0 {
+		t.Fatal("no orig_bytes column")
+	}
+	pages, values := 0, 0
+	for g := range rdr.NumRowGroups() {
+		pr, err := rdr.RowGroup(g).GetColumnPageReader(col)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for pr.Next() {
+			p := pr.Page()
+			if dp, ok := p.(file.DataPage); ok {
+				pages++
+				values += int(dp.NumValues())
+				if n := dp.UncompressedSize(); n > maxPage {
+					t.Errorf("data page of %d bytes uncompressed, want at most %d", n, maxPage)
+				}
+			}
+		}
+		if err := pr.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if values != rows || pages < rows*8/maxPage {
+		t.Errorf("%d values in %d pages, want %d values in at least %d", values, pages, rows, rows*8/maxPage)
+	}
+}
+
+// TestInputEndedHandsOver checks that the records queued when the input
+// ends go to the encoder at once (it can start on them while the analysis
+// hands over the flows still open) and are written.
+func TestInputEndedHandsOver(t *testing.T) {
+	dir := t.TempDir()
+	w, err := New(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		w.Flow(&flows.Record{CommunityID: fmt.Sprintf("1:%d", i), Proto: "tcp"})
+	}
+	if len(w.pending) != 3 {
+		t.Fatalf("%d records queued before the input ended, want 3", len(w.pending))
+	}
+	w.InputEnded()
+	if len(w.pending) != 0 {
+		t.Errorf("%d records still queued after InputEnded, want 0", len(w.pending))
+	}
+	if !w.tail.Load() {
+		t.Error("InputEnded did not free the last core for the tables")
+	}
+	w.Flow(&flows.Record{CommunityID: "1:3", Proto: "tcp"})
+	if err := w.Finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	if rows := readRows(t, filepath.Join(dir, "flows.parquet")); len(rows) != 4 {
+		t.Errorf("%d flow rows, want 4", len(rows))
+	}
+	w.InputEnded() // after Finish: nothing to do, no panic
+}
+
 func TestEmptyTablesAreValid(t *testing.T) {
 	dir := emptyTables(t)
 	for _, n := range tableNames {
