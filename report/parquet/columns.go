@@ -134,6 +134,14 @@ type col[R any] struct {
 	// bind returns the function that appends a record's value to b,
 	// the column's builder (bound once, so no type switch per row).
 	bind func(b array.Builder) func(*R)
+	// fill, if set, appends a batch's values at once, read at the
+	// field's offset (see fill.go); offset tells TestFieldOffsets where
+	// the accessor found a record's field and where fill reads it.
+	fill   fillFunc[R]
+	offset func(r *R) (accessor, fill uintptr)
+	// texts, if set, is a string column's values of a batch, read at the
+	// field's offset (a dictionary column's way to fill).
+	texts func(recs []*R, dst []string) []string
 	// load returns the function that sets a record's field from row i of
 	// a, the column as read back (bound once per record batch); an error
 	// if a is not of the column's type.
@@ -220,7 +228,7 @@ func cloned(s string) string { return strings.Clone(s) }
 // it is made valid UTF-8 (see validUTF8).
 func str[R any](name, doc string, p func(*R) *string) col[R] {
 	get, set := access(p, validUTF8, cloned)
-	return text(scalar[R, string, *array.StringBuilder, *array.String](name, kString, "", doc, false, get, set), get)
+	return withTexts(text(scalar[R, string, *array.StringBuilder, *array.String](name, kString, "", doc, false, get, set), get), p, true)
 }
 
 // text records get as a string column's value.
@@ -235,7 +243,7 @@ func text[R any](c col[R], get func(*R) (string, bool)) col[R] {
 // copied from a capture.
 func sym[R any](name, doc string, p func(*R) *string) col[R] {
 	get, set := access(p, same[string], cloned)
-	return text(scalar[R, string, *array.StringBuilder, *array.String](name, kString, "", doc, false, get, set), get)
+	return withTexts(text(scalar[R, string, *array.StringBuilder, *array.String](name, kString, "", doc, false, get, set), get), p, false)
 }
 
 // symFunc is a sym column whose field is not a string (a severity): set
@@ -258,7 +266,7 @@ func optStr[R any](name, doc string, get func(*R) (string, bool), set func(*R, s
 
 func i32[R any, T integer](name, unit, doc string, p func(*R) *T) col[R] {
 	get, set := access(p, func(v T) int32 { return int32(v) }, func(v int32) T { return T(v) })
-	return scalar[R, int32, *array.Int32Builder, *array.Int32](name, kInt32, unit, doc, false, get, set)
+	return withFill(scalar[R, int32, *array.Int32Builder, *array.Int32](name, kInt32, unit, doc, false, get, set), p, fillInt32[R, T])
 }
 
 func optI32[R any](name, unit, doc string, get func(*R) (int32, bool), set func(*R, int32)) col[R] {
@@ -268,7 +276,7 @@ func optI32[R any](name, unit, doc string, get func(*R) (int32, bool), set func(
 
 func i64[R any, T integer](name, unit, doc string, p func(*R) *T) col[R] {
 	get, set := access(p, func(v T) int64 { return int64(v) }, func(v int64) T { return T(v) })
-	return scalar[R, int64, *array.Int64Builder, *array.Int64](name, kInt64, unit, doc, false, get, set)
+	return withFill(scalar[R, int64, *array.Int64Builder, *array.Int64](name, kInt64, unit, doc, false, get, set), p, fillInt64[R, T])
 }
 
 func optI64[R any](name, unit, doc string, get func(*R) (int64, bool), set func(*R, int64)) col[R] {
@@ -278,7 +286,7 @@ func optI64[R any](name, unit, doc string, get func(*R) (int64, bool), set func(
 
 func f64[R any](name, unit, doc string, p func(*R) *float64) col[R] {
 	get, set := access(p, same[float64], same[float64])
-	return scalar[R, float64, *array.Float64Builder, *array.Float64](name, kFloat64, unit, doc, false, get, set)
+	return withFill(scalar[R, float64, *array.Float64Builder, *array.Float64](name, kFloat64, unit, doc, false, get, set), p, fillFloat64[R])
 }
 
 // f64Func is a DOUBLE column computed from a field of another type.
@@ -290,7 +298,7 @@ func f64Func[R any](name, unit, doc string, get func(*R) float64, set func(*R, f
 
 func boolean[R any](name, doc string, p func(*R) *bool) col[R] {
 	get, set := access(p, same[bool], same[bool])
-	return scalar[R, bool, *array.BooleanBuilder, *array.Boolean](name, kBool, "", doc, false, get, set)
+	return withFill(scalar[R, bool, *array.BooleanBuilder, *array.Boolean](name, kBool, "", doc, false, get, set), p, fillBool[R])
 }
 
 const tsUnit = "ns since 1970-01-01 UTC"
@@ -298,7 +306,7 @@ const tsUnit = "ns since 1970-01-01 UTC"
 // ts is a capture time that every record has (ns since the epoch).
 func ts[R any](name, doc string, p func(*R) *int64) col[R] {
 	get, set := access(p, func(v int64) arrow.Timestamp { return arrow.Timestamp(v) }, func(v arrow.Timestamp) int64 { return int64(v) })
-	return scalar[R, arrow.Timestamp, *array.TimestampBuilder, *array.Timestamp](name, kTimestamp, tsUnit, doc, false, get, set)
+	return withFill(scalar[R, arrow.Timestamp, *array.TimestampBuilder, *array.Timestamp](name, kTimestamp, tsUnit, doc, false, get, set), p, fillTimestamp[R])
 }
 
 // optTS is a capture time that may be missing (NULL).

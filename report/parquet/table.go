@@ -69,9 +69,10 @@ type table[R any] struct {
 type column[R any] struct {
 	b        array.Builder
 	app      func(*R)
-	leaf     int  // index of its first leaf column (a list of structs has one per field)
-	nullable bool // OPTIONAL: definition levels say which rows are NULL
-	dataLen  int  // string bytes in the last batch (a StringBuilder's)
+	fill     func([]*R) // app for a whole batch, when the column has one (fill.go)
+	leaf     int        // index of its first leaf column (a list of structs has one per field)
+	nullable bool       // OPTIONAL: definition levels say which rows are NULL
+	dataLen  int        // string bytes in the last batch (a StringBuilder's)
 	dict     *dictionary[R]
 }
 
@@ -103,21 +104,45 @@ type column[R any] struct {
 // and a column of long, distinct values (HTTP targets) would hold them all
 // until the row group ends.
 type dictionary[R any] struct {
-	get    func(*R) (string, bool)
-	memo   map[string]int32
-	values *array.StringBuilder // the dictionary, in first-seen order
-	size   int                  // its PLAIN size: 4 + len per value
-	idx    *array.Int32Builder  // the row group's indices; NULL for NULL
+	get     func(*R) (string, bool)
+	texts   func(recs []*R, dst []string) []string // a batch's values at once, if the column has it (fill.go)
+	memo    map[string]int32
+	values  *array.StringBuilder // the dictionary, in first-seen order
+	size    int                  // its PLAIN size: 4 + len per value
+	idx     *array.Int32Builder  // the row group's indices; NULL for NULL
+	last    string               // the batch's last value and its index (add)
+	lastIdx int32
 	// dense: the dictionary outgrew dictPageLimit in this row group; what
 	// it held was written as plain strings (spill), and the rest of the
 	// row group goes batch by batch through the column's builder.
 	dense bool
 }
 
+// add appends the index of s, a value of the batch, adding s to the
+// dictionary if it is new. Runs of one value are common (a protocol, a
+// state, the flows of one client) and the same string is often the same
+// pointer (pcapx's own names): no hash for those.
+func (d *dictionary[R]) add(s string) {
+	if d.lastIdx >= 0 && s == d.last {
+		d.idx.UnsafeAppend(d.lastIdx)
+		return
+	}
+	j, found := d.memo[s]
+	if !found {
+		j = int32(len(d.memo))
+		d.memo[strings.Clone(s)] = j // not the record's: it may share a larger buffer
+		d.values.Append(s)
+		d.size += 4 + len(s)
+	}
+	d.idx.UnsafeAppend(j)
+	d.last, d.lastIdx = s, j
+}
+
 // worker is what one encoding goroutine keeps between batches.
 type worker struct {
 	ctx      context.Context // pqarrow's write context: scratch buffers of its own
 	def, rep []int16
+	strs     []string // a dictionary column's values of the batch
 }
 
 // isList tells the list kinds.
@@ -185,9 +210,13 @@ func newTable[R any](w *Writer, s *spec[R], max int) (*table[R], error) {
 		}
 		b := array.NewBuilder(tableAllocator, c.field().Type)
 		t.cols[i] = column[R]{b: b, app: c.bind(b), leaf: leaf0, nullable: c.nullable}
+		if c.fill != nil {
+			t.cols[i].fill = c.fill(b)
+		}
 		if c.kind == kString && !c.noDict {
 			t.cols[i].dict = &dictionary[R]{
 				get:    c.text,
+				texts:  c.texts,
 				memo:   map[string]int32{},
 				values: array.NewStringBuilder(tableAllocator),
 				idx:    array.NewInt32Builder(tableAllocator),
@@ -311,37 +340,33 @@ func (t *table[R]) writeColumn(wk *worker, i int) error {
 	c := &t.cols[i]
 	if d := c.dict; d != nil && !d.dense {
 		d.idx.Reserve(len(t.recs))
-		last, lastIdx := "", int32(-1)
-		for _, r := range t.recs {
-			s, ok := d.get(r)
-			if !ok {
-				d.idx.AppendNull()
-				continue
+		d.lastIdx = -1
+		if d.texts != nil {
+			wk.strs = d.texts(t.recs, wk.strs[:0])
+			for _, s := range wk.strs {
+				d.add(s)
 			}
-			// Runs of one value are common (a protocol, a state, the
-			// flows of one client) and the same string is often the
-			// same pointer (pcapx's own names): no hash for those.
-			if lastIdx >= 0 && s == last {
-				d.idx.UnsafeAppend(lastIdx)
-				continue
+			clear(wk.strs) // the records' strings are not the worker's to keep
+		} else {
+			for _, r := range t.recs {
+				if s, ok := d.get(r); ok {
+					d.add(s)
+				} else {
+					d.idx.AppendNull()
+				}
 			}
-			j, found := d.memo[s]
-			if !found {
-				j = int32(len(d.memo))
-				d.memo[strings.Clone(s)] = j // not the record's: it may share a larger buffer
-				d.values.Append(s)
-				d.size += 4 + len(s)
-			}
-			d.idx.UnsafeAppend(j)
-			last, lastIdx = s, j
 		}
 		if d.size >= dictPageLimit {
 			return t.spill(wk, c)
 		}
 		return nil
 	}
-	for _, r := range t.recs {
-		c.app(r)
+	if c.fill != nil {
+		c.fill(t.recs)
+	} else {
+		for _, r := range t.recs {
+			c.app(r)
+		}
 	}
 	sb, isStr := c.b.(*array.StringBuilder)
 	if isStr {
