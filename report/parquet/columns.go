@@ -127,7 +127,8 @@ type col[R any] struct {
 	nullable bool
 	noDict   bool // a string column written PLAIN: nearly one value per row
 	// text is a string column's value (ok false: NULL), as bind appends
-	// it: a dictionary column's values go through it instead (table.go).
+	// it: a dictionary column's values go through it instead (table.go),
+	// or through texts when the column has that.
 	text func(*R) (string, bool)
 	unit string
 	doc  string

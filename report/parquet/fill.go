@@ -15,15 +15,18 @@ import (
 // run, most of it for the flows table, which is all encoded after the
 // last packet. A column whose value is a field of the record at a fixed
 // place (most are) is read at that offset instead, in a loop compiled for
-// its types: a load, a conversion and an unchecked append per value.
+// its types: a load, a conversion and an append per value (for numbers
+// and booleans an unchecked one, after one Reserve for the batch).
 //
 // The offset is found once per column (fieldOffset) by calling the
 // column's field accessor on a zero record: a pointer back into that
 // record means the accessor takes the address of a field, at the same
 // offset in every record. An accessor that goes through a pointer
 // (panics on the zero record) or returns memory outside it is not
-// offset-addressable and keeps the per-row path. TestFieldOffsets checks
-// every column's offset against its accessor on the fixtures' records.
+// offset-addressable and keeps the per-row path. TestFieldOffsets checks,
+// on the fixtures' records, that every such column's accessor finds the
+// field at that offset and that its batch appender appends what the
+// per-row path does.
 
 // fieldOffset is where p's field lies in an R, if p takes the address of
 // a field of the record itself (see above).
@@ -39,10 +42,16 @@ func fieldOffset[R, T any](p func(*R) *T) (off uintptr, ok bool) {
 		return 0, false
 	}
 	base, at := uintptr(unsafe.Pointer(r)), uintptr(unsafe.Pointer(f))
-	if at < base || at+unsafe.Sizeof(*f) > base+unsafe.Sizeof(*r) {
+	if !within(at, unsafe.Sizeof(*f), base, unsafe.Sizeof(*r)) {
 		return 0, false
 	}
 	return at - base, true
+}
+
+// within tells whether the size bytes at at lie inside the n bytes at
+// base.
+func within(at, size, base, n uintptr) bool {
+	return at >= base && at+size <= base+n
 }
 
 // fieldAt is the field of type T at off in r (an offset from fieldOffset).

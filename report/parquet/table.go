@@ -356,6 +356,7 @@ func (t *table[R]) writeColumn(wk *worker, i int) error {
 				}
 			}
 		}
+		d.last = "" // a record's string, not to be kept past the batch
 		if d.size >= dictPageLimit {
 			return t.spill(wk, c)
 		}

@@ -152,7 +152,8 @@ type chunk struct {
 //
 // Larger chunks leave more for Finish: the last one is handed over only
 // when the analysis ends. Memory: the chunks hold pointers to records the
-// analysis has finished with, at most (cap(work)+1)·chunkLen of them.
+// analysis has finished with, at most (cap(work)+2)·chunkLen of them (the
+// chunk being filled, those queued, the one being encoded).
 const chunkLen = 1024
 
 // tableFile is what the Writer does with every table, whatever its record type.
