@@ -33,6 +33,9 @@ func BenchmarkAnalysisBeside(b *testing.B) {
 	if path == "" {
 		b.Skip("set PCAPX_BENCH_CAPTURE to a large capture (make bench writes .bench/mixed-250MB.pcap)")
 	}
+	if runtime.GOMAXPROCS(0) < 2 {
+		b.Skip("needs two cores: with one, the work beside the analysis takes turns with it")
+	}
 	src, err := os.ReadFile(path)
 	if err != nil {
 		b.Fatal(err)
