@@ -54,6 +54,20 @@ func within(at, size, base, n uintptr) bool {
 	return at >= base && at+size <= base+n
 }
 
+// batchAppender is how a batch of c's values is appended to b: its batch
+// appender if it has one, else its per-row appender in a loop.
+func batchAppender[R any](c *col[R], b array.Builder) func([]*R) {
+	if c.fill != nil {
+		return c.fill(b)
+	}
+	app := c.bind(b)
+	return func(recs []*R) {
+		for _, r := range recs {
+			app(r)
+		}
+	}
+}
+
 // fieldAt is the field of type T at off in r (an offset from fieldOffset).
 func fieldAt[R, T any](r *R, off uintptr) *T {
 	return (*T)(unsafe.Add(unsafe.Pointer(r), off))

@@ -68,8 +68,7 @@ type table[R any] struct {
 // a record's value to it, and where its leaves are in the Parquet schema.
 type column[R any] struct {
 	b        array.Builder
-	app      func(*R)
-	fill     func([]*R) // app for a whole batch, when the column has one (fill.go)
+	fill     func([]*R) // appends a batch's values to b (fill.go, or the column's bind row by row)
 	leaf     int        // index of its first leaf column (a list of structs has one per field)
 	nullable bool       // OPTIONAL: definition levels say which rows are NULL
 	dataLen  int        // string bytes in the last batch (a StringBuilder's)
@@ -209,10 +208,7 @@ func newTable[R any](w *Writer, s *spec[R], max int) (*table[R], error) {
 			return fail(fmt.Errorf("column %s: a dictionary column without its text", c.name))
 		}
 		b := array.NewBuilder(tableAllocator, c.field().Type)
-		t.cols[i] = column[R]{b: b, app: c.bind(b), leaf: leaf0, nullable: c.nullable}
-		if c.fill != nil {
-			t.cols[i].fill = c.fill(b)
-		}
+		t.cols[i] = column[R]{b: b, fill: batchAppender(c, b), leaf: leaf0, nullable: c.nullable}
 		if c.kind == kString && !c.noDict {
 			t.cols[i].dict = &dictionary[R]{
 				get:    c.text,
@@ -362,13 +358,7 @@ func (t *table[R]) writeColumn(wk *worker, i int) error {
 		}
 		return nil
 	}
-	if c.fill != nil {
-		c.fill(t.recs)
-	} else {
-		for _, r := range t.recs {
-			c.app(r)
-		}
-	}
+	c.fill(t.recs)
 	sb, isStr := c.b.(*array.StringBuilder)
 	if isStr {
 		c.dataLen = sb.DataLen()
