@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/schema"
 
 	"github.com/pcapx/pcapx/analyze"
@@ -57,13 +56,8 @@ func emptyTables(t *testing.T) string {
 func TestGoldenSchemas(t *testing.T) {
 	dir := emptyTables(t)
 	for _, name := range tableNames {
-		rdr, err := file.OpenParquetFile(filepath.Join(dir, name+".parquet"), false)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var b bytes.Buffer
-		schema.PrintSchema(rdr.MetaData().Schema.Root(), &b, 2)
-		rdr.Close()
+		schema.PrintSchema(openParquet(t, filepath.Join(dir, name+".parquet")).MetaData().Schema.Root(), &b, 2)
 		path := filepath.Join("testdata", "schema", name+".txt")
 		if !golden.Equal(t, path, b.Bytes()) {
 			want, _ := os.ReadFile(path)

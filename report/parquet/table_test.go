@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/pcapx/pcapx/analyze"
@@ -169,15 +168,7 @@ func sameTable(t *testing.T, a, b string) bool {
 // statistics (min, max, NULL count). "" if they are the same.
 func sameChunks(t *testing.T, got, want string) string {
 	t.Helper()
-	open := func(p string) *file.Reader {
-		r, err := file.OpenParquetFile(p, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { r.Close() })
-		return r
-	}
-	g, w := open(got).MetaData(), open(want).MetaData()
+	g, w := openParquet(t, got).MetaData(), openParquet(t, want).MetaData()
 	if g.NumRowGroups() != w.NumRowGroups() || g.NumRows != w.NumRows {
 		return fmt.Sprintf("%d row groups of %d rows, want %d of %d", g.NumRowGroups(), g.NumRows, w.NumRowGroups(), w.NumRows)
 	}

@@ -60,12 +60,7 @@ func readRows(t *testing.T, path string) []map[string]any {
 // readArrowTable reads a Parquet file back with pqarrow, whole.
 func readArrowTable(t *testing.T, path string) arrow.Table {
 	t.Helper()
-	rdr, err := file.OpenParquetFile(path, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdr.Close()
-	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: 1024}, memory.DefaultAllocator)
+	fr, err := pqarrow.NewFileReader(openParquet(t, path), pqarrow.ArrowReadProperties{BatchSize: 1024}, memory.DefaultAllocator)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +169,7 @@ func TestFileProperties(t *testing.T) {
 	if err := w.Finish(sampleResult()); err != nil {
 		t.Fatal(err)
 	}
-	md := openTable(t, dir, "flows").MetaData()
+	md := openParquet(t, filepath.Join(dir, "flows.parquet")).MetaData()
 	if rep := md.Schema.Root().RepetitionType(); rep != pq.Repetitions.Required {
 		t.Errorf("root repetition %v, want REQUIRED", rep)
 	}
@@ -219,7 +214,7 @@ func TestPagesBounded(t *testing.T) {
 	if err := w.Finish(nil); err != nil {
 		t.Fatal(err)
 	}
-	rdr := openTable(t, dir, "flows")
+	rdr := openParquet(t, filepath.Join(dir, "flows.parquet"))
 	col := rdr.MetaData().Schema.ColumnIndexByName("orig_bytes")
 	if col < 0 {
 		t.Fatal("no orig_bytes column")
@@ -251,11 +246,11 @@ func TestPagesBounded(t *testing.T) {
 	}
 }
 
-// openTable opens a table the Writer wrote to dir, closed when the test
-// ends.
-func openTable(t *testing.T, dir, name string) *file.Reader {
+// openParquet opens a Parquet file for its metadata and pages, closed
+// when the test ends.
+func openParquet(t *testing.T, path string) *file.Reader {
 	t.Helper()
-	rdr, err := file.OpenParquetFile(filepath.Join(dir, name+".parquet"), false)
+	rdr, err := file.OpenParquetFile(path, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -506,7 +501,7 @@ func TestBoundedMemory(t *testing.T) {
 	if err := w.Finish(nil); err != nil {
 		t.Fatal(err)
 	}
-	rdr := openTable(t, dir, "flows")
+	rdr := openParquet(t, filepath.Join(dir, "flows.parquet"))
 	if rdr.NumRows() != total || rdr.NumRowGroups() != (total+maxRows-1)/maxRows {
 		t.Errorf("%d rows in %d row groups, want %d in %d", rdr.NumRows(), rdr.NumRowGroups(), total, (total+maxRows-1)/maxRows)
 	}
