@@ -152,7 +152,14 @@ func fillBool[R any](off uintptr) fillFunc[R] {
 // and its batch of values for a dictionary; capture text (check) is made
 // valid UTF-8 first, as str's get does.
 func withTexts[R any](c col[R], p func(*R) *string, check bool) col[R] {
+	var texts func(recs []*R, dst []string) []string
 	c = withFill(c, p, func(off uintptr) fillFunc[R] {
+		texts = func(recs []*R, dst []string) []string {
+			for _, r := range recs {
+				dst = append(dst, textAt(r, off, check))
+			}
+			return dst
+		}
 		return func(b array.Builder) func([]*R) {
 			bb := b.(*array.StringBuilder)
 			return func(recs []*R) {
@@ -163,14 +170,7 @@ func withTexts[R any](c col[R], p func(*R) *string, check bool) col[R] {
 			}
 		}
 	})
-	if off, ok := fieldOffset(p); ok {
-		c.texts = func(recs []*R, dst []string) []string {
-			for _, r := range recs {
-				dst = append(dst, textAt(r, off, check))
-			}
-			return dst
-		}
-	}
+	c.texts = texts // set when fill is: both read at the offset
 	return c
 }
 
