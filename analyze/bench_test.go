@@ -112,7 +112,7 @@ func BenchmarkAnalyze(b *testing.B) {
 	b.Run("pcapx-gc", func(b *testing.B) {
 		b.Setenv("GOGC", "")
 		b.Setenv("GOMEMLIMIT", "")
-		stop := memlimit.Start()
+		stop := memlimit.Start(0)
 		defer stop()
 		run(b)
 	})

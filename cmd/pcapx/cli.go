@@ -233,9 +233,15 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 	} else if fl.outPart != "" {
 		return &codeError{exitError, errors.New("--partition needs -o DIR")}
 	}
-	stopMem := memlimit.Start()
+	// The collector policy holds to the end of the command (its return):
+	// stopping it sets GOGC back, and the runtime would collect at once,
+	// while the tables are being completed.
+	var reserve int64
+	if pw != nil {
+		reserve = parquet.MemoryReserve
+	}
+	defer memlimit.Start(reserve)()
 	res, err := analyze.Run(cfg, sink)
-	stopMem()
 	if bar != nil {
 		bar.finish()
 	}

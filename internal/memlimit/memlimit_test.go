@@ -9,16 +9,19 @@ import (
 )
 
 func TestLimit(t *testing.T) {
-	for _, c := range []struct{ live, want int64 }{
-		{0, Floor},
-		{10 << 20, Floor},                      // 10+64 = 74 MiB < floor
-		{40 << 20, 40<<20 + 64<<20},            // 40+20+16 = 76: the 64 MiB minimum
-		{96 << 20, 96<<20 + 64<<20},            // 96+48+16: where the two meet
-		{128 << 20, 128<<20 + 64<<20 + 16<<20}, // a 1 GB capture's table with -o
-		{1 << 30, 1<<30 + 1<<29 + 16<<20},
+	const reserved = Floor + 64<<20
+	for _, c := range []struct{ live, floor, want int64 }{
+		{0, Floor, Floor},
+		{10 << 20, Floor, Floor},                      // 10+64 = 74 MiB < floor
+		{40 << 20, Floor, 40<<20 + 64<<20},            // 40+20+16 = 76: the 64 MiB minimum
+		{96 << 20, Floor, 96<<20 + 64<<20},            // 96+48+16: where the two meet
+		{128 << 20, Floor, 128<<20 + 64<<20 + 16<<20}, // a 1 GB capture's table with -o
+		{1 << 30, Floor, 1<<30 + 1<<29 + 16<<20},
+		{40 << 20, reserved, reserved},                   // a reserve lifts the floor
+		{128 << 20, reserved, 128<<20 + 64<<20 + 16<<20}, // and only the floor
 	} {
-		if got := Limit(c.live); got != c.want {
-			t.Errorf("Limit(%d MiB) = %d MiB, want %d MiB", c.live>>20, got>>20, c.want>>20)
+		if got := Limit(c.live, c.floor); got != c.want {
+			t.Errorf("Limit(%d MiB, floor %d MiB) = %d MiB, want %d MiB", c.live>>20, c.floor>>20, got>>20, c.want>>20)
 		}
 	}
 }
@@ -33,7 +36,7 @@ func TestStartStop(t *testing.T) {
 	defer debug.SetGCPercent(prevPercent)
 	defer debug.SetMemoryLimit(prevLimit)
 
-	stop := Start()
+	stop := Start(0)
 	if p := debug.SetGCPercent(-1); p != -1 {
 		t.Errorf("GOGC under the policy = %d, want off (-1)", p)
 	}
@@ -50,6 +53,27 @@ func TestStartStop(t *testing.T) {
 	}
 }
 
+// TestStartReserve: a run with a reserve starts at the floor plus the
+// reserve; a negative reserve counts as none.
+func TestStartReserve(t *testing.T) {
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	prevPercent := debug.SetGCPercent(100)
+	prevLimit := debug.SetMemoryLimit(math.MaxInt64)
+	defer debug.SetGCPercent(prevPercent)
+	defer debug.SetMemoryLimit(prevLimit)
+	for _, c := range []struct{ reserve, want int64 }{{64 << 20, Floor + 64<<20}, {-1, Floor}} {
+		stop := Start(c.reserve)
+		l := debug.SetMemoryLimit(-1)
+		stop()
+		// A collection in between sets Limit(live, floor): the floor
+		// too, the test's live heap being small.
+		if l != c.want {
+			t.Errorf("Start(%d MiB): limit %d MiB, want %d MiB", c.reserve>>20, l>>20, c.want>>20)
+		}
+	}
+}
+
 // TestLimitFollowsLiveHeap: after a collection that finds a live heap
 // above what the floor allows for, the limit is raised to Limit(live)
 // without waiting (the cleanup armed for every cycle).
@@ -60,13 +84,13 @@ func TestLimitFollowsLiveHeap(t *testing.T) {
 	prevLimit := debug.SetMemoryLimit(math.MaxInt64)
 	defer debug.SetGCPercent(prevPercent)
 	defer debug.SetMemoryLimit(prevLimit)
-	stop := Start()
+	stop := Start(0)
 	defer stop()
 	live := make([]byte, 96<<20) // live across the collection below
 	for i := range live {
 		live[i] = byte(i)
 	}
-	want := Limit(96 << 20)
+	want := Limit(96<<20, Floor)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		runtime.GC()

@@ -76,6 +76,21 @@ const DefaultMaxRows = 64 << 10
 // writer's CPU alone (BenchmarkWrite) did not change beyond the noise.
 const batchRows = 1024
 
+// MemoryReserve is what a Writer (with the HTML report's collector that
+// pcapx analyze -o runs beside it) holds and makes while the analysis
+// runs, for the collector policy to add to its floor
+// (memlimit.Start(MemoryReserve)): the chunks queued to the encoder, the
+// Arrow builders and the pool that recycles their buffers, each column
+// writer's page buffers, the row groups held as compressed pages until
+// they are complete, the dictionaries, and the garbage of all that
+// (BenchmarkWrite: about 24 MB per run of the 250 MB capture). Without
+// it, a run whose analysis alone stays under the floor collected twice
+// more with -o, and those collections were about half of what writing
+// the tables added to the run (see internal/memlimit). 64 MiB is the
+// smallest of the sizes tried (32, 64, 128 MiB) at which the run with -o
+// collects no more often than the analysis alone.
+const MemoryReserve = 64 << 20
+
 // Options tune a Writer.
 type Options struct {
 	// Partition is a Hive partition path, "key=value" segments joined by
