@@ -165,6 +165,9 @@ a capture); 2 with --strict when a capture was damaged.`,
 	return cmd
 }
 
+// startMemPolicy is memlimit.Start; a test records what a run asks of it.
+var startMemPolicy = memlimit.Start
+
 func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if fl.format != "text" && fl.format != "json" && fl.format != "ndjson" {
 		return &codeError{exitError, fmt.Errorf("--format %q: want text, json or ndjson", fl.format)}
@@ -240,7 +243,7 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 	if pw != nil {
 		reserve = parquet.MemoryReserve
 	}
-	defer memlimit.Start(reserve)()
+	defer startMemPolicy(reserve)()
 	res, err := analyze.Run(cfg, sink)
 	if bar != nil {
 		bar.finish()
