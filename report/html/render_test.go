@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -375,5 +376,9 @@ func TestScriptJSONRefusesMarkup(t *testing.T) {
 	}
 	if checkInlineScript("a</SCRIPT>") == nil || checkInlineScript("<!--") == nil {
 		t.Error("checkInlineScript lets a closing tag through")
+	}
+	// And a render checks the scripts it inlines.
+	if err := render(io.Discard, &Data{}, renderOptions{echarts: "var a = '</Script>'"}); err == nil {
+		t.Error("render inlined an ECharts that closes its script element")
 	}
 }
