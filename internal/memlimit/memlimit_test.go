@@ -26,15 +26,24 @@ func TestLimit(t *testing.T) {
 	}
 }
 
+// setCollector clears GOGC and GOMEMLIMIT (either turns the policy off)
+// and sets the collector to percent and limit until the test ends.
+func setCollector(t *testing.T, percent int, limit int64) {
+	t.Helper()
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	prevPercent := debug.SetGCPercent(percent)
+	prevLimit := debug.SetMemoryLimit(limit)
+	t.Cleanup(func() {
+		debug.SetGCPercent(prevPercent)
+		debug.SetMemoryLimit(prevLimit)
+	})
+}
+
 // TestStartStop: the policy turns GOGC off with the floor as the limit,
 // and stop restores what was there.
 func TestStartStop(t *testing.T) {
-	t.Setenv("GOGC", "")
-	t.Setenv("GOMEMLIMIT", "")
-	prevPercent := debug.SetGCPercent(150)
-	prevLimit := debug.SetMemoryLimit(1 << 40)
-	defer debug.SetGCPercent(prevPercent)
-	defer debug.SetMemoryLimit(prevLimit)
+	setCollector(t, 150, 1<<40)
 
 	stop := Start(0)
 	if p := debug.SetGCPercent(-1); p != -1 {
@@ -56,12 +65,7 @@ func TestStartStop(t *testing.T) {
 // TestStartReserve: a run with a reserve starts at the floor plus the
 // reserve; a negative reserve counts as none.
 func TestStartReserve(t *testing.T) {
-	t.Setenv("GOGC", "")
-	t.Setenv("GOMEMLIMIT", "")
-	prevPercent := debug.SetGCPercent(100)
-	prevLimit := debug.SetMemoryLimit(math.MaxInt64)
-	defer debug.SetGCPercent(prevPercent)
-	defer debug.SetMemoryLimit(prevLimit)
+	setCollector(t, 100, math.MaxInt64)
 	for _, c := range []struct{ reserve, want int64 }{{64 << 20, Floor + 64<<20}, {-1, Floor}} {
 		stop := Start(c.reserve)
 		l := debug.SetMemoryLimit(-1)
@@ -78,12 +82,7 @@ func TestStartReserve(t *testing.T) {
 // above what the floor allows for, the limit is raised to Limit(live)
 // without waiting (the cleanup armed for every cycle).
 func TestLimitFollowsLiveHeap(t *testing.T) {
-	t.Setenv("GOGC", "")
-	t.Setenv("GOMEMLIMIT", "")
-	prevPercent := debug.SetGCPercent(100)
-	prevLimit := debug.SetMemoryLimit(math.MaxInt64)
-	defer debug.SetGCPercent(prevPercent)
-	defer debug.SetMemoryLimit(prevLimit)
+	setCollector(t, 100, math.MaxInt64)
 	stop := Start(0)
 	defer stop()
 	live := make([]byte, 96<<20) // live across the collection below
