@@ -11,9 +11,9 @@
 // Under this policy:
 //
 //   - GOGC is off, and the soft memory limit is what triggers a
-//     collection: at least Floor, so a small run collects rarely (on the
-//     250 MB benchmark capture, pcapx analyze collects once instead of
-//     four times);
+//     collection: at least Floor (plus a reserve: see below), so a small
+//     run collects rarely (on the 250 MB benchmark capture, pcapx analyze
+//     collects once instead of four times);
 //   - the limit follows the live heap, at live + max(live/2 + 16 MiB,
 //     64 MiB), set again at the end of every collection (a cleanup
 //     re-armed each cycle runs then), so a run whose table outgrows the
@@ -47,7 +47,9 @@
 // encoding, were half of what writing the tables cost: on the 250 MB
 // capture, in-process A/B runs (24 iterations, order rotated) measured
 // the Parquet overhead at 19-25% with the floor at 80 MiB and 11-14% at
-// 144 MiB, for about 20 MB more peak RSS (see parquet.MemoryReserve).
+// 144 MiB (what BenchmarkParquet/overhead/pcapx-gc gives is in the
+// README), for about 25 MB more peak RSS with -o (137 MB before, 158-165
+// MB after; see parquet.MemoryReserve).
 //
 // The policy holds until stop is called, and a command calls it when its
 // work is done, not when the analysis is: stop sets GOGC back, and with
@@ -76,7 +78,7 @@ func Start(reserve int64) (stop func()) {
 	if os.Getenv("GOMEMLIMIT") != "" || os.Getenv("GOGC") != "" {
 		return func() {}
 	}
-	p := &policy{floor: Floor + max(reserve, 0)}
+	p := &policy{floor: Floor + min(max(reserve, 0), 1<<40)} // a reserve past 1 TiB is a mistake; no overflow
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	oldLimit := debug.SetMemoryLimit(p.floor)

@@ -78,6 +78,29 @@ func TestStartReserve(t *testing.T) {
 	}
 }
 
+// TestReserveAfterCollection: the limit set again after each collection
+// keeps the reserve in its floor.
+func TestReserveAfterCollection(t *testing.T) {
+	setCollector(t, 100, math.MaxInt64)
+	stop := Start(64 << 20)
+	defer stop()
+	debug.SetMemoryLimit(1 << 40) // the cleanup after the next collection overwrites it
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		runtime.GC()
+		if l := debug.SetMemoryLimit(-1); l != 1<<40 {
+			if want := int64(Floor + 64<<20); l != want {
+				t.Fatalf("limit after a collection %d MiB, want %d MiB", l>>20, want>>20)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no collection set the limit again")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // TestLimitFollowsLiveHeap: after a collection that finds a live heap
 // above what the floor allows for, the limit is raised to Limit(live)
 // without waiting (the cleanup armed for every cycle).

@@ -129,6 +129,10 @@ func TestRenderEmbedsECharts(t *testing.T) {
 			}
 		}
 	}
+	// The policy (worked out once per process for the embedded ECharts)
+	// names the page's scripts as they are, ECharts included.
+	_, _, scripts := tokens(t, b.Bytes())
+	checkCSP(t, b.Bytes(), scripts)
 }
 
 // hostile is text a capture can carry, aimed at each context of the page.

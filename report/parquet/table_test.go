@@ -6,11 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
+	pq "github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/pcapx/pcapx/analyze"
@@ -243,15 +245,55 @@ func TestLargeDictionaryWrittenPlain(t *testing.T) {
 		recs[i] = &flowRec{CommunityID: fmt.Sprintf("1:%d", i), Proto: "tcp", SrcAddr: "10.0.0.1", DstAddr: "10.0.0.2",
 			SNI: fmt.Sprintf("%058d.test", i), State: "SF"}
 	}
-	// One row group (spilled after its first batch, the second batch
-	// dense), and two (the first spilled, the second small enough for a
-	// dictionary again).
-	for _, maxRows := range []int{DefaultMaxRows, batchRows} {
-		largeDictionary(t, recs, maxRows)
+	// One row group (spilled after its fourth batch, the rest dense), and
+	// two: 5000 rows (spilled, then a dense batch) and 1000 (small enough
+	// for a dictionary again). Not batchRows: row groups of 1024 rows
+	// hold 68 KB of dictionary each, and nothing would spill.
+	for _, maxRows := range []int{DefaultMaxRows, 5000} {
+		path := largeDictionary(t, recs, maxRows)
+		// The first row group spilled: its sni chunk has PLAIN pages
+		// beside the dictionary ones (a chunk that did not has only
+		// dictionary-encoded data).
+		if enc := sniEncodings(t, path, 0); !slices.Contains(enc, pq.Encodings.Plain) {
+			t.Errorf("MaxRows %d: first row group's sni encodings %v: no spill to PLAIN", maxRows, enc)
+		}
+		if maxRows == 5000 {
+			if enc := sniEncodings(t, path, 1); slices.Contains(enc, pq.Encodings.Plain) {
+				t.Errorf("MaxRows 5000: second row group's sni encodings %v, want a dictionary again", enc)
+			}
+		}
 	}
 }
 
-func largeDictionary(t *testing.T, recs []*flowRec, maxRows int) {
+// sniEncodings are the encodings of the data pages (not the dictionary
+// page, which is PLAIN either way) of row group rg's sni column chunk.
+func sniEncodings(t *testing.T, path string, rg int) []pq.Encoding {
+	t.Helper()
+	rdr := openParquet(t, path)
+	md := rdr.MetaData()
+	col := md.Schema.ColumnIndexByName("sni")
+	if rg >= md.NumRowGroups() || col < 0 {
+		t.Fatalf("%s: %d row groups, sni column %d", path, md.NumRowGroups(), col)
+	}
+	cc, err := md.RowGroup(rg).ColumnChunk(col)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var enc []pq.Encoding
+	for _, st := range cc.EncodingStats() {
+		if strings.HasPrefix(fmt.Sprint(st.PageType), "DATA_PAGE") {
+			enc = append(enc, st.Encoding)
+		}
+	}
+	if len(enc) == 0 {
+		t.Fatalf("%s: row group %d: sni has no data page encoding stats (%v)", path, rg, cc.EncodingStats())
+	}
+	return enc
+}
+
+// largeDictionary writes recs as the flows table in row groups of
+// maxRows, checks it against pqarrow.FileWriter's and returns its path.
+func largeDictionary(t *testing.T, recs []*flowRec, maxRows int) string {
 	n := len(recs)
 	dir := t.TempDir()
 	w, err := New(dir, Options{MaxRows: maxRows})
@@ -286,4 +328,5 @@ func largeDictionary(t *testing.T, recs []*flowRec, maxRows int) {
 	if diff := sameChunks(t, path, ref); diff != "" {
 		t.Errorf("MaxRows %d: %s", maxRows, diff)
 	}
+	return path
 }

@@ -59,21 +59,22 @@ const DefaultMaxRows = 64 << 10
 //
 // Each column of a batch is a pass over its records, so the batch's
 // records should stay in the core's cache from the first column to the
-// last: 1024 flow records are 544 KiB, 4096 are 2.2 MiB, past this
-// machine's 1 MiB L2. Larger batches cost less CPU alone (pqarrow's setup
-// per column and batch is paid less often), but beside the analysis,
-// which is bound by memory latency, the writer's cache misses are what
-// slow it down. In-process A/B runs of the 250 MB benchmark capture (30
-// iterations, the order rotated each time; 2 vCPUs), the Parquet
-// overhead, median:
+// last: 1024 flow records are 544 KiB, 4096 are 2.1 MiB, past this
+// machine's 1 MiB L2. Larger batches pay pqarrow's setup per column and
+// batch less often, but beside the analysis, which is bound by memory
+// latency, the writer's cache misses are what slow it down. In-process
+// A/B runs of the 250 MB benchmark capture (30 iterations, the order
+// rotated each time; 2 vCPUs, the collector policy's floor at 80 MiB for
+// both, before MemoryReserve), the Parquet overhead, median:
 //
 //	rows per batch       4096    2048    1024     512
 //	Go's default GC     24.8%   20.7%   18.6%   19.1%
 //	pcapx's GC policy   26.8%   21.9%   23.2%   22.1%
 //
-// and on the 1 GB capture (default GC, 10 iterations) 16.8% (4096)
-// against 15.7% (1024). The
-// writer's CPU alone (BenchmarkWrite) did not change beyond the noise.
+// Below 4096 the sizes are within each other's noise; 1024 is the
+// hand-over's size too (chunkLen). On the 1 GB capture (default GC, 10
+// iterations): 16.8% at 4096, 15.7% at 1024. The writer's CPU alone
+// (BenchmarkWrite) did not change beyond the noise.
 const batchRows = 1024
 
 // MemoryReserve is what a Writer (with the HTML report's collector that
@@ -82,13 +83,15 @@ const batchRows = 1024
 // (memlimit.Start(MemoryReserve)): the chunks queued to the encoder, the
 // Arrow builders and the pool that recycles their buffers, each column
 // writer's page buffers, the row groups held as compressed pages until
-// they are complete, the dictionaries, and the garbage of all that
-// (BenchmarkWrite: about 24 MB per run of the 250 MB capture). Without
-// it, a run whose analysis alone stays under the floor collected twice
-// more with -o, and those collections were about half of what writing
-// the tables added to the run (see internal/memlimit). 64 MiB is the
-// smallest of the sizes tried (32, 64, 128 MiB) at which the run with -o
-// collects no more often than the analysis alone.
+// they are complete, the dictionaries, and the garbage of all that. On
+// the 250 MB capture the Writer allocates about 34 MB per run
+// (BenchmarkParquet on minus off, B/op), 24-29 MB of it garbage
+// (BenchmarkWrite). Without the reserve, the run with -o collected twice
+// where the analysis alone collected once, and those collections were
+// about half of what writing the tables added to the run (see
+// internal/memlimit). Of the sizes tried, 32 MiB still collected twice,
+// 64 MiB once, and 128 MiB not at all, which is fewer times than the
+// analysis alone and would flatter the overhead: 64 MiB.
 const MemoryReserve = 64 << 20
 
 // Options tune a Writer.
