@@ -25,7 +25,8 @@ import (
 // bound by memory latency (its flow table), and memory traffic on the
 // other core, not CPU time as such, is what slows it. The writer's work
 // is copying and compressing pages (about half the analysis's CPU time
-// on the 250 MB capture), which is why it adds 20-25% there. Each
+// on the 250 MB capture); batches small enough to stay in the core's
+// cache (batchRows) are what keeps its share of the overhead small. Each
 // iteration runs every kind once, in a rotating order, from a collected
 // heap; the figures are medians.
 func BenchmarkAnalysisBeside(b *testing.B) {
