@@ -15,9 +15,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files (and generated docs) instead of comparing with them")
 
-// Updating reports whether the tests run with -update.
-func Updating() bool { return *update }
-
 // Equal compares got with the file at path. With -update it writes got
 // there (creating the directory) and reports true. A missing file fails
 // the test, saying how to create it; a difference is for the caller to
