@@ -377,17 +377,22 @@ func (w *Writer) handOver() error {
 	if err := w.check(); err != nil {
 		return err
 	}
-	w.work <- chunk{items: w.pending}
-	w.pending = w.emptyChunk()
+	w.send(nil)
 	return nil
+}
+
+// send queues the pending records for the encoder (ack, if set, is closed
+// once they are encoded) and starts a new chunk.
+func (w *Writer) send(ack chan struct{}) {
+	w.work <- chunk{items: w.pending, ack: ack}
+	w.pending = w.emptyChunk()
 }
 
 // sync hands over the queued records and waits until they are encoded.
 func (w *Writer) sync() error {
 	if w.running {
 		ack := make(chan struct{})
-		w.work <- chunk{items: w.pending, ack: ack}
-		w.pending = w.emptyChunk()
+		w.send(ack)
 		<-ack
 	}
 	return w.check()
