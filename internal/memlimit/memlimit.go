@@ -42,9 +42,9 @@
 // A run that does more than analyse (pcapx analyze -o: the Parquet writer
 // and the HTML report's collector beside the analysis) passes Start the
 // memory those hold and make: it is added to the floor. Without it, the
-// writer's buffers and garbage made a run whose analysis alone fits
-// under the floor collect twice more, and those collections, not the
-// encoding, were half of what writing the tables cost: on the 250 MB
+// writer's buffers and garbage made the 250 MB capture's run collect
+// twice where the analysis alone collected once, and those collections,
+// not the encoding, were half of what writing the tables cost: on that
 // capture, in-process A/B runs (24 iterations, order rotated) measured
 // the Parquet overhead at 19-25% with the floor at 80 MiB and 11-14% at
 // 144 MiB (what BenchmarkParquet/overhead/pcapx-gc gives is in the
