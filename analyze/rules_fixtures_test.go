@@ -124,7 +124,9 @@ var ruleCases = []ruleCase{
 	// Made for this table (testdata/gen/rules.go).
 	{file: "rules/clean.pcap", check: checkClean},
 	{file: "rules/tcp-dupack-storm.pcap", want: []string{"tcp-duplicate-ack-storm warning"}, check: checkDupAckStorm},
-	{file: "rules/tcp-retransmissions-many.pcap", want: []string{"tcp-retransmissions error"}, check: checkRetransmissionsMany},
+	{file: "rules/tcp-retransmissions-many.pcap", want: []string{"tcp-retransmissions warning"}, check: checkRetransmissionsMany},
+	{file: "rules/tcp-port-scan.pcap", want: []string{"tcp-syn-unanswered error", "tcp-port-scan warning"}, check: checkPortScan},
+	{file: "rules/tcp-sweep.pcap", want: []string{"tcp-sweep warning"}, check: checkSweep},
 	{file: "rules/tls-rst-after-serverhello.pcap", check: checkRSTAfterServerHello},
 	{file: "rules/tls-clienthello-3-segments.pcap", check: checkClientHelloSplit},
 	{file: "rules/http-pipelined.pcap", want: []string{"http-server-error error"}, check: checkPipelined},
@@ -134,7 +136,7 @@ var ruleCases = []ruleCase{
 		"dns-error error",   // SERVFAIL broken.example.com
 		"dns-error error",   // REFUSED internal.example.com
 		"dns-error warning", // NXDOMAIN nosuchhost.example.com
-		"slow-dns warning",  // 1.5 s SERVFAIL and 180 ms slow.example.com, one resolver
+		"slow-dns warning",  // the 1.5 s SERVFAIL (180 ms slow.example.com is within 2 ms + 300 ms)
 		"dns-unanswered warning",
 	}, check: checkDNSErrors},
 	{file: "app/http-5xx.pcap", want: []string{
@@ -150,7 +152,7 @@ var ruleCases = []ruleCase{
 		}
 	}},
 	{file: "app/tls13-ok.pcap"},
-	{file: "app/pmtu-blackhole.pcap", want: []string{"tcp-retransmissions error", "slow-connect warning"}},
+	{file: "app/pmtu-blackhole.pcap", want: []string{"tcp-retransmissions warning"}},
 	{file: "tcp/clean-http.pcap"},
 	{file: "tcp/syn-unanswered.pcap", want: []string{"tcp-syn-unanswered error"}, check: func(t *testing.T, r *ruleRun) {
 		if f := r.find("tcp-syn-unanswered")[0]; !strings.Contains(f.Message, "3 SYNs sent") {
@@ -423,14 +425,53 @@ func checkDNSErrors(t *testing.T, r *ruleRun) {
 }
 
 func checkSlowPhases(t *testing.T, r *ruleRun) {
-	for id, s := range map[string]string{
-		"slow-dns":           "192.0.2.53",
-		"slow-connect":       "203.0.113.90:443",
-		"slow-tls-handshake": "shop.example.com",
+	// Each finding names the slow server, the cause that dominated with its
+	// numbers, and the path RTT; the second, merely far connection
+	// (port 51001) is in none of them.
+	for id, want := range map[string][]string{
+		"slow-dns":           {"192.0.2.53", "mostly the query sent again (1 retransmission(s), 1000 ms waited", "path RTT 2.0 ms", "mtr -u -P 53"},
+		"slow-connect":       {"1 TCP handshake(s) with 203.0.113.90:443", "mostly the SYN or SYN-ACK sent again (1 retransmission(s), 1000 ms waited", "path RTT 150 ms", "mtr -T -P 443"},
+		"slow-tls-handshake": {"1 TLS handshake(s) with 203.0.113.90:443 (shop.example.com)", "mostly the server taking 350 ms on average beyond the round trip", "path RTT 150 ms", "openssl s_client"},
 	} {
-		if f := r.find(id)[0]; !strings.Contains(f.Message, s) {
-			t.Errorf("%s: message %q does not name %s", id, f.Message, s)
+		fs := r.find(id)
+		if len(fs) != 1 {
+			t.Fatalf("%s: %d findings, want 1", id, len(fs))
 		}
+		for _, s := range want {
+			if !strings.Contains(fs[0].Message, s) {
+				t.Errorf("%s: message %q does not say %q", id, fs[0].Message, s)
+			}
+		}
+		if fs[0].Flow != nil && fs[0].Flow.SrcPort == 51001 {
+			t.Errorf("%s names the far but healthy connection", id)
+		}
+	}
+}
+
+func checkPortScan(t *testing.T, r *ruleRun) {
+	f := r.find("tcp-port-scan")[0]
+	for _, s := range []string{"192.0.2.66 scanned 30 ports of 198.51.100.20", "2 answered, 2 refused, 26 silent", "open: 22, 80"} {
+		if !strings.Contains(f.Message, s) {
+			t.Errorf("message %q does not say %q", f.Message, s)
+		}
+	}
+	if f.Count != 30 || len(f.Evidence) != 5 {
+		t.Errorf("count %d, evidence %v", f.Count, f.Evidence)
+	}
+	if u := r.find("tcp-syn-unanswered")[0]; !strings.Contains(u.Message, "198.51.100.30:8080") || u.Count != 1 {
+		t.Errorf("the lone unanswered attempt: %+v", u)
+	}
+}
+
+func checkSweep(t *testing.T, r *ruleRun) {
+	f := r.find("tcp-sweep")[0]
+	for _, s := range []string{"192.0.2.77 tried port 445 on 20 hosts", "1 answered, 2 refused, 17 silent", "answered on 10.20.0.5"} {
+		if !strings.Contains(f.Message, s) {
+			t.Errorf("message %q does not say %q", f.Message, s)
+		}
+	}
+	if f.Filter != "tcp.flags.syn == 1 && tcp.flags.ack == 0 && ip.src == 192.0.2.77 && tcp.dstport == 445" {
+		t.Errorf("filter %q", f.Filter)
 	}
 }
 

@@ -77,8 +77,11 @@ type DNSRecord struct {
 	TC              bool     `json:"tc"`
 	Unanswered      bool     `json:"unanswered"`
 	Retransmissions int      `json:"retransmissions"` // the query was sent again before an answer
-	QueryFrame      FrameRef `json:"-"`
-	ResponseFrame   FrameRef `json:"-"`
+	// RetransmitWaitMS is the first query → its last retransmission: the
+	// part of the latency the client spent waiting to try again.
+	RetransmitWaitMS float64  `json:"retransmit_wait_ms"`
+	QueryFrame       FrameRef `json:"-"`
+	ResponseFrame    FrameRef `json:"-"`
 }
 
 // HTTPRecord is one HTTP/1.x request and its response.
@@ -95,6 +98,7 @@ type HTTPRecord struct {
 	Reason        string  `json:"reason"`
 	ResponseBytes int64   `json:"response_bytes"` // body bytes
 	TTFBMS        float64 `json:"ttfb_ms"`        // request → first response byte
+	RTTMS         float64 `json:"rtt_ms"`         // the connection's path round trip (0 when unknown)
 	TotalMS       float64 `json:"total_ms"`       // request → end of response
 	Complete      bool    `json:"complete"`
 	// Gap: bytes of this exchange were never captured (or a reassembly
@@ -122,9 +126,15 @@ type TLSRecord struct {
 	ServerHello     bool     `json:"server_hello"`
 	Established     bool     `json:"established"`
 	HandshakeMS     float64  `json:"handshake_ms"`
-	AlertLevel      string   `json:"alert_level,omitempty"`
-	Alert           string   `json:"alert,omitempty"`
-	AlertFrom       string   `json:"alert_from,omitempty"` // client or server
+	// The parts of the handshake time: ClientHello → ServerHello, the
+	// connection's path round trip, and the ClientHello sent again.
+	ServerHelloMS        float64 `json:"server_hello_ms"`
+	RTTMS                float64 `json:"rtt_ms"`
+	HelloRetransmissions int     `json:"hello_retransmissions"`
+	HelloWaitMS          float64 `json:"hello_wait_ms"`
+	AlertLevel           string  `json:"alert_level,omitempty"`
+	Alert                string  `json:"alert,omitempty"`
+	AlertFrom            string  `json:"alert_from,omitempty"` // client or server
 	// Outcome in a word: established, rejected-reset, rejected-alert,
 	// rejected-close, incomplete (capture ended first), or unknown.
 	Outcome          string   `json:"outcome"`

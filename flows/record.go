@@ -39,17 +39,23 @@ type Record struct {
 	End           string  `json:"end_reason"`
 
 	// TCP only (zero otherwise).
-	SYNToSYNACK    float64 `json:"syn_synack_ms"` // handshake: SYN → SYN-ACK
-	SYNACKToACK    float64 `json:"synack_ack_ms"` // handshake: SYN-ACK → ACK
-	HandshakeRTT   float64 `json:"handshake_rtt_ms"`
-	CaptureSide    string  `json:"capture_side,omitempty"`
-	ClientMSS      uint16  `json:"client_mss,omitempty"`
-	ServerMSS      uint16  `json:"server_mss,omitempty"`
-	ClientWScale   int8    `json:"client_wscale"`
-	ServerWScale   int8    `json:"server_wscale"`
-	SACKPermitted  bool    `json:"sack_permitted"`
-	ZeroWindowTime float64 `json:"zero_window_ms"`           // total time either side advertised a zero window
-	ZeroWindowBy   string  `json:"zero_window_by,omitempty"` // client, server or both
+	SYNToSYNACK  float64 `json:"syn_synack_ms"` // handshake: SYN → SYN-ACK
+	SYNACKToACK  float64 `json:"synack_ack_ms"` // handshake: SYN-ACK → ACK
+	HandshakeRTT float64 `json:"handshake_rtt_ms"`
+	// Path round trip and the handshake's losses, which tell a long path
+	// from a lost SYN or a slow server (docs/json.md).
+	RTTMS                 float64 `json:"rtt_ms"`
+	SYNRetransmissions    int64   `json:"syn_retransmissions"`
+	SYNACKRetransmissions int64   `json:"synack_retransmissions"`
+	HandshakeWaitMS       float64 `json:"handshake_wait_ms"`
+	CaptureSide           string  `json:"capture_side,omitempty"`
+	ClientMSS             uint16  `json:"client_mss,omitempty"`
+	ServerMSS             uint16  `json:"server_mss,omitempty"`
+	ClientWScale          int8    `json:"client_wscale"`
+	ServerWScale          int8    `json:"server_wscale"`
+	SACKPermitted         bool    `json:"sack_permitted"`
+	ZeroWindowTime        float64 `json:"zero_window_ms"`           // total time either side advertised a zero window
+	ZeroWindowBy          string  `json:"zero_window_by,omitempty"` // client, server or both
 	TCPCounts
 
 	// Application layer (filled by flows/streams at the flow's end).
@@ -123,6 +129,9 @@ func (f *Flow) Record() Record {
 			r.HandshakeRTT = ms(a + b)
 		}
 		r.CaptureSide = t.Side.String()
+		r.RTTMS = ms(t.PathRTT())
+		r.SYNRetransmissions, r.SYNACKRetransmissions = t.SYNRetransmissions(), t.SYNACKRetransmissions()
+		r.HandshakeWaitMS = ms(t.HandshakeWait())
 		r.ClientMSS, r.ServerMSS = t.MSS(FromClient), t.MSS(FromServer)
 		r.ClientWScale, r.ServerWScale = t.WindowScale(FromClient), t.WindowScale(FromServer)
 		r.SACKPermitted = t.SACKPermitted(FromClient) && t.SACKPermitted(FromServer)

@@ -174,6 +174,22 @@ type tcpDir struct {
 	zwStart    int64 // capture time the current zero-window stall began, 0 if none
 	zwDuration int64
 	zwCount    int64
+
+	// ACK round trips of this direction's data, one segment timed at a
+	// time (as a TCP sender does, RFC 6298), Karn's rule applied: a
+	// retransmission cancels the sample. Wireshark's tcp.analysis.ack_rtt
+	// times every segment; the minimum is what the path RTT needs.
+	rttEnd uint32 // seq+len of the segment being timed
+	rttAt  int64  // when it was sent; 0 when none is being timed
+	minRTT int64  // smallest ACK round trip seen; 0 when none
+
+	// The first data segment of this direction (a ClientHello, an HTTP
+	// request, the first response bytes) and how often it was sent again:
+	// a retransmission wait before the peer could answer.
+	dataSeq        uint32
+	dataAt         int64 // 0 until the first payload
+	dataResent     int32
+	dataLastResent int64
 }
 
 // TCPFlow is the TCP state of one flow.
@@ -184,6 +200,14 @@ type TCPFlow struct {
 
 	SYNTime, SYNACKTime, ACKTime int64 // handshake timestamps, 0 if not seen
 	Side                         Side
+
+	// Handshake retransmissions: SYNs and SYN-ACKs sent, the last SYN, the
+	// first SYN-ACK after it and the last SYN-ACK. They split the connect
+	// time into the round trip and the retransmission timeouts waited.
+	synN, synAckN      int32
+	lastSYN            int64
+	synAckAfterLastSYN int64
+	lastSYNACK         int64
 
 	// Evidence holds the first frames of each problem; nil for a clean
 	// flow. A Record keeps the pointer: reset drops it rather than reusing.
@@ -301,9 +325,18 @@ func (t *TCPFlow) analyze(p *Packet, dir Dir, pre Analysis) Analysis {
 		if t.SYNTime == 0 || !fwd.synSeen {
 			t.SYNTime = now
 		}
+		t.synN++
+		t.lastSYN, t.synAckAfterLastSYN = now, 0
 	case syn && ack:
 		if t.SYNACKTime == 0 {
 			t.SYNACKTime = now
+		}
+		t.synAckN++
+		if t.synAckAfterLastSYN == 0 {
+			t.synAckAfterLastSYN = now
+		}
+		if t.ACKTime == 0 { // one sent after the handshake completed delays nothing
+			t.lastSYNACK = now
 		}
 	case ack && dir == FromClient && t.SYNACKTime != 0 && t.ACKTime == 0:
 		t.ACKTime = now
@@ -384,6 +417,7 @@ func (t *TCPFlow) analyze(p *Packet, dir Dir, pre Analysis) Analysis {
 	}
 
 	t.zeek(p, dir, fwd, rev)
+	t.timeRoundTrips(p, fwd, rev, a)
 	t.Counts.Add(a)
 	if a&problemFlags != 0 {
 		if a&AZeroWindow != 0 {
@@ -419,6 +453,113 @@ func (t *TCPFlow) keepEvidence(p *Packet, a Analysis) {
 	if a&AReset != 0 {
 		e.Resets.add(ref)
 	}
+}
+
+// timeRoundTrips keeps the ACK round-trip sample of each direction and
+// the first data segment's resends, after the segment's analysis.
+func (t *TCPFlow) timeRoundTrips(p *Packet, fwd, rev *tcpDir, a Analysis) {
+	now := p.Timestamp
+	if p.Flags&FlagACK != 0 && rev.rttAt != 0 && seqLE(rev.rttEnd, p.Ack) {
+		if d := now - rev.rttAt; d > 0 && (rev.minRTT == 0 || d < rev.minRTT) {
+			rev.minRTT = d
+		}
+		rev.rttAt = 0
+	}
+	if p.PayloadLen == 0 || p.Flags&(FlagSYN|FlagRST) != 0 {
+		return
+	}
+	end := p.Seq + uint32(p.PayloadLen)
+	switch {
+	case a&(ARetransmission|AOutOfOrder|AKeepAlive|AZeroWindowProbe) != 0:
+		fwd.rttAt = 0 // Karn: an ACK could be for either copy
+	case fwd.rttAt == 0 && end == fwd.nextseq:
+		fwd.rttEnd, fwd.rttAt = end, now
+	}
+	switch {
+	case fwd.dataAt == 0:
+		fwd.dataSeq, fwd.dataAt = p.Seq, now
+	case p.Seq == fwd.dataSeq && now > fwd.dataAt:
+		fwd.dataResent++
+		fwd.dataLastResent = now
+	}
+}
+
+// SYNRetransmissions and SYNACKRetransmissions count the handshake
+// segments sent again (the same connection's SYN or SYN-ACK repeated).
+func (t *TCPFlow) SYNRetransmissions() int64    { return int64(max(t.synN-1, 0)) }
+func (t *TCPFlow) SYNACKRetransmissions() int64 { return int64(max(t.synAckN-1, 0)) }
+
+// HandshakeWait is the part of the connect time (first SYN → the
+// client's ACK) spent waiting for a SYN or SYN-ACK to be sent again: the
+// connect time less the exchange that succeeded (the last SYN → the first
+// SYN-ACK after it, plus the last SYN-ACK → ACK). 0 without retransmissions
+// or without a complete handshake.
+func (t *TCPFlow) HandshakeWait() int64 {
+	if t.synN+t.synAckN <= 2 {
+		return 0
+	}
+	if t.SYNTime == 0 || t.ACKTime == 0 {
+		return 0
+	}
+	clean := t.cleanHandshake()
+	if clean == 0 {
+		// No SYN-ACK answered the last SYN before the ACK (a damaged or
+		// crafted exchange): everything up to the last SYN was waiting.
+		return max(min(t.lastSYN, t.ACKTime)-t.SYNTime, 0)
+	}
+	return max(t.ACKTime-t.SYNTime-clean, 0)
+}
+
+// cleanHandshake is the handshake exchange that succeeded, without the
+// waits before retransmissions; 0 when the handshake was not seen whole.
+func (t *TCPFlow) cleanHandshake() int64 {
+	if t.SYNTime == 0 || t.ACKTime == 0 || t.synAckAfterLastSYN == 0 {
+		return 0
+	}
+	a, b := t.synAckAfterLastSYN-t.lastSYN, t.ACKTime-t.lastSYNACK
+	if a < 0 || b < 0 {
+		return 0
+	}
+	return a + b
+}
+
+// PathRTT estimates the round-trip time of the path between client and
+// server, in ns (0 when unknown): the smaller of the handshake exchange that
+// succeeded and the data's ACK round trips. The host next to the capture
+// point sees a full round trip between its data and the peer's ACK; where
+// that side is not known, the two directions' smallest ACK round trips add
+// up to one round trip. ACK round trips can include a delayed ACK (up to
+// 40 ms on Linux, 200 ms elsewhere), hence the minimum.
+func (t *TCPFlow) PathRTT() int64 {
+	best := t.cleanHandshake()
+	consider := func(v int64) {
+		if v > 0 && (best == 0 || v < best) {
+			best = v
+		}
+	}
+	c, s := t.dirs[FromClient].minRTT, t.dirs[FromServer].minRTT
+	switch t.Side {
+	case SideClient:
+		consider(c)
+	case SideServer:
+		consider(s)
+	default:
+		if c > 0 && s > 0 {
+			consider(c + s)
+		}
+	}
+	return best
+}
+
+// FirstData says when a direction's first data segment (a ClientHello,
+// the first request) was first captured (0: none yet), how often it was
+// sent again, and how long after the first copy the last one went out.
+func (t *TCPFlow) FirstData(d Dir) (at int64, resent int, wait int64) {
+	x := &t.dirs[d]
+	if x.dataResent == 0 {
+		return x.dataAt, 0, 0
+	}
+	return x.dataAt, int(x.dataResent), x.dataLastResent - x.dataAt
 }
 
 func sideFromHandshake(synToSynAck, synAckToAck int64) Side {

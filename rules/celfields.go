@@ -153,6 +153,10 @@ var flowFields = []celField{
 	fDouble("syn_synack_ms", func(r *fr) float64 { return r.SYNToSYNACK }),
 	fDouble("synack_ack_ms", func(r *fr) float64 { return r.SYNACKToACK }),
 	fDouble("handshake_rtt_ms", func(r *fr) float64 { return r.HandshakeRTT }),
+	fDouble("rtt_ms", func(r *fr) float64 { return r.RTTMS }),
+	fInt("syn_retransmissions", func(r *fr) int64 { return r.SYNRetransmissions }),
+	fInt("synack_retransmissions", func(r *fr) int64 { return r.SYNACKRetransmissions }),
+	fDouble("handshake_wait_ms", func(r *fr) float64 { return r.HandshakeWaitMS }),
 	fStr("capture_side", func(r *fr) string { return r.CaptureSide }),
 	fInt("client_mss", func(r *fr) uint16 { return r.ClientMSS }),
 	fInt("server_mss", func(r *fr) uint16 { return r.ServerMSS }),
@@ -202,6 +206,7 @@ var dnsFields = append(flowRefFields(func(r *dr) *flows.FlowRef { return &r.Flow
 	fBool("tc", func(r *dr) bool { return r.TC }),
 	fBool("unanswered", func(r *dr) bool { return r.Unanswered }),
 	fInt("retransmissions", func(r *dr) int { return r.Retransmissions }),
+	fDouble("retransmit_wait_ms", func(r *dr) float64 { return r.RetransmitWaitMS }),
 )
 
 type hr = flows.HTTPRecord
@@ -217,6 +222,7 @@ var httpFields = append(flowRefFields(func(r *hr) *flows.FlowRef { return &r.Flo
 	fStr("reason", func(r *hr) string { return r.Reason }),
 	fInt("response_bytes", func(r *hr) int64 { return r.ResponseBytes }),
 	fDouble("ttfb_ms", func(r *hr) float64 { return r.TTFBMS }),
+	fDouble("rtt_ms", func(r *hr) float64 { return r.RTTMS }),
 	fDouble("total_ms", func(r *hr) float64 { return r.TotalMS }),
 	fBool("complete", func(r *hr) bool { return r.Complete }),
 	fBool("gap", func(r *hr) bool { return r.Gap }),
@@ -237,6 +243,10 @@ var tlsFields = append(flowRefFields(func(r *tr) *flows.FlowRef { return &r.Flow
 	fBool("server_hello", func(r *tr) bool { return r.ServerHello }),
 	fBool("established", func(r *tr) bool { return r.Established }),
 	fDouble("handshake_ms", func(r *tr) float64 { return r.HandshakeMS }),
+	fDouble("server_hello_ms", func(r *tr) float64 { return r.ServerHelloMS }),
+	fDouble("rtt_ms", func(r *tr) float64 { return r.RTTMS }),
+	fInt("hello_retransmissions", func(r *tr) int { return r.HelloRetransmissions }),
+	fDouble("hello_wait_ms", func(r *tr) float64 { return r.HelloWaitMS }),
 	fStr("alert_level", func(r *tr) string { return r.AlertLevel }),
 	fStr("alert", func(r *tr) string { return r.Alert }),
 	fStr("alert_from", func(r *tr) string { return r.AlertFrom }),

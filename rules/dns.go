@@ -89,23 +89,64 @@ type dnsUnanswered struct {
 	g groups
 }
 
+// maxDistinctNames bounds the distinct names counted per server; past
+// it the count is a lower bound ("at least").
+const maxDistinctNames = 10_000
+
+// unansweredAt is what dns-unanswered keeps of one server.
+type unansweredAt struct {
+	server string
+	names  map[string]struct{} // distinct "qtype qname"
+	full   bool                // names reached maxDistinctNames
+}
+
 func (c *dnsUnanswered) Event(ev *Event, _ func(Finding)) {
 	d := ev.DNS
-	if !d.Unanswered {
+	if !d.Unanswered || discovery(d.DstAddr, d.DstPort) {
 		return
 	}
-	e := c.g.add(d.DstAddr+"|"+d.QName+"|"+d.QType, d.QueryNS, d.QueryFrame, d.FlowRef)
-	if e != nil && e.data == nil {
-		dd := *d
-		e.data = &dd
+	// One group per server: a hundred thousand names that one server left
+	// unanswered are one problem of that server, not a finding per name.
+	e := c.g.add(d.DstAddr, d.QueryNS, d.QueryFrame, d.FlowRef)
+	if e == nil {
+		return
+	}
+	u, _ := e.data.(*unansweredAt)
+	if u == nil {
+		u = &unansweredAt{server: d.DstAddr, names: map[string]struct{}{}}
+		e.data = u
+	}
+	name := d.QType + " " + d.QName
+	if _, ok := u.names[name]; !ok {
+		if len(u.names) < maxDistinctNames {
+			u.names[name] = struct{}{}
+			e.example(name)
+		} else {
+			u.full = true
+		}
 	}
 }
 
 func (c *dnsUnanswered) Finish(report func(Finding)) {
 	for _, e := range c.g.sorted() {
-		d := e.data.(*flows.DNSRecord)
-		msg := fmt.Sprintf("%d query(ies) for %s %s to %s got no response", e.count, d.QType, d.QName, d.DstAddr)
-		filter := fmt.Sprintf("dns.flags.response == 0 && !dns.response_in && dns.qry.name == %s", wsString(d.QName))
+		u := e.data.(*unansweredAt)
+		distinct := fmt.Sprint(len(u.names))
+		if u.full {
+			distinct = "at least " + distinct
+		}
+		msg := fmt.Sprintf("%d query(ies) to %s got no response (%s distinct name(s)), e.g. %s", e.count, u.server, distinct, strings.Join(e.examples, ", "))
+		filter := fmt.Sprintf("dns.flags.response == 0 && !dns.response_in && %s", dstFilter(u.server))
+		if len(u.names) == 1 {
+			for n := range u.names {
+				_, qname, _ := strings.Cut(n, " ")
+				filter += " && dns.qry.name == " + wsString(qname)
+			}
+		}
 		report(e.finding(DNSUnanswered, c.p.Severity, msg, filter))
+	}
+	if c.g.overflow > 0 {
+		report(Finding{Rule: DNSUnanswered.ID, Severity: c.p.Severity, Title: DNSUnanswered.Title, Count: c.g.overflow, Evidence: []Evidence{},
+			Message: fmt.Sprintf("%d more unanswered queries to servers beyond the first %d", c.g.overflow, maxGroups),
+			Filter:  "dns.flags.response == 0 && !dns.response_in"})
 	}
 }

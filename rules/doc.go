@@ -14,6 +14,23 @@ func Markdown() string {
 	b.WriteString("Generated from `rules.All()` (`go test ./rules -update` rewrites it). Tune them with\n")
 	b.WriteString("`--rules FILE` (YAML: `rules: {ID: {enabled: false, severity: error, thresholds: {NAME: VALUE}}}`),\n")
 	b.WriteString("and add your own as CEL expressions over the records: see [Custom rules](#custom-rules).\n\n")
+	b.WriteString(`Severities mean the same in every rule, so that --fail-on and a report's
+first lines can be trusted:
+
+- **error**: a failure a user saw — a refused or unanswered connection, a
+  rejected or failed handshake, an HTTP 5xx, a DNS SERVFAIL or REFUSED, a
+  transfer stalled by a zero window.
+- **warning**: degradation with a cause — loss and retransmissions, a phase
+  slow beyond what the path explains, a scan, names that do not resolve.
+- **info**: context that explains other findings.
+- **critical** is never a default: a rules file sets it for what must page.
+
+The timing rules (slow-*) judge a phase against the path's round trip (RTT),
+not an absolute number: a handshake that costs one round trip of a long path is
+far, not slow. Their findings split the time into retransmission waits, the
+server's time and the round trips, and say which dominated.
+
+`)
 	b.WriteString("| id | severity | title |\n|---|---|---|\n")
 	for _, r := range All() {
 		fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s |\n", r.ID, r.ID, r.Severity, r.Title)

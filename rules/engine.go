@@ -199,8 +199,14 @@ func NewEngine(cfg *Config) (*Engine, error) {
 		}
 	}
 	e := &Engine{Suppressed: map[string]int64{}}
+	type enabled struct {
+		r *Rule
+		p Params
+	}
+	var on []enabled
+	others := map[string]Params{} // shared: a rule may defer to another's settings
 	for _, r := range append(All(), cfg.CustomRules()...) {
-		p := Params{Severity: r.Severity, Thresholds: map[string]float64{}}
+		p := Params{Severity: r.Severity, Thresholds: map[string]float64{}, others: others}
 		for _, t := range r.Thresholds {
 			p.Thresholds[t.Name] = t.Default
 		}
@@ -217,6 +223,11 @@ func NewEngine(cfg *Config) (*Engine, error) {
 				}
 			}
 		}
+		others[r.ID] = p
+		on = append(on, enabled{r, p})
+	}
+	for _, x := range on {
+		r, p := x.r, x.p
 		a := &active{rule: r, checker: r.New(p), params: p}
 		a.report = func(f Finding) {
 			if a.n >= maxFindingsPerRule {

@@ -64,6 +64,38 @@ func (g *groups) add(key string, ts int64, ref flows.FrameRef, flow flows.FlowRe
 	return e
 }
 
+// merge folds group o into the group at key (made on first use); nil when
+// the groups are full (o's occurrences are counted in the overflow).
+func (g *groups) merge(key string, o *group) *group {
+	if g.m == nil {
+		g.m = map[string]*group{}
+	}
+	e := g.m[key]
+	if e == nil {
+		if len(g.m) >= maxGroups {
+			g.overflow += o.count
+			return nil
+		}
+		e = &group{key: key, first: o.first, last: o.last, flow: o.flow, multi: o.multi}
+		g.m[key] = e
+		g.order = append(g.order, e)
+	} else {
+		e.first, e.last = min(e.first, o.first), max(e.last, o.last)
+		if e.flow == nil || o.flow == nil || e.flow.CommunityID != o.flow.CommunityID {
+			e.flow, e.multi = nil, true
+		}
+	}
+	e.count += o.count
+	e.sum += o.sum
+	e.worst = max(e.worst, o.worst)
+	for _, r := range o.evidence {
+		if len(e.evidence) < 5 {
+			e.evidence = append(e.evidence, r)
+		}
+	}
+	return e
+}
+
 func (e *group) example(s string) {
 	if len(e.examples) >= 3 {
 		return

@@ -122,6 +122,16 @@ func (r *Rule) Expr() (on, when, message string) {
 type Params struct {
 	Severity   Severity
 	Thresholds map[string]float64
+
+	others map[string]Params // every enabled rule's, by id (see Enabled)
+}
+
+// Enabled returns another rule's effective settings in this run, and
+// whether it is enabled: tcp-syn-unanswered leaves to tcp-port-scan the
+// attempts that rule reports, with that rule's thresholds.
+func (p Params) Enabled(id string) (Params, bool) {
+	o, ok := p.others[id]
+	return o, ok
 }
 
 // T returns a threshold's value.
@@ -190,6 +200,8 @@ func All() []*Rule {
 		TCPDuplicateAckStorm,
 		TCPSYNUnanswered,
 		TCPConnectionRefused,
+		TCPPortScan,
+		TCPSweep,
 		TLSHandshakeRejected,
 		DNSError,
 		DNSUnanswered,

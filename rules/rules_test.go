@@ -53,7 +53,7 @@ func TestRulesDocInSync(t *testing.T) {
 
 func flow(mod func(*flows.Record)) *flows.Record {
 	r := &flows.Record{Proto: "tcp", SrcAddr: "10.0.0.1", SrcPort: 40000, DstAddr: "10.0.0.2", DstPort: 443,
-		CommunityID: "1:x", OrigPackets: 50, RespPackets: 50, FirstNS: 1, LastNS: 2}
+		CommunityID: "1:x", OrigPackets: 50, RespPackets: 50, OrigPayload: 20000, RespPayload: 40000, FirstNS: 1, LastNS: 2}
 	mod(r)
 	return r
 }
@@ -86,7 +86,7 @@ func TestTCPRetransmissionThresholds(t *testing.T) {
 	}{
 		{"two is below min_count", 2, ""},
 		{"three at 3% is a warning", 3, "tcp-retransmissions:warning"},
-		{"ten at 10% is an error", 10, "tcp-retransmissions:error"},
+		{"ten at 10% is still a warning: degradation, not a failure", 10, "tcp-retransmissions:warning"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			fs := run(t, nil, &Event{Kind: EventFlow, Flow: flow(func(r *flows.Record) { r.Retransmissions = c.retx })})
@@ -95,8 +95,14 @@ func TestTCPRetransmissionThresholds(t *testing.T) {
 			}
 		})
 	}
+	// A connection attempt whose SYNs were sent again is left to the
+	// connection rules.
+	fs := run(t, nil, &Event{Kind: EventFlow, Flow: flow(func(r *flows.Record) { r.Retransmissions, r.OrigPayload, r.RespPayload = 5, 0, 0 })})
+	if len(fs) != 0 {
+		t.Errorf("SYN-only retransmissions reported: %v", rulesOf(fs))
+	}
 	// A low rate on a big flow is not reported.
-	fs := run(t, nil, &Event{Kind: EventFlow, Flow: flow(func(r *flows.Record) { r.Retransmissions = 5; r.OrigPackets = 5000 })})
+	fs = run(t, nil, &Event{Kind: EventFlow, Flow: flow(func(r *flows.Record) { r.Retransmissions = 5; r.OrigPackets = 5000 })})
 	if len(fs) != 0 {
 		t.Errorf("0.1%% retransmissions reported: %v", rulesOf(fs))
 	}

@@ -48,40 +48,68 @@ Next: "ss -ltnp" on the server for the port; the service's logs and status
 	New:      func(p Params) Checker { return &connGroup{p: p, state: "REJ"} },
 }
 
-// connGroup groups failed connection attempts by server.
+// connGroup groups failed connection attempts by server, leaving out those
+// a port scan or sweep finding reports (tcp-port-scan, tcp-sweep).
 type connGroup struct {
 	p     Params
 	state string // Zeek conn_state: S0 (no answer) or REJ (refused)
-	g     groups
+	g     groups // by client → server:port, merged by server at the end
+	book  scanBook
+}
+
+// attemptData is what a group keeps of its attempts.
+type attemptData struct {
+	src, dst string
+	port     uint16
+	syns     int64
 }
 
 func (c *connGroup) Event(ev *Event, _ func(Finding)) {
 	f := ev.Flow
+	if o, ok := attemptOf(f); ok {
+		c.book.add(f, o)
+	}
 	if f.Proto != "tcp" || f.State != c.state {
 		return
 	}
-	key := fmt.Sprintf("%s:%d", f.DstAddr, f.DstPort)
-	e := c.g.add(key, f.FirstNS, flows.FrameRef{File: f.FirstFile, Frame: f.FirstFrame}, f.Ref())
+	e := c.g.add(f.SrcAddr+"|"+endpoint(f.DstAddr, f.DstPort), f.FirstNS, flows.FrameRef{File: f.FirstFile, Frame: f.FirstFrame}, f.Ref())
 	if e != nil {
-		e.example(f.SrcAddr)
-		e.data = f.DstPort
-		e.sum += float64(f.OrigPackets) // SYNs sent, for the message
+		if e.data == nil {
+			e.data = &attemptData{src: f.SrcAddr, dst: f.DstAddr, port: f.DstPort}
+		}
+		e.data.(*attemptData).syns += f.OrigPackets // SYNs sent, for the message
 	}
 }
 
 func (c *connGroup) Finish(report func(Finding)) {
-	for _, e := range c.g.sorted() {
+	found := c.book.scansOf(c.p)
+	var merged groups
+	for _, e := range c.g.order {
+		a := e.data.(*attemptData)
+		if found.covers(a.src, a.dst, a.port) {
+			continue
+		}
+		m := merged.merge(endpoint(a.dst, a.port), e)
+		if m == nil {
+			continue
+		}
+		if m.data == nil {
+			m.data = &attemptData{dst: a.dst, port: a.port}
+		}
+		m.example(a.src)
+		m.data.(*attemptData).syns += a.syns
+	}
+	for _, e := range merged.sorted() {
 		var msg, filter string
 		rule := TCPConnectionRefused
-		port := e.data.(uint16)
-		host := e.key[:len(e.key)-len(fmt.Sprint(port))-1]
+		a := e.data.(*attemptData)
 		if c.state == "S0" {
 			rule = TCPSYNUnanswered
-			msg = fmt.Sprintf("%d connection attempt(s) to %s got no answer (%.0f SYNs sent in all), from %s", e.count, e.key, e.sum, strings.Join(e.examples, ", "))
-			filter = fmt.Sprintf("tcp.flags.syn == 1 && tcp.flags.ack == 0 && %s && tcp.dstport == %d", hostFilter(host), port)
+			msg = fmt.Sprintf("%d connection attempt(s) to %s got no answer (%d SYNs sent in all), from %s", e.count, e.key, a.syns, strings.Join(e.examples, ", "))
+			filter = fmt.Sprintf("tcp.flags.syn == 1 && tcp.flags.ack == 0 && %s && tcp.dstport == %d", hostFilter(a.dst), a.port)
 		} else {
 			msg = fmt.Sprintf("%d connection attempt(s) to %s were refused with a reset, from %s", e.count, e.key, strings.Join(e.examples, ", "))
-			filter = fmt.Sprintf("tcp.flags.reset == 1 && %s && tcp.srcport == %d", hostFilter(host), port)
+			filter = fmt.Sprintf("tcp.flags.reset == 1 && %s && tcp.srcport == %d", hostFilter(a.dst), a.port)
 		}
 		report(e.finding(rule, c.p.Severity, msg, filter))
 	}

@@ -27,7 +27,6 @@ the capture point. On the hosts: "netstat -s | grep -i retrans", "ss -ti dst HOS
 	Thresholds: []Threshold{
 		{Name: "min_count", Default: 3, Unit: "segments", Doc: "report a flow with at least this many retransmissions"},
 		{Name: "min_percent", Default: 1, Unit: "percent", Doc: "... that are at least this share of its packets"},
-		{Name: "error_percent", Default: 10, Unit: "percent", Doc: "report as an error from this share on"},
 	},
 	Events: []EventKind{EventFlow},
 	New:    func(p Params) Checker { return &tcpRetx{p: p} },
@@ -40,15 +39,18 @@ func (c *tcpRetx) Event(ev *Event, report func(Finding)) {
 	if f.Proto != "tcp" || float64(f.Retransmissions) < c.p.T("min_count") {
 		return
 	}
+	if f.OrigPayload+f.RespPayload == 0 {
+		// Only SYNs, SYN-ACKs or FINs were sent again: a connection
+		// attempt, which tcp-syn-unanswered, slow-connect and the scan
+		// rules report with its cause.
+		return
+	}
 	pkts := f.OrigPackets + f.RespPackets
 	pct := 100 * float64(f.Retransmissions) / float64(max(pkts, 1))
 	if pct < c.p.T("min_percent") {
 		return
 	}
 	sev := c.p.Severity
-	if pct >= c.p.T("error_percent") && sev < Error {
-		sev = Error
-	}
 	msg := fmt.Sprintf("%s:%d → %s:%d: %d of %d segments retransmitted (%.1f%%; %d fast, %d spurious)",
 		f.SrcAddr, f.SrcPort, f.DstAddr, f.DstPort, f.Retransmissions, pkts, pct, f.FastRetransmissions, f.SpuriousRetransmissions)
 	if f.LostSegments > 0 {

@@ -201,6 +201,9 @@ type conn struct {
 	firstHTTP *flows.HTTPRecord
 	synAt     int64
 	dnsLookup int64 // ns; -1 when no lookup for the server was captured
+	// tcp is the flow's TCP analysis (nil for none), read for the path
+	// round trip and retransmission waits of the records.
+	tcp *flows.TCPFlow
 }
 
 type appKind uint8
@@ -265,7 +268,7 @@ func (t *Tracker) state(f *flows.Flow) *conn {
 	if c, ok := f.App.(*conn); ok {
 		return c
 	}
-	c := &conn{t: t, dnsLookup: -1}
+	c := &conn{t: t, dnsLookup: -1, tcp: f.TCP}
 	f.App = c
 	return c
 }
@@ -399,6 +402,9 @@ func (t *Tracker) dnsDone(tx *dns.Transaction[*dnsFlow]) {
 	}
 	if tx.QueryTime != 0 {
 		r.QueryTime = flows.Time(tx.QueryTime)
+	}
+	if tx.Retransmissions > 0 && tx.QueryTime != 0 && tx.LastQueryTime > tx.QueryTime {
+		r.RetransmitWaitMS = float64(tx.LastQueryTime-tx.QueryTime) / 1e6
 	}
 	if tx.Unanswered {
 		r.Rcode = -1

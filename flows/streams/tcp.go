@@ -628,6 +628,9 @@ func (c *conn) httpDone(tx *http.Transaction) {
 		RequestFrame:  c.frames[flows.FromClient].find(tx.RequestTime),
 		ResponseFrame: c.frames[flows.FromServer].find(tx.FirstResponseByteTime),
 	}
+	if c.tcp != nil {
+		r.RTTMS = float64(c.tcp.PathRTT()) / 1e6
+	}
 	if tx.RequestTime != 0 {
 		r.RequestTime = flows.Time(tx.RequestTime)
 		if tx.FirstResponseByteTime >= tx.RequestTime && tx.Status != 0 {
@@ -678,6 +681,15 @@ func (c *conn) tlsRecord(captureEnded bool) *flows.TLSRecord {
 	}
 	if h.Established && h.End >= h.Start {
 		r.HandshakeMS = float64(h.End-h.Start) / 1e6
+	}
+	if sh := h.ServerHello; sh != nil && sh.Time >= ch.Time {
+		r.ServerHelloMS = float64(sh.Time-ch.Time) / 1e6
+	}
+	if c.tcp != nil {
+		r.RTTMS = float64(c.tcp.PathRTT()) / 1e6
+		if at, n, wait := c.tcp.FirstData(flows.FromClient); at == ch.Time && n > 0 {
+			r.HelloRetransmissions, r.HelloWaitMS = n, float64(wait)/1e6
+		}
 	}
 	if h.Alert != nil && !h.Alert.Encrypted {
 		r.AlertLevel = tls.AlertLevelName(h.Alert.Level)

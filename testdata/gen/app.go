@@ -100,7 +100,8 @@ DNS transactions from 192.0.2.10 to the resolver 192.0.2.53 over UDP, each from
 its own source port: A www.example.com → NOERROR (2 ms); A
 nosuchhost.example.com → NXDOMAIN; A broken.example.com → SERVFAIL after 1.5 s;
 A internal.example.com → REFUSED; A slow.example.com answered after 180 ms
-(slow DNS, > 50 ms); A lost.example.com never answered, retried after 1 s with
+(a cache miss: within the resolver's 2 ms round trip + 300 ms, so not slow;
+the 1.5 s SERVFAIL is); A lost.example.com never answered, retried after 1 s with
 the same id and never answered (unanswered ×2); AAAA www.example.com →
 NOERROR with a CNAME and an AAAA. Then the same name over TCP port 53 (a full
 TCP connection with 2-byte length prefixes).`})
@@ -257,27 +258,64 @@ the HTML report must run no script.`)
 	// Slow phases, curl -w style.
 	{
 		c := g.appFixture("app/slow-phases.pcap", `
-One HTTPS request whose every phase is slow, for the timing breakdown: the DNS
-query for shop.example.com is answered in 80 ms (> 50 ms), the TCP handshake
-takes 150 ms (> 100 ms), the TLS handshake 320 ms after that (> 200 ms), and
-the first response byte comes 700 ms after the request (> 500 ms). Expected
-breakdown: DNS 0.080 s, connect 0.150 s, TLS ≈ 0.320 s, TTFB 0.700 s.`)
+Two HTTPS requests to shop.example.com over a 150 ms path, captured at the
+client. The first is slow in every phase, each for a cause: its DNS query is
+lost and sent again 1 s later (the resolver, 2 ms away as its answer for
+www.example.com shows, then answers in 2 ms); its first SYN is lost and sent
+again 1 s later, so the connect takes 1,150 ms; and the server sends its
+ServerHello 500 ms after the ClientHello, 350 ms beyond the round trip. The
+second request is as fast as the path allows: connect in one round trip (150
+ms), TLS 1.3 in one (about 150 ms), first byte one round trip after the
+request. It is far, not slow: no finding may name it. Expected: slow-dns
+(retransmission wait), slow-connect (the lost SYN), slow-tls-handshake (the
+server's time), each saying so.`)
 		shop := netip.MustParseAddr("203.0.113.90")
-		tm := dnsPair(c, capgen.DefaultEthernet, 0, capgen.Epoch, netip.AddrPortFrom(cliEP.Addr(), 53400), resolver, 0x4444, "shop.example.com", shop, 80*ms)
-		t := capgen.NewTCPConn(c, cliEP, netip.AddrPortFrom(shop, 443), &capgen.TCPOptions{Start: tm.Add(1 * ms)})
-		t.Handshake(150 * ms)
-		t.SendData(C, capgen.TLSClientHello(capgen.ClientHello{SNI: "shop.example.com"}))
-		t.Sleep(300 * ms)
-		sendAll(t, S, append(capgen.TLSServerHello(capgen.ServerHello{Seed: "shop"}), capgen.TLSApplicationData(filler(2400, "shopcert"))...))
-		t.Ack(C)
-		t.Sleep(20 * ms)
-		t.SendData(C, append(capgen.TLSChangeCipherSpec(), capgen.TLSApplicationData(filler(53, "shopfin"))...))
-		t.SendData(C, capgen.TLSApplicationData(filler(150, "shopreq")))
-		t.Sleep(700 * ms)
-		sendAll(t, S, capgen.TLSApplicationData(filler(5000, "shopresp")))
-		t.Ack(C)
-		t.Sleep(30 * ms)
-		t.Close(C)
+		rtt := 150 * ms
+		tm := dnsPair(c, capgen.DefaultEthernet, 0, capgen.Epoch, netip.AddrPortFrom(cliEP.Addr(), 53399), resolver, 0x4443, "www.example.com", netip.MustParseAddr("203.0.113.80"), 2*ms)
+		// The lost query: sent, sent again after 1 s, answered 2 ms later.
+		q := capgen.IP{Src: cliEP.Addr(), Dst: resolver, ID: 0x4444}
+		query := q.UDP(53400, 53, capgen.DNSQuery(0x4444, "shop.example.com", capgen.DNSTypeA))
+		tm = tm.Add(10 * ms)
+		must(c.WriteFrame(capgen.Frame{Time: tm, Data: capgen.DefaultEthernet.AppendFrame(nil, query)}))
+		tm = tm.Add(1000 * ms)
+		must(c.WriteFrame(capgen.Frame{Time: tm, Data: capgen.DefaultEthernet.AppendFrame(nil, query)}))
+		tm = tm.Add(2 * ms)
+		r := capgen.IP{Src: resolver, Dst: cliEP.Addr(), ID: 0x1444}
+		must(c.WriteFrame(capgen.Frame{Time: tm, Data: capgen.DefaultEthernet.Reverse().AppendFrame(nil,
+			r.UDP(53, 53400, capgen.DNSResponse(0x4444, "shop.example.com", capgen.DNSTypeA, capgen.RcodeNoError, capgen.DNSAddr("shop.example.com", 300, shop))))}))
+		// serverHelloAfter is the server's time before its ServerHello.
+		conn := func(port uint16, start time.Time, lostSYN bool, serverHelloAfter time.Duration) time.Time {
+			t := capgen.NewTCPConn(c, netip.AddrPortFrom(cliEP.Addr(), port), netip.AddrPortFrom(shop, 443), &capgen.TCPOptions{Start: start})
+			if lostSYN {
+				t.Syn()
+				t.Sleep(1000 * ms)
+				t.Syn()
+				c.expect(fRetrans)
+				t.Sleep(rtt)
+				t.SynAck()
+				t.Ack(C)
+			} else {
+				t.Handshake(rtt)
+			}
+			t.SendData(C, capgen.TLSClientHello(capgen.ClientHello{SNI: "shop.example.com"}))
+			t.Sleep(rtt + serverHelloAfter)
+			sendAll(t, S, append(capgen.TLSServerHello(capgen.ServerHello{Seed: "shop"}), capgen.TLSApplicationData(filler(2400, "shopcert"))...))
+			t.Ack(C)
+			t.Sleep(2 * ms)
+			t.SendData(C, append(capgen.TLSChangeCipherSpec(), capgen.TLSApplicationData(filler(53, "shopfin"))...))
+			t.Sleep(rtt)
+			t.SendData(S, append(capgen.TLSChangeCipherSpec(), capgen.TLSApplicationData(filler(53, "shopsfin"))...))
+			t.Sleep(1 * ms)
+			t.SendData(C, capgen.TLSApplicationData(filler(150, "shopreq")))
+			t.Sleep(rtt + 20*ms)
+			sendAll(t, S, capgen.TLSApplicationData(filler(5000, "shopresp")))
+			t.Ack(C)
+			t.Sleep(30 * ms)
+			t.Close(C)
+			return t.Now()
+		}
+		end := conn(51000, tm.Add(1*ms), true, 350*ms)
+		conn(51001, end.Add(100*ms), false, 0)
 		c.done()
 	}
 }

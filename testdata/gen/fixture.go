@@ -183,6 +183,7 @@ func (g *generator) all() {
 	g.tcpScenarios()
 	g.appScenarios()
 	g.ruleScenarios()
+	g.scanScenarios()
 	g.formats()
 	g.links()
 	g.network()

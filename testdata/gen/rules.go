@@ -380,3 +380,81 @@ func tls12ServerFlight(hello []byte, name string) []byte {
 	out = append(out, tlsHandshakeRecord(12, ske)...)
 	return append(out, tlsHandshakeRecord(14, nil)...)
 }
+
+// scanScenarios are the fixtures of tcp-port-scan and tcp-sweep: many
+// attempts that are one finding, beside a single failed attempt that is
+// still reported on its own.
+func (g *generator) scanScenarios() {
+	// attempt writes one connection attempt and what became of it.
+	attempt := func(c *capture, cli, srv netip.AddrPort, start time.Time, fate string) time.Time {
+		t := capgen.NewTCPConn(c, cli, srv, &capgen.TCPOptions{Start: start})
+		t.Syn()
+		t.Sleep(2 * ms)
+		switch fate {
+		case "open": // SYN-ACK, and the scanner's kernel resets
+			t.SynAck()
+			t.Sleep(50 * us)
+			t.Rst(C)
+		case "closed":
+			t.Rst(S)
+		}
+		return t.Now().Add(1 * ms)
+	}
+	{
+		c := g.ruleFixture("rules/tcp-port-scan.pcap", `
+A SYN scan (nmap -sS style) from 192.0.2.66 of 30 ports of 198.51.100.20, one
+probe every 3 ms: ports 22 and 80 answer with a SYN-ACK (the scanner's kernel
+resets them), 25 and 113 are refused with a reset, the other 26 stay silent.
+Meanwhile the client 192.0.2.10 tries 198.51.100.30:8080 three times (1 s,
+then 2 s apart) and gets no answer. Expected: one tcp-port-scan finding naming
+the scanner, the target, 30 ports, 2 answered, 2 refused, 26 silent and the
+open ports; tcp-syn-unanswered only for 198.51.100.30:8080, and no
+tcp-connection-refused (the refusals belong to the scan).`)
+		scanner := netip.MustParseAddr("192.0.2.66")
+		target := netip.MustParseAddr("198.51.100.20")
+		tm := capgen.Epoch
+		for i, port := range []uint16{21, 22, 23, 25, 53, 80, 110, 111, 113, 135, 139, 143, 199, 256, 443, 445, 554, 587, 993, 995,
+			1025, 1723, 3306, 3389, 5900, 6000, 8080, 8443, 8888, 9200} {
+			fate := "filtered"
+			switch port {
+			case 22, 80:
+				fate = "open"
+			case 25, 113:
+				fate = "closed"
+			}
+			tm = attempt(c, netip.AddrPortFrom(scanner, 40000+uint16(i)), netip.AddrPortFrom(target, port), tm, fate)
+		}
+		t := capgen.NewTCPConn(c, cliEP, netip.MustParseAddrPort("198.51.100.30:8080"), &capgen.TCPOptions{Start: capgen.Epoch.Add(5 * ms)})
+		t.Syn()
+		t.Sleep(time.Second)
+		t.Syn()
+		c.expect(fRetrans)
+		t.Sleep(2 * time.Second)
+		t.Syn()
+		c.expect(fRetrans)
+		c.done()
+	}
+	{
+		c := g.ruleFixture("rules/tcp-sweep.pcap", `
+A sweep from 192.0.2.77 of port 445 on the 20 hosts 10.20.0.1-20, one probe
+every 3 ms: 10.20.0.5 answers with a SYN-ACK (the sweeper's kernel resets
+it), 10.20.0.6 and 10.20.0.7 refuse with a reset, the other 17 stay silent.
+Expected: one tcp-sweep finding naming the source, port 445, 20 hosts, 1
+answered, 2 refused, 17 silent; no tcp-syn-unanswered or
+tcp-connection-refused finding.`)
+		src := netip.MustParseAddr("192.0.2.77")
+		tm := capgen.Epoch
+		for i := 1; i <= 20; i++ {
+			fate := "filtered"
+			switch i {
+			case 5:
+				fate = "open"
+			case 6, 7:
+				fate = "closed"
+			}
+			dst := netip.AddrFrom4([4]byte{10, 20, 0, byte(i)})
+			tm = attempt(c, netip.AddrPortFrom(src, 50000+uint16(i)), netip.AddrPortFrom(dst, 445), tm, fate)
+		}
+		c.done()
+	}
+}

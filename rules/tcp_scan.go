@@ -1,0 +1,329 @@
+package rules
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/pcapx/pcapx/flows"
+)
+
+// TCPPortScan reports one source trying many ports of one host.
+var TCPPortScan = &Rule{
+	ID:    "tcp-port-scan",
+	Title: "TCP port scan",
+	Doc: `One source sent SYNs to many ports of one host, and most got no answer or a
+reset: a port scan (nmap -sS and the like), a vulnerability scanner, or a
+misconfigured client cycling through ports. The attempts are one finding here,
+not one "unanswered" or "refused" finding per port: tcp-syn-unanswered and
+tcp-connection-refused leave them out.
+
+The finding names the scanner, the target, how many ports were tried and how
+many answered (open), refused (closed: RST) or stayed silent (filtered), over
+what time and at what rate.
+
+Next: whether the scanner is yours (an inventory or security scanner) or not;
+"ss -ltn" on the target for what the open ports are; firewall logs on the path
+for the source; rate-limit or block it ("nft add rule ... ip saddr SRC drop").`,
+	Severity: Warning,
+	Thresholds: []Threshold{
+		{Name: "min_ports", Default: 10, Unit: "ports", Doc: "distinct ports of one host that got no answer or a reset"},
+	},
+	Events: []EventKind{EventFlow},
+	New:    func(p Params) Checker { return &scanCheck{p: p, sweep: false} },
+}
+
+// TCPSweep reports one source trying one port on many hosts.
+var TCPSweep = &Rule{
+	ID:    "tcp-sweep",
+	Title: "TCP sweep of many hosts on one port",
+	Doc: `One source sent SYNs to the same port on many hosts, and most got no answer or a
+reset: a sweep looking for a service (a worm, a scanner, a monitoring system
+whose targets are gone), or a client working through a stale list of servers.
+The attempts are one finding here, not one "unanswered" or "refused" finding
+per host: tcp-syn-unanswered and tcp-connection-refused leave them out.
+
+The finding names the source, the port, how many hosts were tried and how many
+answered, refused or stayed silent, over what time and at what rate.
+
+Next: whether the source is yours; its process ("ss -tnp" on it) and its
+configuration (a stale server list); firewall logs; block or rate-limit it.`,
+	Severity: Warning,
+	Thresholds: []Threshold{
+		{Name: "min_hosts", Default: 10, Unit: "hosts", Doc: "distinct hosts that got no answer or a reset on one port"},
+	},
+	Events: []EventKind{EventFlow},
+	New:    func(p Params) Checker { return &scanCheck{p: p, sweep: true} },
+}
+
+// outcome is what became of one connection attempt.
+type outcome uint8
+
+const (
+	answered outcome = 1 << iota // SYN-ACK: the port is open
+	refused                      // RST to the SYN: closed
+	silent                       // nothing: filtered
+)
+
+// attemptOf classifies a flow as a connection attempt; ok is false for a
+// flow that did not start with the client's SYN (mid-stream, UDP).
+func attemptOf(f *flows.Record) (o outcome, ok bool) {
+	if f.Proto != "tcp" || !strings.HasPrefix(f.History, "S") {
+		return 0, false
+	}
+	switch {
+	case f.State == "S0":
+		return silent, true
+	case f.State == "REJ":
+		return refused, true
+	case strings.ContainsRune(f.History, 'h'):
+		return answered, true
+	}
+	return 0, false // SYN then the client's own reset, or other odd endings
+}
+
+// scanTally counts the attempts from one source to one host (a port scan)
+// or to one port (a sweep), by distinct target.
+type scanTally struct {
+	src, dst        string // dst "" for a sweep
+	port            uint16 // 0 for a port scan
+	targets         map[string]outcome
+	ports           map[uint16]outcome
+	answered        int64
+	refused, silent int64 // attempts
+	first, last     int64
+	evidence        []flows.FrameRef
+}
+
+// failedTargets counts the distinct targets (ports or hosts) that never
+// answered.
+func (t *scanTally) failedTargets() int {
+	n := 0
+	for _, o := range t.ports {
+		if o&answered == 0 {
+			n++
+		}
+	}
+	for _, o := range t.targets {
+		if o&answered == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// maxScanTargets bounds the distinct targets one tally remembers (a port
+// scan has at most 65,535); past it, attempts are still counted.
+const maxScanTargets = 1 << 16
+
+// scanBook tallies every connection attempt by (source, host) and by
+// (source, port), bounded like the groups.
+type scanBook struct {
+	pairs, sweeps map[string]*scanTally
+	order         []*scanTally
+}
+
+func (b *scanBook) add(f *flows.Record, o outcome) {
+	if b.pairs == nil {
+		b.pairs, b.sweeps = map[string]*scanTally{}, map[string]*scanTally{}
+	}
+	tally := func(m map[string]*scanTally, key string, mk func() *scanTally) *scanTally {
+		t := m[key]
+		if t == nil {
+			if len(m) >= maxGroups {
+				return nil
+			}
+			t = mk()
+			t.first = f.FirstNS
+			m[key] = t
+			b.order = append(b.order, t)
+		}
+		return t
+	}
+	if t := tally(b.pairs, f.SrcAddr+"|"+f.DstAddr, func() *scanTally {
+		return &scanTally{src: f.SrcAddr, dst: f.DstAddr, ports: map[uint16]outcome{}}
+	}); t != nil {
+		if _, ok := t.ports[f.DstPort]; ok || len(t.ports) < maxScanTargets {
+			t.ports[f.DstPort] |= o
+		}
+		t.count(f, o)
+	}
+	if t := tally(b.sweeps, fmt.Sprintf("%s|%d", f.SrcAddr, f.DstPort), func() *scanTally {
+		return &scanTally{src: f.SrcAddr, port: f.DstPort, targets: map[string]outcome{}}
+	}); t != nil {
+		if _, ok := t.targets[f.DstAddr]; ok || len(t.targets) < maxScanTargets {
+			t.targets[f.DstAddr] |= o
+		}
+		t.count(f, o)
+	}
+}
+
+func (t *scanTally) count(f *flows.Record, o outcome) {
+	switch o {
+	case answered:
+		t.answered++
+	case refused:
+		t.refused++
+	default:
+		t.silent++
+	}
+	t.first, t.last = min(t.first, f.FirstNS), max(t.last, f.FirstNS)
+	if len(t.evidence) < 5 && o != answered && f.FirstFrame > 0 {
+		t.evidence = append(t.evidence, flows.FrameRef{File: f.FirstFile, Frame: f.FirstFrame})
+	}
+}
+
+// scans are the attempts that belong to a port scan or a sweep, as the
+// scan rules (when enabled, with their thresholds) see them.
+type scans struct {
+	pairs  map[string]bool // "src|dst" of port scans
+	sweeps map[string]bool // "src|port" of sweeps
+}
+
+// scansOf finds the scans in a book, with the thresholds of the scan rules
+// enabled in p's run.
+func (b *scanBook) scansOf(p Params) scans {
+	s := scans{pairs: map[string]bool{}, sweeps: map[string]bool{}}
+	if sp, ok := p.Enabled(TCPPortScan.ID); ok {
+		for k, t := range b.pairs {
+			if float64(t.failedTargets()) >= sp.T("min_ports") {
+				s.pairs[k] = true
+			}
+		}
+	}
+	if sp, ok := p.Enabled(TCPSweep.ID); ok {
+		for k, t := range b.sweeps {
+			if float64(t.failedTargets()) >= sp.T("min_hosts") {
+				s.sweeps[k] = true
+			}
+		}
+	}
+	return s
+}
+
+// covers says whether a failed attempt belongs to a reported scan.
+func (s scans) covers(src, dst string, port uint16) bool {
+	return s.pairs[src+"|"+dst] || s.sweeps[fmt.Sprintf("%s|%d", src, port)]
+}
+
+// scanCheck is the checker of tcp-port-scan and tcp-sweep.
+type scanCheck struct {
+	p     Params
+	sweep bool
+	book  scanBook
+}
+
+func (c *scanCheck) Event(ev *Event, _ func(Finding)) {
+	if o, ok := attemptOf(ev.Flow); ok {
+		c.book.add(ev.Flow, o)
+	}
+}
+
+func (c *scanCheck) Finish(report func(Finding)) {
+	found := c.book.scansOf(c.p)
+	var list []*scanTally
+	for _, t := range c.book.order {
+		if c.sweep && t.dst == "" && found.sweeps[fmt.Sprintf("%s|%d", t.src, t.port)] ||
+			!c.sweep && t.dst != "" && found.pairs[t.src+"|"+t.dst] {
+			list = append(list, t)
+		}
+	}
+	sort.SliceStable(list, func(i, j int) bool {
+		return len(list[i].ports)+len(list[i].targets) > len(list[j].ports)+len(list[j].targets)
+	})
+	for _, t := range list {
+		report(c.finding(t))
+	}
+}
+
+func (c *scanCheck) finding(t *scanTally) Finding {
+	n := t.answered + t.refused + t.silent
+	dur := float64(t.last-t.first) / 1e9
+	rate := ""
+	if dur > 0 {
+		rate = fmt.Sprintf(", %.0f attempts/s", float64(n)/dur)
+	}
+	counts := fmt.Sprintf("%d attempts: %d answered, %d refused, %d silent; over %s%s", n, t.answered, t.refused, t.silent, durText(dur), rate)
+	var r *Rule
+	var msg, filter string
+	if c.sweep {
+		r = TCPSweep
+		open := openOf(t.targets)
+		msg = fmt.Sprintf("%s tried port %d on %d hosts (%s)", t.src, t.port, len(t.targets), counts)
+		if len(open) > 0 {
+			msg += "; answered on " + strings.Join(open, ", ")
+		}
+		filter = fmt.Sprintf("tcp.flags.syn == 1 && tcp.flags.ack == 0 && %s && tcp.dstport == %d", srcFilter(t.src), t.port)
+	} else {
+		r = TCPPortScan
+		var open []string
+		for port, o := range t.ports {
+			if o&answered != 0 {
+				open = append(open, fmt.Sprint(port))
+			}
+		}
+		sortNumeric(open)
+		msg = fmt.Sprintf("%s scanned %d ports of %s (%s)", t.src, len(t.ports), t.dst, counts)
+		if len(open) > 0 {
+			msg += "; open: " + strings.Join(first(open, 20), ", ")
+		}
+		filter = fmt.Sprintf("tcp.flags.syn == 1 && tcp.flags.ack == 0 && %s && %s", srcFilter(t.src), dstFilter(t.dst))
+	}
+	sort.Slice(t.evidence, func(i, j int) bool {
+		a, b := t.evidence[i], t.evidence[j]
+		return a.File < b.File || a.File == b.File && a.Frame < b.Frame
+	})
+	return Finding{
+		Rule: r.ID, Severity: c.p.Severity, Title: r.Title, Message: msg,
+		First: flows.FormatTime(t.first), Last: flows.FormatTime(t.last), FirstNS: t.first, LastNS: t.last,
+		Count: n, Evidence: evidence(t.evidence...), Filter: filter,
+	}
+}
+
+func openOf(m map[string]outcome) []string {
+	var out []string
+	for h, o := range m {
+		if o&answered != 0 {
+			out = append(out, h)
+		}
+	}
+	sort.Strings(out)
+	return first(out, 10)
+}
+
+func first(s []string, n int) []string {
+	if len(s) > n {
+		return append(s[:n:n], fmt.Sprintf("… %d more", len(s)-n))
+	}
+	return s
+}
+
+func sortNumeric(s []string) {
+	sort.Slice(s, func(i, j int) bool {
+		if len(s[i]) != len(s[j]) {
+			return len(s[i]) < len(s[j])
+		}
+		return s[i] < s[j]
+	})
+}
+
+func durText(s float64) string {
+	if s < 10 {
+		return fmt.Sprintf("%.1f s", s)
+	}
+	return fmt.Sprintf("%.0f s", s)
+}
+
+func srcFilter(addr string) string {
+	if strings.Contains(addr, ":") {
+		return "ipv6.src == " + addr
+	}
+	return "ip.src == " + addr
+}
+
+func dstFilter(addr string) string {
+	if strings.Contains(addr, ":") {
+		return "ipv6.dst == " + addr
+	}
+	return "ip.dst == " + addr
+}
