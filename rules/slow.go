@@ -37,7 +37,7 @@ var SlowDNS = &Rule{
 connection waits for its lookup, so slow DNS adds directly to page and API
 latency. The resolver's round trip is its fastest answer in the capture (a
 cache hit costs one round trip): a far resolver that answers in one round trip
-is not slow. Multicast lookups (mDNS, LLMNR) are no client/server exchange and
+is not slow, and a resolver that never answered faster is judged by max_ms. Multicast lookups (mDNS, LLMNR) are no client/server exchange and
 are left out. The finding splits the time into the client's waits before it
 sent the query again (lost queries or answers) and the resolver's own time
 (recursion, cache misses, slow upstream or DNSSEC validation).
@@ -346,6 +346,11 @@ type slowAcc struct {
 
 func (c *slowPhase) judge(s *sample) {
 	rtt := c.rttOf(s)
+	if c.kind == phaseDNS && rtt >= s.total {
+		// The resolver never answered faster: its round trip is not known
+		// apart from this answer, so only max_ms can call it slow.
+		rtt = 0
+	}
 	if !c.slow(s, rtt) {
 		return
 	}

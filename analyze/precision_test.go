@@ -1,0 +1,111 @@
+package analyze_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pcapx/pcapx/analyze"
+	"github.com/pcapx/pcapx/rules"
+)
+
+// realPcaps is ../shared/pcaps seen from this package.
+const realPcaps = "../../shared/pcaps"
+
+// TestPrecisionOnRealCaptures runs pcapx over real captures in
+// ../shared/pcaps whose story is known, and checks the findings a network
+// engineer would trust: healthy traffic over long paths gets no timing
+// finding (distance is not trouble), and real trouble gets a finding that
+// names its cause. Each row says why the capture was chosen.
+func TestPrecisionOnRealCaptures(t *testing.T) {
+	if _, err := os.Stat(realPcaps); err != nil {
+		t.Skipf("real captures not available (%v): CI has ../shared beside the repo", err)
+	}
+	timing := []string{"slow-dns", "slow-connect", "slow-tls-handshake", "slow-first-byte"}
+	for _, c := range []struct {
+		file, why string
+		quiet     []string // rules that must not fire
+		want      []string // rule: substrings its one finding must hold
+	}{
+		{
+			file: "ntop__nDPI/tests__cfgs__default__pcap__sites.pcapng",
+			why: "browsing to 60 servers worldwide, healthy: handshakes of 10-100 ms that are one round trip " +
+				"(52.73.71.226: every RTT 98-100 ms), TLS 1.2 in two round trips (presence.fuze.com, 205 ms)",
+			quiet: timing,
+		},
+		{
+			file:  "zeek__zeek/testing__btest__Traces__postgresql__psql-aws-ssl-preferred.pcap",
+			why:   "a TLS 1.2 handshake of 229 ms to a database in another region: two round trips of ~110 ms",
+			quiet: timing,
+		},
+		{
+			file:  "zeek__zeek/testing__btest__Traces__tls__ssl.v3.pcap",
+			why:   "three connections to a server 181 ms away; the SSLv3 handshakes take two round trips (385 ms)",
+			quiet: timing,
+		},
+		{
+			file:  "zeek__zeek/testing__btest__Traces__smtp.pcap",
+			why:   "SMTP over a 347 ms path and an iCloud TLS handshake of 434 ms (3 round trips of ~145 ms, under 3x)",
+			quiet: timing,
+		},
+		{
+			file:  "chrissanders__packets/http_espn.pcapng",
+			why:   "a public resolver (4.2.2.1) 65 ms away: far, not slow",
+			quiet: []string{"slow-dns"},
+		},
+		{
+			file:  "zeek__zeek/testing__btest__Traces__http__m57-long-49583-80.pcap",
+			why:   "every SYN and SYN-ACK captured twice 1 µs apart: duplicates in the capture, not retransmissions",
+			quiet: []string{"slow-connect"},
+		},
+		{
+			file: "ntop__nDPI/tests__cfgs__default__pcap__KakaoTalk_chat.pcap",
+			why:  "a 1,045 ms connect to 173.252.97.2:443: the client's SYN was lost and sent again after 1 s, on a 40 ms path",
+			want: []string{"slow-connect", "173.252.97.2:443", "mostly the SYN or SYN-ACK sent again", "path RTT 40 ms"},
+		},
+		{
+			file: "OISF__suricata-verify/tests__smtp-to-comma__10.7.29.101_49898-178.63.41.150_25.pcap",
+			why: "the SMTP server answers the SYN 208 ms late while the data's ACKs show a path of 0.03 ms: " +
+				"server time (a tarpitting MTA), not distance",
+			want: []string{"slow-connect", "mostly the server answering the SYN 208 ms", "path RTT 0.03 ms"},
+		},
+		{
+			file:  "chrissanders__packets/synscan.pcapng",
+			why:   "an nmap SYN scan of 1,000 ports of one host: one scan finding, not a finding per port",
+			quiet: []string{"tcp-syn-unanswered", "tcp-connection-refused"},
+			want:  []string{"tcp-port-scan", "172.16.0.8 scanned 1000 ports of 64.13.134.52", "3 answered, 5 refused, 1986 silent", "open: 22, 53, 80"},
+		},
+	} {
+		t.Run(filepath.Base(c.file), func(t *testing.T) {
+			res, err := analyze.Run(analyze.Config{Inputs: []string{filepath.Join(realPcaps, c.file)}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range res.Findings {
+				for _, q := range c.quiet {
+					if f.Rule == q {
+						t.Errorf("%s fired (%s): %s", q, c.why, f.Message)
+					}
+				}
+			}
+			if len(c.want) == 0 {
+				return
+			}
+			var got []rules.Finding
+			for _, f := range res.Findings {
+				if f.Rule == c.want[0] {
+					got = append(got, f)
+				}
+			}
+			if len(got) != 1 {
+				t.Fatalf("%d %s findings, want 1 (%s)", len(got), c.want[0], c.why)
+			}
+			for _, s := range c.want[1:] {
+				if !strings.Contains(got[0].Message, s) {
+					t.Errorf("%s: message %q does not say %q (%s)", c.want[0], got[0].Message, s, c.why)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,133 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pcapx/pcapx/flows"
+)
+
+func tlsEv(version string, total, serverHello, rtt float64, resent int, wait float64) *Event {
+	return &Event{Kind: EventTLS, TLS: &flows.TLSRecord{
+		FlowRef: flows.FlowRef{SrcAddr: "10.0.0.1", DstAddr: "10.0.0.2", DstPort: 443, CommunityID: "1:t"}, SNI: "db.example",
+		Version: version, Established: true, HandshakeMS: total, ServerHelloMS: serverHello, RTTMS: rtt,
+		HelloRetransmissions: resent, HelloWaitMS: wait, ClientHelloFrame: flows.FrameRef{Frame: 4}}}
+}
+
+func dnsEv(server string, port uint16, latency float64, resent int, wait float64) *Event {
+	return &Event{Kind: EventDNS, DNS: &flows.DNSRecord{FlowRef: flows.FlowRef{SrcAddr: "10.0.0.1", DstAddr: server, DstPort: port, CommunityID: "1:d"},
+		QName: "a.example", QType: "A", LatencyMS: latency, Retransmissions: resent, RetransmitWaitMS: wait, RcodeName: "NOERROR"}}
+}
+
+func httpEv(ttfb, rtt float64) *Event {
+	return &Event{Kind: EventHTTP, HTTP: &flows.HTTPRecord{FlowRef: flows.FlowRef{SrcAddr: "10.0.0.1", DstAddr: "10.0.0.2", DstPort: 80, CommunityID: "1:h"},
+		Method: "GET", Host: "api.example", Target: "/x", Status: 200, TTFBMS: ttfb, RTTMS: rtt}}
+}
+
+// TestSlowSplit: each slow-* rule judges a phase against the path's round
+// trips and names the cause that dominated; a phase that is slow only
+// because the path is long is no finding.
+func TestSlowSplit(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		evs  []*Event
+		want []string // substrings of the one finding; nil: none
+	}{
+		{"TLS 1.2 in two round trips of 110 ms", []*Event{tlsEv("TLS 1.2", 229, 112, 110, 0, 0)}, nil},
+		{"TLS 1.3 in one round trip of 300 ms", []*Event{tlsEv("TLS 1.3", 305, 302, 300, 0, 0)}, nil},
+		{"TLS 1.3: the server's 400 ms before its ServerHello", []*Event{tlsEv("TLS 1.3", 425, 420, 20, 0, 0)},
+			[]string{"slow-tls-handshake", "mostly the server taking 400 ms on average beyond the round trip", "path RTT 20 ms"}},
+		{"TLS: the ClientHello sent again after 1 s", []*Event{tlsEv("TLS 1.3", 1030, 1020, 20, 1, 1000)},
+			[]string{"slow-tls-handshake", "mostly the ClientHello sent again (1 retransmission(s), 1000 ms waited", "mtr -T -P 443"}},
+		{"TLS 1.2: the client's time after the ServerHello", []*Event{tlsEv("TLS 1.2", 700, 21, 20, 0, 0)},
+			[]string{"slow-tls-handshake", "after the ServerHello beyond its round trip", "OCSP"}},
+		{"DNS: a far resolver whose fastest answer is 150 ms", []*Event{dnsEv("8.8.8.8", 53, 150, 0, 0), dnsEv("8.8.8.8", 53, 190, 0, 0), dnsEv("8.8.8.8", 53, 440, 0, 0)}, nil},
+		{"DNS: a LAN resolver taking 900 ms on a cache miss", []*Event{dnsEv("10.0.0.53", 53, 900, 0, 0), dnsEv("10.0.0.53", 53, 1, 0, 0)},
+			[]string{"slow-dns", "mostly the resolver's own time, 899 ms on average", "path RTT 1.0 ms"}},
+		{"DNS: the query sent again after 1 s", []*Event{dnsEv("10.0.0.53", 53, 1002, 1, 1000), dnsEv("10.0.0.53", 53, 2, 0, 0)},
+			[]string{"slow-dns", "mostly the query sent again (1 retransmission(s), 1000 ms waited", "mtr -u -P 53"}},
+		{"DNS: a copy of the query 1 ms later is a duplicate", []*Event{dnsEv("10.0.0.53", 53, 3, 1, 1), dnsEv("10.0.0.53", 53, 2, 0, 0)}, nil},
+		{"DNS: one answer, no round trip known, under max_ms", []*Event{dnsEv("10.0.0.54", 53, 800, 0, 0)}, nil},
+		{"DNS: one answer beyond max_ms", []*Event{dnsEv("10.0.0.54", 53, 2500, 0, 0)}, []string{"slow-dns", "path RTT unknown"}},
+		{"mDNS: latency means nothing", []*Event{dnsEv("224.0.0.251", 5353, 3000, 0, 0), dnsEv("ff02::fb", 5353, 3000, 2, 2000)}, nil},
+		{"LLMNR to a unicast address", []*Event{dnsEv("10.0.0.9", 5355, 3000, 0, 0)}, nil},
+		{"TTFB: one round trip of 400 ms plus 100 ms", []*Event{httpEv(500, 400)}, nil},
+		{"TTFB: 900 ms of think time", []*Event{httpEv(910, 10)}, []string{"slow-first-byte", "application think time, 900 ms", "path RTT 10 ms"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fs := run(t, nil, c.evs...)
+			var slow []Finding
+			for _, f := range fs {
+				if strings.HasPrefix(f.Rule, "slow-") {
+					slow = append(slow, f)
+				}
+			}
+			if c.want == nil {
+				if len(slow) > 0 {
+					t.Fatalf("%s fired: %s", slow[0].Rule, slow[0].Message)
+				}
+				return
+			}
+			if len(slow) != 1 || slow[0].Rule != c.want[0] {
+				t.Fatalf("findings %s, want one %s", rulesOf(slow), c.want[0])
+			}
+			for _, s := range c.want[1:] {
+				if !strings.Contains(slow[0].Message, s) {
+					t.Errorf("message %q does not say %q", slow[0].Message, s)
+				}
+			}
+		})
+	}
+}
+
+// TestDNSUnansweredPerServer: many distinct names one server left
+// unanswered are one finding with the count; multicast discovery is none.
+func TestDNSUnansweredPerServer(t *testing.T) {
+	var evs []*Event
+	for i := range 1000 {
+		evs = append(evs, &Event{Kind: EventDNS, DNS: &flows.DNSRecord{FlowRef: flows.FlowRef{DstAddr: "10.0.0.53", DstPort: 53, CommunityID: "1:u"},
+			QName: strings.Repeat("x", i%7+1) + ".example", QType: "A", Unanswered: true, QueryNS: int64(i), QueryFrame: flows.FrameRef{Frame: int64(i + 1)}}})
+	}
+	evs = append(evs, &Event{Kind: EventDNS, DNS: &flows.DNSRecord{FlowRef: flows.FlowRef{DstAddr: "224.0.0.251", DstPort: 5353}, QName: "printer.local", Unanswered: true}})
+	fs := run(t, nil, evs...)
+	if got := rulesOf(fs); got != "dns-unanswered:warning" {
+		t.Fatalf("findings %q", got)
+	}
+	f := fs[0]
+	if f.Count != 1000 || !strings.Contains(f.Message, "1000 query(ies) to 10.0.0.53 got no response (7 distinct name(s))") || len(f.Evidence) != 5 {
+		t.Errorf("finding %+v", f)
+	}
+	if f.Filter != "dns.flags.response == 0 && !dns.response_in && ip.dst == 10.0.0.53" {
+		t.Errorf("filter %q", f.Filter)
+	}
+}
+
+// TestScanLeavesNoPerPortFindings: the attempts of a port scan are one
+// finding, and the per-port rules leave them out — unless the scan rule is
+// disabled, when they are reported as before.
+func TestScanLeavesNoPerPortFindings(t *testing.T) {
+	var evs []*Event
+	for port := uint16(1); port <= 40; port++ {
+		state, hist := "S0", "S"
+		if port%10 == 0 {
+			state, hist = "REJ", "Sr"
+		}
+		evs = append(evs, &Event{Kind: EventFlow, Flow: &flows.Record{Proto: "tcp", SrcAddr: "10.9.9.9", SrcPort: 50000 + port, DstAddr: "10.0.0.2", DstPort: port,
+			State: state, History: hist, OrigPackets: 1, CommunityID: "1:s", FirstNS: int64(port), FirstFrame: int64(port)}})
+	}
+	// Someone else's one failed attempt stays a finding of its own.
+	evs = append(evs, &Event{Kind: EventFlow, Flow: &flows.Record{Proto: "tcp", SrcAddr: "10.0.0.1", SrcPort: 40000, DstAddr: "10.0.0.2", DstPort: 8080,
+		State: "S0", History: "S", OrigPackets: 3, CommunityID: "1:o", FirstFrame: 99}})
+	fs := run(t, nil, evs...)
+	if got := rulesOf(fs); got != "tcp-syn-unanswered:error,tcp-port-scan:warning" {
+		t.Fatalf("findings %q", got)
+	}
+	if !strings.Contains(fs[0].Message, "10.0.0.2:8080") || !strings.Contains(fs[1].Message, "10.9.9.9 scanned 40 ports of 10.0.0.2 (40 attempts: 0 answered, 4 refused, 36 silent") {
+		t.Errorf("messages %q / %q", fs[0].Message, fs[1].Message)
+	}
+	off := false
+	fs = run(t, &Config{Rules: map[string]RuleConfig{"tcp-port-scan": {Enabled: &off}}}, evs...)
+	if n := len(fs); n != 41 {
+		t.Errorf("with tcp-port-scan disabled: %d findings (%s), want 41 per-port ones", n, rulesOf(fs))
+	}
+}
