@@ -326,7 +326,9 @@ func (t *TCPFlow) analyze(p *Packet, dir Dir, pre Analysis) Analysis {
 			t.SYNTime = now
 		}
 		t.synN++
-		t.lastSYN, t.synAckAfterLastSYN = now, 0
+		if t.ACKTime == 0 { // a copy seen after the handshake delays nothing
+			t.lastSYN, t.synAckAfterLastSYN = now, 0
+		}
 	case syn && ack:
 		if t.SYNACKTime == 0 {
 			t.SYNACKTime = now
@@ -341,7 +343,13 @@ func (t *TCPFlow) analyze(p *Packet, dir Dir, pre Analysis) Analysis {
 	case ack && dir == FromClient && t.SYNACKTime != 0 && t.ACKTime == 0:
 		t.ACKTime = now
 		if t.SYNTime != 0 {
-			t.Side = sideFromHandshake(t.SYNACKTime-t.SYNTime, t.ACKTime-t.SYNACKTime)
+			// Judged from the exchange that worked: the first SYN → first
+			// SYN-ACK gap of a lost SYN holds the retransmission timeout.
+			if t.synAckAfterLastSYN != 0 && t.lastSYNACK != 0 {
+				t.Side = sideFromHandshake(t.synAckAfterLastSYN-t.lastSYN, t.ACKTime-t.lastSYNACK)
+			} else {
+				t.Side = sideFromHandshake(t.SYNACKTime-t.SYNTime, t.ACKTime-t.SYNACKTime)
+			}
 		}
 	}
 
@@ -476,6 +484,7 @@ func (t *TCPFlow) timeRoundTrips(p *Packet, fwd, rev *tcpDir, a Analysis) {
 		fwd.rttEnd, fwd.rttAt = end, now
 	}
 	switch {
+	case a&(AKeepAlive|AZeroWindowProbe) != 0:
 	case fwd.dataAt == 0:
 		fwd.dataSeq, fwd.dataAt = p.Seq, now
 	case p.Seq == fwd.dataSeq && now > fwd.dataAt:
