@@ -51,6 +51,13 @@ type Sink interface {
 	TLS(*flows.TLSRecord) error
 }
 
+// ICMPSink is a Sink that also takes the ICMP error records (the JSON
+// document and the Parquet tables do; a sink that does not implement it
+// simply does not get them).
+type ICMPSink interface {
+	ICMP(*flows.ICMPRecord) error
+}
+
 // InputEnder is a Sink that is told when the input has been read to its
 // end. What follows is the run's tail: the flows still open are ended and
 // handed over at once (in a capture shorter than the flow table's
@@ -136,6 +143,8 @@ type AppSummary struct {
 	HTTPStatus      map[string]int64 // by class: 1xx .. 5xx
 	TLSHandshakes   int64            // ClientHellos
 	TLSOutcomes     map[string]int64
+	ICMPMessages    int64            // ICMP error and redirect records
+	ICMPKinds       map[string]int64 // by kind (frag-needed, unreachable, ...)
 }
 
 // Talker is one host and the bytes it sent and received.
@@ -161,7 +170,7 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 	}
 
 	r := &Result{FlowStates: map[string]int64{}, Protocols: map[string]int64{}}
-	r.App = AppSummary{DNSRcodes: map[string]int64{}, HTTPStatus: map[string]int64{}, TLSOutcomes: map[string]int64{}}
+	r.App = AppSummary{DNSRcodes: map[string]int64{}, HTTPStatus: map[string]int64{}, TLSOutcomes: map[string]int64{}, ICMPKinds: map[string]int64{}}
 	talkers := newTalkers()
 	worst := &worstFlows{max: 5}
 	var sinkErr error
@@ -202,6 +211,8 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 			}
 		},
 	})
+	icmpSink, _ := sink.(ICMPSink)
+	icmpEvent := rules.Event{Kind: rules.EventICMP}
 	var scratch flows.Record
 	flowEvent := rules.Event{Kind: rules.EventFlow}
 	tcfg := cfg.Flows
@@ -259,6 +270,15 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 			r.Timeline.add(p.Timestamp, p.WireLen, a)
 			if kind == flows.KindTCP || kind == flows.KindUDP {
 				app.Packet(&p, f, dir)
+			} else if kind == flows.KindICMP && p.IsICMPRecord() {
+				rec := flows.NewICMPRecord(&p, f)
+				r.App.ICMPMessages++
+				r.App.ICMPKinds[rec.Kind]++
+				icmpEvent.ICMP = rec
+				engine.Event(&icmpEvent)
+				if icmpSink != nil {
+					keep(icmpSink.ICMP(rec))
+				}
 			}
 			if cfg.OnPacket != nil {
 				cfg.OnPacket(&p, f, dir, a)

@@ -30,6 +30,16 @@ func (t tee) DNS(r *flows.DNSRecord) error   { return t.each(func(s Sink) error 
 func (t tee) HTTP(r *flows.HTTPRecord) error { return t.each(func(s Sink) error { return s.HTTP(r) }) }
 func (t tee) TLS(r *flows.TLSRecord) error   { return t.each(func(s Sink) error { return s.TLS(r) }) }
 
+// ICMP hands the record to the sinks that take ICMP records (ICMPSink).
+func (t tee) ICMP(r *flows.ICMPRecord) error {
+	return t.each(func(s Sink) error {
+		if is, ok := s.(ICMPSink); ok {
+			return is.ICMP(r)
+		}
+		return nil
+	})
+}
+
 // InputEnded tells the sinks that want to know (InputEnder).
 func (t tee) InputEnded() {
 	for _, s := range t {

@@ -88,22 +88,24 @@ type Packet struct {
 		Proto            uint8
 		SrcPort, DstPort uint16
 		Seq              uint32
+		Len              uint16 // the quoted packet's IP length (header + payload) as it was sent
 	}
 }
 
 // IsICMPError says whether an ICMP message quotes an offending packet.
 func (p *Packet) IsICMPError() bool {
-	if p.Kind != KindICMP {
-		return false
-	}
-	if p.Proto == ProtoICMP {
-		switch p.ICMPType {
+	return p.Kind == KindICMP && icmpError(p.Proto, p.ICMPType)
+}
+
+func icmpError(proto, typ uint8) bool {
+	if proto == ProtoICMP {
+		switch typ {
 		case 3, 4, 5, 11, 12:
 			return true
 		}
 		return false
 	}
-	return p.ICMPType < 128
+	return typ < 128
 }
 
 // Decoder turns raw frames into Packets. It drives gopacket's DecodingLayer
@@ -209,7 +211,7 @@ func (p *Packet) reset() {
 	if p.Quoted.Valid || p.Quoted.Src.IsValid() || p.Quoted.Dst.IsValid() {
 		p.Quoted.Valid, p.Quoted.Src, p.Quoted.Dst = false, netip.Addr{}, netip.Addr{}
 	}
-	p.Quoted.Proto, p.Quoted.SrcPort, p.Quoted.DstPort, p.Quoted.Seq = 0, 0, 0, 0
+	p.Quoted.Proto, p.Quoted.SrcPort, p.Quoted.DstPort, p.Quoted.Seq, p.Quoted.Len = 0, 0, 0, 0, 0
 }
 
 // Decode decodes one frame of the given link type into p. It never panics on
@@ -584,7 +586,7 @@ func (d *Decoder) decodeTransport(proto uint8, data []byte, p *Packet, depth int
 				p.NextHopMTU = uint16(min(binary.BigEndian.Uint32(data[4:8]), 65535))
 			}
 		}
-		if p.IsICMPError() && len(data) >= 8 {
+		if icmpError(proto, p.ICMPType) && len(data) >= 8 {
 			parseQuoted(data[8:], p)
 		}
 		return KindICMP
@@ -741,6 +743,7 @@ func parseQuoted(b []byte, p *Packet) {
 		q.Src = netip.AddrFrom4([4]byte(b[12:16]))
 		q.Dst = netip.AddrFrom4([4]byte(b[16:20]))
 		q.Proto = b[9]
+		q.Len = binary.BigEndian.Uint16(b[2:4])
 		rest = b[ihl:]
 	case 6:
 		if len(b) < 40 {
@@ -749,6 +752,7 @@ func parseQuoted(b []byte, p *Packet) {
 		q.Src = netip.AddrFrom16([16]byte(b[8:24]))
 		q.Dst = netip.AddrFrom16([16]byte(b[24:40]))
 		q.Proto = b[6]
+		q.Len = uint16(min(40+int(binary.BigEndian.Uint16(b[4:6])), 65535))
 		rest = b[40:]
 	default:
 		return

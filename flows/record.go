@@ -75,6 +75,9 @@ type Record struct {
 
 	// Evidence: first frames of each TCP problem (nil for a clean flow).
 	Evidence *TCPEvidence `json:"-"`
+	// PMTU: what the segment sizes and ICMP errors say about the path MTU
+	// (nil when nothing), for the pmtu-* rules.
+	PMTU *PMTU `json:"-"`
 }
 
 // Record describes the flow. Call it before the flow is recycled (in OnEnd).
@@ -132,6 +135,7 @@ func (f *Flow) Record() Record {
 		r.RTTMS = ms(t.PathRTT())
 		r.SYNRetransmissions, r.SYNACKRetransmissions = t.SYNRetransmissions(), t.SYNACKRetransmissions()
 		r.HandshakeWaitMS = ms(t.HandshakeWait())
+		r.PMTU = t.PMTU(f.Last)
 		r.ClientMSS, r.ServerMSS = t.MSS(FromClient), t.MSS(FromServer)
 		r.ClientWScale, r.ServerWScale = t.WindowScale(FromClient), t.WindowScale(FromServer)
 		r.SACKPermitted = t.SACKPermitted(FromClient) && t.SACKPermitted(FromServer)

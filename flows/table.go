@@ -133,7 +133,27 @@ func (t *Table) Process(p *Packet) (*Flow, Dir, Analysis) {
 		a |= f.TCP.analyze(p, dir, a)
 	}
 	t.touch(f)
+	if p.NextHopMTU > 0 && p.Quoted.Valid && p.Quoted.Proto == ProtoTCP {
+		t.notePathMTU(p)
+	}
 	return f, dir, a
+}
+
+// notePathMTU hands an ICMP frag-needed / packet-too-big message to the
+// TCP flow whose packet it quotes, when that flow is in the table.
+func (t *Table) notePathMTU(p *Packet) {
+	q := &p.Quoted
+	qp := Packet{Proto: q.Proto, Src: q.Src, Dst: q.Dst, SrcPort: q.SrcPort, DstPort: q.DstPort, VLAN: p.VLAN, Tunnel: p.Tunnel}
+	k, fromA := keyOf(&qp, t.cfg.KeyByVLAN)
+	f := t.m.get(&k)
+	if f == nil || f.TCP == nil {
+		return
+	}
+	dir := FromServer
+	if fromA == f.clientIsA() {
+		dir = FromClient
+	}
+	f.TCP.notePathMTU(dir, int(p.NextHopMTU), p.Src, p.Timestamp)
 }
 
 // Capture-clock guards: a single frame with a wild timestamp (seen in real

@@ -216,6 +216,12 @@ type TCPFlow struct {
 	firstRTT int64 // Wireshark's ts_first_rtt: last SYN → first plain ACK (out-of-order threshold)
 	mruSYN   int64 // time of the most recent pure SYN (ts_mru_syn)
 	flipped  bool
+
+	// Path MTU: each direction's segment sizes and their fate, and the
+	// ICMP report about them (pmtu.go).
+	pmtu       [2]pmtuDir
+	pathMTU    *PathMTUReport
+	pathMTUDir Dir
 }
 
 func newTCPFlow() *TCPFlow {
@@ -375,6 +381,7 @@ func (t *TCPFlow) analyze(p *Packet, dir Dir, pre Analysis) Analysis {
 		rev.base = p.Ack - 1
 	}
 
+	prevNext := fwd.nextseq
 	a |= t.wiresharkAnalysis(fwd, rev, p, now, dir)
 
 	// Bookkeeping Wireshark does after the analysis.
@@ -426,6 +433,7 @@ func (t *TCPFlow) analyze(p *Packet, dir Dir, pre Analysis) Analysis {
 
 	t.zeek(p, dir, fwd, rev)
 	t.timeRoundTrips(p, fwd, rev, a)
+	t.trackPMTU(p, dir, a, prevNext)
 	t.Counts.Add(a)
 	if a&problemFlags != 0 {
 		if a&AZeroWindow != 0 {

@@ -20,7 +20,7 @@ import (
 //
 //	{"capture": {...}, "tcp": {...}, "flow_states": {...}, "protocols": {...},
 //	 "top_talkers": [...], "findings": [...],
-//	 "flows": [...], "dns": [...], "http": [...], "tls": [...]}
+//	 "flows": [...], "dns": [...], "http": [...], "tls": [...], "icmp": [...]}
 //
 // Records arrive while the capture is still being read, before the summary
 // is known, so each table is spilled to an unlinked temporary file and
@@ -31,10 +31,10 @@ import (
 // embeds it.
 type JSON struct {
 	out    io.Writer
-	tables [4]*spill // flows, dns, http, tls
+	tables [5]*spill // flows, dns, http, tls, icmp
 }
 
-var tableNames = [4]string{"flows", "dns", "http", "tls"}
+var tableNames = [5]string{"flows", "dns", "http", "tls", "icmp"}
 
 // spill is one array of records kept on disk until Finish.
 type spill struct {
@@ -85,6 +85,9 @@ func (j *JSON) Flow(r *flows.Record) error     { return j.tables[0].add(r) }
 func (j *JSON) DNS(r *flows.DNSRecord) error   { return j.tables[1].add(r) }
 func (j *JSON) HTTP(r *flows.HTTPRecord) error { return j.tables[2].add(r) }
 func (j *JSON) TLS(r *flows.TLSRecord) error   { return j.tables[3].add(r) }
+
+// ICMP implements analyze.ICMPSink.
+func (j *JSON) ICMP(r *flows.ICMPRecord) error { return j.tables[4].add(r) }
 
 // document is the top level of the JSON output; the record arrays are
 // written by hand after it.

@@ -214,7 +214,7 @@ func evidenceRef(r *analyze.Result, e rules.Evidence) string {
 
 func writeApp(b *strings.Builder, r *analyze.Result) {
 	a := &r.App
-	if a.DNSTransactions+a.HTTPRequests+a.HTTPResponses+a.TLSHandshakes == 0 {
+	if a.DNSTransactions+a.HTTPRequests+a.HTTPResponses+a.TLSHandshakes+a.ICMPMessages == 0 {
 		return
 	}
 	fmt.Fprintf(b, "\n")
@@ -230,5 +230,8 @@ func writeApp(b *strings.Builder, r *analyze.Result) {
 	}
 	if a.TLSHandshakes > 0 {
 		fmt.Fprintf(b, "TLS       %d handshakes: %s\n", a.TLSHandshakes, countsLine(a.TLSOutcomes))
+	}
+	if a.ICMPMessages > 0 {
+		fmt.Fprintf(b, "ICMP      %d errors and redirects: %s\n", a.ICMPMessages, countsLine(a.ICMPKinds))
 	}
 }

@@ -254,6 +254,29 @@ var tlsFields = append(flowRefFields(func(r *tr) *flows.FlowRef { return &r.Flow
 	fStr("reset_by", func(r *tr) string { return r.ResetBy }),
 )
 
+type ir = flows.ICMPRecord
+
+var icmpFields = []celField{
+	fTime("time", func(r *ir) flows.Time { return r.Time }),
+	fStr("community_id", func(r *ir) string { return r.CommunityID }),
+	fStr("proto", func(r *ir) string { return r.Proto }),
+	fStr("src_addr", func(r *ir) string { return r.SrcAddr }),
+	fStr("dst_addr", func(r *ir) string { return r.DstAddr }),
+	fInt("type", func(r *ir) int { return r.Type }),
+	fInt("code", func(r *ir) int { return r.Code }),
+	fStr("kind", func(r *ir) string { return r.Kind }),
+	fStr("description", func(r *ir) string { return r.Description }),
+	fInt("next_hop_mtu", func(r *ir) int { return r.NextHopMTU }),
+	fStr("quoted_proto", func(r *ir) string { return r.QuotedProto }),
+	fStr("quoted_src_addr", func(r *ir) string { return r.QuotedSrcAddr }),
+	fInt("quoted_src_port", func(r *ir) uint16 { return r.QuotedSrcPort }),
+	fStr("quoted_dst_addr", func(r *ir) string { return r.QuotedDstAddr }),
+	fInt("quoted_dst_port", func(r *ir) uint16 { return r.QuotedDstPort }),
+	fInt("quoted_len", func(r *ir) int { return r.QuotedLen }),
+	fInt("quoted_seq", func(r *ir) uint32 { return r.QuotedSeq }),
+	fStr("quoted_community_id", func(r *ir) string { return r.QuotedCommunityID }),
+}
+
 // celKind is one record kind as CEL sees it: the variable a rule on that
 // kind reads, its object type and its fields.
 type celKind struct {
@@ -287,11 +310,12 @@ func newCELKind(k EventKind, typeName string, fields []celField) *celKind {
 }
 
 // celKinds are indexed by EventKind; the variable name is the kind's name.
-var celKinds = [4]*celKind{
+var celKinds = [numEventKinds]*celKind{
 	EventFlow: newCELKind(EventFlow, "pcapx.Flow", flowFields),
 	EventDNS:  newCELKind(EventDNS, "pcapx.DNS", dnsFields),
 	EventHTTP: newCELKind(EventHTTP, "pcapx.HTTP", httpFields),
 	EventTLS:  newCELKind(EventTLS, "pcapx.TLS", tlsFields),
+	EventICMP: newCELKind(EventICMP, "pcapx.ICMP", icmpFields),
 }
 
 // celProvider adds the record types to CEL's standard type registry.

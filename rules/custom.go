@@ -22,7 +22,7 @@ import (
 //	  - id: api-rate-limited
 //	    title: API answered 429 Too Many Requests
 //	    severity: warning          # default warning
-//	    on: http                   # flow, dns, http or tls
+//	    on: http                   # flow, dns, http, tls or icmp
 //	    when: 'http.status == 429 && http.host == "api.internal"'
 //	    message: '"rate limited: " + http.method + " " + http.target'   # optional CEL string
 //	    doc: what it means, causes, next steps                          # optional
@@ -53,9 +53,9 @@ var validID = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 const maxIDLen = 64
 
 var (
-	celEnvOnce [4]sync.Once
-	celEnvs    [4]*cel.Env
-	celEnvErrs [4]error
+	celEnvOnce [numEventKinds]sync.Once
+	celEnvs    [numEventKinds]*cel.Env
+	celEnvErrs [numEventKinds]error
 )
 
 // celEnv is the CEL environment of rules on kind k: one variable named after
@@ -82,7 +82,7 @@ func celEnv(k EventKind) (*cel.Env, error) {
 }
 
 func parseKind(s string) (EventKind, bool) {
-	for k := EventFlow; k <= EventTLS; k++ {
+	for k := EventFlow; k < numEventKinds; k++ {
 		if s == k.String() {
 			return k, true
 		}
@@ -107,7 +107,7 @@ func (s CustomRule) compile() (*Rule, error) {
 	}
 	k, ok := parseKind(s.On)
 	if !ok {
-		return nil, fmt.Errorf("custom rule %s: on: %q: want flow, dns, http or tls", s.ID, s.On)
+		return nil, fmt.Errorf("custom rule %s: on: %q: want flow, dns, http, tls or icmp", s.ID, s.On)
 	}
 	if strings.TrimSpace(s.When) == "" {
 		return nil, fmt.Errorf("custom rule %s: when: an expression is required", s.ID)
@@ -183,6 +183,7 @@ type customData struct {
 	http flows.HTTPRecord
 	dns  flows.DNSRecord
 	tls  flows.TLSRecord
+	icmp flows.ICMPRecord
 }
 
 func (c *customChecker) Event(ev *Event, report func(Finding)) {
@@ -196,6 +197,8 @@ func (c *customChecker) Event(ev *Event, report func(Finding)) {
 		rec = ev.HTTP
 	case EventTLS:
 		rec = ev.TLS
+	case EventICMP:
+		rec = ev.ICMP
 	}
 	if ev.Kind != c.c.kind.kind || rec == nil {
 		return
@@ -254,6 +257,15 @@ func (c *customChecker) Event(ev *Event, report func(Finding)) {
 				cd := &customData{msg: c.message(), tls: *t}
 				cd.tls.ALPN, cd.tls.OfferedVersions = nil, nil
 				e.data = cd
+			}
+		}
+	case EventICMP:
+		m := ev.ICMP
+		ref := flows.FlowRef{CommunityID: m.CommunityID, Proto: m.Proto, SrcAddr: m.SrcAddr, DstAddr: m.DstAddr, Stream: -1}
+		if e := c.g.add(m.Kind+"|"+m.SrcAddr+"|"+m.QuotedDstAddr, m.TimeNS, m.Frame, ref); e != nil {
+			e.example(m.Description)
+			if e.data == nil {
+				e.data = &customData{msg: c.message(), icmp: *m}
 			}
 		}
 	}
@@ -324,6 +336,8 @@ func (c *customChecker) Finish(report func(Finding)) {
 			msg, filter = c.httpText(e, &d.http)
 		case EventTLS:
 			msg, filter = c.tlsText(e, &d.tls)
+		case EventICMP:
+			msg, filter = c.icmpText(e, &d.icmp)
 		}
 		if d.msg != "" {
 			msg = d.msg
@@ -394,6 +408,19 @@ func (c *customChecker) tlsText(e *group, t *flows.TLSRecord) (msg, filter strin
 	}
 	msg = fmt.Sprintf("%s: %d TLS handshake(s) for %s, e.g. to %s:%d (%s)", c.rule.Title, e.count, t.SNI, t.DstAddr, t.DstPort, outcomes)
 	filter = "tls.handshake.type == 1 && tls.handshake.extensions_server_name == " + wsString(t.SNI)
+	return
+}
+
+func (c *customChecker) icmpText(e *group, m *flows.ICMPRecord) (msg, filter string) {
+	msg = fmt.Sprintf("%s: %d ICMP %s message(s) from %s (%s)", c.rule.Title, e.count, m.Kind, m.SrcAddr, strings.Join(e.examples, ", "))
+	if m.QuotedDstAddr != "" {
+		msg += " about packets to " + m.QuotedDstAddr
+	}
+	field := "icmp"
+	if m.Proto == "icmp6" {
+		field = "icmpv6"
+	}
+	filter = fmt.Sprintf("%s.type == %d && %s", field, m.Type, srcFilter(m.SrcAddr))
 	return
 }
 

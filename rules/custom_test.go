@@ -413,7 +413,7 @@ func TestCustomRuleLoadErrors(t *testing.T) {
 			[]string{`custom rule "Rate_Limit"`, "lowercase"}},
 		{"no id", "custom:\n  - {title: t, on: dns, when: 'true'}\n", []string{"without an id"}},
 		{"no title", "custom:\n  - {id: r1, on: dns, when: 'true'}\n", []string{"custom rule r1", "title"}},
-		{"bad kind", "custom:\n  - {id: r1, title: t, on: smtp, when: 'true'}\n", []string{"custom rule r1", `"smtp"`, "flow, dns, http or tls"}},
+		{"bad kind", "custom:\n  - {id: r1, title: t, on: smtp, when: 'true'}\n", []string{"custom rule r1", `"smtp"`, "flow, dns, http, tls or icmp"}},
 		{"no when", "custom:\n  - {id: r1, title: t, on: dns}\n", []string{"custom rule r1", "when"}},
 		{"bad severity", "custom:\n  - {id: r1, title: t, on: dns, when: 'true', severity: loud}\n", []string{`unknown severity "loud"`}},
 		{"unknown key", "custom:\n  - {id: r1, title: t, on: dns, whenn: 'true'}\n", []string{"whenn"}},

@@ -56,7 +56,7 @@ func customMarkdown(b *strings.Builder) {
 
 Add your own rules to the rules file, next to the overrides, as
 [CEL](https://cel.dev) expressions over the records pcapx writes (the flows,
-dns, http and tls tables of ` + "`--format json`" + `; [json.md](json.md) says what each
+dns, http, tls and icmp tables of ` + "`--format json`" + `; [json.md](json.md) says what each
 field means):
 
 ` + "```yaml" + `
@@ -67,13 +67,13 @@ custom:
   - id: api-rate-limited                # required: lowercase letters, digits, '-'; not a built-in id
     title: API answered 429 Too Many Requests   # required, one line
     severity: warning                   # info, warning (default), error, critical
-    on: http                            # required: flow, dns, http or tls
+    on: http                            # required: flow, dns, http, tls or icmp
     when: 'http.status == 429 && http.host == "api.internal"'   # required, a bool
     message: '"rate limited: " + http.method + " " + http.target'   # optional, a string
     doc: what it means, likely causes, what to check next      # optional
 ` + "```" + `
 
-- ` + "`when`" + ` reads one variable named after ` + "`on`" + ` (` + "`flow`, `dns`, `http` or `tls`" + `); its
+- ` + "`when`" + ` reads one variable named after ` + "`on`" + ` (` + "`flow`, `dns`, `http`, `tls` or `icmp`" + `); its
   fields are the record's JSON field names, listed below. The expression is
   type-checked when the file is loaded: an unknown field, a type mismatch or a
   ` + "`when`" + ` that is not a bool is an error naming the file, the rule and the position.
@@ -88,7 +88,7 @@ custom:
   counts them. Guard with ` + "`size(dns.answer_addrs) > 0 && ...`" + `.
 - Matches are grouped like the built-in rules' findings: one finding per **flow**
   for ` + "`on: flow`" + ` (at most 500 per rule); per (host, status) for ` + "`http`" + `; per (qname,
-  rcode) for ` + "`dns`" + `; per SNI for ` + "`tls`" + ` — each with a count, the first and last time,
+  rcode) for ` + "`dns`" + `; per SNI for ` + "`tls`" + `; per (kind, sender, quoted destination) for ` + "`icmp`" + ` — each with a count, the first and last time,
   the frames (the response, or the request / query / ClientHello) and a Wireshark
   display filter. ` + "`message`" + ` is evaluated on a group's first record (" (N times)" is
   added); without it the message is the title and what the group matched.

@@ -166,7 +166,7 @@ const maxWarnings = 20
 
 // Engine runs the enabled rules over one run's events.
 type Engine struct {
-	byKind     [4][]*active
+	byKind     [numEventKinds][]*active
 	all        []*active
 	findings   []Finding
 	Suppressed map[string]int64 // findings dropped past maxFindingsPerRule, by rule

@@ -65,10 +65,12 @@ const (
 	EventDNS                   // a DNS transaction completed or timed out (Event.DNS)
 	EventHTTP                  // an HTTP request/response pair completed (Event.HTTP)
 	EventTLS                   // a TLS handshake ended (Event.TLS)
+	EventICMP                  // an ICMP error or redirect arrived (Event.ICMP)
+	numEventKinds
 )
 
 func (k EventKind) String() string {
-	return [...]string{"flow", "dns", "http", "tls"}[k]
+	return [...]string{"flow", "dns", "http", "tls", "icmp"}[k]
 }
 
 // Event is one thing that happened, handed to the rules that consume its
@@ -79,6 +81,7 @@ type Event struct {
 	DNS  *flows.DNSRecord
 	HTTP *flows.HTTPRecord
 	TLS  *flows.TLSRecord
+	ICMP *flows.ICMPRecord
 }
 
 // Threshold is a tunable number of a rule.

@@ -176,12 +176,14 @@ type collectSink struct {
 	dns   []*flows.DNSRecord
 	http  []*flows.HTTPRecord
 	tls   []*flows.TLSRecord
+	icmp  []*flows.ICMPRecord
 }
 
 func (c *collectSink) Flow(r *flows.Record) error     { c.flows = append(c.flows, r); return nil }
 func (c *collectSink) DNS(r *flows.DNSRecord) error   { c.dns = append(c.dns, r); return nil }
 func (c *collectSink) HTTP(r *flows.HTTPRecord) error { c.http = append(c.http, r); return nil }
 func (c *collectSink) TLS(r *flows.TLSRecord) error   { c.tls = append(c.tls, r); return nil }
+func (c *collectSink) ICMP(r *flows.ICMPRecord) error { c.icmp = append(c.icmp, r); return nil }
 
 // sendTo hands the kept records to s: the flows, then DNS, HTTP and TLS.
 func (c *collectSink) sendTo(s analyze.Sink) {
@@ -196,6 +198,11 @@ func (c *collectSink) sendTo(s analyze.Sink) {
 	}
 	for _, r := range c.tls {
 		s.TLS(r)
+	}
+	if is, ok := s.(analyze.ICMPSink); ok {
+		for _, r := range c.icmp {
+			is.ICMP(r)
+		}
 	}
 }
 

@@ -96,6 +96,11 @@ func tableRows(t *testing.T, doc map[string]any, res *analyze.Result, rec *recor
 		refs = append(refs, r.ClientHelloFrame)
 	}
 	frames("tls", "client_hello", refs)
+	refs = nil
+	for _, r := range rec.icmp {
+		refs = append(refs, r.Frame)
+	}
+	frames("icmp", "icmp", refs)
 
 	capture := doc["capture"].(map[string]any)
 	tcp := doc["tcp"].(map[string]any)
@@ -330,7 +335,7 @@ func compareTables(t *testing.T, tables map[string]*duckTable, doc map[string]an
 			t.Errorf("%s: DuckDB could not read it: %+v", spec.Name, dt)
 			continue
 		}
-		rows, _ := doc[spec.Name].([]any) // nil for icmp: the JSON has no such table yet (see tableRows for the others)
+		rows, _ := doc[spec.Name].([]any) // see tableRows
 		if dt.Rows != strconv.Itoa(len(rows)) {
 			t.Errorf("%s: DuckDB reads %s rows, the JSON has %d", spec.Name, dt.Rows, len(rows))
 		}

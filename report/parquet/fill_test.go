@@ -67,8 +67,7 @@ func TestFieldOffset(t *testing.T) {
 // pcapx's own names), and a text column's batch of values is its per-row
 // values. Most of the flows table's columns must be read at an offset
 // (its encoding after the last packet is what the batch appenders are
-// for). The icmp table has no fixture records here; its columns are
-// checked on a zero record.
+// for).
 func TestFieldOffsets(t *testing.T) {
 	caps := capturesDir(t)
 	c := &collectSink{}
@@ -78,7 +77,7 @@ func TestFieldOffsets(t *testing.T) {
 			res = r
 		}
 	}
-	if len(c.flows) == 0 || len(c.dns) == 0 || len(c.http) == 0 || len(c.tls) == 0 {
+	if len(c.flows) == 0 || len(c.dns) == 0 || len(c.http) == 0 || len(c.tls) == 0 || len(c.icmp) == 0 {
 		t.Fatal("the fixtures gave no records of some kind")
 	}
 	findings := make([]*findingRec, len(res.Findings))
@@ -92,7 +91,7 @@ func TestFieldOffsets(t *testing.T) {
 	checkOffsets(t, dnsSpec, c.dns)
 	checkOffsets(t, httpSpec, c.http)
 	checkOffsets(t, tlsSpec, c.tls)
-	checkOffsets(t, icmpSpec, []*icmpRecord{{}})
+	checkOffsets(t, icmpSpec, c.icmp)
 	checkOffsets(t, findingsSpec, findings)
 	checkOffsets(t, captureSpec, captureRows(res, "test"))
 	checkOffsets(t, timelineSpec, timelineRows(res))

@@ -30,7 +30,8 @@ const readBatch = 1024
 // Replay reads back the run whose tables a Writer wrote into dir (`pcapx
 // analyze -o DIR`, or one of its --partition directories). It hands the
 // records to sink as the run did, table by table and each in the order
-// the run wrote it: every flow, then every DNS, HTTP and TLS record (a
+// the run wrote it: every flow, then every DNS, HTTP and TLS record, and the
+// ICMP records to a sink that takes them (analyze.ICMPSink) (a
 // sink that keeps per-kind state, as html.Collector does, ends up as it
 // did in the run). The records are new values, the sink's to keep. An
 // empty list (a DNS answer list, a TLS ALPN list) comes back nil where
@@ -123,6 +124,11 @@ func Replay(dir string, sink analyze.Sink) (*analyze.Result, error) {
 	}
 	if err := readTable(dir, tlsSpec, sink.TLS); err != nil {
 		return nil, err
+	}
+	if is, ok := sink.(analyze.ICMPSink); ok {
+		if err := readTable(dir, icmpSpec, is.ICMP); err != nil {
+			return nil, err
+		}
 	}
 	return res, nil
 }

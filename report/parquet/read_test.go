@@ -206,6 +206,7 @@ func TestReplayResult(t *testing.T) {
 	check("dns", rec.dns, again.dns)
 	check("http", rec.http, again.http)
 	check("tls", rec.tls, again.tls)
+	check("icmp", rec.icmp, again.icmp)
 
 	// The capture table keeps the version and repeats the totals.
 	rows := readRows(t, filepath.Join(dir, "capture.parquet"))
@@ -227,12 +228,14 @@ type recorder struct {
 	dns   []flows.DNSRecord
 	http  []flows.HTTPRecord
 	tls   []flows.TLSRecord
+	icmp  []flows.ICMPRecord
 }
 
 func (r *recorder) Flow(x *flows.Record) error     { r.flows = append(r.flows, *x); return nil }
 func (r *recorder) DNS(x *flows.DNSRecord) error   { r.dns = append(r.dns, normDNS(*x)); return nil }
 func (r *recorder) HTTP(x *flows.HTTPRecord) error { r.http = append(r.http, *x); return nil }
 func (r *recorder) TLS(x *flows.TLSRecord) error   { r.tls = append(r.tls, normTLS(*x)); return nil }
+func (r *recorder) ICMP(x *flows.ICMPRecord) error { r.icmp = append(r.icmp, *x); return nil }
 
 // An empty list reads back as nil.
 func normDNS(d flows.DNSRecord) flows.DNSRecord {

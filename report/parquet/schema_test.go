@@ -89,6 +89,7 @@ func TestColumnsMatchJSON(t *testing.T) {
 		{"dns", jsontags.Names(reflect.TypeOf(flows.DNSRecord{})), nil, []string{"query_file", "query_frame"}},
 		{"http", jsontags.Names(reflect.TypeOf(flows.HTTPRecord{})), map[string]string{"host": "http_host"}, []string{"request_file", "request_frame"}},
 		{"tls", jsontags.Names(reflect.TypeOf(flows.TLSRecord{})), nil, []string{"client_hello_file", "client_hello_frame"}},
+		{"icmp", jsontags.Names(reflect.TypeOf(flows.ICMPRecord{})), nil, []string{"icmp_file", "icmp_frame"}},
 		{"findings", append(jsontags.Names(reflect.TypeOf(rules.Finding{})), flowRef...), map[string]string{"flow": ""}, nil},
 		// capture: the JSON's capture object (its files flattened into
 		// file_* columns), tcp object (tcp_*) and top_talkers.

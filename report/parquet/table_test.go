@@ -101,7 +101,7 @@ func TestTableMatchesFileWriter(t *testing.T) {
 	}
 	res.Findings = found
 	repeat := 3*batchRows/max(1, len(c.flows)) + 1
-	if len(c.flows) < 50 || len(res.Findings) < 5 || len(c.dns)*len(c.http)*len(c.tls) == 0 {
+	if len(c.flows) < 50 || len(res.Findings) < 5 || len(c.dns)*len(c.http)*len(c.tls)*len(c.icmp) == 0 {
 		t.Fatalf("too few records: %d flows, %d dns, %d http, %d tls, %d findings", len(c.flows), len(c.dns), len(c.http), len(c.tls), len(res.Findings))
 	}
 	for _, maxRows := range []int{97, batchRows + 1000, DefaultMaxRows} {
@@ -134,7 +134,7 @@ func TestTableMatchesFileWriter(t *testing.T) {
 			"dns":      referenceFile(t, dnsSpec, pick(c.dns, repeated(len(c.dns))), maxRows),
 			"http":     referenceFile(t, httpSpec, pick(c.http, repeated(len(c.http))), maxRows),
 			"tls":      referenceFile(t, tlsSpec, pick(c.tls, repeated(len(c.tls))), maxRows),
-			"icmp":     referenceFile[icmpRecord](t, icmpSpec, nil, maxRows),
+			"icmp":     referenceFile(t, icmpSpec, pick(c.icmp, repeated(len(c.icmp))), maxRows),
 			"findings": referenceFile(t, findingsSpec, findings, maxRows),
 			"capture":  referenceFile(t, captureSpec, captureRows(res, "test"), maxRows),
 			"timeline": referenceFile(t, timelineSpec, timelineRows(res), maxRows),

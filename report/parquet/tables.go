@@ -363,38 +363,36 @@ var tlsSpec = &spec[tlsRec]{
 	derive: func(r *tlsRec) { r.ClientHelloTime = flows.Time(r.ClientHelloNS) },
 }
 
-// icmpRecord is the row of the icmp table. pcapx has no ICMP error
-// records yet (a later change maps ICMP errors to the flows they quote and
-// fills the table), so the table is written empty, with this schema, and
-// readers can already query it.
-type icmpRecord struct {
-	TimeNS            int64
-	CommunityID       string
-	Proto             string
-	SrcAddr, DstAddr  string
-	Type, Code        int32
-	NextHopMTU        int32
-	QuotedCommunityID string
-	HasQuoted         bool // the quoted header named a flow
-}
+type icmpRec = flows.ICMPRecord
 
-var icmpSpec = &spec[icmpRecord]{
+var icmpSpec = &spec[icmpRec]{
 	name: "icmp",
-	doc: "One row per ICMP/ICMPv6 error (destination unreachable, fragmentation needed / packet too big, time exceeded), " +
-		"with the flow whose header it quotes. **Empty for now:** pcapx does not produce ICMP error records yet; the file is written with this schema so queries and joins work today.",
-	cols: []col[icmpRecord]{
-		ts("time", "the ICMP message", func(r *icmpRecord) *int64 { return &r.TimeNS }),
-		sym("community_id", "Community ID v1 of the ICMP message itself (type and code as ports)", func(r *icmpRecord) *string { return &r.CommunityID }),
-		sym("proto", "`icmp` or `icmp6`", func(r *icmpRecord) *string { return &r.Proto }),
-		sym("src_addr", "sender of the ICMP message (a router or the peer)", func(r *icmpRecord) *string { return &r.SrcAddr }),
-		sym("dst_addr", "receiver of the ICMP message", func(r *icmpRecord) *string { return &r.DstAddr }),
-		i32("type", "", "ICMP type", func(r *icmpRecord) *int32 { return &r.Type }),
-		i32("code", "", "ICMP code", func(r *icmpRecord) *int32 { return &r.Code }),
-		i32("next_hop_mtu", "bytes", "next-hop MTU (ICMP type 3 code 4, ICMPv6 packet too big); 0 otherwise", func(r *icmpRecord) *int32 { return &r.NextHopMTU }),
-		optStr("quoted_community_id", "Community ID of the flow whose header the message quotes: joins with flows; NULL when the quote names no flow",
-			func(r *icmpRecord) (string, bool) { return r.QuotedCommunityID, r.HasQuoted },
-			func(r *icmpRecord, v string) { r.QuotedCommunityID, r.HasQuoted = v, true }),
-	},
+	doc: "One row per ICMP/ICMPv6 error (destination unreachable, fragmentation needed / packet too big, time exceeded, " +
+		"parameter problem, source quench) or redirect, with the header it quotes decoded and the Community ID of the flow " +
+		"that header belongs to, computed from it: it joins with flows even when that flow's own packets were not captured here.",
+	cols: cat([]col[icmpRec]{
+		ts("time", "the ICMP message", func(r *icmpRec) *int64 { return &r.TimeNS }),
+		sym("community_id", "Community ID v1 of the ICMP message itself (type and code as ports)", func(r *icmpRec) *string { return &r.CommunityID }),
+		sym("proto", "`icmp` or `icmp6`", func(r *icmpRec) *string { return &r.Proto }),
+		sym("src_addr", "sender of the ICMP message (a router on the path, or the peer)", func(r *icmpRec) *string { return &r.SrcAddr }),
+		sym("dst_addr", "receiver of the ICMP message", func(r *icmpRec) *string { return &r.DstAddr }),
+		i32("type", "", "ICMP type", func(r *icmpRec) *int { return &r.Type }),
+		i32("code", "", "ICMP code", func(r *icmpRec) *int { return &r.Code }),
+		sym("kind", "`frag-needed`, `packet-too-big`, `unreachable`, `time-exceeded`, `redirect`, `parameter-problem`, `source-quench`", func(r *icmpRec) *string { return &r.Kind }),
+		sym("description", "the type and code in words (RFC 792, 1191, 1812, 4443)", func(r *icmpRec) *string { return &r.Description }),
+		i32("next_hop_mtu", "bytes", "the path MTU the message reports (ICMP type 3 code 4, ICMPv6 packet too big); 0 otherwise", func(r *icmpRec) *int { return &r.NextHopMTU }),
+		sym("quoted_proto", "protocol of the quoted packet (`tcp`, `udp`, ...); empty when nothing readable was quoted", func(r *icmpRec) *string { return &r.QuotedProto }),
+		sym("quoted_src_addr", "source of the quoted packet: the host whose packet the message is about", func(r *icmpRec) *string { return &r.QuotedSrcAddr }),
+		i32("quoted_src_port", "", "its source port", func(r *icmpRec) *uint16 { return &r.QuotedSrcPort }),
+		sym("quoted_dst_addr", "destination of the quoted packet", func(r *icmpRec) *string { return &r.QuotedDstAddr }),
+		i32("quoted_dst_port", "", "its destination port", func(r *icmpRec) *uint16 { return &r.QuotedDstPort }),
+		i32("quoted_len", "bytes", "its IP length as sent (for fragmentation needed: the size that did not fit)", func(r *icmpRec) *int { return &r.QuotedLen }),
+		i64("quoted_seq", "", "TCP: its sequence number", func(r *icmpRec) *uint32 { return &r.QuotedSeq }),
+		optStr("quoted_community_id", "Community ID of the flow the quoted packet belongs to: joins with flows; NULL when nothing readable was quoted",
+			func(r *icmpRec) (string, bool) { return r.QuotedCommunityID, r.QuotedCommunityID != "" },
+			func(r *icmpRec, v string) { r.QuotedCommunityID = v }),
+	}, frameCols("icmp", "the ICMP message", func(r *icmpRec) *flows.FrameRef { return &r.Frame })),
+	derive: func(r *icmpRec) { r.Time = flows.Time(r.TimeNS) },
 }
 
 // captureRow is a row of the capture table: one input file of the run,

@@ -124,7 +124,7 @@ type Writer struct {
 	dns      *table[dnsRec]
 	http     *table[httpRec]
 	tls      *table[tlsRec]
-	icmp     *table[icmpRecord]
+	icmp     *table[icmpRec]
 	capture  *table[captureRow]
 	timeline *table[timelineRow]
 	all      []tableFile
@@ -158,6 +158,7 @@ type item struct {
 	dns  *flows.DNSRecord
 	http *flows.HTTPRecord
 	tls  *flows.TLSRecord
+	icmp *flows.ICMPRecord
 }
 
 // chunk is a run of records for the encoder; ack, if set, is closed once
@@ -311,6 +312,8 @@ func (w *Writer) encodeChunk(items []item) error {
 			err = w.http.add(it.http)
 		case it.tls != nil:
 			err = w.tls.add(it.tls)
+		case it.icmp != nil:
+			err = w.icmp.add(it.icmp)
 		}
 		if err != nil {
 			return err
@@ -429,6 +432,9 @@ func (w *Writer) Flow(r *flows.Record) error     { return w.queue(item{flow: r})
 func (w *Writer) DNS(r *flows.DNSRecord) error   { return w.queue(item{dns: r}) }
 func (w *Writer) HTTP(r *flows.HTTPRecord) error { return w.queue(item{http: r}) }
 func (w *Writer) TLS(r *flows.TLSRecord) error   { return w.queue(item{tls: r}) }
+
+// ICMP implements analyze.ICMPSink.
+func (w *Writer) ICMP(r *flows.ICMPRecord) error { return w.queue(item{icmp: r}) }
 
 // Finish writes the run's findings, its capture overview (a row per
 // input file) and its timeline, completes every table and renames the

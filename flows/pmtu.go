@@ -1,0 +1,204 @@
+package flows
+
+import "net/netip"
+
+// Path MTU bookkeeping: what a TCP direction's segment sizes, their fate and
+// the ICMP errors about them say about the path MTU. It feeds two
+// diagnoses (docs/rules.md): a PMTU black hole, where full-size segments
+// vanish on the path and no ICMP "fragmentation needed" / "packet too big"
+// comes back (a firewall eats it), and a working PMTU discovery, where the
+// ICMP arrives and the sender re-segments.
+
+// segMark is a sent segment waiting for its ACK: where it ends, its size.
+type segMark struct {
+	end uint32
+	len uint16
+}
+
+// pmtuDir is the path-MTU state of one direction's data.
+type pmtuDir struct {
+	maxSeg   uint16 // largest payload sent
+	maxAcked uint16 // largest segment the peer acknowledged whole
+	// pend holds segments larger than any acknowledged one, in increasing
+	// order of sequence and of size: a segment not held is no larger than
+	// one sent before it, so when its ACK comes that one's does too.
+	pend  [4]segMark
+	npend uint8
+
+	ackedTo    uint32 // the peer's highest ACK of this data
+	ackSet     bool
+	progressAt int64 // when that ACK last moved forward
+
+	// The segment at the peer's ACK point that was sent again: a black
+	// hole resends it with back-off and never sees it acknowledged.
+	head       uint32
+	headLen    uint16
+	headResent uint16
+	minRetx    uint16 // smallest data segment sent again; 0 for none
+
+	// The last hole ("previous segment not captured"): the bytes between
+	// gapFrom and gapTo never reached the capture point.
+	gapFrom, gapTo uint32
+	gapAt          int64
+	gapSet         bool
+
+	lastDataAt  int64
+	maxAfterMTU uint16 // largest segment sent after an ICMP error reported the path MTU
+}
+
+// trackPMTU updates the path-MTU state after a segment's analysis. prevNext
+// is this direction's highest sequence number before the segment.
+func (t *TCPFlow) trackPMTU(p *Packet, dir Dir, a Analysis, prevNext uint32) {
+	fwd, rev := &t.pmtu[dir], &t.pmtu[1-dir]
+	now := p.Timestamp
+	if p.Flags&FlagACK != 0 && (!rev.ackSet || seqGT(p.Ack, rev.ackedTo)) {
+		rev.ackedTo, rev.ackSet, rev.progressAt = p.Ack, true, now
+		n := 0
+		for n < int(rev.npend) && seqLE(rev.pend[n].end, p.Ack) {
+			rev.maxAcked = max(rev.maxAcked, rev.pend[n].len)
+			n++
+		}
+		if n > 0 {
+			copy(rev.pend[:], rev.pend[n:rev.npend])
+			rev.npend -= uint8(n)
+		}
+		if rev.headResent > 0 && seqGT(p.Ack, rev.head) {
+			rev.headResent, rev.headLen = 0, 0
+		}
+	}
+	if p.PayloadLen == 0 || p.Flags&(FlagSYN|FlagRST) != 0 || a&(AKeepAlive|AZeroWindowProbe) != 0 {
+		return
+	}
+	n := uint16(min(p.PayloadLen, 0xffff))
+	fwd.maxSeg = max(fwd.maxSeg, n)
+	fwd.lastDataAt = now
+	if t.pathMTU != nil && t.pathMTUDir == dir && now > t.pathMTU.At {
+		fwd.maxAfterMTU = max(fwd.maxAfterMTU, n)
+	}
+	if a&ALostSegment != 0 {
+		fwd.gapFrom, fwd.gapTo, fwd.gapAt, fwd.gapSet = prevNext, p.Seq, now, true
+	}
+	switch {
+	case a&ASpuriousRetransmission != 0:
+	case a&ARetransmission != 0:
+		if fwd.minRetx == 0 || n < fwd.minRetx {
+			fwd.minRetx = n
+		}
+		if fwd.ackSet && p.Seq == fwd.ackedTo {
+			if fwd.headResent == 0 || fwd.head != p.Seq {
+				fwd.head, fwd.headResent, fwd.headLen = p.Seq, 0, 0
+			}
+			fwd.headResent++
+			fwd.headLen = max(fwd.headLen, n)
+		}
+	default:
+		top := fwd.maxAcked
+		if fwd.npend > 0 {
+			top = fwd.pend[fwd.npend-1].len
+		}
+		if n > top {
+			m := segMark{end: p.Seq + uint32(p.PayloadLen), len: n}
+			if int(fwd.npend) < len(fwd.pend) {
+				fwd.pend[fwd.npend] = m
+				fwd.npend++
+			} else {
+				fwd.pend[len(fwd.pend)-1] = m
+			}
+		}
+	}
+}
+
+// notePathMTU records an ICMP frag-needed / packet-too-big message about
+// this flow's packets sent in direction dir.
+func (t *TCPFlow) notePathMTU(dir Dir, mtu int, router netip.Addr, at int64) {
+	if t.pathMTU == nil {
+		t.pathMTU = &PathMTUReport{MTU: mtu, Router: router.String(), At: at}
+		t.pathMTUDir = dir
+		return
+	}
+	if mtu > 0 && (t.pathMTU.MTU == 0 || mtu < t.pathMTU.MTU) {
+		t.pathMTU.MTU = mtu
+	}
+}
+
+// PMTU is what a flow's segment sizes say about its path MTU (nil when
+// they say nothing): a black-hole signature, and the ICMP report and what
+// the sender did after it.
+type PMTU struct {
+	// BlackHole: full-size segments vanished and no ICMP error about them
+	// came back. Seen from the sender, they were sent again with back-off
+	// and never acknowledged while smaller ones were; seen from the
+	// receiver, the data stopped after a hole larger than any segment that
+	// arrived, which was never filled.
+	BlackHole bool
+	Sender    Dir   // who sent the large segments
+	AtSender  bool  // seen at the sender (retransmissions) rather than the receiver (a hole)
+	SegLen    int   // the stuck segment (sender) or the missing bytes (receiver)
+	MSS       int   // the MSS the receiver advertised
+	Largest   int   // the largest segment acknowledged (sender) / received (receiver)
+	Resent    int   // times the stuck segment was sent again (sender)
+	StallNS   int64 // no progress from the last progress to the flow's end
+	Reported  *PathMTUReport
+	ReportDir Dir // whose packets the report was about
+	MaxAfter  int // the largest segment that direction sent after the report
+}
+
+// minPMTUSegment: a segment of this payload or less fits the smallest
+// IPv4 MTU every host must accept (576 bytes less 40 of headers), so its
+// loss says nothing about the path MTU.
+const minPMTUSegment = 536
+
+// minStall is how long a flow must have made no progress for its lost
+// large segments to count as a stalled transfer rather than a delay.
+const minStall = 1e9
+
+// PMTU works out the path-MTU evidence at the flow's end (last: the
+// flow's last packet time).
+func (t *TCPFlow) PMTU(last int64) *PMTU {
+	var out *PMTU
+	if t.pathMTU != nil {
+		out = &PMTU{Reported: t.pathMTU, ReportDir: t.pathMTUDir, MaxAfter: int(t.pmtu[t.pathMTUDir].maxAfterMTU)}
+	}
+	if t.SYNTime == 0 || t.SYNACKTime == 0 || t.pathMTU != nil {
+		// Mid-stream (the MSS and the first sizes are unknown), or an
+		// ICMP error did come back: not a black hole.
+		return out
+	}
+	for d := FromClient; d <= FromServer; d++ {
+		if bh := t.blackHole(d, last); bh != nil {
+			return bh
+		}
+	}
+	return out
+}
+
+func (t *TCPFlow) blackHole(d Dir, last int64) *PMTU {
+	s, peer := &t.pmtu[d], &t.dirs[1-d]
+	mss := int(peer.mss) // what the receiver said it can take
+	own := int(t.dirs[d].mss)
+	if mss == 0 || int(s.maxSeg) > mss {
+		return nil // no MSS option, or segments beyond it: offload (TSO/GRO), not the wire
+	}
+	// Seen at the sender: the segment at the receiver's ACK point sent
+	// again at least twice, larger than anything acknowledged, smaller
+	// ones acknowledged, no smaller one ever lost.
+	if s.headResent >= 2 && s.ackSet && s.head == s.ackedTo && int(s.headLen) > minPMTUSegment &&
+		s.maxAcked > 0 && s.headLen > s.maxAcked && s.minRetx >= s.headLen && last-s.progressAt >= minStall {
+		return &PMTU{BlackHole: true, Sender: d, AtSender: true, SegLen: int(s.headLen), MSS: mss,
+			Largest: int(s.maxAcked), Resent: int(s.headResent), StallNS: last - s.progressAt}
+	}
+	// Seen at the receiver: the receiver's ACK stayed at a hole larger
+	// than any segment that arrived, with data before it and after it,
+	// every segment short of what both MSS allowed, and the transfer
+	// stalled.
+	limit := mss
+	if own > 0 {
+		limit = min(limit, own)
+	}
+	hole := int(s.gapTo - s.gapFrom)
+	if s.gapSet && t.dirs[1-d].lastack == s.gapFrom && s.gapFrom != t.dirs[d].isn+1 &&
+		int(s.maxSeg) < limit && hole > int(s.maxSeg) && hole > minPMTUSegment && last-s.gapAt >= minStall {
+		return &PMTU{BlackHole: true, Sender: d, SegLen: hole, MSS: mss, Largest: int(s.maxSeg), StallNS: last - s.gapAt}
+	}
+	return nil
+}
