@@ -21,17 +21,17 @@ type ICMPRecord struct {
 	// frag-needed, packet-too-big, unreachable, time-exceeded, redirect,
 	// parameter-problem, source-quench.
 	Kind        string `json:"kind"`
-	Description string `json:"description"` // e.g. "port unreachable"
-	NextHopMTU  int    `json:"next_hop_mtu"`  // frag-needed / packet-too-big; 0 otherwise
+	Description string `json:"description"`  // e.g. "port unreachable"
+	NextHopMTU  int    `json:"next_hop_mtu"` // frag-needed / packet-too-big; 0 otherwise
 	// The quoted header: the packet the message complains about.
-	QuotedProto       string `json:"quoted_proto"` // tcp, udp, ... ("" when nothing readable was quoted)
-	QuotedSrcAddr     string `json:"quoted_src_addr"`
-	QuotedSrcPort     uint16 `json:"quoted_src_port"`
-	QuotedDstAddr     string `json:"quoted_dst_addr"`
-	QuotedDstPort     uint16 `json:"quoted_dst_port"`
-	QuotedLen         int    `json:"quoted_len"` // its IP length as sent: the size that did not fit, for frag-needed
-	QuotedSeq         uint32 `json:"quoted_seq"` // TCP: its sequence number
-	QuotedCommunityID string `json:"quoted_community_id"`
+	QuotedProto       string   `json:"quoted_proto"` // tcp, udp, ... ("" when nothing readable was quoted)
+	QuotedSrcAddr     string   `json:"quoted_src_addr"`
+	QuotedSrcPort     uint16   `json:"quoted_src_port"`
+	QuotedDstAddr     string   `json:"quoted_dst_addr"`
+	QuotedDstPort     uint16   `json:"quoted_dst_port"`
+	QuotedLen         int      `json:"quoted_len"` // its IP length as sent: the size that did not fit, for frag-needed
+	QuotedSeq         uint32   `json:"quoted_seq"` // TCP: its sequence number
+	QuotedCommunityID string   `json:"quoted_community_id"`
 	Frame             FrameRef `json:"-"`
 }
 
