@@ -23,6 +23,7 @@ type ruleRun struct {
 	dns   []*flows.DNSRecord
 	http  []*flows.HTTPRecord
 	tls   []*flows.TLSRecord
+	icmp  []*flows.ICMPRecord
 	flags map[int64]flows.Analysis // pcapx's TCP analysis of each frame
 	heads map[int64]string         // first line of each frame's payload, when it is text
 }
@@ -31,6 +32,7 @@ func (r *ruleRun) Flow(*flows.Record) error       { return nil }
 func (r *ruleRun) DNS(d *flows.DNSRecord) error   { r.dns = append(r.dns, d); return nil }
 func (r *ruleRun) HTTP(h *flows.HTTPRecord) error { r.http = append(r.http, h); return nil }
 func (r *ruleRun) TLS(t *flows.TLSRecord) error   { r.tls = append(r.tls, t); return nil }
+func (r *ruleRun) ICMP(m *flows.ICMPRecord) error { r.icmp = append(r.icmp, m); return nil }
 
 // find returns the findings of one rule.
 func (r *ruleRun) find(id string) []rules.Finding {
@@ -152,7 +154,38 @@ var ruleCases = []ruleCase{
 		}
 	}},
 	{file: "app/tls13-ok.pcap"},
-	{file: "app/pmtu-blackhole.pcap", want: []string{"tcp-retransmissions warning"}},
+	{file: "app/pmtu-blackhole.pcap", want: []string{"pmtu-black-hole error"}, check: func(t *testing.T, r *ruleRun) {
+		// Seen at the sender: the stuck segment, its size against the MSS,
+		// what got through, the stall, and what to run next.
+		wantIn(t, r.find("pmtu-black-hole")[0], "198.51.100.20 (the server, sending the large segments) and 192.0.2.10",
+			"a 1448-byte segment (the receiver's MSS is 1460) was sent 4 more times", "segments of up to 300 bytes were acknowledged",
+			"no ICMP error about it came back (captured at the server)", "stalled for up to 5.0 s", "198.51.100.20:80 → 192.0.2.10:51000 (abandoned with a reset)",
+			`"ping -M do -s 1460 192.0.2.10"`, "tracepath", "ip route get", "clamp the MSS")
+	}},
+	{file: "rules/pmtu-black-hole-client.pcap", want: []string{"pmtu-black-hole error", "pmtu-black-hole error"}, check: func(t *testing.T, r *ruleRun) {
+		fs := r.find("pmtu-black-hole")
+		wantIn(t, fs[0], "198.51.100.20 (the server, sending the large segments) and 192.0.2.10", "may send segments of up to 1460 bytes, yet none larger than 300 bytes arrived",
+			"2896 bytes went missing (previous segment not captured)", "(captured at the client)", `"ping -M do -s 1472 192.0.2.10"`)
+		wantIn(t, fs[1], "2001:db8:1::20 (the server", "[2001:db8:1::20]:80 → [2001:db8::10]:51000", `"ping -6 -M do -s 1472 2001:db8::10"`, "ICMPv6 type 2")
+	}},
+	{file: "rules/pmtu-discovery-server.pcap", want: []string{"tcp-retransmissions warning", "pmtu-frag-needed info"}, check: func(t *testing.T, r *ruleRun) {
+		wantIn(t, r.find("pmtu-frag-needed")[0], "203.0.113.254 reported a path MTU of 1400 bytes", "the packets were 1500 bytes",
+			"PMTU discovery worked: 198.51.100.20:80 → 192.0.2.10:51000 (then segments of up to 1348 bytes) re-segmented")
+		wantIn(t, r.find("tcp-retransmissions")[0], "4 of 20 segments retransmitted", "lowered the path MTU to 1400 bytes")
+		// Sender-side retransmissions are exact: the kernel sent 4
+		// segments again (the re-segmented 2 x 1,448 bytes).
+		if n := r.res.TCP.Retransmissions; n != 4 {
+			t.Errorf("%d retransmissions, want the sender's 4", n)
+		}
+		if len(r.icmp) != 1 || r.icmp[0].QuotedLen != 1500 || r.icmp[0].QuotedSrcPort != 80 || r.icmp[0].Kind != "frag-needed" {
+			t.Errorf("icmp records %+v", r.icmp)
+		}
+	}},
+	{file: "rules/pmtu-discovery-client.pcap"},
+	{file: "rules/pmtu-negative-random-loss.pcap", want: []string{"tcp-retransmissions warning"}},
+	{file: "rules/pmtu-negative-midstream.pcap", want: []string{"tcp-retransmissions warning"}},
+	{file: "rules/pmtu-negative-outage.pcap", want: []string{"tcp-retransmissions warning"}},
+	{file: "rules/pmtu-negative-offload.pcap", want: []string{"tcp-retransmissions warning"}},
 	{file: "tcp/clean-http.pcap"},
 	{file: "tcp/syn-unanswered.pcap", want: []string{"tcp-syn-unanswered error"}, check: func(t *testing.T, r *ruleRun) {
 		if f := r.find("tcp-syn-unanswered")[0]; !strings.Contains(f.Message, "3 SYNs sent") {
@@ -444,6 +477,16 @@ func checkSlowPhases(t *testing.T, r *ruleRun) {
 		}
 		if fs[0].Flow != nil && fs[0].Flow.SrcPort == 51001 {
 			t.Errorf("%s names the far but healthy connection", id)
+		}
+	}
+}
+
+// wantIn checks that a finding's message says each of want.
+func wantIn(t *testing.T, f rules.Finding, want ...string) {
+	t.Helper()
+	for _, s := range want {
+		if !strings.Contains(f.Message, s) {
+			t.Errorf("%s: message %q does not say %q", f.Rule, f.Message, s)
 		}
 	}
 }

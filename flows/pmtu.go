@@ -132,7 +132,7 @@ type PMTU struct {
 	// arrived, which was never filled.
 	BlackHole bool
 	Sender    Dir   // who sent the large segments
-	AtSender  bool  // seen at the sender (retransmissions) rather than the receiver (a hole)
+	AtSender  bool  // seen on the sender's side of the loss (retransmissions) rather than the receiver's (a hole)
 	SegLen    int   // the stuck segment (sender) or the missing bytes (receiver)
 	MSS       int   // the MSS the receiver advertised
 	Largest   int   // the largest segment acknowledged (sender) / received (receiver)
@@ -179,11 +179,13 @@ func (t *TCPFlow) blackHole(d Dir, last int64) *PMTU {
 	if mss == 0 || int(s.maxSeg) > mss {
 		return nil // no MSS option, or segments beyond it: offload (TSO/GRO), not the wire
 	}
-	// Seen at the sender: the segment at the receiver's ACK point sent
-	// again at least twice, larger than anything acknowledged, smaller
-	// ones acknowledged, no smaller one ever lost.
+	// Seen on the sender's side of the loss: the segment at the receiver's
+	// ACK point sent again at least twice and never acknowledged, every
+	// segment sent again larger than every segment acknowledged (a size
+	// limit, not random loss, which takes small segments too), and some
+	// acknowledged.
 	if s.headResent >= 2 && s.ackSet && s.head == s.ackedTo && int(s.headLen) > minPMTUSegment &&
-		s.maxAcked > 0 && s.headLen > s.maxAcked && s.minRetx >= s.headLen && last-s.progressAt >= minStall {
+		s.maxAcked > 0 && s.minRetx > s.maxAcked && last-s.progressAt >= minStall {
 		return &PMTU{BlackHole: true, Sender: d, AtSender: true, SegLen: int(s.headLen), MSS: mss,
 			Largest: int(s.maxAcked), Resent: int(s.headResent), StallNS: last - s.progressAt}
 	}

@@ -205,6 +205,8 @@ func All() []*Rule {
 		TCPConnectionRefused,
 		TCPPortScan,
 		TCPSweep,
+		PMTUBlackHole,
+		PMTUFragNeeded,
 		TLSHandshakeRejected,
 		DNSError,
 		DNSUnanswered,

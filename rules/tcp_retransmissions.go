@@ -39,6 +39,9 @@ func (c *tcpRetx) Event(ev *Event, report func(Finding)) {
 	if f.Proto != "tcp" || float64(f.Retransmissions) < c.p.T("min_count") {
 		return
 	}
+	if _, on := c.p.Enabled(PMTUBlackHole.ID); on && f.PMTU != nil && f.PMTU.BlackHole {
+		return // pmtu-black-hole reports these retransmissions with their cause
+	}
 	if f.OrigPayload+f.RespPayload == 0 {
 		// Only SYNs, SYN-ACKs or FINs were sent again: a connection
 		// attempt, which tcp-syn-unanswered, slow-connect and the scan
@@ -55,6 +58,9 @@ func (c *tcpRetx) Event(ev *Event, report func(Finding)) {
 		f.SrcAddr, f.SrcPort, f.DstAddr, f.DstPort, f.Retransmissions, pkts, pct, f.FastRetransmissions, f.SpuriousRetransmissions)
 	if f.LostSegments > 0 {
 		msg += fmt.Sprintf("; %d segments were lost before the capture point", f.LostSegments)
+	}
+	if p := f.PMTU; p != nil && p.Reported != nil {
+		msg += fmt.Sprintf("; an ICMP error from %s lowered the path MTU to %d bytes, so resends after it are PMTU discovery at work (pmtu-frag-needed)", p.Reported.Router, p.Reported.MTU)
 	}
 	if f.CaptureSide == "client" || f.CaptureSide == "server" {
 		msg += fmt.Sprintf(" (captured at the %s)", f.CaptureSide)

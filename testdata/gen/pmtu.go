@@ -1,0 +1,216 @@
+package main
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/pcapx/pcapx/internal/capgen"
+)
+
+// pmtuFixture starts a fixture of the path-MTU rules (pmtu-black-hole,
+// pmtu-frag-needed): both ends of a black hole and of a working PMTU
+// discovery, and the look-alikes that must not be called a black hole.
+// Their per-frame TCP analysis is not part of the documented table: what
+// matters is the diagnosis (analyze/rules_fixtures_test.go).
+func (g *generator) pmtuFixture(path, desc string) *capture {
+	fx := g.add(&fixture{Path: path, Group: "Path MTU", Desc: desc})
+	return pcapCapture(fx, capgen.PcapOptions{LinkType: capgen.LinkTypeEthernet})
+}
+
+func (g *generator) pmtuScenarios() {
+	// smallThenLarge opens a connection, has one small exchange go through
+	// (a GET and a 300-byte response), and asks for a large response: the
+	// script shared by every fixture here.
+	smallThenLarge := func(c *capture, cli, srv netip.AddrPort, o capgen.TCPOptions) *capgen.TCPConn {
+		t := capgen.NewTCPConn(c, cli, srv, &o)
+		t.Handshake(40 * ms)
+		t.SendData(C, capgen.HTTPRequest("GET", "www.example.com", "/small", "User-Agent: curl/8.5.0"))
+		t.Sleep(1 * ms)
+		t.SendData(S, httpResponseOf(300))
+		t.Sleep(40 * ms)
+		t.Ack(C)
+		t.SendData(C, capgen.HTTPRequest("GET", "www.example.com", "/large", "User-Agent: curl/8.5.0"))
+		t.Sleep(1 * ms)
+		return t
+	}
+
+	// The receiver's end of a black hole, IPv4 and IPv6.
+	{
+		c := g.pmtuFixture("rules/pmtu-black-hole-client.pcap", `
+A PMTU black hole seen from the client (the receiver), over IPv4 and then IPv6:
+a GET and its 300-byte response go through; of the next response (3,000 bytes)
+the two full-size segments (1,448 bytes; the server's MSS is 1,460) never
+arrive — a link with a smaller MTU drops them and its ICMP error is lost — and
+only the 104-byte tail does ("previous segment not captured"); the client
+repeats its ACK for the hole. The server's retransmissions are dropped too.
+5 s later the client gives up with RST. Expected: pmtu-black-hole for each
+address family, naming the server as the sender of the large segments.`)
+		start := capgen.Epoch
+		for _, ep := range [][2]netip.AddrPort{{cliEP, srvEP}, {cli6EP, srv6EP}} {
+			t := smallThenLarge(c, ep[0], ep[1], capgen.TCPOptions{Vantage: capgen.NearClient, Start: start})
+			t.Write(S, httpResponseOf(3000))
+			t.Drop(S, 1448)
+			t.Drop(S, 1448)
+			t.Send(S, 104)
+			t.Ack(C)
+			t.Sleep(5 * time.Second)
+			t.Rst(C)
+			start = t.Now().Add(time.Second)
+		}
+		c.done()
+	}
+
+	// Both ends of a working PMTU discovery.
+	for _, v := range []struct {
+		path, desc string
+		vantage    capgen.Vantage
+	}{
+		{"rules/pmtu-discovery-server.pcap", `
+A working PMTU discovery seen at the server (the sender): after a small
+exchange, the server sends a 5,500-byte response as full-size segments
+(1,448 bytes); a router's 1,400-byte link drops them and the router
+(203.0.113.254) answers the first with ICMP fragmentation needed (next-hop MTU
+1,400). The server sends the lost 4,344 bytes again as four segments of at
+most 1,348 bytes (kernel count: 4 retransmitted segments), then the rest of
+the response in segments of 1,348 bytes; the client acknowledges everything.
+Expected: pmtu-frag-needed (info) naming the MTU, the router and the flow that
+re-segmented; no black hole; exactly 4 retransmissions.`, capgen.NearServer},
+		{"rules/pmtu-discovery-client.pcap", `
+The same working PMTU discovery seen at the client: the full-size segments
+and the ICMP error never reach it; the re-segmented data arrives and is
+acknowledged. Expected: no PMTU finding (nothing at the client shows one).`, capgen.NearClient},
+	} {
+		c := g.pmtuFixture(v.path, v.desc)
+		t := smallThenLarge(c, cliEP, srvEP, capgen.TCPOptions{Vantage: v.vantage})
+		t.Write(S, httpResponseOf(5500))
+		var big []int
+		var pkts [][]byte
+		for range 3 {
+			if v.vantage == capgen.NearServer {
+				big = append(big, t.SendLost(S, 1448))
+				pkts = append(pkts, t.LastPacket())
+			} else {
+				big = append(big, t.Drop(S, 1448))
+			}
+		}
+		t.Sleep(5 * ms)
+		if v.vantage == capgen.NearServer {
+			router := capgen.IP{Src: netip.MustParseAddr("203.0.113.254"), Dst: srvEP.Addr(), ID: 0x600, TTL: 254}
+			gw := capgen.Ethernet{Src: capgen.MAC{0x02, 0x00, 0x5e, 0x00, 0x00, 0xfe}, Dst: capgen.ServerMAC}
+			must(c.WriteFrame(capgen.Frame{Time: t.Now(), Data: gw.AppendFrame(nil, router.ICMP(capgen.ICMPv4FragNeeded(1400, capgen.Quote(pkts[0], 548))))}))
+			t.Sleep(50 * us)
+		}
+		// 4,344 bytes again in segments of at most 1,348 bytes.
+		t.RetransmitRange(S, big[0], 0, 1348)
+		t.RetransmitRange(S, big[0], 1348, 100)
+		t.RetransmitRange(S, big[1], 0, 1348)
+		t.RetransmitRange(S, big[1], 1348, 100)
+		t.Sleep(40 * ms)
+		t.Ack(C)
+		for t.Queued(S) > 0 {
+			t.Send(S, min(1348, t.Queued(S)))
+		}
+		t.Sleep(40 * ms)
+		t.Ack(C)
+		t.Close(C)
+		c.done()
+	}
+
+	// Look-alikes: none of them is a black hole.
+	{
+		c := g.pmtuFixture("rules/pmtu-negative-random-loss.pcap", `
+Random loss seen at the server, twice. First a full-size segment is lost
+twice and the third copy is acknowledged: the transfer recovers. Then a
+connection loses a full-size segment and, in the same burst, the 104-byte
+tail: both are sent again with back-off, neither is acknowledged, and the
+client gives up with RST — small segments are lost as well as large ones, so
+this is loss, not a size limit. Expected: no pmtu-black-hole.`)
+		t := smallThenLarge(c, cliEP, srvEP, capgen.TCPOptions{Vantage: capgen.NearServer})
+		t.Write(S, httpResponseOf(3000))
+		b := t.SendLost(S, 1448)
+		t.Send(S, 1448)
+		t.Send(S, 104)
+		t.Sleep(40 * ms)
+		t.Ack(C)
+		t.Sleep(160 * ms)
+		t.RetransmitLost(S, b)
+		t.Sleep(400 * ms)
+		t.Retransmit(S, b)
+		t.Sleep(40 * ms)
+		t.Ack(C)
+		t.Close(C)
+
+		t = smallThenLarge(c, netip.AddrPortFrom(cliEP.Addr(), cliEP.Port()+1), srvEP, capgen.TCPOptions{Vantage: capgen.NearServer, Start: t.Now().Add(time.Second)})
+		t.Write(S, httpResponseOf(1552))
+		b = t.SendLost(S, 1448)
+		tail := t.SendLost(S, 104)
+		for _, d := range []time.Duration{200, 400, 800, 1600} {
+			t.Sleep(d * ms)
+			t.RetransmitLost(S, b)
+			t.RetransmitLost(S, tail)
+		}
+		t.Sleep(2 * time.Second)
+		t.Rst(C)
+		c.done()
+	}
+	{
+		c := g.pmtuFixture("rules/pmtu-negative-midstream.pcap", `
+A capture that starts in the middle of a transfer: no handshake, so neither
+the MSS nor the first segment sizes are known. A full-size segment is sent
+again with back-off and never acknowledged until the capture ends. Expected:
+no pmtu-black-hole (nothing shows that smaller segments would pass).`)
+		t := capgen.NewTCPConn(c, cliEP, srvEP, &capgen.TCPOptions{Vantage: capgen.NearServer})
+		t.Established()
+		t.SendData(S, httpResponseOf(300))
+		t.Sleep(40 * ms)
+		t.Ack(C)
+		t.Write(S, filler(1448, "midstream"))
+		b := t.SendLost(S, 1448)
+		for _, d := range []time.Duration{200, 400, 800, 1600} {
+			t.Sleep(d * ms)
+			t.RetransmitLost(S, b)
+		}
+		t.Sleep(2 * time.Second)
+		c.done()
+	}
+	{
+		c := g.pmtuFixture("rules/pmtu-negative-outage.pcap", `
+An outage seen at the server: after a small exchange the path goes down, and
+every packet is lost whatever its size — the two full-size segments of the
+next response and its 104-byte tail; the server sends both the head and the
+tail again with back-off, and the client's side falls silent. Expected: no
+pmtu-black-hole (the small tail vanishes too).`)
+		t := smallThenLarge(c, cliEP, srvEP, capgen.TCPOptions{Vantage: capgen.NearServer})
+		t.Write(S, httpResponseOf(3000))
+		b := t.SendLost(S, 1448)
+		t.SendLost(S, 1448)
+		tail := t.SendLost(S, 104)
+		t.Sleep(200 * ms)
+		t.RetransmitLost(S, tail) // a tail loss probe
+		for _, d := range []time.Duration{200, 400, 800, 1600} {
+			t.Sleep(d * ms)
+			t.RetransmitLost(S, b)
+		}
+		t.Sleep(3 * time.Second)
+		c.done()
+	}
+	{
+		c := g.pmtuFixture("rules/pmtu-negative-offload.pcap", `
+A capture at a server whose NIC segments for it (TSO): the capture holds the
+"segments" the stack handed down, 2,896 bytes each, twice the 1,460-byte MSS.
+The client vanishes mid-transfer: the head is sent again with back-off and
+never acknowledged. Expected: no pmtu-black-hole (segments larger than the MSS
+are offload artefacts, not packets on the wire).`)
+		t := smallThenLarge(c, cliEP, srvEP, capgen.TCPOptions{Vantage: capgen.NearServer})
+		t.Write(S, filler(3*2896, "tso"))
+		b := t.SendLost(S, 2896)
+		t.SendLost(S, 2896)
+		t.SendLost(S, 2896)
+		for _, d := range []time.Duration{200, 400, 800, 1600} {
+			t.Sleep(d * ms)
+			t.RetransmitLost(S, b)
+		}
+		t.Sleep(2 * time.Second)
+		c.done()
+	}
+}
