@@ -196,6 +196,9 @@ func TestOracleApplication(t *testing.T) {
 			for _, n := range st.HTTPStatus {
 				http += n
 			}
+			// ICMP errors that report a path MTU: one record each.
+			check("icmp_t3c4", res.App.ICMPKinds["frag-needed"])
+			check("icmpv6_ptb", res.App.ICMPKinds["packet-too-big"])
 			check("http_resp", http)
 			check("http_5xx", st.HTTPStatus[5])
 			check("tls_clienthello", st.ClientHellos)
