@@ -182,10 +182,30 @@ var ruleCases = []ruleCase{
 		}
 	}},
 	{file: "rules/pmtu-discovery-client.pcap"},
-	{file: "rules/pmtu-negative-random-loss.pcap", want: []string{"tcp-retransmissions warning"}},
-	{file: "rules/pmtu-negative-midstream.pcap", want: []string{"tcp-retransmissions warning"}},
-	{file: "rules/pmtu-negative-outage.pcap", want: []string{"tcp-retransmissions warning"}},
-	{file: "rules/pmtu-negative-offload.pcap", want: []string{"tcp-retransmissions warning"}},
+	// The look-alikes are stalls (and the random loss's abandoned
+	// connection a reset with data in flight), not black holes.
+	{file: "rules/pmtu-negative-random-loss.pcap", want: []string{"tcp-stall error", "tcp-retransmissions warning", "tcp-reset-midstream warning"}},
+	{file: "rules/pmtu-negative-midstream.pcap", want: []string{"tcp-stall error", "tcp-retransmissions warning"}},
+	{file: "rules/pmtu-negative-outage.pcap", want: []string{"tcp-stall error", "tcp-retransmissions warning"}, check: func(t *testing.T, r *ruleRun) {
+		wantIn(t, r.find("tcp-stall")[0], "the server's data waited 3.2 s for the client's acknowledgement", "sending data again 5 times",
+			"the connection ended while still waiting (still stalled when the capture ended)")
+	}},
+	{file: "rules/pmtu-negative-offload.pcap", want: []string{"tcp-stall error", "tcp-retransmissions warning"}},
+	{file: "rules/tcp-stall.pcap", want: []string{"tcp-stall error", "tcp-retransmissions warning", "tcp-zero-window warning"}, check: func(t *testing.T, r *ruleRun) {
+		f := r.find("tcp-stall")[0]
+		wantIn(t, f, "192.0.2.10:51000 → 198.51.100.20:80: the server's data waited 3.0 s", "sending data again 5 times", "then the transfer went on")
+		if f.Flow == nil || f.Flow.SrcPort != 51000 {
+			t.Errorf("the stall names flow %+v, want the first download", f.Flow)
+		}
+	}},
+	{file: "rules/http-incomplete-response.pcap", want: []string{"http-incomplete-response error"}, check: func(t *testing.T, r *ruleRun) {
+		wantIn(t, r.find("http-incomplete-response")[0], "1 HTTP response(s) from files.example.com (198.51.100.20:80)", "GET /big.iso: 5688 of 20000 bytes",
+			"the connection was reset by the server")
+	}},
+	{file: "rules/tls-alert.pcap", want: []string{"tls-alert error"}, check: func(t *testing.T, r *ruleRun) {
+		wantIn(t, r.find("tls-alert")[0], "198.51.100.20:443 for intranet.example.com failed with a fatal unknown_ca alert from the client",
+			"does not trust the issuer", "TLS 1.2")
+	}},
 	{file: "tcp/clean-http.pcap"},
 	{file: "tcp/syn-unanswered.pcap", want: []string{"tcp-syn-unanswered error"}, check: func(t *testing.T, r *ruleRun) {
 		if f := r.find("tcp-syn-unanswered")[0]; !strings.Contains(f.Message, "3 SYNs sent") {

@@ -101,6 +101,15 @@ type HTTPRecord struct {
 	RTTMS         float64 `json:"rtt_ms"`         // the connection's path round trip (0 when unknown)
 	TotalMS       float64 `json:"total_ms"`       // request → end of response
 	Complete      bool    `json:"complete"`
+	// ContentLength is the length the response announced (-1 when it
+	// announced none, or there was no response); Chunked: its body was
+	// chunked. With Complete false they say how much was missing.
+	ContentLength int64 `json:"content_length"`
+	Chunked       bool  `json:"chunked"`
+	// ConnEnd is how the connection ended when it cut this exchange short
+	// ("" when the exchange completed or is still open): closed, reset by
+	// the client or server, capture-end, idle, evicted.
+	ConnEnd string `json:"-"`
 	// Gap: bytes of this exchange were never captured (or a reassembly
 	// bound dropped them), so its byte count is short or its pairing with
 	// the response uncertain. Counted, never silently glued over.

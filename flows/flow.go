@@ -46,6 +46,14 @@ const (
 	FromServer Dir = 1 // responder → originator (Zeek's "resp")
 )
 
+// Side names the sender of a direction: client or server.
+func (d Dir) Side() string {
+	if d == FromServer {
+		return "server"
+	}
+	return "client"
+}
+
 // DirStats counts one direction of a flow.
 type DirStats struct {
 	Packets int64 // frames

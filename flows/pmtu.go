@@ -47,11 +47,13 @@ type pmtuDir struct {
 }
 
 // trackPMTU updates the path-MTU state after a segment's analysis. prevNext
-// is this direction's highest sequence number before the segment.
-func (t *TCPFlow) trackPMTU(p *Packet, dir Dir, a Analysis, prevNext uint32) {
+// is this direction's highest sequence number before the segment. It says
+// whether the segment's ACK moved the peer's data forward.
+func (t *TCPFlow) trackPMTU(p *Packet, dir Dir, a Analysis, prevNext uint32) (acked bool) {
 	fwd, rev := &t.pmtu[dir], &t.pmtu[1-dir]
 	now := p.Timestamp
 	if p.Flags&FlagACK != 0 && (!rev.ackSet || seqGT(p.Ack, rev.ackedTo)) {
+		acked = true
 		rev.ackedTo, rev.ackSet, rev.progressAt = p.Ack, true, now
 		n := 0
 		for n < int(rev.npend) && seqLE(rev.pend[n].end, p.Ack) {
@@ -67,7 +69,7 @@ func (t *TCPFlow) trackPMTU(p *Packet, dir Dir, a Analysis, prevNext uint32) {
 		}
 	}
 	if p.PayloadLen == 0 || p.Flags&(FlagSYN|FlagRST) != 0 || a&(AKeepAlive|AZeroWindowProbe) != 0 {
-		return
+		return acked
 	}
 	n := uint16(min(p.PayloadLen, 0xffff))
 	fwd.maxSeg = max(fwd.maxSeg, n)
@@ -106,6 +108,7 @@ func (t *TCPFlow) trackPMTU(p *Packet, dir Dir, a Analysis, prevNext uint32) {
 			}
 		}
 	}
+	return acked
 }
 
 // notePathMTU records an ICMP frag-needed / packet-too-big message about

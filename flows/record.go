@@ -48,14 +48,18 @@ type Record struct {
 	SYNRetransmissions    int64   `json:"syn_retransmissions"`
 	SYNACKRetransmissions int64   `json:"synack_retransmissions"`
 	HandshakeWaitMS       float64 `json:"handshake_wait_ms"`
-	CaptureSide           string  `json:"capture_side,omitempty"`
-	ClientMSS             uint16  `json:"client_mss,omitempty"`
-	ServerMSS             uint16  `json:"server_mss,omitempty"`
-	ClientWScale          int8    `json:"client_wscale"`
-	ServerWScale          int8    `json:"server_wscale"`
-	SACKPermitted         bool    `json:"sack_permitted"`
-	ZeroWindowTime        float64 `json:"zero_window_ms"`           // total time either side advertised a zero window
-	ZeroWindowBy          string  `json:"zero_window_by,omitempty"` // client, server or both
+	// The longest time one side's data waited for an acknowledgement
+	// that did not come (not while the receiver advertised a zero window).
+	StallMS        float64 `json:"stall_ms"`
+	StallBy        string  `json:"stall_by,omitempty"` // whose data waited: client or server
+	CaptureSide    string  `json:"capture_side,omitempty"`
+	ClientMSS      uint16  `json:"client_mss,omitempty"`
+	ServerMSS      uint16  `json:"server_mss,omitempty"`
+	ClientWScale   int8    `json:"client_wscale"`
+	ServerWScale   int8    `json:"server_wscale"`
+	SACKPermitted  bool    `json:"sack_permitted"`
+	ZeroWindowTime float64 `json:"zero_window_ms"`           // total time either side advertised a zero window
+	ZeroWindowBy   string  `json:"zero_window_by,omitempty"` // client, server or both
 	TCPCounts
 
 	// Application layer (filled by flows/streams at the flow's end).
@@ -78,6 +82,10 @@ type Record struct {
 	// PMTU: what the segment sizes and ICMP errors say about the path MTU
 	// (nil when nothing), for the pmtu-* rules.
 	PMTU *PMTU `json:"-"`
+	// Stall and Reset detail the longest wait and the first RST (nil when
+	// none), for tcp-stall and tcp-reset-midstream.
+	Stall *Stall `json:"-"`
+	Reset *Reset `json:"-"`
 }
 
 // Record describes the flow. Call it before the flow is recycled (in OnEnd).
@@ -136,6 +144,11 @@ func (f *Flow) Record() Record {
 		r.SYNRetransmissions, r.SYNACKRetransmissions = t.SYNRetransmissions(), t.SYNACKRetransmissions()
 		r.HandshakeWaitMS = ms(t.HandshakeWait())
 		r.PMTU = t.PMTU(f.Last)
+		if s := t.LongestStall(f.Last); s != nil {
+			r.Stall = s
+			r.StallMS, r.StallBy = ms(s.NS()), s.Dir.Side()
+		}
+		r.Reset = t.rst
 		r.ClientMSS, r.ServerMSS = t.MSS(FromClient), t.MSS(FromServer)
 		r.ClientWScale, r.ServerWScale = t.WindowScale(FromClient), t.WindowScale(FromServer)
 		r.SACKPermitted = t.SACKPermitted(FromClient) && t.SACKPermitted(FromServer)

@@ -222,6 +222,10 @@ type TCPFlow struct {
 	pmtu       [2]pmtuDir
 	pathMTU    *PathMTUReport
 	pathMTUDir Dir
+
+	// Waits for acknowledgements, and the first reset (stall.go).
+	stall [2]stallDir
+	rst   *Reset
 }
 
 func newTCPFlow() *TCPFlow {
@@ -433,7 +437,7 @@ func (t *TCPFlow) analyze(p *Packet, dir Dir, pre Analysis) Analysis {
 
 	t.zeek(p, dir, fwd, rev)
 	t.timeRoundTrips(p, fwd, rev, a)
-	t.trackPMTU(p, dir, a, prevNext)
+	t.trackStall(p, dir, a, t.trackPMTU(p, dir, a, prevNext))
 	t.Counts.Add(a)
 	if a&problemFlags != 0 {
 		if a&AZeroWindow != 0 {

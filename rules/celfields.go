@@ -157,6 +157,8 @@ var flowFields = []celField{
 	fInt("syn_retransmissions", func(r *fr) int64 { return r.SYNRetransmissions }),
 	fInt("synack_retransmissions", func(r *fr) int64 { return r.SYNACKRetransmissions }),
 	fDouble("handshake_wait_ms", func(r *fr) float64 { return r.HandshakeWaitMS }),
+	fDouble("stall_ms", func(r *fr) float64 { return r.StallMS }),
+	fStr("stall_by", func(r *fr) string { return r.StallBy }),
 	fStr("capture_side", func(r *fr) string { return r.CaptureSide }),
 	fInt("client_mss", func(r *fr) uint16 { return r.ClientMSS }),
 	fInt("server_mss", func(r *fr) uint16 { return r.ServerMSS }),
@@ -225,6 +227,8 @@ var httpFields = append(flowRefFields(func(r *hr) *flows.FlowRef { return &r.Flo
 	fDouble("rtt_ms", func(r *hr) float64 { return r.RTTMS }),
 	fDouble("total_ms", func(r *hr) float64 { return r.TotalMS }),
 	fBool("complete", func(r *hr) bool { return r.Complete }),
+	fInt("content_length", func(r *hr) int64 { return r.ContentLength }),
+	fBool("chunked", func(r *hr) bool { return r.Chunked }),
 	fBool("gap", func(r *hr) bool { return r.Gap }),
 )
 

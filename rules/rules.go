@@ -198,9 +198,11 @@ func SortFindings(fs []Finding) {
 // All is the registry: every rule pcapx has, in a fixed order.
 func All() []*Rule {
 	return []*Rule{
+		TCPStall,
 		TCPRetransmissions,
 		TCPZeroWindow,
 		TCPDuplicateAckStorm,
+		TCPResetMidstream,
 		TCPSYNUnanswered,
 		TCPConnectionRefused,
 		TCPPortScan,
@@ -208,9 +210,11 @@ func All() []*Rule {
 		PMTUBlackHole,
 		PMTUFragNeeded,
 		TLSHandshakeRejected,
+		TLSAlert,
 		DNSError,
 		DNSUnanswered,
 		HTTPServerError,
+		HTTPIncompleteResponse,
 		SlowDNS,
 		SlowConnect,
 		SlowTLSHandshake,

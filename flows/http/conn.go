@@ -27,6 +27,10 @@ type Transaction struct {
 	FirstResponseByteTime int64
 	ResponseDoneTime      int64
 	ResponseBytes         int64 // body bytes (decoded size when chunked); 0 for HEAD, 204, 304
+	// How the final response framed its body: the Content-Length it
+	// announced (-1 when none), or chunked.
+	ContentLength int64
+	Chunked       bool
 	// Informational counts the 1xx responses before the final one (100
 	// Continue, 103 Early Hints); InformationalTime is the first of them.
 	Informational     int
@@ -560,6 +564,7 @@ func (c *Conn) response(s *side, h *head, ts int64) {
 		return
 	}
 	tx.Status = h.status
+	tx.ContentLength, tx.Chunked = -1, false
 	tx.Reason = intern(h.reason, knownReasons, MaxReason, &tx.Capped)
 	tx.ResponseVersion = intern(h.version, knownVersions, MaxVersion, &tx.Capped)
 	if h.contentType != nil {
@@ -582,12 +587,15 @@ func (c *Conn) response(s *side, h *head, ts int64) {
 	case tx.Method == "HEAD" || h.status == 204 || h.status == 304:
 		c.responseDone(ts)
 	case h.te && h.chunked:
+		tx.Chunked = true
 		s.st, s.remaining, s.digits = stChunkSize, 0, 0
 	case h.te:
 		s.st = stUntilClose // RFC 9112 §6.3 item 4
 	case h.clState == lenValid && h.cl == 0:
+		tx.ContentLength = 0
 		c.responseDone(ts)
 	case h.clState == lenValid:
+		tx.ContentLength = h.cl
 		s.st, s.remaining = stBody, h.cl
 	case h.clState == lenInvalid:
 		tx.BadFraming = true // RFC 9112 §6.3 item 5: the client closes

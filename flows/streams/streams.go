@@ -204,6 +204,9 @@ type conn struct {
 	// tcp is the flow's TCP analysis (nil for none), read for the path
 	// round trip and retransmission waits of the records.
 	tcp *flows.TCPFlow
+	// end says how the connection ended, once it has: closed, reset by
+	// the client or server, capture-end, idle, ... (flows.EndReason).
+	end string
 }
 
 type appKind uint8

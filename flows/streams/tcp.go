@@ -369,6 +369,10 @@ func (t *Tracker) tcpPacket(p *flows.Packet, f *flows.Flow, dir flows.Dir) {
 		t.feed(c, p, dir, fr)
 	}
 	if f.TCP != nil && f.TCP.Closed() && p.Flags&(flows.FlagFIN|flows.FlagRST) != 0 {
+		c.end = "closed"
+		if c.rstAt != 0 {
+			c.end = "reset by the " + c.rstDir.Side()
+		}
 		f.App = t.finish(c, p.Timestamp, false) // closed: nothing more to parse; keep only the summary
 		return
 	}
@@ -631,6 +635,13 @@ func (c *conn) httpDone(tx *http.Transaction) {
 	if c.tcp != nil {
 		r.RTTMS = float64(c.tcp.PathRTT()) / 1e6
 	}
+	r.ContentLength, r.Chunked = tx.ContentLength, tx.Chunked
+	if tx.Status == 0 {
+		r.ContentLength = -1
+	}
+	if !tx.Complete {
+		r.ConnEnd = c.end // how the connection ended, when it ended this exchange
+	}
 	if tx.RequestTime != 0 {
 		r.RequestTime = flows.Time(tx.RequestTime)
 		if tx.FirstResponseByteTime >= tx.RequestTime && tx.Status != 0 {
@@ -756,6 +767,10 @@ func (t *Tracker) FlowEnd(f *flows.Flow, rec *flows.Record) {
 	var sum *appSummary
 	switch a := f.App.(type) {
 	case *conn:
+		a.end = f.End.String()
+		if a.rstAt != 0 {
+			a.end = "reset by the " + a.rstDir.Side()
+		}
 		sum = t.finish(a, f.Last, f.End == flows.EndCapture)
 	case *appSummary:
 		sum = a

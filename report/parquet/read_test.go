@@ -191,13 +191,15 @@ func TestReplayResult(t *testing.T) {
 		t.Fatalf("demo: %d flows, %d dns, %d http, %d tls", len(rec.flows), len(rec.dns), len(rec.http), len(rec.tls))
 	}
 	for i := range rec.flows {
-		rec.flows[i].Evidence = nil // not in the tables (findings hold the frames)
+		rec.flows[i].Evidence = nil                                               // not in the tables (findings hold the frames)
+		rec.flows[i].PMTU, rec.flows[i].Stall, rec.flows[i].Reset = nil, nil, nil // the rules' detail, not in the tables
 	}
 	for i := range rec.dns {
 		rec.dns[i].ResponseFrame = flows.FrameRef{}
 	}
 	for i := range rec.http {
 		rec.http[i].ResponseFrame = flows.FrameRef{}
+		rec.http[i].ConnEnd = "" // the rules' detail, not in the tables
 	}
 	for i := range rec.tls {
 		rec.tls[i].EndFrame = flows.FrameRef{}

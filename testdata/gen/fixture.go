@@ -185,6 +185,7 @@ func (g *generator) all() {
 	g.ruleScenarios()
 	g.scanScenarios()
 	g.pmtuScenarios()
+	g.healthScenarios()
 	g.formats()
 	g.links()
 	g.network()

@@ -214,3 +214,150 @@ are offload artefacts, not packets on the wire).`)
 		c.done()
 	}
 }
+
+// healthScenarios are the fixtures of tcp-stall, tcp-reset-midstream,
+// http-incomplete-response and tls-alert.
+func (g *generator) healthScenarios() {
+	{
+		c := g.pmtuFixture("rules/tcp-stall.pcap", `
+Three downloads captured at the server. In the first, the path drops
+everything for 3 s: the server's next segment is sent again with back-off
+(0.2, 0.4, 0.8, 1.6 s) and the client's ACK finally comes after the last
+copy; the transfer then completes. In the second, the client stops reading and
+advertises a zero window for 3 s while the server probes: the receiver said it
+was full, so that wait is tcp-zero-window's, not a stall. In the third, the
+client's ACK of the last segment is not in the capture and its next request,
+2 s later, acknowledges it: no retransmission shows the server stuck, so no
+stall either. Expected: one tcp-stall (error) for the first download, naming
+the server as the side waiting, 3.0 s, and the retransmissions.`)
+		t := capgen.NewTCPConn(c, cliEP, srvEP, &capgen.TCPOptions{Vantage: capgen.NearServer})
+		t.Handshake(20 * ms)
+		t.SendData(C, capgen.HTTPRequest("GET", "files.example.com", "/a.bin", "User-Agent: curl/8.5.0"))
+		t.Write(S, httpResponseOf(4000))
+		t.Send(S, 1448)
+		t.Sleep(20 * ms)
+		t.Ack(C)
+		b := t.SendLost(S, 1448)
+		for _, d := range []time.Duration{200, 400, 800, 1600} {
+			t.Sleep(d * ms)
+			t.RetransmitLost(S, b)
+		}
+		t.Sleep(20 * ms)
+		t.Retransmit(S, b)
+		t.Sleep(20 * ms)
+		t.Ack(C)
+		for t.Queued(S) > 0 {
+			t.Send(S, min(1448, t.Queued(S)))
+		}
+		t.Sleep(20 * ms)
+		t.Ack(C)
+		t.Close(C)
+
+		t = capgen.NewTCPConn(c, netip.AddrPortFrom(cliEP.Addr(), cliEP.Port()+1), srvEP, &capgen.TCPOptions{Vantage: capgen.NearServer, Start: t.Now().Add(time.Second)})
+		t.Handshake(20 * ms)
+		t.SendData(C, capgen.HTTPRequest("GET", "files.example.com", "/b.bin", "User-Agent: curl/8.5.0"))
+		t.Write(S, httpResponseOf(4000))
+		t.Send(S, 1448)
+		t.Sleep(20 * ms)
+		t.ZeroWindow(C)
+		for range 3 {
+			t.Sleep(time.Second)
+			t.ZeroWindowProbeLinux(S)
+			t.Sleep(20 * ms)
+			t.Ack(C)
+		}
+		t.WindowUpdate(C, 64256)
+		for t.Queued(S) > 0 {
+			t.Send(S, min(1448, t.Queued(S)))
+		}
+		t.Sleep(20 * ms)
+		t.Ack(C)
+		t.Close(C)
+
+		t = capgen.NewTCPConn(c, netip.AddrPortFrom(cliEP.Addr(), cliEP.Port()+2), srvEP, &capgen.TCPOptions{Vantage: capgen.NearServer, Start: t.Now().Add(time.Second)})
+		t.Handshake(20 * ms)
+		t.SendData(C, capgen.HTTPRequest("GET", "files.example.com", "/c.txt", "User-Agent: curl/8.5.0"))
+		t.SendData(S, httpResponseOf(900))
+		t.Sleep(2 * time.Second)
+		t.SendData(C, capgen.HTTPRequest("GET", "files.example.com", "/d.txt", "User-Agent: curl/8.5.0"))
+		t.SendData(S, httpResponseOf(900))
+		t.Sleep(20 * ms)
+		t.Close(C)
+		c.done()
+	}
+	{
+		c := g.pmtuFixture("rules/http-incomplete-response.pcap", `
+Three HTTP responses captured at the client. The first announces
+Content-Length: 20000, and after four segments (5,688 bytes of body) that the
+client acknowledges the server resets the connection: a truncated download.
+The second is complete. The third is still arriving when the capture ends (it
+announced 20,000 bytes, 2,792 came): the capture's end is not the transfer's.
+Expected: one http-incomplete-response (error) naming the request, 5688 of
+20000 bytes and the server's reset; no tcp-reset-midstream (nothing was in
+flight when the reset came).`)
+		start := capgen.Epoch
+		for i, v := range []struct {
+			path string
+			sent int
+			end  string
+		}{{"/big.iso", 4, "reset"}, {"/ok.txt", -1, "close"}, {"/late.iso", 2, "capture"}} {
+			t := capgen.NewTCPConn(c, netip.AddrPortFrom(cliEP.Addr(), cliEP.Port()+uint16(i)), srvEP, &capgen.TCPOptions{Start: start})
+			t.Handshake(20 * ms)
+			t.SendData(C, capgen.HTTPRequest("GET", "files.example.com", v.path, "User-Agent: curl/8.5.0"))
+			t.Sleep(20 * ms)
+			if v.sent < 0 {
+				sendAll(t, S, httpResponseOf(1200))
+			} else {
+				head := capgen.HTTPResponseHead(200, 20000, "Server: nginx/1.24.0", "Content-Type: application/octet-stream")
+				t.Write(S, append(head, filler(20000, "body"+v.path)...))
+				for range v.sent {
+					t.Send(S, 1448)
+				}
+			}
+			t.Ack(C)
+			t.Sleep(50 * ms)
+			switch v.end {
+			case "reset":
+				t.Rst(S)
+			case "close":
+				t.Close(C)
+			}
+			start = t.Now().Add(500 * ms)
+		}
+		c.done()
+	}
+	{
+		c := g.pmtuFixture("rules/tls-alert.pcap", `
+A TLS 1.2 handshake that fails after the ServerHello: the server answers the
+ClientHello (SNI intranet.example.com), and the client, which does not trust
+the certificate's issuer, sends a fatal unknown_ca alert (level 2, description
+48) and closes. Then a handshake that completes (not reported). Expected: one
+tls-alert (error) naming the server, the SNI, the alert and that the client
+sent it; no tls-handshake-rejected (the server did answer).`)
+		t := capgen.NewTCPConn(c, cliEP, tlsEP, nil)
+		t.Handshake(12 * ms)
+		t.SendData(C, capgen.TLSClientHello(capgen.ClientHello{SNI: "intranet.example.com", Versions: []uint16{capgen.TLS12}}))
+		t.Sleep(12 * ms)
+		sendAll(t, S, capgen.TLSServerHello(capgen.ServerHello{Version: capgen.TLS12, Seed: "intranet"}))
+		t.Ack(C)
+		t.SendData(C, capgen.TLSAlert(capgen.AlertLevelFatal, 48))
+		t.Fin(C)
+		t.Sleep(12 * ms)
+		t.Ack(S)
+		t.Fin(S)
+		t.Ack(C)
+
+		t = capgen.NewTCPConn(c, netip.AddrPortFrom(cliEP.Addr(), cliEP.Port()+1), tlsEP, &capgen.TCPOptions{Start: t.Now().Add(time.Second)})
+		t.Handshake(12 * ms)
+		t.SendData(C, capgen.TLSClientHello(capgen.ClientHello{SNI: "www.example.com"}))
+		t.Sleep(12 * ms)
+		sendAll(t, S, append(capgen.TLSServerHello(capgen.ServerHello{Seed: "www"}), capgen.TLSApplicationData(filler(2400, "cert"))...))
+		t.Ack(C)
+		t.SendData(C, append(capgen.TLSChangeCipherSpec(), capgen.TLSApplicationData(filler(53, "fin"))...))
+		t.Sleep(12 * ms)
+		t.SendData(S, capgen.TLSApplicationData(filler(300, "data")))
+		t.Ack(C)
+		t.Close(C)
+		c.done()
+	}
+}

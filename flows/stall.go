@@ -1,0 +1,119 @@
+package flows
+
+// Stalls and resets: when a direction's data waited for an acknowledgement
+// that did not come, and what was outstanding when a reset cut the
+// connection. They feed tcp-stall and tcp-reset-midstream (docs/rules.md).
+
+// stallDir is the stall bookkeeping of one direction's data.
+type stallDir struct {
+	since     int64 // data outstanding without progress since then; 0 when none
+	zw        bool  // the receiver advertised a zero window during the current wait
+	retx      int32 // retransmissions during the current wait
+	firstRetx int64
+	lastRetx  int64
+
+	longest Stall // the longest wait not explained by a zero window
+}
+
+// Stall is the longest time one direction's data waited for the peer's
+// acknowledgement, not counting waits the peer explained with a zero
+// window.
+type Stall struct {
+	Dir       Dir
+	From, To  int64 // the wait: from the last progress to the next (or the flow's end)
+	Ended     bool  // the flow ended while still waiting
+	Resends   int   // retransmissions of that direction during the wait
+	FirstRetx int64 // when the first and the last of them were sent
+	LastRetx  int64
+}
+
+// NS is the stall's length.
+func (s *Stall) NS() int64 { return s.To - s.From }
+
+// trackStall updates the stall state after a segment's analysis (the
+// path-MTU state, updated just before, holds the ACK points).
+func (t *TCPFlow) trackStall(p *Packet, dir Dir, a Analysis, acked bool) {
+	now := p.Timestamp
+	fwd, rev := &t.stall[dir], &t.stall[1-dir]
+	// An ACK that moved the peer's data forward ends the peer's wait.
+	if acked && rev.since != 0 {
+		rev.end(1-dir, now, false)
+		if t.outstanding(1-dir) > 0 {
+			rev.begin(now)
+		}
+	}
+	if p.Window == 0 && p.Flags&(FlagSYN|FlagRST) == 0 && rev.since != 0 {
+		rev.zw = true // the peer's data waits because this side stopped reading
+	}
+	if p.PayloadLen > 0 && p.Flags&FlagRST == 0 && a&(AKeepAlive|AZeroWindowProbe) == 0 {
+		if fwd.since == 0 && t.outstanding(dir) > 0 {
+			fwd.begin(now)
+		}
+		if a&ARetransmission != 0 && a&ASpuriousRetransmission == 0 {
+			if fwd.retx == 0 {
+				fwd.firstRetx = now
+			}
+			fwd.retx++
+			fwd.lastRetx = now
+		}
+	}
+	for d := range t.stall {
+		if t.stall[d].since != 0 && t.outstanding(Dir(d)) == 0 {
+			t.stall[d].since = 0 // acknowledged after all (a FIN's, say): no wait
+		}
+	}
+	if p.Flags&FlagRST != 0 && t.rst == nil {
+		midStream := t.SYNTime == 0 && t.SYNACKTime == 0 && t.pmtu[FromClient].maxSeg+t.pmtu[FromServer].maxSeg > 0
+		t.rst = &Reset{Dir: dir, At: now, Frame: FrameRef{File: p.File, Frame: p.Frame}, Established: t.ACKTime != 0 || midStream}
+		t.rst.Outstanding[FromClient], t.rst.Outstanding[FromServer] = t.outstanding(FromClient), t.outstanding(FromServer)
+	}
+}
+
+func (s *stallDir) begin(now int64) {
+	s.since, s.zw, s.retx, s.firstRetx, s.lastRetx = now, false, 0, 0, 0
+}
+
+func (s *stallDir) end(d Dir, now int64, ended bool) {
+	if !s.zw && now-s.since > s.longest.NS() {
+		s.longest = Stall{Dir: d, From: s.since, To: now, Ended: ended, Resends: int(s.retx), FirstRetx: s.firstRetx, LastRetx: s.lastRetx}
+	}
+	s.since = 0
+}
+
+// outstanding is how many bytes direction d sent that the peer has not
+// acknowledged (0 when unknown).
+func (t *TCPFlow) outstanding(d Dir) uint32 {
+	pm := &t.pmtu[d]
+	next := t.dirs[d].nextseq
+	if !pm.ackSet || next == 0 || !seqGT(next, pm.ackedTo) {
+		return 0
+	}
+	return next - pm.ackedTo
+}
+
+// LongestStall returns the longest unexplained wait of either direction
+// (nil when no data ever waited), closing a wait still open at the
+// flow's end (last).
+func (t *TCPFlow) LongestStall(last int64) *Stall {
+	var best *Stall
+	for d := FromClient; d <= FromServer; d++ {
+		s := t.stall[d]
+		if s.since != 0 && t.outstanding(d) > 0 {
+			s.end(d, last, true)
+		}
+		if l := s.longest; l.To > l.From && (best == nil || l.NS() > best.NS()) {
+			best = &l
+		}
+	}
+	return best
+}
+
+// Reset is the first RST of a connection: who sent it, when, and what each
+// direction had sent that the other had not acknowledged.
+type Reset struct {
+	Dir         Dir
+	At          int64
+	Frame       FrameRef
+	Established bool      // the connection had been set up (or was seen mid-stream with data)
+	Outstanding [2]uint32 // by direction
+}
