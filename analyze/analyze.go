@@ -303,10 +303,11 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 	}
 
 	r.Table, r.Decode, r.Streams = table.Stats, dec.Stats, app.Stats
+	r.fillCapture(rd, cfg.TopTalkers, talkers)
+	engine.SetRun(rules.RunInfo{Packets: r.Capture.Packets, TruncatedFrames: r.Capture.Truncated, FirstNS: r.Capture.FirstNS, LastNS: r.Capture.LastNS})
 	r.Findings = engine.Finish()
 	r.Suppressed = engine.Suppressed
 	r.RuleWarnings = engine.Warnings
-	r.fillCapture(rd, cfg.TopTalkers, talkers)
 	r.WorstFlows = worst.list()
 	return r, nil
 }

@@ -71,6 +71,22 @@ func TestPrecisionOnRealCaptures(t *testing.T) {
 			want: []string{"slow-connect", "mostly the server answering the SYN 208 ms", "path RTT 0.03 ms"},
 		},
 		{
+			file:  "lab-sample/loss.pcap",
+			why:   "5% loss on the path upstream of a client capture: every hole is filled by a retransmission the capture saw, so the capture itself lost nothing",
+			quiet: []string{"capture-loss", "pmtu-black-hole"},
+		},
+		{
+			file: "OISF__suricata-verify/tests__ssh-hassh-incomplete__input.pcap",
+			why: "the manifest's PMTU black-hole signature: a 1440-byte segment sent 8 times over 75 s, never acknowledged, " +
+				"after a 41-byte one was, and no ICMP",
+			want: []string{"pmtu-black-hole", "186.64.207.189 (the client, sending the large segments) and 192.168.178.254", "a 1440-byte segment (the receiver's MSS is 1460) was sent 7 more times"},
+		},
+		{
+			file: "zeek__zeek/testing__btest__Traces__smtp.pcap",
+			why:  "a working PMTU discovery: 4 ICMP frag-needed (MTU 1492) and the 1452-byte resends",
+			want: []string{"pmtu-frag-needed", "192.168.1.1 reported a path MTU of 1492 bytes", "PMTU discovery worked: 10.10.1.4:1470 → 74.53.140.153:25"},
+		},
+		{
 			file:  "chrissanders__packets/synscan.pcapng",
 			why:   "an nmap SYN scan of 1,000 ports of one host: one scan finding, not a finding per port",
 			quiet: []string{"tcp-syn-unanswered", "tcp-connection-refused"},

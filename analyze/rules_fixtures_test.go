@@ -190,7 +190,12 @@ var ruleCases = []ruleCase{
 		wantIn(t, r.find("tcp-stall")[0], "the server's data waited 3.2 s for the client's acknowledgement", "sending data again 5 times",
 			"the connection ended while still waiting (still stalled when the capture ended)")
 	}},
-	{file: "rules/pmtu-negative-offload.pcap", want: []string{"tcp-stall error", "tcp-retransmissions warning"}},
+	{file: "rules/pmtu-negative-offload.pcap", want: []string{"capture-offload info", "tcp-stall error", "tcp-retransmissions warning"}, check: func(t *testing.T, r *ruleRun) {
+		wantIn(t, r.find("capture-offload")[0], "1 TCP flow(s) carry segments larger than the MSS (up to 2896 bytes)")
+	}},
+	{file: "format/snaplen-96.pcap", want: []string{"capture-truncated warning"}, check: func(t *testing.T, r *ruleRun) {
+		wantIn(t, r.find("capture-truncated")[0], "2 of 9 frames (22.2%) were cut short by the capture's snapshot length")
+	}},
 	{file: "rules/tcp-stall.pcap", want: []string{"tcp-stall error", "tcp-retransmissions warning", "tcp-zero-window warning"}, check: func(t *testing.T, r *ruleRun) {
 		f := r.find("tcp-stall")[0]
 		wantIn(t, f, "192.0.2.10:51000 → 198.51.100.20:80: the server's data waited 3.0 s", "sending data again 5 times", "then the transfer went on")
@@ -201,6 +206,14 @@ var ruleCases = []ruleCase{
 	{file: "rules/http-incomplete-response.pcap", want: []string{"http-incomplete-response error"}, check: func(t *testing.T, r *ruleRun) {
 		wantIn(t, r.find("http-incomplete-response")[0], "1 HTTP response(s) from files.example.com (198.51.100.20:80)", "GET /big.iso: 5688 of 20000 bytes",
 			"the connection was reset by the server")
+	}},
+	{file: "rules/capture-quality.pcap", want: []string{"capture-loss warning", "capture-midstream info"}, check: func(t *testing.T, r *ruleRun) {
+		// Capture quality comes first, whatever the severities.
+		if r.res.Findings[0].Rule != "capture-loss" || r.res.Findings[1].Rule != "capture-midstream" {
+			t.Errorf("the capture-quality findings are not first: %s, %s", r.res.Findings[0].Rule, r.res.Findings[1].Rule)
+		}
+		wantIn(t, r.find("capture-loss")[0], "missed about 7.2% of the TCP data the hosts acknowledged (7240 of 100089 bytes, in 1 flow(s)", "192.0.2.10:51010 → 198.51.100.20:80")
+		wantIn(t, r.find("capture-midstream")[0], "6 of 7 TCP connections (86%) were already open")
 	}},
 	{file: "rules/tls-alert.pcap", want: []string{"tls-alert error"}, check: func(t *testing.T, r *ruleRun) {
 		wantIn(t, r.find("tls-alert")[0], "198.51.100.20:443 for intranet.example.com failed with a fatal unknown_ca alert from the client",

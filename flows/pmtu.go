@@ -44,6 +44,53 @@ type pmtuDir struct {
 
 	lastDataAt  int64
 	maxAfterMTU uint16 // largest segment sent after an ICMP error reported the path MTU
+
+	// holes are byte ranges of this direction the capture skipped and has
+	// not seen since; once acknowledged they count as capture loss (the
+	// receiver had them, the capture did not). A few are enough: more at
+	// once are left uncounted.
+	holes  [4]struct{ from, to uint32 }
+	nholes uint8
+}
+
+// maxHole bounds a hole that counts as missed data: a jump of more than
+// 16 MiB is a sequence number gone wrong, not data.
+const maxHole = 1 << 24
+
+// fill removes what a segment [seq, end) covers from the holes.
+func (s *pmtuDir) fill(seq, end uint32) {
+	for i := 0; i < int(s.nholes); i++ {
+		h := &s.holes[i]
+		if !seqLT(seq, h.to) || !seqGT(end, h.from) {
+			continue
+		}
+		switch {
+		case seqLE(seq, h.from) && !seqLT(end, h.to): // covered whole
+			copy(s.holes[i:], s.holes[i+1:s.nholes])
+			s.nholes--
+			i--
+		case seqLE(seq, h.from):
+			h.from = end
+		default:
+			h.to = seq // the part after the segment stays unseen too; dropping it undercounts
+		}
+	}
+}
+
+// acked counts the holes an ACK up to ack covers as capture loss.
+func (s *pmtuDir) acked(ack uint32) (unseen int64) {
+	for s.nholes > 0 && seqGT(ack, s.holes[0].from) {
+		h := &s.holes[0]
+		if seqLT(ack, h.to) {
+			unseen += int64(ack - h.from)
+			h.from = ack
+			break
+		}
+		unseen += int64(h.to - h.from)
+		copy(s.holes[:], s.holes[1:s.nholes])
+		s.nholes--
+	}
+	return unseen
 }
 
 // trackPMTU updates the path-MTU state after a segment's analysis. prevNext
@@ -54,6 +101,10 @@ func (t *TCPFlow) trackPMTU(p *Packet, dir Dir, a Analysis, prevNext uint32) (ac
 	now := p.Timestamp
 	if p.Flags&FlagACK != 0 && (!rev.ackSet || seqGT(p.Ack, rev.ackedTo)) {
 		acked = true
+		if rev.ackSet {
+			t.ackedBytes += int64(p.Ack - rev.ackedTo)
+		}
+		t.unseenBytes += rev.acked(p.Ack)
 		rev.ackedTo, rev.ackSet, rev.progressAt = p.Ack, true, now
 		n := 0
 		for n < int(rev.npend) && seqLE(rev.pend[n].end, p.Ack) {
@@ -79,6 +130,14 @@ func (t *TCPFlow) trackPMTU(p *Packet, dir Dir, a Analysis, prevNext uint32) (ac
 	}
 	if a&ALostSegment != 0 {
 		fwd.gapFrom, fwd.gapTo, fwd.gapAt, fwd.gapSet = prevNext, p.Seq, now, true
+		if gap := p.Seq - prevNext; gap < maxHole && int(fwd.nholes) < len(fwd.holes) {
+			// Past the few kept, holes are not counted: folding them
+			// together would count the data seen between them.
+			fwd.holes[fwd.nholes] = struct{ from, to uint32 }{prevNext, p.Seq}
+			fwd.nholes++
+		}
+	} else if fwd.nholes > 0 && seqLT(p.Seq, fwd.holes[fwd.nholes-1].to) {
+		fwd.fill(p.Seq, p.Seq+uint32(p.PayloadLen))
 	}
 	switch {
 	case a&ASpuriousRetransmission != 0:
@@ -109,6 +168,20 @@ func (t *TCPFlow) trackPMTU(p *Packet, dir Dir, a Analysis, prevNext uint32) (ac
 		}
 	}
 	return acked
+}
+
+// offloadSeg is the largest segment either side sent above the MSS its
+// peer advertised (0 when none, or no MSS is known): the capture point
+// saw what segmentation offload (TSO/GSO, or GRO/LRO on receive) hands
+// the stack, not packets on the wire.
+func (t *TCPFlow) offloadSeg() int {
+	n := 0
+	for d := range t.pmtu {
+		if mss := int(t.dirs[1-d].mss); mss > 0 && int(t.pmtu[d].maxSeg) > mss {
+			n = max(n, int(t.pmtu[d].maxSeg))
+		}
+	}
+	return n
 }
 
 // notePathMTU records an ICMP frag-needed / packet-too-big message about

@@ -86,6 +86,14 @@ type Record struct {
 	// none), for tcp-stall and tcp-reset-midstream.
 	Stall *Stall `json:"-"`
 	Reset *Reset `json:"-"`
+	// Capture-quality facts, for the capture-* rules: the bytes the hosts
+	// acknowledged and those of them the capture never saw (Zeek's
+	// capture_loss measure), the largest segment above the MSS (segmentation
+	// offload at the capture point; 0 when none), and a TCP connection
+	// whose handshake was not captured.
+	AckedBytes, UnseenBytes int64 `json:"-"`
+	OffloadSeg              int   `json:"-"`
+	MidStream               bool  `json:"-"`
 }
 
 // Record describes the flow. Call it before the flow is recycled (in OnEnd).
@@ -149,6 +157,9 @@ func (f *Flow) Record() Record {
 			r.StallMS, r.StallBy = ms(s.NS()), s.Dir.Side()
 		}
 		r.Reset = t.rst
+		r.AckedBytes, r.UnseenBytes = t.ackedBytes, min(t.unseenBytes, t.ackedBytes)
+		r.OffloadSeg = t.offloadSeg()
+		r.MidStream = t.SYNTime == 0 && t.SYNACKTime == 0
 		r.ClientMSS, r.ServerMSS = t.MSS(FromClient), t.MSS(FromServer)
 		r.ClientWScale, r.ServerWScale = t.WindowScale(FromClient), t.WindowScale(FromServer)
 		r.SACKPermitted = t.SACKPermitted(FromClient) && t.SACKPermitted(FromServer)

@@ -226,6 +226,9 @@ type TCPFlow struct {
 	// Waits for acknowledgements, and the first reset (stall.go).
 	stall [2]stallDir
 	rst   *Reset
+
+	// Capture loss: bytes acknowledged, and those the capture never saw.
+	ackedBytes, unseenBytes int64
 }
 
 func newTCPFlow() *TCPFlow {

@@ -256,6 +256,16 @@ func (e *Engine) Event(ev *Event) {
 // driver can skip building them).
 func (e *Engine) Wants(k EventKind) bool { return len(e.byKind[k]) > 0 }
 
+// SetRun hands the capture's RunInfo to the checkers that want it; the
+// driver calls it once the input is read, before Finish.
+func (e *Engine) SetRun(info RunInfo) {
+	for _, a := range e.all {
+		if r, ok := a.checker.(RunAware); ok {
+			r.Run(info)
+		}
+	}
+}
+
 // Finish lets grouping rules report and returns all findings, most severe
 // first.
 func (e *Engine) Finish() []Finding {

@@ -84,6 +84,20 @@ type Event struct {
 	ICMP *flows.ICMPRecord
 }
 
+// RunInfo is what the driver knows of the capture as a whole once it has
+// been read; the engine hands it to the checkers that want it (RunAware)
+// before Finish. The capture-quality rules judge the run with it.
+type RunInfo struct {
+	Packets         int64 // frames read
+	TruncatedFrames int64 // frames cut short by the snapshot length
+	FirstNS, LastNS int64 // the capture's time span
+}
+
+// RunAware is a Checker that wants the run's RunInfo before Finish.
+type RunAware interface {
+	Run(RunInfo)
+}
+
 // Threshold is a tunable number of a rule.
 type Threshold struct {
 	Name    string
@@ -182,9 +196,14 @@ func evidence(refs ...flows.FrameRef) []Evidence {
 	return out
 }
 
-// SortFindings orders findings most severe first, then by time.
+// SortFindings orders findings most severe first, then by time — except
+// that the capture-quality findings (capture-*) come before all others:
+// they say how far the rest can be trusted.
 func SortFindings(fs []Finding) {
 	sort.SliceStable(fs, func(i, j int) bool {
+		if qi, qj := strings.HasPrefix(fs[i].Rule, "capture-"), strings.HasPrefix(fs[j].Rule, "capture-"); qi != qj {
+			return qi
+		}
 		if fs[i].Severity != fs[j].Severity {
 			return fs[i].Severity > fs[j].Severity
 		}
@@ -198,6 +217,10 @@ func SortFindings(fs []Finding) {
 // All is the registry: every rule pcapx has, in a fixed order.
 func All() []*Rule {
 	return []*Rule{
+		CaptureTruncated,
+		CaptureLoss,
+		CaptureOffload,
+		CaptureMidstream,
 		TCPStall,
 		TCPRetransmissions,
 		TCPZeroWindow,

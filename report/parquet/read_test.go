@@ -192,7 +192,9 @@ func TestReplayResult(t *testing.T) {
 	}
 	for i := range rec.flows {
 		rec.flows[i].Evidence = nil                                               // not in the tables (findings hold the frames)
-		rec.flows[i].PMTU, rec.flows[i].Stall, rec.flows[i].Reset = nil, nil, nil // the rules' detail, not in the tables
+		f := &rec.flows[i] // the rules' detail, not in the tables
+		f.PMTU, f.Stall, f.Reset = nil, nil, nil
+		f.AckedBytes, f.UnseenBytes, f.OffloadSeg, f.MidStream = 0, 0, 0, false
 	}
 	for i := range rec.dns {
 		rec.dns[i].ResponseFrame = flows.FrameRef{}

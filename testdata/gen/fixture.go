@@ -186,6 +186,7 @@ func (g *generator) all() {
 	g.scanScenarios()
 	g.pmtuScenarios()
 	g.healthScenarios()
+	g.qualityScenarios()
 	g.formats()
 	g.links()
 	g.network()

@@ -361,3 +361,45 @@ sent it; no tls-handshake-rejected (the server did answer).`)
 		c.done()
 	}
 }
+
+// qualityScenarios are the fixtures of the capture-quality rules.
+func (g *generator) qualityScenarios() {
+	c := g.pmtuFixture("rules/capture-quality.pcap", `
+A capture whose own quality limits what it shows, captured at the client. Six
+HTTP downloads were already under way when it started (no handshakes), and in
+a seventh, a 100 KB download, the capturing host dropped 5 of the server's
+segments that the client did receive and acknowledge (7,240 bytes, about 7%).
+Expected: capture-loss (warning) with the share and the flow, and
+capture-midstream (info), both listed before any other finding.`)
+	start := capgen.Epoch
+	for i := range 6 {
+		t := capgen.NewTCPConn(c, netip.AddrPortFrom(cliEP.Addr(), cliEP.Port()+uint16(i)), srvEP, &capgen.TCPOptions{Start: start})
+		t.Established()
+		t.Write(S, filler(4000, "mid"))
+		for t.Queued(S) > 0 {
+			t.Send(S, min(1448, t.Queued(S)))
+		}
+		t.Sleep(20 * ms)
+		t.Ack(C)
+		t.Close(C)
+		start = t.Now().Add(10 * ms)
+	}
+	t := capgen.NewTCPConn(c, netip.AddrPortFrom(cliEP.Addr(), cliEP.Port()+10), srvEP, &capgen.TCPOptions{Start: start})
+	t.Handshake(20 * ms)
+	t.SendData(C, capgen.HTTPRequest("GET", "files.example.com", "/100k.bin", "User-Agent: curl/8.5.0"))
+	t.Sleep(20 * ms)
+	t.Write(S, httpResponseOf(100_000))
+	for i := 0; t.Queued(S) > 0; i++ {
+		if i%14 == 7 && i < 70 {
+			t.Miss(S, 1448) // reached the client, not the capture
+		} else {
+			t.Send(S, min(1448, t.Queued(S)))
+		}
+		if i%2 == 1 {
+			t.Ack(C)
+		}
+	}
+	t.Ack(C)
+	t.Close(C)
+	c.done()
+}
