@@ -97,14 +97,14 @@ func (s *pmtuDir) acked(ack uint32) (unseen int64) {
 // is this direction's highest sequence number before the segment. It says
 // whether the segment's ACK moved the peer's data forward.
 func (t *TCPFlow) trackPMTU(p *Packet, dir Dir, a Analysis, prevNext uint32) (acked bool) {
-	fwd, rev := &t.pmtu[dir], &t.pmtu[1-dir]
+	fwd, rev := &t.x.pmtu[dir], &t.x.pmtu[1-dir]
 	now := p.Timestamp
 	if p.Flags&FlagACK != 0 && (!rev.ackSet || seqGT(p.Ack, rev.ackedTo)) {
 		acked = true
 		if rev.ackSet {
-			t.ackedBytes += int64(p.Ack - rev.ackedTo)
+			t.x.ackedBytes += int64(p.Ack - rev.ackedTo)
 		}
-		t.unseenBytes += rev.acked(p.Ack)
+		t.x.unseenBytes += rev.acked(p.Ack)
 		rev.ackedTo, rev.ackSet, rev.progressAt = p.Ack, true, now
 		n := 0
 		for n < int(rev.npend) && seqLE(rev.pend[n].end, p.Ack) {
@@ -125,7 +125,7 @@ func (t *TCPFlow) trackPMTU(p *Packet, dir Dir, a Analysis, prevNext uint32) (ac
 	n := uint16(min(p.PayloadLen, 0xffff))
 	fwd.maxSeg = max(fwd.maxSeg, n)
 	fwd.lastDataAt = now
-	if t.pathMTU != nil && t.pathMTUDir == dir && now > t.pathMTU.At {
+	if t.x.pathMTU != nil && t.x.pathMTUDir == dir && now > t.x.pathMTU.At {
 		fwd.maxAfterMTU = max(fwd.maxAfterMTU, n)
 	}
 	if a&ALostSegment != 0 {
@@ -175,10 +175,13 @@ func (t *TCPFlow) trackPMTU(p *Packet, dir Dir, a Analysis, prevNext uint32) (ac
 // saw what segmentation offload (TSO/GSO, or GRO/LRO on receive) hands
 // the stack, not packets on the wire.
 func (t *TCPFlow) offloadSeg() int {
+	if t.x == nil {
+		return 0
+	}
 	n := 0
-	for d := range t.pmtu {
-		if mss := int(t.dirs[1-d].mss); mss > 0 && int(t.pmtu[d].maxSeg) > mss {
-			n = max(n, int(t.pmtu[d].maxSeg))
+	for d := range t.x.pmtu {
+		if mss := int(t.dirs[1-d].mss); mss > 0 && int(t.x.pmtu[d].maxSeg) > mss {
+			n = max(n, int(t.x.pmtu[d].maxSeg))
 		}
 	}
 	return n
@@ -187,13 +190,16 @@ func (t *TCPFlow) offloadSeg() int {
 // notePathMTU records an ICMP frag-needed / packet-too-big message about
 // this flow's packets sent in direction dir.
 func (t *TCPFlow) notePathMTU(dir Dir, mtu int, router netip.Addr, at int64) {
-	if t.pathMTU == nil {
-		t.pathMTU = &PathMTUReport{MTU: mtu, Router: router.String(), At: at}
-		t.pathMTUDir = dir
+	if t.x == nil {
+		t.x = new(transfer)
+	}
+	if t.x.pathMTU == nil {
+		t.x.pathMTU = &PathMTUReport{MTU: mtu, Router: router.String(), At: at}
+		t.x.pathMTUDir = dir
 		return
 	}
-	if mtu > 0 && (t.pathMTU.MTU == 0 || mtu < t.pathMTU.MTU) {
-		t.pathMTU.MTU = mtu
+	if mtu > 0 && (t.x.pathMTU.MTU == 0 || mtu < t.x.pathMTU.MTU) {
+		t.x.pathMTU.MTU = mtu
 	}
 }
 
@@ -231,11 +237,14 @@ const minStall = 1e9
 // PMTU works out the path-MTU evidence at the flow's end (last: the
 // flow's last packet time).
 func (t *TCPFlow) PMTU(last int64) *PMTU {
-	var out *PMTU
-	if t.pathMTU != nil {
-		out = &PMTU{Reported: t.pathMTU, ReportDir: t.pathMTUDir, MaxAfter: int(t.pmtu[t.pathMTUDir].maxAfterMTU)}
+	if t.x == nil {
+		return nil // no data, no report: nothing to say
 	}
-	if t.SYNTime == 0 || t.SYNACKTime == 0 || t.pathMTU != nil {
+	var out *PMTU
+	if t.x.pathMTU != nil {
+		out = &PMTU{Reported: t.x.pathMTU, ReportDir: t.x.pathMTUDir, MaxAfter: int(t.x.pmtu[t.x.pathMTUDir].maxAfterMTU)}
+	}
+	if t.SYNTime == 0 || t.SYNACKTime == 0 || t.x.pathMTU != nil {
 		// Mid-stream (the MSS and the first sizes are unknown), or an
 		// ICMP error did come back: not a black hole.
 		return out
@@ -249,7 +258,7 @@ func (t *TCPFlow) PMTU(last int64) *PMTU {
 }
 
 func (t *TCPFlow) blackHole(d Dir, last int64) *PMTU {
-	s, peer := &t.pmtu[d], &t.dirs[1-d]
+	s, peer := &t.x.pmtu[d], &t.dirs[1-d]
 	mss := int(peer.mss) // what the receiver said it can take
 	own := int(t.dirs[d].mss)
 	if mss == 0 || int(s.maxSeg) > mss {

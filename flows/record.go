@@ -156,8 +156,10 @@ func (f *Flow) Record() Record {
 			r.Stall = s
 			r.StallMS, r.StallBy = ms(s.NS()), s.Dir.Side()
 		}
-		r.Reset = t.rst
-		r.AckedBytes, r.UnseenBytes = t.ackedBytes, min(t.unseenBytes, t.ackedBytes)
+		if x := t.x; x != nil {
+			r.Reset = x.rst
+			r.AckedBytes, r.UnseenBytes = x.ackedBytes, min(x.unseenBytes, x.ackedBytes)
+		}
 		r.OffloadSeg = t.offloadSeg()
 		r.MidStream = t.SYNTime == 0 && t.SYNACKTime == 0
 		r.ClientMSS, r.ServerMSS = t.MSS(FromClient), t.MSS(FromServer)

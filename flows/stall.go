@@ -34,7 +34,7 @@ func (s *Stall) NS() int64 { return s.To - s.From }
 // path-MTU state, updated just before, holds the ACK points).
 func (t *TCPFlow) trackStall(p *Packet, dir Dir, a Analysis, acked bool) {
 	now := p.Timestamp
-	fwd, rev := &t.stall[dir], &t.stall[1-dir]
+	fwd, rev := &t.x.stall[dir], &t.x.stall[1-dir]
 	// An ACK that moved the peer's data forward ends the peer's wait.
 	if acked && rev.since != 0 {
 		rev.end(1-dir, now, false)
@@ -57,15 +57,15 @@ func (t *TCPFlow) trackStall(p *Packet, dir Dir, a Analysis, acked bool) {
 			fwd.lastRetx = now
 		}
 	}
-	for d := range t.stall {
-		if t.stall[d].since != 0 && t.outstanding(Dir(d)) == 0 {
-			t.stall[d].since = 0 // acknowledged after all (a FIN's, say): no wait
+	for d := range t.x.stall {
+		if t.x.stall[d].since != 0 && t.outstanding(Dir(d)) == 0 {
+			t.x.stall[d].since = 0 // acknowledged after all (a FIN's, say): no wait
 		}
 	}
-	if p.Flags&FlagRST != 0 && t.rst == nil {
-		midStream := t.SYNTime == 0 && t.SYNACKTime == 0 && t.pmtu[FromClient].maxSeg+t.pmtu[FromServer].maxSeg > 0
-		t.rst = &Reset{Dir: dir, At: now, Frame: FrameRef{File: p.File, Frame: p.Frame}, Established: t.ACKTime != 0 || midStream}
-		t.rst.Outstanding[FromClient], t.rst.Outstanding[FromServer] = t.outstanding(FromClient), t.outstanding(FromServer)
+	if p.Flags&FlagRST != 0 && t.x.rst == nil {
+		midStream := t.SYNTime == 0 && t.SYNACKTime == 0 && t.x.pmtu[FromClient].maxSeg+t.x.pmtu[FromServer].maxSeg > 0
+		t.x.rst = &Reset{Dir: dir, At: now, Frame: FrameRef{File: p.File, Frame: p.Frame}, Established: t.ACKTime != 0 || midStream}
+		t.x.rst.Outstanding[FromClient], t.x.rst.Outstanding[FromServer] = t.outstanding(FromClient), t.outstanding(FromServer)
 	}
 }
 
@@ -83,7 +83,10 @@ func (s *stallDir) end(d Dir, now int64, ended bool) {
 // outstanding is how many bytes direction d sent that the peer has not
 // acknowledged (0 when unknown).
 func (t *TCPFlow) outstanding(d Dir) uint32 {
-	pm := &t.pmtu[d]
+	if t.x == nil {
+		return 0
+	}
+	pm := &t.x.pmtu[d]
 	next := t.dirs[d].nextseq
 	if !pm.ackSet || next == 0 || !seqGT(next, pm.ackedTo) {
 		return 0
@@ -95,9 +98,12 @@ func (t *TCPFlow) outstanding(d Dir) uint32 {
 // (nil when no data ever waited), closing a wait still open at the
 // flow's end (last).
 func (t *TCPFlow) LongestStall(last int64) *Stall {
+	if t.x == nil {
+		return nil
+	}
 	var best *Stall
 	for d := FromClient; d <= FromServer; d++ {
-		s := t.stall[d]
+		s := t.x.stall[d]
 		if s.since != 0 && t.outstanding(d) > 0 {
 			s.end(d, last, true)
 		}

@@ -174,7 +174,10 @@ type tcpDir struct {
 	zwStart    int64 // capture time the current zero-window stall began, 0 if none
 	zwDuration int64
 	zwCount    int64
+}
 
+// rttDir is the round-trip bookkeeping of one direction's data.
+type rttDir struct {
 	// ACK round trips of this direction's data, one segment timed at a
 	// time (as a TCP sender does, RFC 6298), Karn's rule applied: a
 	// retransmission cancels the sample. Wireshark's tcp.analysis.ack_rtt
@@ -190,6 +193,23 @@ type tcpDir struct {
 	dataAt         int64 // 0 until the first payload
 	dataResent     int32
 	dataLastResent int64
+}
+
+// transfer is the state only a connection that carries data needs: round
+// trips, path MTU, stalls, the first reset, capture loss. It is allocated
+// at the first payload (or the first ICMP report about the flow), so a SYN
+// flood's million flows do not carry it.
+type transfer struct {
+	rtt   [2]rttDir
+	pmtu  [2]pmtuDir
+	stall [2]stallDir
+	rst   *Reset
+
+	pathMTU    *PathMTUReport
+	pathMTUDir Dir
+
+	// Capture loss: bytes acknowledged, and those the capture never saw.
+	ackedBytes, unseenBytes int64
 }
 
 // TCPFlow is the TCP state of one flow.
@@ -217,18 +237,10 @@ type TCPFlow struct {
 	mruSYN   int64 // time of the most recent pure SYN (ts_mru_syn)
 	flipped  bool
 
-	// Path MTU: each direction's segment sizes and their fate, and the
-	// ICMP report about them (pmtu.go).
-	pmtu       [2]pmtuDir
-	pathMTU    *PathMTUReport
-	pathMTUDir Dir
-
-	// Waits for acknowledgements, and the first reset (stall.go).
-	stall [2]stallDir
-	rst   *Reset
-
-	// Capture loss: bytes acknowledged, and those the capture never saw.
-	ackedBytes, unseenBytes int64
+	// x is the state of a connection that carries data (nil before its
+	// first payload): round trips, path MTU (pmtu.go), stalls and resets
+	// (stall.go), capture loss.
+	x *transfer
 }
 
 func newTCPFlow() *TCPFlow {
@@ -439,8 +451,18 @@ func (t *TCPFlow) analyze(p *Packet, dir Dir, pre Analysis) Analysis {
 	}
 
 	t.zeek(p, dir, fwd, rev)
-	t.timeRoundTrips(p, fwd, rev, a)
-	t.trackStall(p, dir, a, t.trackPMTU(p, dir, a, prevNext))
+	if t.x == nil && p.PayloadLen > 0 && flags&FlagRST == 0 {
+		t.x = new(transfer)
+		for d := range t.x.pmtu { // the ACK points so far
+			if ack := t.dirs[1-d].lastack; ack != 0 && t.dirs[1-d].baseSet {
+				t.x.pmtu[d].ackedTo, t.x.pmtu[d].ackSet = ack, true
+			}
+		}
+	}
+	if x := t.x; x != nil {
+		x.timeRoundTrips(p, &x.rtt[dir], &x.rtt[1-dir], fwd, a)
+		t.trackStall(p, dir, a, t.trackPMTU(p, dir, a, prevNext))
+	}
 	t.Counts.Add(a)
 	if a&problemFlags != 0 {
 		if a&AZeroWindow != 0 {
@@ -479,8 +501,9 @@ func (t *TCPFlow) keepEvidence(p *Packet, a Analysis) {
 }
 
 // timeRoundTrips keeps the ACK round-trip sample of each direction and
-// the first data segment's resends, after the segment's analysis.
-func (t *TCPFlow) timeRoundTrips(p *Packet, fwd, rev *tcpDir, a Analysis) {
+// the first data segment's resends, after the segment's analysis (seq is
+// the sending direction's sequence state).
+func (x *transfer) timeRoundTrips(p *Packet, fwd, rev *rttDir, seq *tcpDir, a Analysis) {
 	now := p.Timestamp
 	if p.Flags&FlagACK != 0 && rev.rttAt != 0 && seqLE(rev.rttEnd, p.Ack) {
 		if d := now - rev.rttAt; d > 0 && (rev.minRTT == 0 || d < rev.minRTT) {
@@ -495,7 +518,7 @@ func (t *TCPFlow) timeRoundTrips(p *Packet, fwd, rev *tcpDir, a Analysis) {
 	switch {
 	case a&(ARetransmission|AOutOfOrder|AKeepAlive|AZeroWindowProbe) != 0:
 		fwd.rttAt = 0 // Karn: an ACK could be for either copy
-	case fwd.rttAt == 0 && end == fwd.nextseq:
+	case fwd.rttAt == 0 && end == seq.nextseq:
 		fwd.rttEnd, fwd.rttAt = end, now
 	}
 	switch {
@@ -561,7 +584,10 @@ func (t *TCPFlow) PathRTT() int64 {
 			best = v
 		}
 	}
-	c, s := t.dirs[FromClient].minRTT, t.dirs[FromServer].minRTT
+	var c, s int64
+	if t.x != nil {
+		c, s = t.x.rtt[FromClient].minRTT, t.x.rtt[FromServer].minRTT
+	}
 	switch t.Side {
 	case SideClient:
 		consider(c)
@@ -579,7 +605,10 @@ func (t *TCPFlow) PathRTT() int64 {
 // the first request) was first captured (0: none yet), how often it was
 // sent again, and how long after the first copy the last one went out.
 func (t *TCPFlow) FirstData(d Dir) (at int64, resent int, wait int64) {
-	x := &t.dirs[d]
+	if t.x == nil {
+		return 0, 0, 0
+	}
+	x := &t.x.rtt[d]
 	if x.dataResent == 0 {
 		return x.dataAt, 0, 0
 	}

@@ -166,7 +166,11 @@ const maxWarnings = 20
 
 // Engine runs the enabled rules over one run's events.
 type Engine struct {
-	byKind     [numEventKinds][]*active
+	byKind [numEventKinds][]*active
+	// scans tallies connection attempts once per flow for the rules that
+	// read it (the scan rules, and the per-port ones that leave scans to
+	// them); nil when none of them is enabled.
+	scans      *scanBook
 	all        []*active
 	findings   []Finding
 	Suppressed map[string]int64 // findings dropped past maxFindingsPerRule, by rule
@@ -198,7 +202,7 @@ func NewEngine(cfg *Config) (*Engine, error) {
 			return nil, err
 		}
 	}
-	e := &Engine{Suppressed: map[string]int64{}}
+	e := &Engine{Suppressed: map[string]int64{}, scans: newScanBook()}
 	type enabled struct {
 		r *Rule
 		p Params
@@ -206,7 +210,7 @@ func NewEngine(cfg *Config) (*Engine, error) {
 	var on []enabled
 	others := map[string]Params{} // shared: a rule may defer to another's settings
 	for _, r := range append(All(), cfg.CustomRules()...) {
-		p := Params{Severity: r.Severity, Thresholds: map[string]float64{}, others: others}
+		p := Params{Severity: r.Severity, Thresholds: map[string]float64{}, others: others, scans: e.scans}
 		for _, t := range r.Thresholds {
 			p.Thresholds[t.Name] = t.Default
 		}
@@ -242,11 +246,28 @@ func NewEngine(cfg *Config) (*Engine, error) {
 			e.byKind[k] = append(e.byKind[k], a)
 		}
 	}
+	if !e.wantsScans() {
+		e.scans = nil
+	}
 	return e, nil
+}
+
+// wantsScans says whether an enabled rule reads the scan book.
+func (e *Engine) wantsScans() bool {
+	for _, a := range e.all {
+		switch a.rule {
+		case TCPPortScan, TCPSweep, TCPSYNUnanswered, TCPConnectionRefused:
+			return true
+		}
+	}
+	return false
 }
 
 // Event hands an event to the rules that consume its kind.
 func (e *Engine) Event(ev *Event) {
+	if ev.Kind == EventFlow && e.scans != nil {
+		e.scans.addFlow(ev.Flow)
+	}
 	for _, a := range e.byKind[ev.Kind] {
 		a.checker.Event(ev, a.report)
 	}

@@ -141,6 +141,7 @@ type Params struct {
 	Thresholds map[string]float64
 
 	others map[string]Params // every enabled rule's, by id (see Enabled)
+	scans  *scanBook         // the run's connection attempts, fed by the engine
 }
 
 // Enabled returns another rule's effective settings in this run, and

@@ -54,7 +54,6 @@ type connGroup struct {
 	p     Params
 	state string // Zeek conn_state: S0 (no answer) or REJ (refused)
 	g     groups // by client → server:port, merged by server at the end
-	book  scanBook
 }
 
 // attemptData is what a group keeps of its attempts.
@@ -66,9 +65,6 @@ type attemptData struct {
 
 func (c *connGroup) Event(ev *Event, _ func(Finding)) {
 	f := ev.Flow
-	if o, ok := attemptOf(f); ok {
-		c.book.add(f, o)
-	}
 	if f.Proto != "tcp" || f.State != c.state {
 		return
 	}
@@ -82,7 +78,7 @@ func (c *connGroup) Event(ev *Event, _ func(Finding)) {
 }
 
 func (c *connGroup) Finish(report func(Finding)) {
-	found := c.book.scansOf(c.p)
+	found := c.p.scans.scansOf(c.p)
 	var merged groups
 	for _, e := range c.g.order {
 		a := e.data.(*attemptData)

@@ -19,8 +19,8 @@ not one "unanswered" or "refused" finding per port: tcp-syn-unanswered and
 tcp-connection-refused leave them out.
 
 The finding names the scanner, the target, how many ports were tried and how
-many answered (open), refused (closed: RST) or stayed silent (filtered), over
-what time and at what rate.
+many answered (open: a SYN-ACK, and no data after it), refused (closed: RST) or
+stayed silent (filtered), over what time and at what rate.
 
 Next: whether the scanner is yours (an inventory or security scanner) or not;
 "ss -ltn" on the target for what the open ports are; firewall logs on the path
@@ -83,7 +83,10 @@ func attemptOf(f *flows.Record) (o outcome, ok bool) {
 }
 
 // scanTally counts the attempts from one source to one host (a port scan)
-// or to one port (a sweep), by distinct target.
+// or to one port (a sweep), by distinct target. Answered attempts are
+// counted; their targets are kept only once the tally has a failed one
+// (most tallies are a client's ordinary connections to a server, and a
+// map each would cost more than the rest of the run's rule state).
 type scanTally struct {
 	src, dst        string // dst "" for a sweep
 	port            uint16 // 0 for a port scan
@@ -93,6 +96,8 @@ type scanTally struct {
 	refused, silent int64 // attempts
 	first, last     int64
 	evidence        []flows.FrameRef
+	openBefore      []uint16 // a port scan's answered ports seen before its first failure, a few
+	openHostsBefore []string // a sweep's
 }
 
 // failedTargets counts the distinct targets (ports or hosts) that never
@@ -116,45 +121,86 @@ func (t *scanTally) failedTargets() int {
 // scan has at most 65,535); past it, attempts are still counted.
 const maxScanTargets = 1 << 16
 
-// scanBook tallies every connection attempt by (source, host) and by
-// (source, port), bounded like the groups.
-type scanBook struct {
-	pairs, sweeps map[string]*scanTally
-	order         []*scanTally
+type pairKey struct{ src, dst string }
+
+type sweepKey struct {
+	src  string
+	port uint16
 }
 
-func (b *scanBook) add(f *flows.Record, o outcome) {
-	if b.pairs == nil {
-		b.pairs, b.sweeps = map[string]*scanTally{}, map[string]*scanTally{}
+// scanBook tallies every connection attempt by (source, host) and by
+// (source, port), bounded like the groups. One book serves the run's scan
+// rules and the per-port rules that leave scans to them: the engine feeds
+// it once per flow (Params.scans).
+type scanBook struct {
+	pairs  map[pairKey]*scanTally
+	sweeps map[sweepKey]*scanTally
+	order  []*scanTally
+	found  *scans // the scans, worked out once at the end
+}
+
+func newScanBook() *scanBook {
+	return &scanBook{pairs: map[pairKey]*scanTally{}, sweeps: map[sweepKey]*scanTally{}}
+}
+
+// addFlow tallies a flow if it is a connection attempt. An answered one
+// counts only if no data followed (a probe: the scanner resets or drops
+// it): a client's ordinary connections are not tallied at all, which keeps
+// the book small on a capture of real traffic.
+func (b *scanBook) addFlow(f *flows.Record) {
+	o, ok := attemptOf(f)
+	if !ok || o == answered && f.OrigPayload+f.RespPayload > 0 {
+		return
 	}
-	tally := func(m map[string]*scanTally, key string, mk func() *scanTally) *scanTally {
-		t := m[key]
-		if t == nil {
-			if len(m) >= maxGroups {
-				return nil
+	pk := pairKey{f.SrcAddr, f.DstAddr}
+	t := b.pairs[pk]
+	if t == nil && len(b.pairs) < maxGroups {
+		t = &scanTally{src: f.SrcAddr, dst: f.DstAddr, first: f.FirstNS}
+		b.pairs[pk] = t
+		b.order = append(b.order, t)
+	}
+	if t != nil {
+		t.count(f, o)
+		switch {
+		case t.ports != nil || o != answered:
+			if t.ports == nil {
+				t.ports = map[uint16]outcome{}
+				for _, p := range t.openBefore {
+					t.ports[p] |= answered
+				}
+				t.openBefore = nil
 			}
-			t = mk()
-			t.first = f.FirstNS
-			m[key] = t
-			b.order = append(b.order, t)
+			if _, ok := t.ports[f.DstPort]; ok || len(t.ports) < maxScanTargets {
+				t.ports[f.DstPort] |= o
+			}
+		case len(t.openBefore) < 16:
+			t.openBefore = append(t.openBefore, f.DstPort)
 		}
-		return t
 	}
-	if t := tally(b.pairs, f.SrcAddr+"|"+f.DstAddr, func() *scanTally {
-		return &scanTally{src: f.SrcAddr, dst: f.DstAddr, ports: map[uint16]outcome{}}
-	}); t != nil {
-		if _, ok := t.ports[f.DstPort]; ok || len(t.ports) < maxScanTargets {
-			t.ports[f.DstPort] |= o
-		}
-		t.count(f, o)
+	sk := sweepKey{f.SrcAddr, f.DstPort}
+	w := b.sweeps[sk]
+	if w == nil && len(b.sweeps) < maxGroups {
+		w = &scanTally{src: f.SrcAddr, port: f.DstPort, first: f.FirstNS}
+		b.sweeps[sk] = w
+		b.order = append(b.order, w)
 	}
-	if t := tally(b.sweeps, fmt.Sprintf("%s|%d", f.SrcAddr, f.DstPort), func() *scanTally {
-		return &scanTally{src: f.SrcAddr, port: f.DstPort, targets: map[string]outcome{}}
-	}); t != nil {
-		if _, ok := t.targets[f.DstAddr]; ok || len(t.targets) < maxScanTargets {
-			t.targets[f.DstAddr] |= o
+	if w != nil {
+		w.count(f, o)
+		switch {
+		case w.targets != nil || o != answered:
+			if w.targets == nil {
+				w.targets = map[string]outcome{}
+				for _, h := range w.openHostsBefore {
+					w.targets[h] |= answered
+				}
+				w.openHostsBefore = nil
+			}
+			if _, ok := w.targets[f.DstAddr]; ok || len(w.targets) < maxScanTargets {
+				w.targets[f.DstAddr] |= o
+			}
+		case len(w.openHostsBefore) < 16:
+			w.openHostsBefore = append(w.openHostsBefore, f.DstAddr)
 		}
-		t.count(f, o)
 	}
 }
 
@@ -176,55 +222,56 @@ func (t *scanTally) count(f *flows.Record, o outcome) {
 // scans are the attempts that belong to a port scan or a sweep, as the
 // scan rules (when enabled, with their thresholds) see them.
 type scans struct {
-	pairs  map[string]bool // "src|dst" of port scans
-	sweeps map[string]bool // "src|port" of sweeps
+	pairs  map[pairKey]bool
+	sweeps map[sweepKey]bool
 }
 
 // scansOf finds the scans in a book, with the thresholds of the scan rules
-// enabled in p's run.
+// enabled in p's run (worked out once: every rule of the run has the same).
 func (b *scanBook) scansOf(p Params) scans {
-	s := scans{pairs: map[string]bool{}, sweeps: map[string]bool{}}
+	if b.found != nil {
+		return *b.found
+	}
+	s := scans{pairs: map[pairKey]bool{}, sweeps: map[sweepKey]bool{}}
 	if sp, ok := p.Enabled(TCPPortScan.ID); ok {
 		for k, t := range b.pairs {
-			if float64(t.failedTargets()) >= sp.T("min_ports") {
+			if t.ports != nil && float64(t.failedTargets()) >= sp.T("min_ports") {
 				s.pairs[k] = true
 			}
 		}
 	}
 	if sp, ok := p.Enabled(TCPSweep.ID); ok {
 		for k, t := range b.sweeps {
-			if float64(t.failedTargets()) >= sp.T("min_hosts") {
+			if t.targets != nil && float64(t.failedTargets()) >= sp.T("min_hosts") {
 				s.sweeps[k] = true
 			}
 		}
 	}
+	b.found = &s
 	return s
 }
 
 // covers says whether a failed attempt belongs to a reported scan.
 func (s scans) covers(src, dst string, port uint16) bool {
-	return s.pairs[src+"|"+dst] || s.sweeps[fmt.Sprintf("%s|%d", src, port)]
+	return s.pairs[pairKey{src, dst}] || s.sweeps[sweepKey{src, port}]
 }
 
-// scanCheck is the checker of tcp-port-scan and tcp-sweep.
+// scanCheck is the checker of tcp-port-scan and tcp-sweep; the engine
+// feeds the run's scanBook.
 type scanCheck struct {
 	p     Params
 	sweep bool
-	book  scanBook
 }
 
-func (c *scanCheck) Event(ev *Event, _ func(Finding)) {
-	if o, ok := attemptOf(ev.Flow); ok {
-		c.book.add(ev.Flow, o)
-	}
-}
+func (c *scanCheck) Event(*Event, func(Finding)) {}
 
 func (c *scanCheck) Finish(report func(Finding)) {
-	found := c.book.scansOf(c.p)
+	book := c.p.scans
+	found := book.scansOf(c.p)
 	var list []*scanTally
-	for _, t := range c.book.order {
-		if c.sweep && t.dst == "" && found.sweeps[fmt.Sprintf("%s|%d", t.src, t.port)] ||
-			!c.sweep && t.dst != "" && found.pairs[t.src+"|"+t.dst] {
+	for _, t := range book.order {
+		if c.sweep && t.dst == "" && found.sweeps[sweepKey{t.src, t.port}] ||
+			!c.sweep && t.dst != "" && found.pairs[pairKey{t.src, t.dst}] {
 			list = append(list, t)
 		}
 	}
