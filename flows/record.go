@@ -78,6 +78,9 @@ type Record struct {
 	// PMTU: what the segment sizes and ICMP errors say about the path MTU
 	// (nil when nothing), for the pmtu-* rules.
 	PMTU *PMTU `json:"-"`
+	// Reuse: the earlier connection on this 4-tuple that the SYN met (nil
+	// when none is known), for tcp-port-reuse.
+	Reuse *PortReuse `json:"-"`
 }
 
 // Record describes the flow. Call it before the flow is recycled (in OnEnd).
@@ -143,6 +146,7 @@ func (f *Flow) Record() Record {
 		r.ZeroWindowBy = t.ZeroWindowBy()
 		r.TCPCounts = t.Counts
 		r.Evidence = t.Evidence
+		r.Reuse = t.portReuse()
 	}
 	return r
 }

@@ -222,6 +222,15 @@ type TCPFlow struct {
 	pmtu       [2]pmtuDir
 	pathMTU    *PathMTUReport
 	pathMTUDir Dir
+
+	// An earlier connection on the 4-tuple (set by the table when this
+	// one's SYN took it over), and the server's first reply to the SYN
+	// (reuse.go).
+	prev       *PortReuse
+	replied    bool
+	replyFlags uint8
+	replyAck   uint32
+	replyNS    int64
 }
 
 func newTCPFlow() *TCPFlow {
@@ -358,6 +367,8 @@ func (t *TCPFlow) analyze(p *Packet, dir Dir, pre Analysis) Analysis {
 			}
 		}
 	}
+
+	t.noteReply(p, dir)
 
 	// base_seq, set before the analysis (dissect_tcp).
 	a := pre
