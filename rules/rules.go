@@ -205,6 +205,8 @@ func All() []*Rule {
 		TCPConnectionRefused,
 		TCPPortScan,
 		TCPSweep,
+		TCPConnectionChurn,
+		TCPPortReuse,
 		PMTUBlackHole,
 		PMTUFragNeeded,
 		TLSHandshakeRejected,
