@@ -56,6 +56,7 @@ func TestConnectionChurnThresholds(t *testing.T) {
 		{"closed by the server, or reset", churnConns(100, 50, oneServer, constMS(20), "ShADadfF"), []string{"0 closed by the client first", "100 by the server first"}},
 		{"reset", churnConns(100, 50, oneServer, constMS(20), "ShADadR"), []string{"100 with a reset"}},
 		{"all at once", churnConns(200, 0, oneServer, constMS(20), "ShADadFf"), []string{"opened 200 connections to 10.0.0.2:443 at once"}},
+		{"a burst under 1 s: no TIME-WAIT projection", churnConns(150, 5, oneServer, constMS(20), "ShADadFf"), []string{"in 0.7 s (200/s)", "150 closed by the client first (TIME-WAIT on the client), 0 by the server first, 0 with a reset, 0 not closed in the capture. Reuse"}},
 		{"long-lived connections opened at once (a pool)", churnConns(500, 0.2, oneServer, constMS(2700), "ShADadFf"), nil},
 		{"spread over many servers", churnConns(300, 10, func(i int) string { return fmt.Sprintf("10.0.%d.%d", i/250, i%250+1) }, constMS(20), "ShADadFf"), nil},
 		{"unanswered attempts are not connections", churnConns(300, 10, oneServer, constMS(0), "S"), nil},

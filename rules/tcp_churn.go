@@ -162,7 +162,9 @@ func (c *churnCheck) message(e *group, d *churnData, rate float64) string {
 		msText(d.durations.median()), d.short, c.p.T("max_duration_ms"), d.minPort, d.maxPort, d.ports.n)
 	fmt.Fprintf(&b, "; %d closed by the client first (TIME-WAIT on the client), %d by the server first, %d with a reset, %d not closed in the capture",
 		d.clientFirst, d.serverFirst, d.reset, e.count-d.clientFirst-d.serverFirst-d.reset)
-	if d.clientFirst > 0 && !math.IsInf(rate, 1) {
+	if d.clientFirst > 0 && span >= 1 {
+		// Only a rate sustained for a while says how many ports a
+		// steady client holds; a burst holds no more than it opened.
 		held := rate * 60 * float64(d.clientFirst) / float64(e.count)
 		fmt.Fprintf(&b, "; at this rate about %.0f client ports stay in TIME-WAIT (60 s on Linux; its default range has 28,232)", held)
 	}

@@ -45,7 +45,10 @@ tcp-connection-churn), with a server that closes first (HTTP/1.0, "Connection:
 close", short RPCs); many clients behind a NAT or load balancer that reuses
 source ports quickly; a client bound to a fixed source port; a client that
 restarted and reconnects from the same port while the server still holds its
-old connection; a middlebox that dropped the old connection's close.
+old connection; a middlebox that dropped the old connection's close; a NAT,
+proxy or firewall in front of the server that still holds the old connection and
+answers for it (its ACK then differs from the server's SYN-ACK in TTL, IP ID or
+window).
 
 Next: on the server, "ss -tan state time-wait '( sport = :PORT )' | wc -l" and
 "ss -tano '( sport = :PORT )'" for the old 4-tuple; "nstat -az
