@@ -15,8 +15,8 @@ var TCPPortReuse = &Rule{
 	Doc: `A client sent a SYN from the same address and port to the same server address
 and port as an earlier connection that the server may still hold: one closed
 less than time_wait_s before with the server's FIN first (the side that closes
-first keeps the 4-tuple in TIME-WAIT: 60 s on Linux, 2 MSL elsewhere, 240 s on
-Windows), or one never closed at all; or the server answered the SYN with a
+first keeps the 4-tuple in TIME-WAIT: 60 s on Linux, 2 MSL elsewhere, up to
+240 s), or one never closed at all; or the server answered the SYN with a
 bare ACK for another connection (a "challenge ACK", RFC 5961), which shows that
 it held one, even one older than the capture.
 
