@@ -129,6 +129,39 @@ var ruleCases = []ruleCase{
 	{file: "rules/tcp-retransmissions-many.pcap", want: []string{"tcp-retransmissions warning"}, check: checkRetransmissionsMany},
 	{file: "rules/tcp-port-scan.pcap", want: []string{"tcp-syn-unanswered error", "tcp-port-scan warning"}, check: checkPortScan},
 	{file: "rules/tcp-sweep.pcap", want: []string{"tcp-sweep warning"}, check: checkSweep},
+	{file: "rules/tcp-connection-churn.pcap", want: []string{"tcp-connection-churn warning"}, check: func(t *testing.T, r *ruleRun) {
+		f := r.find("tcp-connection-churn")[0]
+		wantIn(t, f, "192.0.2.10 opened 120 connections to 198.51.100.20:6379 in 2.4 s (50/s)", "median duration about 0.62 ms (120 under 1000 ms)",
+			"client ports 45120–45358 (120 distinct)", "120 closed by the client first (TIME-WAIT on the client), 0 by the server first, 0 with a reset",
+			"about 3000 client ports stay in TIME-WAIT", "Reuse connections: HTTP keep-alive, connection pooling; or widen net.ipv4.ip_local_port_range / enable tcp_tw_reuse on the client")
+		if f.Count != 120 || len(f.Evidence) != 5 || f.Evidence[1].Frame != 9 {
+			t.Errorf("count %d, evidence %v: want 120 and the first SYNs", f.Count, f.Evidence)
+		}
+	}},
+	// A pool of long-lived connections, a crawler and a slow poller.
+	{file: "rules/tcp-connection-churn-negative.pcap"},
+	{file: "rules/tcp-port-reuse.pcap", want: []string{"tcp-port-reuse warning", "slow-connect warning"}, check: func(t *testing.T, r *ruleRun) {
+		f := r.find("tcp-port-reuse")[0]
+		wantIn(t, f, "3 SYN(s) to 198.51.100.20:80", "(2 in the server's TIME-WAIT (it closed first, less than 60 s before), 1 never closed)",
+			"3.0 s–10 s after the old connection's last packet", "from 192.0.2.10, 192.0.2.11, 192.0.2.12", "2 above, 1 below",
+			"the server answered 1 with a SYN-ACK, 2 with an ACK for the old connection (challenge ACK)", "connect took up to 1002 ms",
+			"192.0.2.10:51000 → 198.51.100.20:80, 3.0 s after tcp.stream 0 closed (by the server first), ISN below its next sequence number, answered with an ACK for the old connection (challenge ACK), connected after 1002 ms",
+			"192.0.2.11:51000 → 198.51.100.20:80, 5.0 s after tcp.stream 2 closed (by the server first), ISN above its next sequence number, answered with a SYN-ACK",
+			"192.0.2.12:51000 → 198.51.100.20:80, 10 s after the last packet of a connection never closed (tcp.stream 4)")
+		// The evidence is the new SYNs, each flagged reused_ports as in
+		// Wireshark (the filter shows them).
+		reused := wiresharkFrames(t, "rules/tcp-port-reuse.pcap", "reused_ports")
+		for _, n := range evidenceFrames(f) {
+			if !reused[n] || r.flags[n]&flows.AReusedPorts == 0 {
+				t.Errorf("evidence frame %d is not a reused-ports SYN", n)
+			}
+		}
+		if len(f.Evidence) != 3 || f.Filter != "tcp.analysis.reused_ports && ip.addr == 198.51.100.20 && tcp.port == 80" {
+			t.Errorf("evidence %v, filter %q", f.Evidence, f.Filter)
+		}
+	}},
+	// After TIME-WAIT, the client's own TIME-WAIT, after a reset.
+	{file: "rules/tcp-port-reuse-negative.pcap"},
 	{file: "rules/tls-rst-after-serverhello.pcap", check: checkRSTAfterServerHello},
 	{file: "rules/tls-clienthello-3-segments.pcap", check: checkClientHelloSplit},
 	{file: "rules/http-pipelined.pcap", want: []string{"http-server-error error"}, check: checkPipelined},

@@ -94,6 +94,9 @@ type Record struct {
 	AckedBytes, UnseenBytes int64 `json:"-"`
 	OffloadSeg              int   `json:"-"`
 	MidStream               bool  `json:"-"`
+	// Reuse: the earlier connection on this 4-tuple that the SYN met (nil
+	// when none is known), for tcp-port-reuse.
+	Reuse *PortReuse `json:"-"`
 }
 
 // Record describes the flow. Call it before the flow is recycled (in OnEnd).
@@ -169,6 +172,7 @@ func (f *Flow) Record() Record {
 		r.ZeroWindowBy = t.ZeroWindowBy()
 		r.TCPCounts = t.Counts
 		r.Evidence = t.Evidence
+		r.Reuse = t.portReuse()
 	}
 	return r
 }

@@ -104,12 +104,17 @@ func (t *Table) Process(p *Packet) (*Flow, Dir, Analysis) {
 	k, fromA := keyOf(p, t.cfg.KeyByVLAN)
 	f := t.m.get(&k)
 	reused := false
+	var prev *PortReuse
 	if f != nil && f.TCP != nil && f.TCP.startsNewConnection(p, fromA == f.clientIsA()) {
+		prev = successor(f, p, fromA == f.clientIsA())
 		t.end(f, EndReused)
 		f, reused = nil, true
 	}
 	if f == nil {
 		f = t.create(k, p, fromA)
+		if prev != nil {
+			f.TCP.prev = prev
+		}
 	}
 	dir := FromServer
 	if fromA == f.clientIsA() {

@@ -241,6 +241,15 @@ type TCPFlow struct {
 	// first payload): round trips, path MTU (pmtu.go), stalls and resets
 	// (stall.go), capture loss.
 	x *transfer
+
+	// An earlier connection on the 4-tuple (set by the table when this
+	// one's SYN took it over), and the server's first reply to the SYN
+	// (reuse.go).
+	prev       *PortReuse
+	replied    bool
+	replyFlags uint8
+	replyAck   uint32
+	replyNS    int64
 }
 
 func newTCPFlow() *TCPFlow {
@@ -377,6 +386,8 @@ func (t *TCPFlow) analyze(p *Packet, dir Dir, pre Analysis) Analysis {
 			}
 		}
 	}
+
+	t.noteReply(p, dir)
 
 	// base_seq, set before the analysis (dissect_tcp).
 	a := pre

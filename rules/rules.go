@@ -231,6 +231,8 @@ func All() []*Rule {
 		TCPConnectionRefused,
 		TCPPortScan,
 		TCPSweep,
+		TCPConnectionChurn,
+		TCPPortReuse,
 		PMTUBlackHole,
 		PMTUFragNeeded,
 		TLSHandshakeRejected,

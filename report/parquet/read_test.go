@@ -191,8 +191,8 @@ func TestReplayResult(t *testing.T) {
 		t.Fatalf("demo: %d flows, %d dns, %d http, %d tls", len(rec.flows), len(rec.dns), len(rec.http), len(rec.tls))
 	}
 	for i := range rec.flows {
-		rec.flows[i].Evidence = nil                                               // not in the tables (findings hold the frames)
-		f := &rec.flows[i] // the rules' detail, not in the tables
+		rec.flows[i].Evidence = nil // not in the tables (findings hold the frames)
+		f := &rec.flows[i]          // the rules' detail, not in the tables
 		f.PMTU, f.Stall, f.Reset = nil, nil, nil
 		f.AckedBytes, f.UnseenBytes, f.OffloadSeg, f.MidStream = 0, 0, 0, false
 	}

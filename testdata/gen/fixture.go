@@ -184,6 +184,7 @@ func (g *generator) all() {
 	g.appScenarios()
 	g.ruleScenarios()
 	g.scanScenarios()
+	g.churnScenarios()
 	g.pmtuScenarios()
 	g.healthScenarios()
 	g.qualityScenarios()
