@@ -150,6 +150,8 @@ var ruleCases = []ruleCase{
 			"192.0.2.12:51000 → 198.51.100.20:80, 10 s after the last packet of a connection never closed (tcp.stream 4)")
 		// The evidence is the new SYNs, each flagged reused_ports as in
 		// Wireshark (the filter shows them).
+		// The connects the challenge ACKs delayed are told as that, not as loss.
+		wantIn(t, r.find("slow-connect")[0], "met an earlier connection the server still held on the same ports (a challenge ACK: see tcp-port-reuse)")
 		reused := wiresharkFrames(t, "rules/tcp-port-reuse.pcap", "reused_ports")
 		for _, n := range evidenceFrames(f) {
 			if !reused[n] || r.flags[n]&flows.AReusedPorts == 0 {

@@ -155,6 +155,7 @@ type sample struct {
 	retx    int     // opening packets sent again
 	wait    float64 // ms waited for retransmission timeouts
 	toReply float64 // ms from the opening packet to the server's reply (SYN-ACK, ServerHello, first byte, answer)
+	held    bool    // connect: the SYN met an earlier connection the server still held (a challenge ACK)
 
 	server  string // the server's address: the RTT fallback and the filter
 	port    uint16 // the server's port (0 for DNS)
@@ -183,7 +184,8 @@ func (k phase) measure(ev *Event) (s sample, ok bool) {
 			return s, false
 		}
 		return sample{total: f.HandshakeRTT, rtt: f.RTTMS, trips: 1, retx: int(f.SYNRetransmissions + f.SYNACKRetransmissions),
-			wait: f.HandshakeWaitMS, toReply: f.HandshakeRTT, server: f.DstAddr, port: f.DstPort}, true
+			wait: f.HandshakeWaitMS, toReply: f.HandshakeRTT, server: f.DstAddr, port: f.DstPort,
+			held: f.Reuse != nil && f.Reuse.Reply == "challenge-ack"}, true
 	case phaseTLS:
 		t := ev.TLS
 		if !t.Established || t.HandshakeMS <= 0 {
@@ -340,6 +342,7 @@ type slowAcc struct {
 	port                    uint16
 	wait, srv, other, trips float64
 	retx                    int
+	held                    int // connects whose SYN met a connection the server still held
 	rttMin, rttMax          float64
 	fastest                 float64 // the shortest slow measurement: the filter's bound
 }
@@ -373,6 +376,9 @@ func (c *slowPhase) judge(s *sample) {
 	a.other += sp.other
 	a.trips += sp.expected
 	a.retx += s.retx
+	if s.held {
+		a.held++
+	}
 	a.rttMin, a.rttMax = min(a.rttMin, rtt), max(a.rttMax, rtt)
 	a.fastest = min(a.fastest, s.total)
 }
@@ -441,6 +447,13 @@ func (k phase) cause(e *group, a *slowAcc) string {
 		next = "the client's certificate validation (OCSP, CRL fetches) and loss on the path"
 	default:
 		next = "compare with the path's round trip from other hosts (mtr " + a.server + ")"
+	}
+	if best == 0 && a.held > 0 {
+		// The client waited because its SYN met the previous connection
+		// on the same 4-tuple, which the server (or a NAT) still held: not
+		// loss on the path.
+		parts[0].text = fmt.Sprintf("waiting to retry after %d SYN(s) met an earlier connection the server still held on the same ports (a challenge ACK: see tcp-port-reuse), %s in all", a.held, msText(a.wait))
+		next = "tcp-port-reuse's advice: the client's port reuse against the server's (or a NAT's) TIME-WAIT"
 	}
 	return fmt.Sprintf("mostly %s; path RTT %s. Next: %s", parts[best].text, rttText(a), next)
 }
