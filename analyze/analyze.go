@@ -303,12 +303,27 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 	}
 
 	r.Table, r.Decode, r.Streams = table.Stats, dec.Stats, app.Stats
+	engine.Capture(captureFacts(rd, n))
 	r.Findings = engine.Finish()
 	r.Suppressed = engine.Suppressed
 	r.RuleWarnings = engine.Warnings
 	r.fillCapture(rd, cfg.TopTalkers, talkers)
 	r.WorstFlows = worst.list()
 	return r, nil
+}
+
+// captureFacts is what the rules learn of the capture as a whole: the
+// frames read, and which files were read or skipped.
+func captureFacts(rd source.Reader, packets int64) rules.CaptureFacts {
+	c := rules.CaptureFacts{Packets: packets}
+	for _, fi := range rd.Files() {
+		if fi.Skipped {
+			c.Skipped = append(c.Skipped, fi.Name)
+		} else {
+			c.Files = append(c.Files, fi.Name)
+		}
+	}
+	return c
 }
 
 func (a *AppSummary) count(d *flows.DNSRecord) {

@@ -245,6 +245,34 @@ func NewEngine(cfg *Config) (*Engine, error) {
 	return e, nil
 }
 
+// CaptureFacts is what the driver knows of the capture as a whole once the
+// input is read.
+type CaptureFacts struct {
+	Packets int64    // frames read, in every file
+	Files   []string // the files read as captures, as named in the input
+	Skipped []string // files of a directory or glob skipped: empty, or not a capture
+}
+
+// captureJudge is a Checker that judges the capture as a whole, not only
+// its events (capture-empty): Capture gives it the CaptureFacts before
+// Finish. This is an interface of its own, as warner is, because events
+// cannot say it (no events and packets that made no event look alike) and
+// Params are fixed when the engine is made, before the input is read.
+type captureJudge interface {
+	Capture(CaptureFacts)
+}
+
+// Capture tells the rules what the capture as a whole held. The driver
+// calls it once the input is read, before Finish; a driver that does not
+// leaves the capture rules silent.
+func (e *Engine) Capture(c CaptureFacts) {
+	for _, a := range e.all {
+		if j, ok := a.checker.(captureJudge); ok {
+			j.Capture(c)
+		}
+	}
+}
+
 // Event hands an event to the rules that consume its kind.
 func (e *Engine) Event(ev *Event) {
 	for _, a := range e.byKind[ev.Kind] {

@@ -198,6 +198,7 @@ func SortFindings(fs []Finding) {
 // All is the registry: every rule pcapx has, in a fixed order.
 func All() []*Rule {
 	return []*Rule{
+		CaptureEmpty, // capture quality first: it says how far the rest can be trusted
 		TCPRetransmissions,
 		TCPZeroWindow,
 		TCPDuplicateAckStorm,
