@@ -304,12 +304,26 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 
 	r.Table, r.Decode, r.Streams = table.Stats, dec.Stats, app.Stats
 	r.fillCapture(rd, cfg.TopTalkers, talkers)
-	engine.SetRun(rules.RunInfo{Packets: r.Capture.Packets, TruncatedFrames: r.Capture.Truncated, FirstNS: r.Capture.FirstNS, LastNS: r.Capture.LastNS})
+	engine.SetRun(runInfo(rd, &r.Capture))
 	r.Findings = engine.Finish()
 	r.Suppressed = engine.Suppressed
 	r.RuleWarnings = engine.Warnings
 	r.WorstFlows = worst.list()
 	return r, nil
+}
+
+// runInfo is what the rules learn of the capture as a whole: the frames
+// read and cut short, its time span, and which files were read or skipped.
+func runInfo(rd source.Reader, c *Capture) rules.RunInfo {
+	info := rules.RunInfo{Packets: c.Packets, TruncatedFrames: c.Truncated, FirstNS: c.FirstNS, LastNS: c.LastNS}
+	for _, fi := range rd.Files() {
+		if fi.Skipped {
+			info.Skipped = append(info.Skipped, fi.Name)
+		} else {
+			info.Files = append(info.Files, fi.Name)
+		}
+	}
+	return info
 }
 
 func (a *AppSummary) count(d *flows.DNSRecord) {

@@ -250,8 +250,4 @@ var appDeliberate = map[string]string{
 		"so tshark's reassembly marks the ClientHello segments as illegal out-of-order data; with -o tcp.desegment_tcp_streams:FALSE " +
 		"-o tcp.no_subdissector_on_error:FALSE it shows the 5 ClientHellos pcapx counts (frames 4, 86, 166, 186, 221; " +
 		"187 is a retransmission of 186)",
-	"zeek__zeek/testing__btest__Traces__tls__ssl.v3.pcap tls_clienthello": "tshark 3: frame 4 (tcp.stream 0) is an " +
-		"SSLv2-compatible ClientHello (tshark: SSLv2, record version 0x0002), which only very old clients send; pcapx does " +
-		"not parse SSLv2 hellos (the flows/tls parser only flags them, Result.SSLv2) and counts the 2 TLS ClientHellos " +
-		"(frames 27 and 229)",
 }

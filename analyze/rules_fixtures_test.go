@@ -169,6 +169,12 @@ var ruleCases = []ruleCase{
 	{file: "rules/http-pipelined.pcap", want: []string{"http-server-error error"}, check: checkPipelined},
 
 	// Older fixtures.
+	{file: "bad/header-only.pcap", want: []string{"capture-empty warning"}, check: func(t *testing.T, r *ruleRun) {
+		wantIn(t, r.find("capture-empty")[0], "header-only.pcap holds no packets")
+		if r.res.Capture.Packets != 0 || len(r.res.Capture.Warnings) != 0 {
+			t.Errorf("%d packets, warnings %q: want a clean, empty capture", r.res.Capture.Packets, r.res.Capture.Warnings)
+		}
+	}},
 	{file: "app/dns-errors.pcap", want: []string{
 		"dns-error error",   // SERVFAIL broken.example.com
 		"dns-error error",   // REFUSED internal.example.com

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -68,61 +69,127 @@ func TestCommunityIDSpecTable(t *testing.T) {
 	}
 }
 
-// TestCommunityIDVectors decodes every pcap beside the baseline files with
-// pcapx's own decoder and checks that each packet's Community ID is the one
-// the spec's baseline gives for its tuple, for both seeds, and that every
-// baseline entry was produced.
+// vectorPacket is one decoded packet of the spec's vector pcaps.
+type vectorPacket struct {
+	file  string
+	frame int64
+	p     Packet
+}
+
+// readVectorPackets decodes every pcap beside the baseline files with
+// pcapx's own decoder, keeping the packets that belong to a flow.
+func readVectorPackets(t *testing.T) []vectorPacket {
+	t.Helper()
+	pcaps, _ := filepath.Glob(filepath.Join(vectorsDir, "*.pcap"))
+	dec := NewDecoder()
+	var out []vectorPacket
+	for i, path := range pcaps {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := pcapgo.NewReader(f)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		frame := int64(0)
+		for {
+			data, ci, err := r.ReadPacketData()
+			if err != nil {
+				break
+			}
+			frame++
+			p := Packet{Timestamp: ci.Timestamp.UnixNano(), File: i, Frame: frame}
+			k := dec.Decode(uint16(r.LinkType()), data, &p)
+			if k == KindOther || k == KindMalformed || k == KindFragment {
+				continue
+			}
+			out = append(out, vectorPacket{filepath.Base(path), frame, p})
+		}
+		f.Close()
+	}
+	return out
+}
+
+// tuple is the packet's flow tuple as the baseline spells it: for ICMP the
+// "ports" are the spec's port equivalents, for port-less protocols none.
+func (v *vectorPacket) tuple() string {
+	p := &v.p
+	switch p.Proto {
+	case ProtoTCP, ProtoUDP, ProtoSCTP:
+		return fmt.Sprintf("%d %v %v %d %d", p.Proto, p.Src, p.Dst, p.SrcPort, p.DstPort)
+	case ProtoICMP, ProtoICMPv6:
+		sp, dp, _ := icmpPortEquivalents(p.Proto, p.ICMPType, p.ICMPCode)
+		return fmt.Sprintf("%d %v %v %d %d", p.Proto, p.Src, p.Dst, sp, dp)
+	}
+	return fmt.Sprintf("%d %v %v", p.Proto, p.Src, p.Dst)
+}
+
+func (v cidVector) tuple() string {
+	if v.Sport == nil || v.Dport == nil {
+		return fmt.Sprintf("%d %s %s", v.Proto, netip.MustParseAddr(v.Saddr), netip.MustParseAddr(v.Daddr))
+	}
+	return fmt.Sprintf("%d %s %s %d %d", v.Proto, netip.MustParseAddr(v.Saddr), netip.MustParseAddr(v.Daddr), *v.Sport, *v.Dport)
+}
+
+// TestCommunityIDVectors checks that each packet of the spec's vector pcaps
+// gets the Community ID the spec's baseline gives for its tuple, for both
+// seeds, and that every baseline entry was produced.
 func TestCommunityIDVectors(t *testing.T) {
 	for _, tc := range []struct {
 		file string
 		seed uint16
 	}{{"baseline_deflt.json", 0}, {"baseline_seed1.json", 1}} {
 		t.Run(tc.file, func(t *testing.T) {
-			want := map[string]bool{}
+			want := map[string]string{} // tuple → ID
+			seen := map[string]bool{}
 			for _, v := range loadVectors(t, tc.file) {
-				want[v.CommunityID] = false
+				want[v.tuple()] = v.CommunityID
 			}
-			pcaps, _ := filepath.Glob(filepath.Join(vectorsDir, "*.pcap"))
-			dec := NewDecoder()
-			for _, path := range pcaps {
-				f, err := os.Open(path)
-				if err != nil {
-					t.Fatal(err)
+			for _, v := range readVectorPackets(t) {
+				p := &v.p
+				sp, dp := p.SrcPort, p.DstPort
+				if p.Kind == KindICMP {
+					sp, dp = uint16(p.ICMPType), uint16(p.ICMPCode)
 				}
-				r, err := pcapgo.NewReader(f)
-				if err != nil {
-					t.Fatalf("%s: %v", path, err)
+				id := CommunityID(tc.seed, p.Src, p.Dst, p.Proto, sp, dp)
+				w, ok := want[v.tuple()]
+				if !ok {
+					t.Errorf("%s frame %d: tuple %s is not in %s", v.file, v.frame, v.tuple(), tc.file)
+					continue
 				}
-				frame := int64(0)
-				for {
-					data, _, err := r.ReadPacketData()
-					if err != nil {
-						break
-					}
-					frame++
-					var p Packet
-					k := dec.Decode(uint16(r.LinkType()), data, &p)
-					if k == KindOther || k == KindMalformed || k == KindFragment {
-						continue
-					}
-					sp, dp := p.SrcPort, p.DstPort
-					if k == KindICMP {
-						sp, dp = uint16(p.ICMPType), uint16(p.ICMPCode)
-					}
-					id := CommunityID(tc.seed, p.Src, p.Dst, p.Proto, sp, dp)
-					if _, ok := want[id]; !ok {
-						t.Errorf("%s frame %d (%v→%v proto %d %d/%d): ID %s is not in %s", filepath.Base(path), frame, p.Src, p.Dst, p.Proto, sp, dp, id, tc.file)
-						continue
-					}
-					want[id] = true
+				if id != w {
+					t.Errorf("%s frame %d (%s): ID %s, baseline %s", v.file, v.frame, v.tuple(), id, w)
 				}
-				f.Close()
+				seen[v.tuple()] = true
 			}
-			for id, seen := range want {
-				if !seen {
-					t.Errorf("%s: no packet produced %s", tc.file, id)
+			for tu := range want {
+				if !seen[tu] {
+					t.Errorf("%s: no packet has the tuple %s", tc.file, tu)
 				}
 			}
 		})
+	}
+}
+
+// TestCommunityIDVectorsFlows runs the vector pcaps through the flow table:
+// every packet must land in a flow whose Community ID is the one the
+// baseline gives for the packet itself. The flow key must therefore split
+// and join packets exactly as the spec does — an ICMPv6 neighbour
+// solicitation from A (answered by B) and one from B (answered by A) are two
+// flows in the spec's baseline, as are two echo requests crossing.
+func TestCommunityIDVectorsFlows(t *testing.T) {
+	want := map[string]string{}
+	for _, v := range loadVectors(t, "baseline_deflt.json") {
+		want[v.tuple()] = v.CommunityID
+	}
+	hour := 3600 * second // no flow may expire: expiry would hide a wrong join
+	tab := NewTable(Config{UDPIdle: hour, OtherIdle: hour})
+	for _, v := range readVectorPackets(t) {
+		f, _, _ := tab.Process(&v.p)
+		if got, w := f.CommunityID(), want[v.tuple()]; got != w {
+			t.Errorf("%s frame %d (%s): flow %d (client %v/%d) has ID %s, the packet's baseline ID is %s",
+				v.file, v.frame, v.tuple(), f.ID, f.Client.Addr, f.Client.Port, got, w)
+		}
 	}
 }

@@ -6,7 +6,8 @@ import (
 
 // Key identifies a bidirectional flow: protocol, both endpoints, and the
 // tunnel it travels in. A is the endpoint that sorts first, so both
-// directions of a conversation map to the same Key.
+// directions of a conversation map to the same Key (a one-way ICMP message,
+// which the Community ID does not reorder, has its sender as A; see keyOf).
 //
 // The VLAN id is NOT part of the key by default (Config.KeyByVLAN turns it
 // on), although DESIGN.md suggested it. Real captures show why: on a trunk
@@ -146,20 +147,22 @@ func keyOf(p *Packet, byVLAN bool) (Key, bool) {
 	switch p.Proto {
 	case ProtoTCP, ProtoUDP, ProtoSCTP:
 	case ProtoICMP, ProtoICMPv6:
-		// ICMP flows pair request and reply through the Community ID port
-		// equivalents: both are keyed on (request type, reply type), a
-		// one-way message on (type, code); the addresses alone are ordered.
+		// ICMP flows are keyed exactly as the Community ID pairs them, so
+		// that every packet of a flow has the flow's ID. A request/reply kind
+		// takes the spec's port equivalents seen from its sender — (type,
+		// counterpart type) — and is ordered like TCP below: a request and
+		// its reply give the same key, while a request from each side (two
+		// pings crossing, or a neighbour solicitation from each neighbour,
+		// NS/NA and RS/RA being paired like echo) gives two flows, as in the
+		// spec's baseline. A one-way message keeps (type, code) with its
+		// sender as A and is never reordered: the spec gives the same
+		// message sent each way two IDs.
 		t, c, oneWay := icmpPortEquivalents(p.Proto, p.ICMPType, p.ICMPCode)
-		if !oneWay && isICMPReply(p.Proto, p.ICMPType) {
-			t, c = c, t
-		}
-		k.APort, k.BPort = t, c
-		if p.Src.Compare(p.Dst) <= 0 {
-			k.A, k.B = src, dst
+		if oneWay {
+			k.A, k.B, k.APort, k.BPort = src, dst, t, c
 			return k, true
 		}
-		k.A, k.B = dst, src
-		return k, false
+		sp, dp = t, c
 	default:
 		sp, dp = 0, 0
 	}

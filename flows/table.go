@@ -247,10 +247,11 @@ func (t *Table) create(k Key, p *Packet, fromA bool) *Flow {
 		// Zeek's convention: orig_p is the ICMP type, resp_p the code; the
 		// sender of a request (or a one-way message) is the originator.
 		if isICMPReply(p.Proto, p.ICMPType) {
-			// A reply seen first: its receiver asked. keyOf put the
-			// request type in APort.
+			// A reply seen first: its receiver asked, with the request
+			// type that is the reply's counterpart.
+			_, req, _ := icmpPortEquivalents(p.Proto, p.ICMPType, p.ICMPCode)
 			src, dst = dst, src
-			src.Port, dst.Port = k.APort, 0
+			src.Port, dst.Port = req, 0
 		} else {
 			src.Port, dst.Port = uint16(p.ICMPType), uint16(p.ICMPCode)
 		}

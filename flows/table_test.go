@@ -101,3 +101,51 @@ func TestVLANKey(t *testing.T) {
 		}
 	}
 }
+
+// ICMP flows follow the Community ID spec's pairing: a request and its reply
+// are one flow, but a request from each side (two pings crossing, or an
+// ICMPv6 neighbour solicitation from each neighbour) are two, and so are the
+// same one-way message sent each way — each flow's ID is the ID the spec
+// gives every packet in it, and each packet's direction is right.
+func TestICMPFlowsPairAsCommunityID(t *testing.T) {
+	a4, b4 := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	a6, b6 := netip.MustParseAddr("fe80::1"), netip.MustParseAddr("fe80::2")
+	icmp := func(proto uint8, src, dst netip.Addr, typ, code uint8) Packet {
+		return Packet{Kind: KindICMP, Proto: proto, Src: src, Dst: dst, ICMPType: typ, ICMPCode: code}
+	}
+	for _, c := range []struct {
+		name  string
+		pkts  []Packet
+		flows int
+		dirs  []Dir
+	}{
+		{"echo and reply", []Packet{icmp(ProtoICMP, b4, a4, 8, 0), icmp(ProtoICMP, a4, b4, 0, 0)}, 1, []Dir{FromClient, FromServer}},
+		{"reply first", []Packet{icmp(ProtoICMP, a4, b4, 0, 0), icmp(ProtoICMP, b4, a4, 8, 0)}, 1, []Dir{FromServer, FromClient}},
+		{"echoes crossing", []Packet{icmp(ProtoICMP, a4, b4, 8, 0), icmp(ProtoICMP, b4, a4, 8, 0), icmp(ProtoICMP, b4, a4, 0, 0), icmp(ProtoICMP, a4, b4, 0, 0)}, 2, []Dir{FromClient, FromClient, FromServer, FromServer}},
+		{"NS from each side", []Packet{icmp(ProtoICMPv6, a6, b6, 135, 0), icmp(ProtoICMPv6, b6, a6, 136, 0), icmp(ProtoICMPv6, b6, a6, 135, 0), icmp(ProtoICMPv6, a6, b6, 136, 0)}, 2, []Dir{FromClient, FromServer, FromClient, FromServer}},
+		{"RS and RA", []Packet{icmp(ProtoICMPv6, b6, a6, 133, 0), icmp(ProtoICMPv6, a6, b6, 134, 0)}, 1, []Dir{FromClient, FromServer}},
+		{"unreachable each way", []Packet{icmp(ProtoICMP, a4, b4, 3, 3), icmp(ProtoICMP, b4, a4, 3, 3)}, 2, []Dir{FromClient, FromClient}},
+		{"echo to itself", []Packet{icmp(ProtoICMP, a4, a4, 8, 0), icmp(ProtoICMP, a4, a4, 0, 0)}, 1, []Dir{FromClient, FromServer}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tab := NewTable(Config{})
+			flows := map[uint64]bool{}
+			for i := range c.pkts {
+				p := c.pkts[i]
+				p.Timestamp = int64(i) * 1e6
+				f, dir, _ := tab.Process(&p)
+				flows[f.ID] = true
+				want := CommunityID(0, p.Src, p.Dst, p.Proto, uint16(p.ICMPType), uint16(p.ICMPCode))
+				if got := f.CommunityID(); got != want {
+					t.Errorf("packet %d: flow ID %s, the packet's own ID %s", i, got, want)
+				}
+				if dir != c.dirs[i] {
+					t.Errorf("packet %d: direction %d, want %d", i, dir, c.dirs[i])
+				}
+			}
+			if len(flows) != c.flows {
+				t.Errorf("%d flows, want %d", len(flows), c.flows)
+			}
+		})
+	}
+}

@@ -88,9 +88,11 @@ type Event struct {
 // been read; the engine hands it to the checkers that want it (RunAware)
 // before Finish. The capture-quality rules judge the run with it.
 type RunInfo struct {
-	Packets         int64 // frames read
-	TruncatedFrames int64 // frames cut short by the snapshot length
-	FirstNS, LastNS int64 // the capture's time span
+	Packets         int64    // frames read, in every file
+	TruncatedFrames int64    // frames cut short by the snapshot length
+	FirstNS, LastNS int64    // the capture's time span
+	Files           []string // the files read as captures, as named in the input
+	Skipped         []string // files of a directory or glob skipped: empty, or not a capture
 }
 
 // RunAware is a Checker that wants the run's RunInfo before Finish.
@@ -218,6 +220,7 @@ func SortFindings(fs []Finding) {
 // All is the registry: every rule pcapx has, in a fixed order.
 func All() []*Rule {
 	return []*Rule{
+		CaptureEmpty, // capture quality first: it says how far the rest can be trusted
 		CaptureTruncated,
 		CaptureLoss,
 		CaptureOffload,

@@ -428,7 +428,10 @@ func (t *Tracker) dnsDone(tx *dns.Transaction[*dnsFlow]) {
 // after a STARTTLS-like exchange (PostgreSQL's SSLRequest, MySQL's SSL
 // request, SMTP's STARTTLS) and HTTP after a capture started mid-body;
 // there only a ClientHello record or a full request line counts, since a
-// stream's middle can hold anything.
+// stream's middle can hold anything. An SSLv2-compatible ClientHello (old
+// clients, scanners) counts only as the first payload, where the parser
+// reads it; its first bytes are checked to the lengths, being weaker than a
+// TLS record header.
 func sniff(b []byte, dir flows.Dir, sport, dport uint16, later bool) appKind {
 	if sport == 53 || dport == 53 {
 		return appDNS
@@ -437,6 +440,9 @@ func sniff(b []byte, dir flows.Dir, sport, dport uint16, later bool) appKind {
 		if !later || len(b) >= 6 && b[5] == 1 {
 			return appTLS
 		}
+	}
+	if !later && tls.LooksLikeSSLv2ClientHello(b) {
+		return appTLS
 	}
 	if later {
 		if looksLikeHTTPRequest(b) && requestLine(b) {

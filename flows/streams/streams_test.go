@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -484,5 +485,52 @@ func TestMDNSQuery(t *testing.T) {
 		ip.UDP(5353, 5353, capgen.DNSQuery(0, "_ipp._tcp.local", 12)))})
 	if r := run(t, frames); len(r.dns) != 0 {
 		t.Errorf("records %+v; want none for a multicast query", r.dns)
+	}
+}
+
+// An SSLv2-compatible ClientHello makes the connection TLS and a TLS record:
+// the version it offers, no SNI or fingerprints, and the outcome as for any
+// hello — here the server answers in TLS 1.0 and both sides encrypt, or
+// resets at once.
+func TestSSLv2ClientHello(t *testing.T) {
+	specs := []uint32{0x000039, 0x000035, 0x010080, 0x00000a, 0x0000ff}
+	for _, c := range []struct {
+		name    string
+		reset   bool
+		outcome string
+	}{{"answered", false, "established"}, {"reset", true, "rejected-reset"}} {
+		t.Run(c.name, func(t *testing.T) {
+			var frames capgen.Frames
+			conn := capgen.NewTCPConn(&frames, cli, srv, nil)
+			conn.Handshake(20 * time.Millisecond)
+			conn.SendData(capgen.Client, capgen.SSLv2ClientHello(capgen.TLS10, specs, c.name))
+			conn.Sleep(20 * time.Millisecond)
+			if c.reset {
+				conn.Rst(capgen.Server)
+			} else {
+				conn.SendData(capgen.Server, capgen.TLSServerHello(capgen.ServerHello{Version: capgen.TLS10, CipherSuite: 0x0035, Seed: "v2"}))
+				conn.SendData(capgen.Client, capgen.TLSChangeCipherSpec())
+				conn.SendData(capgen.Server, capgen.TLSChangeCipherSpec())
+				conn.SendData(capgen.Client, capgen.TLSApplicationData(make([]byte, 64)))
+				conn.Close(capgen.Client)
+			}
+			r := run(t, frames)
+			h := oneTLS(t, r)
+			if h.Outcome != c.outcome || !slices.Equal(h.OfferedVersions, []string{"TLS 1.0"}) || h.SNI != "" {
+				t.Errorf("outcome %q offered %v SNI %q; want %s, TLS 1.0, no SNI", h.Outcome, h.OfferedVersions, h.SNI, c.outcome)
+			}
+			if h.JA3 != "" || h.JA3Hash != "" || h.JA4 != "" {
+				t.Errorf("fingerprints %q %q %q for an SSLv2 hello", h.JA3, h.JA3Hash, h.JA4)
+			}
+			if h.ClientHelloFrame.Frame != 4 {
+				t.Errorf("ClientHello frame %d, want 4", h.ClientHelloFrame.Frame)
+			}
+			if !c.reset && (h.Version != "TLS 1.0" || h.Cipher == "") {
+				t.Errorf("negotiated %q %q", h.Version, h.Cipher)
+			}
+			if r.stats.ClientHellos != 1 {
+				t.Errorf("ClientHellos = %d", r.stats.ClientHellos)
+			}
+		})
 	}
 }

@@ -213,3 +213,25 @@ func cat(bs ...[]byte) []byte {
 	}
 	return out
 }
+
+// sslv2Hello returns an SSLv2-compatible ClientHello record: a 2-byte
+// header with the high bit set, message type 1, the version, the three
+// lengths, then the 3-byte cipher specs, the session id and the challenge.
+func sslv2Hello(version uint16, specs []uint32, sid, challenge []byte) []byte {
+	m := []byte{1}
+	m = append(m, be16(version)...)
+	m = append(m, be16(uint16(3*len(specs)))...)
+	m = append(m, be16(uint16(len(sid)))...)
+	m = append(m, be16(uint16(len(challenge)))...)
+	for _, s := range specs {
+		m = append(m, byte(s>>16), byte(s>>8), byte(s))
+	}
+	m = append(m, sid...)
+	m = append(m, challenge...)
+	return append([]byte{0x80 | byte(len(m)>>8), byte(len(m))}, m...)
+}
+
+// oldClientSpecs is what a TLS 1.0 client of the OpenSSL 0.9.8 era offers
+// in its SSLv2-compatible hello: SSLv2 cipher kinds (first byte non-zero)
+// among TLS cipher suites (first byte 0), and the renegotiation SCSV.
+var oldClientSpecs = []uint32{0x000039, 0x000038, 0x000035, 0x010080, 0x000004, 0x0700c0, 0x00000a, 0x0000ff}

@@ -42,10 +42,14 @@
 // Streams that do not start with a record: the parser searches the first
 // 16 KiB for a ClientHello or ServerHello record, which finds TLS after a
 // SOCKS or HTTP CONNECT exchange or a STARTTLS command (Result.Skipped
-// counts the bytes passed over), and stops with StopNotTLS otherwise. An
-// SSLv2-compatible ClientHello (2-byte record header with the high bit set,
-// sent only by very old clients) is recognised and not parsed
-// (Result.SSLv2, StopSSLv2).
+// counts the bytes passed over), and stops with StopNotTLS otherwise. A
+// stream may also start with an SSLv2-compatible ClientHello (2-byte
+// record header with the high bit set, sent by very old clients and some
+// scanners): it is parsed into a ClientHello with SSLv2 set (its version,
+// the TLS cipher suites among its 3-byte cipher specs, no extensions, no
+// JA3 or JA4; see ParseSSLv2ClientHello), and TLS records are expected
+// after it. If the server answered in SSLv2 the client's next record is
+// SSLv2 too and the parser stops (StopSSLv2).
 //
 // Gaps: a gap inside a record keeps the framing (the parser skips the lost
 // bytes; a hello they cut is dropped and Result.Truncated set). A gap that

@@ -13,6 +13,7 @@ import (
 func fuzzSeeds() [][2][]byte {
 	ch := clientHelloRecord(chromeLike("seed.example"))
 	chMsg := handshakeMsg(1, chromeLike("seed.example").body())
+	v2 := sslv2Hello(VersionTLS10, oldClientSpecs, make([]byte, 16), make([]byte, 16))
 	return [][2][]byte{
 		{ch, nil},
 		{ch, []byte{3, 60, 10}},
@@ -22,6 +23,9 @@ func fuzzSeeds() [][2][]byte {
 		{cat(ch, ccsRecord(VersionTLS12), clientHelloRecord(chromeLike("retry")), appDataRecord(40), record(21, VersionTLS12, make([]byte, 26))), []byte{100, 0xff, 5}},
 		{cat([]byte{5, 1, 0, 5, 1, 0, 1, 10, 0, 0, 1, 1, 187}, ch), []byte{3, 10}},
 		{cat(serverHelloRecord(tls13ServerHello()), ccsRecord(VersionTLS12), appDataRecord(100)), nil},
+		{cat(v2, record(22, VersionTLS10, handshakeMsg(16, make([]byte, 70))), ccsRecord(VersionTLS10)), []byte{1, 4, 0xc2, 20}},
+		{cat(v2, record(22, VersionTLS10, handshakeMsg(16, make([]byte, 70))), ccsRecord(VersionTLS10)), []byte{0, 3, 9, 40}},
+		{cat(v2, []byte{0x80, 0x0a, 0x02, 0x01, 0x00, 0x80, 0, 0, 0, 0, 0, 0}), nil},
 	}
 }
 
@@ -56,8 +60,11 @@ func FuzzParser(f *testing.F) {
 		checkBounds(t, p)
 		got := p.Result()
 		for _, h := range got.ClientHellos {
-			if len(h.SNI) > MaxSNI || len(h.ALPN) > MaxALPN || len(h.JA4) != 36 || len(h.JA3Hash) != 32 {
-				t.Fatalf("hello out of bounds: SNI %d ALPN %d JA4 %q", len(h.SNI), len(h.ALPN), h.JA4)
+			if len(h.SNI) > MaxSNI || len(h.ALPN) > MaxALPN {
+				t.Fatalf("hello out of bounds: SNI %d ALPN %d", len(h.SNI), len(h.ALPN))
+			}
+			if fp := len(h.JA4) == 36 && len(h.JA3Hash) == 32; fp == h.SSLv2 || h.SSLv2 && (h.JA3 != "" || h.SNI != "") {
+				t.Fatalf("fingerprints of a hello (SSLv2 %v): JA3 %q %q JA4 %q", h.SSLv2, h.JA3, h.JA3Hash, h.JA4)
 			}
 		}
 		if !gaps {
@@ -72,6 +79,15 @@ func FuzzParser(f *testing.F) {
 			t.Fatalf("JA4 %q", h.JA4)
 		}
 		_, _ = ParseServerHello(stream)
+		if h, err := ParseSSLv2ClientHello(stream); err == nil && (len(h.CipherSuites) > len(stream)/3 || h.JA4 != "") {
+			t.Fatalf("SSLv2 hello: %d ciphers from %d bytes, JA4 %q", len(h.CipherSuites), len(stream), h.JA4)
+		}
+		// What decides a connection is TLS must parse as a hello.
+		if LooksLikeSSLv2ClientHello(stream) {
+			if _, err := ParseSSLv2ClientHello(stream[2:]); err != nil {
+				t.Fatalf("looks like an SSLv2 hello but does not parse: %v", err)
+			}
+		}
 	})
 }
 

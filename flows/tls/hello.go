@@ -63,9 +63,13 @@ type ClientHello struct {
 	SessionIDLen        int
 	Compression         []uint8 // compression methods
 
-	JA3     string // Salesforce JA3 string (GREASE removed)
-	JA3Hash string // md5 of JA3, lower-case hex
-	JA4     string // FoxIO JA4 for TLS over TCP ("t" prefix)
+	JA3     string // Salesforce JA3 string (GREASE removed); "" for an SSLv2 hello
+	JA3Hash string // md5 of JA3, lower-case hex; "" for an SSLv2 hello
+	JA4     string // FoxIO JA4 for TLS over TCP ("t" prefix); "" for an SSLv2 hello
+
+	// SSLv2: the hello came in the SSLv2-compatible format (see
+	// ParseSSLv2ClientHello): no extensions, and no fingerprints.
+	SSLv2 bool
 }
 
 // MaxVersion is the highest version the client offers: the largest

@@ -38,7 +38,7 @@ const (
 	StopNotTLS                   // no TLS hello within the first 16 KiB
 	StopDesync                   // a record header that is not TLS after records were in sync
 	StopGap                      // lost bytes after the handshake, or no record start found after a gap
-	StopSSLv2                    // SSLv2-compatible ClientHello: not parsed
+	StopSSLv2                    // the connection went on in SSLv2 after an SSLv2-compatible ClientHello
 )
 
 func (s StopReason) String() string {
@@ -52,7 +52,7 @@ func (s StopReason) String() string {
 	case StopGap:
 		return "gap"
 	case StopSSLv2:
-		return "SSLv2 hello"
+		return "SSLv2"
 	}
 	return fmt.Sprintf("stop(%d)", uint8(s))
 }
@@ -110,12 +110,12 @@ type Result struct {
 	AppData     bool
 	AppDataTime int64
 
-	Records  int64 // record headers parsed
+	Records  int64 // TLS record headers parsed (an SSLv2-compatible hello is not one)
 	Skipped  int64 // bytes not parsed as records: a non-TLS prefix, bytes searched after a gap
 	Gaps     int   // calls to Gap
 	GapBytes int64 // bytes reported lost
 	Resyncs  int   // times a record start was found again after a gap
-	SSLv2    bool  // the stream starts with an SSLv2-compatible ClientHello (not parsed)
+	SSLv2    bool  // the stream starts with an SSLv2-compatible ClientHello (see ParseSSLv2ClientHello)
 	Stop     StopReason
 }
 
@@ -141,6 +141,7 @@ const (
 	modeHandshake                // plaintext handshake messages
 	modeAlert                    // plaintext alerts
 	modePeek                     // handshake record after ChangeCipherSpec: plaintext hello or encrypted?
+	modeSSLv2                    // SSLv2-compatible ClientHello: buffered whole (see sslv2.go)
 )
 
 // Parser parses the TLS handshake in one direction of a TCP stream. Feed it
@@ -245,15 +246,19 @@ func (p *Parser) feed(data []byte, ts int64) {
 				continue
 			}
 			if p.st != stStart {
+				if p.res.SSLv2 && p.res.Records == 0 {
+					// The server answered the SSLv2-compatible hello in
+					// SSLv2: the client goes on in SSLv2 records (its
+					// master key, then encrypted), nothing to read.
+					p.stop(StopSSLv2)
+					return
+				}
 				p.stop(StopDesync)
 				return
 			}
-			if h[0]&0x80 != 0 && h[2] == 1 && (h[3] == 3 || h[3] == 0 && h[4] == 2) {
-				// SSLv2 record header (2-byte length with the high bit),
-				// message type 1, version 0x0002 or 0x03xx.
-				p.res.SSLv2 = true
-				p.stop(StopSSLv2)
-				return
+			if n, ok := sslv2Header(h); ok {
+				p.sslv2Record(h, n, ts)
+				continue
 			}
 			// Not a record: look for a hello further on (after a SOCKS or
 			// HTTP CONNECT exchange, a STARTTLS command...).
@@ -364,6 +369,9 @@ func (p *Parser) record(h []byte, ts int64) bool {
 }
 
 func (p *Parser) endRecord() {
+	if p.mode == modeSSLv2 {
+		p.sslv2Hello()
+	}
 	p.st = stHeader
 	if p.hsDesync {
 		p.resetHandshake()
@@ -381,6 +389,9 @@ func (p *Parser) content(b []byte, ts int64) {
 		p.handshake(b, ts)
 	case modeAlert:
 		p.alerts(b, ts)
+	case modeSSLv2:
+		p.buffer(b)
+		p.hsLeft -= len(b)
 	case modePeek:
 		n := copy(p.peek[p.peekN:], b)
 		p.peekN += uint8(n)
@@ -619,6 +630,12 @@ func (p *Parser) contentGap(n int) {
 	case modeAlert, modePeek:
 		p.mode = modeSkip
 		p.alertN = 0
+	case modeSSLv2:
+		// The hello is lost; the record framing is kept.
+		p.mode = modeSkip
+		p.hsInBody, p.hsKeep, p.hsLeft = false, false, 0
+		p.msg = nil
+		p.res.Truncated = true
 	}
 }
 

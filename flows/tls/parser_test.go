@@ -46,6 +46,7 @@ func TestParser(t *testing.T) {
 	sh13 := serverHelloRecord(tls13ServerHello())
 	sh12 := serverHelloRecord(tls12ServerHello())
 	cert := record(22, VersionTLS12, handshakeMsg(11, make([]byte, 3000)))
+	v2 := sslv2Hello(VersionTLS10, oldClientSpecs, nil, make([]byte, 16))
 
 	type want struct {
 		sni          []string // SNI of each ClientHello
@@ -172,9 +173,35 @@ func TestParser(t *testing.T) {
 			want:  want{stop: StopNotTLS, skipped: maxPrefix},
 		},
 		{
-			name:  "SSLv2-compatible ClientHello is recognised, not parsed",
-			steps: []step{feed([]byte{0x80, 0x2e, 0x01, 0x03, 0x01, 0x00, 0x15, 0x00, 0x00, 0x00, 0x10}, 1)},
-			want:  want{stop: StopSSLv2},
+			name: "SSLv2-compatible ClientHello, then the client goes on in TLS records",
+			steps: []step{feed(v2, 1), feed(record(22, VersionTLS10, handshakeMsg(16, make([]byte, 130))), 2),
+				feed(ccsRecord(VersionTLS10), 2), feed(record(22, VersionTLS10, make([]byte, 48)), 2)},
+			want: want{sni: []string{""}, ccs: true, tls: true},
+		},
+		{
+			name:  "SSLv2-compatible ClientHello cut into pieces",
+			steps: split(v2, 1, 1, 2, 4, 11, 20),
+			want:  want{sni: []string{""}, tls: true},
+		},
+		{
+			name:  "SSLv2-compatible ClientHello answered in SSLv2: the rest is not read",
+			steps: []step{feed(v2, 1), feed([]byte{0x80, 0x0a, 0x02, 0x01, 0x00, 0x80, 0, 0, 0, 0, 0, 0}, 2)},
+			want:  want{sni: []string{""}, stop: StopSSLv2, tls: true},
+		},
+		{
+			name:  "stream ends inside the SSLv2-compatible ClientHello",
+			steps: []step{feed(v2[:20], 1)},
+			want:  want{truncated: true, tls: true},
+		},
+		{
+			name:  "gap inside the SSLv2-compatible ClientHello: hello lost, framing kept",
+			steps: []step{feed(v2[:20], 1), gap(10), feed(v2[30:], 1), feed(ccsRecord(VersionTLS10), 2)},
+			want:  want{truncated: true, ccs: true, tls: true},
+		},
+		{
+			name:  "SSLv2 header whose lengths overrun the record is malformed",
+			steps: []step{feed([]byte{0x80, 0x0b, 0x01, 0x03, 0x01, 0x00, 0x03, 0x00, 0x00, 0x00, 0x10, 0, 0, 0x39}, 1)},
+			want:  want{malformed: 1, tls: true},
 		},
 		{
 			name:  "garbage record header after sync",

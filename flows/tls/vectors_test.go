@@ -271,7 +271,6 @@ func TestSharedCapturesAgainstOracle(t *testing.T) {
 		"tests__cfgs__default__pcap__viber.pcap":                          {7, 7, "streams 2 and 6: out-of-order segments after a lost one"},
 		"tests__tls__tls-subjectaltname__input.pcap":                      {40, 40, "stream 3: the ServerHello arrives only as a retransmission"},
 		"testing__btest__Traces__postgresql__psql-aws-ssl-preferred.pcap": {1, 1, "out-of-order segments after a lost one; the TLS after the PostgreSQL SSLRequest is found by the prefix search"},
-		"testing__btest__Traces__tls__ssl.v3.pcap":                        {2, 3, "stream 0 starts with an SSLv2-compatible ClientHello, which the parser recognises but does not parse"},
 	}
 	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
 	cols := map[string]int{}

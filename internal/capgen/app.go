@@ -311,7 +311,7 @@ func TLSClientHello(h ClientHello) []byte {
 
 // ServerHello describes a TLS ServerHello.
 type ServerHello struct {
-	Version     uint16 // TLS13 (default: via supported_versions) or TLS12
+	Version     uint16 // TLS13 (default: via supported_versions), TLS12, or older (TLS10) as legacy_version
 	CipherSuite uint16 // default 0x1301 (TLS 1.3) or 0xc02f (TLS 1.2)
 	Random      [32]byte
 	SessionID   []byte // echoed session id
@@ -334,7 +334,7 @@ func TLSServerHello(h ServerHello) []byte {
 	if h.Random == ([32]byte{}) {
 		copy(h.Random[:], derived("server:"+h.Seed, 32))
 	}
-	b := binary.BigEndian.AppendUint16(nil, TLS12)
+	b := binary.BigEndian.AppendUint16(nil, min(h.Version, TLS12))
 	b = append(b, h.Random[:]...)
 	b = append(b, byte(len(h.SessionID)))
 	b = append(b, h.SessionID...)
@@ -373,3 +373,22 @@ func TLSAlert(level, desc uint8) []byte { return tlsRecord(tlsAlert, TLS12, []by
 // TLSApplicationData returns an application data record around p (what
 // encrypted traffic looks like on the wire).
 func TLSApplicationData(p []byte) []byte { return tlsRecord(tlsApplicationData, TLS12, p) }
+
+// SSLv2ClientHello returns an SSLv2-compatible ClientHello record, as old
+// clients and some scanners send it first: a 2-byte header with the high
+// bit set, message type 1, version, the 3-byte cipher specs (a TLS suite
+// s is 0x0000ss; SSL 2.0 kinds have a non-zero first byte), no session id,
+// and a 16-byte challenge derived from seed.
+func SSLv2ClientHello(version uint16, specs []uint32, seed string) []byte {
+	challenge := derived("sslv2:"+seed, 16)
+	m := []byte{1}
+	m = binary.BigEndian.AppendUint16(m, version)
+	m = binary.BigEndian.AppendUint16(m, uint16(3*len(specs)))
+	m = binary.BigEndian.AppendUint16(m, 0)
+	m = binary.BigEndian.AppendUint16(m, uint16(len(challenge)))
+	for _, s := range specs {
+		m = append(m, byte(s>>16), byte(s>>8), byte(s))
+	}
+	m = append(m, challenge...)
+	return append([]byte{0x80 | byte(len(m)>>8), byte(len(m))}, m...)
+}

@@ -138,3 +138,14 @@ func TestHTTPMessages(t *testing.T) {
 		t.Errorf("body %q", body)
 	}
 }
+
+func TestSSLv2ClientHello(t *testing.T) {
+	h := capgen.SSLv2ClientHello(capgen.TLS10, []uint32{0x000039, 0x010080}, "x")
+	want := []byte{0x80, 31, 1, 3, 1, 0, 6, 0, 0, 0, 16, 0, 0, 0x39, 1, 0, 0x80}
+	if len(h) != 33 || !bytes.Equal(h[:len(want)], want) {
+		t.Errorf("SSLv2 hello % x", h)
+	}
+	if !bytes.Equal(h, capgen.SSLv2ClientHello(capgen.TLS10, []uint32{0x000039, 0x010080}, "x")) {
+		t.Error("SSLv2 hello not deterministic")
+	}
+}
