@@ -45,6 +45,9 @@ func (t *TCPFlow) trackStall(p *Packet, dir Dir, a Analysis, acked bool) {
 	if p.Window == 0 && p.Flags&(FlagSYN|FlagRST) == 0 && rev.since != 0 {
 		rev.zw = true // the peer's data waits because this side stopped reading
 	}
+	// A wait begins with data sent while nothing was outstanding, and
+	// ends (or begins again) only when an ACK moves: outstanding data can
+	// drop to none no other way.
 	if p.PayloadLen > 0 && p.Flags&FlagRST == 0 && a&(AKeepAlive|AZeroWindowProbe) == 0 {
 		if fwd.since == 0 && t.outstanding(dir) > 0 {
 			fwd.begin(now)
@@ -55,11 +58,6 @@ func (t *TCPFlow) trackStall(p *Packet, dir Dir, a Analysis, acked bool) {
 			}
 			fwd.retx++
 			fwd.lastRetx = now
-		}
-	}
-	for d := range t.x.stall {
-		if t.x.stall[d].since != 0 && t.outstanding(Dir(d)) == 0 {
-			t.x.stall[d].since = 0 // acknowledged after all (a FIN's, say): no wait
 		}
 	}
 	if p.Flags&FlagRST != 0 && t.x.rst == nil {

@@ -48,6 +48,12 @@ func (g *groups) add(key string, ts int64, ref flows.FrameRef, flow flows.FlowRe
 		g.m[key] = e
 		g.order = append(g.order, e)
 	}
+	e.again(ts, ref, flow)
+	return e
+}
+
+// again counts one more occurrence in group e (found by the caller).
+func (e *group) again(ts int64, ref flows.FrameRef, flow flows.FlowRef) {
 	e.count++
 	if ts < e.first {
 		e.first = ts
@@ -61,7 +67,6 @@ func (g *groups) add(key string, ts int64, ref flows.FrameRef, flow flows.FlowRe
 	if e.flow != nil && e.flow.CommunityID != flow.CommunityID {
 		e.flow, e.multi = nil, true
 	}
-	return e
 }
 
 // merge folds group o into the group at key (made on first use); nil when

@@ -49,7 +49,9 @@ client.`,
 		{Name: "max_duration_ms", Default: 1000, Unit: "ms", Doc: "more than half of the connections (the median) last less than this"},
 	},
 	Events: []EventKind{EventFlow},
-	New:    func(p Params) Checker { return &churnCheck{p: p} },
+	New: func(p Params) Checker {
+		return &churnCheck{p: p, byKey: map[churnKey]*group{}, first: map[churnKey]churnFirst{}}
+	},
 }
 
 // churnCheck groups answered connection attempts by client → server:port.
@@ -63,8 +65,10 @@ client.`,
 // 64 about 10 KiB, so 10,000 such groups (640,000 connections and more)
 // stay under 100 MiB.
 type churnCheck struct {
-	p Params
-	g groups
+	p     Params
+	g     groups
+	byKey map[churnKey]*group
+	first map[churnKey]churnFirst
 }
 
 // churnData is what a group keeps of its connections.
@@ -80,27 +84,64 @@ type churnData struct {
 	durations        durationHist
 }
 
+// churnKey names a group: a client, a server and its port.
+type churnKey struct {
+	src, dst string
+	port     uint16
+}
+
+// churnFirst is what a group's first connection leaves until a second
+// one makes the group: most clients open one connection per server, and a
+// group each would cost more than the rest of the run's rule state.
+type churnFirst struct {
+	ns    int64
+	frame flows.FrameRef
+	ref   flows.FlowRef
+	sport uint16
+	ms    float64
+	hist  string
+}
+
+// maxChurnFirst bounds the first connections kept.
+const maxChurnFirst = 100_000
+
 func (c *churnCheck) Event(ev *Event, _ func(Finding)) {
 	f := ev.Flow
 	if f.Proto != "tcp" || !strings.HasPrefix(f.History, "S") || !strings.ContainsRune(f.History, 'h') {
 		return // not a connection the capture saw the client open and the server accept
 	}
-	e := c.g.add(f.SrcAddr+"|"+endpoint(f.DstAddr, f.DstPort), f.FirstNS, flows.FrameRef{File: f.FirstFile, Frame: f.FirstFrame}, f.Ref())
+	k := churnKey{f.SrcAddr, f.DstAddr, f.DstPort}
+	frame := flows.FrameRef{File: f.FirstFile, Frame: f.FirstFrame}
+	e := c.byKey[k]
 	if e == nil {
-		return
+		first, seen := c.first[k]
+		if !seen {
+			if len(c.first) < maxChurnFirst {
+				c.first[k] = churnFirst{ns: f.FirstNS, frame: frame, ref: f.Ref(), sport: f.SrcPort, ms: f.Duration * 1000, hist: f.History}
+			}
+			return
+		}
+		delete(c.first, k)
+		if e = c.g.add(f.SrcAddr+"|"+endpoint(f.DstAddr, f.DstPort), first.ns, first.frame, first.ref); e == nil {
+			return
+		}
+		e.data = &churnData{src: f.SrcAddr, dst: f.DstAddr, port: f.DstPort, minPort: first.sport, maxPort: first.sport}
+		c.count(e.data.(*churnData), first.sport, first.ms, first.hist)
+		c.byKey[k] = e
 	}
-	if e.data == nil {
-		e.data = &churnData{src: f.SrcAddr, dst: f.DstAddr, port: f.DstPort, minPort: f.SrcPort, maxPort: f.SrcPort}
-	}
-	d := e.data.(*churnData)
-	ms := f.Duration * 1000
+	e.again(f.FirstNS, frame, f.Ref())
+	c.count(e.data.(*churnData), f.SrcPort, f.Duration*1000, f.History)
+}
+
+// count adds one connection's port, duration and close to a group.
+func (c *churnCheck) count(d *churnData, sport uint16, ms float64, hist string) {
 	if ms < c.p.T("max_duration_ms") {
 		d.short++
 	}
 	d.durations.add(ms)
-	d.minPort, d.maxPort = min(d.minPort, f.SrcPort), max(d.maxPort, f.SrcPort)
-	d.ports.add(f.SrcPort)
-	switch closedBy(f.History) {
+	d.minPort, d.maxPort = min(d.minPort, sport), max(d.maxPort, sport)
+	d.ports.add(sport)
+	switch closedBy(hist) {
 	case "client":
 		d.clientFirst++
 	case "server":
