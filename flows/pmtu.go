@@ -125,7 +125,7 @@ func (t *TCPFlow) trackPMTU(p *Packet, dir Dir, a Analysis, prevNext uint32) (ac
 	n := uint16(min(p.PayloadLen, 0xffff))
 	fwd.maxSeg = max(fwd.maxSeg, n)
 	fwd.lastDataAt = now
-	if t.x.pathMTU != nil && t.x.pathMTUDir == dir && now > t.x.pathMTU.At {
+	if t.pathMTU != nil && t.pathMTUDir == dir && now > t.pathMTU.At {
 		fwd.maxAfterMTU = max(fwd.maxAfterMTU, n)
 	}
 	if a&ALostSegment != 0 {
@@ -191,15 +191,17 @@ func (t *TCPFlow) offloadSeg() int {
 // this flow's packets sent in direction dir.
 func (t *TCPFlow) notePathMTU(dir Dir, mtu int, router netip.Addr, at int64) {
 	if t.x == nil {
-		t.x = new(transfer)
+		if t.x, t.spare = t.spare, nil; t.x == nil {
+			t.x = new(transfer)
+		}
 	}
-	if t.x.pathMTU == nil {
-		t.x.pathMTU = &PathMTUReport{MTU: mtu, Router: router.String(), At: at}
-		t.x.pathMTUDir = dir
+	if t.pathMTU == nil {
+		t.pathMTU = &PathMTUReport{MTU: mtu, Router: router.String(), At: at}
+		t.pathMTUDir = dir
 		return
 	}
-	if mtu > 0 && (t.x.pathMTU.MTU == 0 || mtu < t.x.pathMTU.MTU) {
-		t.x.pathMTU.MTU = mtu
+	if mtu > 0 && (t.pathMTU.MTU == 0 || mtu < t.pathMTU.MTU) {
+		t.pathMTU.MTU = mtu
 	}
 }
 
@@ -241,10 +243,10 @@ func (t *TCPFlow) PMTU(last int64) *PMTU {
 		return nil // no data, no report: nothing to say
 	}
 	var out *PMTU
-	if t.x.pathMTU != nil {
-		out = &PMTU{Reported: t.x.pathMTU, ReportDir: t.x.pathMTUDir, MaxAfter: int(t.x.pmtu[t.x.pathMTUDir].maxAfterMTU)}
+	if t.pathMTU != nil {
+		out = &PMTU{Reported: t.pathMTU, ReportDir: t.pathMTUDir, MaxAfter: int(t.x.pmtu[t.pathMTUDir].maxAfterMTU)}
 	}
-	if t.SYNTime == 0 || t.SYNACKTime == 0 || t.x.pathMTU != nil {
+	if t.SYNTime == 0 || t.SYNACKTime == 0 || t.pathMTU != nil {
 		// Mid-stream (the MSS and the first sizes are unknown), or an
 		// ICMP error did come back: not a black hole.
 		return out

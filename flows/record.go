@@ -82,9 +82,9 @@ type Record struct {
 	// PMTU: what the segment sizes and ICMP errors say about the path MTU
 	// (nil when nothing), for the pmtu-* rules.
 	PMTU *PMTU `json:"-"`
-	// Stall and Reset detail the longest wait and the first RST (nil when
-	// none), for tcp-stall and tcp-reset-midstream.
-	Stall *Stall `json:"-"`
+	// Stall and Reset detail the longest wait (zero when none) and the
+	// first RST (nil when none), for tcp-stall and tcp-reset-midstream.
+	Stall Stall  `json:"-"`
 	Reset *Reset `json:"-"`
 	// Capture-quality facts, for the capture-* rules: the bytes the hosts
 	// acknowledged and those of them the capture never saw (Zeek's
@@ -155,12 +155,15 @@ func (f *Flow) Record() Record {
 		r.SYNRetransmissions, r.SYNACKRetransmissions = t.SYNRetransmissions(), t.SYNACKRetransmissions()
 		r.HandshakeWaitMS = ms(t.HandshakeWait())
 		r.PMTU = t.PMTU(f.Last)
-		if s := t.LongestStall(f.Last); s != nil {
+		if s, ok := t.LongestStall(f.Last); ok {
 			r.Stall = s
 			r.StallMS, r.StallBy = ms(s.NS()), s.Dir.Side()
 		}
 		if x := t.x; x != nil {
-			r.Reset = x.rst
+			if x.rstSet {
+				rst := x.rst
+				r.Reset = &rst
+			}
 			r.AckedBytes, r.UnseenBytes = x.ackedBytes, min(x.unseenBytes, x.ackedBytes)
 		}
 		r.OffloadSeg = t.offloadSeg()

@@ -60,10 +60,11 @@ func (t *TCPFlow) trackStall(p *Packet, dir Dir, a Analysis, acked bool) {
 			fwd.lastRetx = now
 		}
 	}
-	if p.Flags&FlagRST != 0 && t.x.rst == nil {
+	if p.Flags&FlagRST != 0 && !t.x.rstSet {
 		midStream := t.SYNTime == 0 && t.SYNACKTime == 0 && t.x.pmtu[FromClient].maxSeg+t.x.pmtu[FromServer].maxSeg > 0
-		t.x.rst = &Reset{Dir: dir, At: now, Frame: FrameRef{File: p.File, Frame: p.Frame}, Established: t.ACKTime != 0 || midStream}
+		t.x.rst = Reset{Dir: dir, At: now, Frame: FrameRef{File: p.File, Frame: p.Frame}, Established: t.ACKTime != 0 || midStream}
 		t.x.rst.Outstanding[FromClient], t.x.rst.Outstanding[FromServer] = t.outstanding(FromClient), t.outstanding(FromServer)
+		t.x.rstSet = true
 	}
 }
 
@@ -93,23 +94,22 @@ func (t *TCPFlow) outstanding(d Dir) uint32 {
 }
 
 // LongestStall returns the longest unexplained wait of either direction
-// (nil when no data ever waited), closing a wait still open at the
+// (ok false when no data ever waited), closing a wait still open at the
 // flow's end (last).
-func (t *TCPFlow) LongestStall(last int64) *Stall {
+func (t *TCPFlow) LongestStall(last int64) (best Stall, ok bool) {
 	if t.x == nil {
-		return nil
+		return best, false
 	}
-	var best *Stall
 	for d := FromClient; d <= FromServer; d++ {
 		s := t.x.stall[d]
 		if s.since != 0 && t.outstanding(d) > 0 {
 			s.end(d, last, true)
 		}
-		if l := s.longest; l.To > l.From && (best == nil || l.NS() > best.NS()) {
-			best = &l
+		if l := s.longest; l.To > l.From && (!ok || l.NS() > best.NS()) {
+			best, ok = l, true
 		}
 	}
-	return best
+	return best, ok
 }
 
 // Reset is the first RST of a connection: who sent it, when, and what each

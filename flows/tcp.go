@@ -199,14 +199,14 @@ type rttDir struct {
 // trips, path MTU, stalls, the first reset, capture loss. It is allocated
 // at the first payload (or the first ICMP report about the flow), so a SYN
 // flood's million flows do not carry it.
+//
+// It holds no pointer, so the collector never scans it.
 type transfer struct {
-	rtt   [2]rttDir
-	pmtu  [2]pmtuDir
-	stall [2]stallDir
-	rst   *Reset
-
-	pathMTU    *PathMTUReport
-	pathMTUDir Dir
+	rtt    [2]rttDir
+	pmtu   [2]pmtuDir
+	stall  [2]stallDir
+	rst    Reset // the first RST, when rstSet
+	rstSet bool
 
 	// Capture loss: bytes acknowledged, and those the capture never saw.
 	ackedBytes, unseenBytes int64
@@ -240,7 +240,13 @@ type TCPFlow struct {
 	// x is the state of a connection that carries data (nil before its
 	// first payload): round trips, path MTU (pmtu.go), stalls and resets
 	// (stall.go), capture loss.
-	x *transfer
+	x     *transfer
+	spare *transfer // a zeroed transfer kept from a recycled flow
+
+	// The path MTU an ICMP error reported about this flow's packets in
+	// direction pathMTUDir (nil when none).
+	pathMTU    *PathMTUReport
+	pathMTUDir Dir
 
 	// An earlier connection on the 4-tuple (set by the table when this
 	// one's SYN took it over), and the server's first reply to the SYN
@@ -259,8 +265,17 @@ func newTCPFlow() *TCPFlow {
 }
 
 func (t *TCPFlow) reset() {
-	h := t.History[:0]
+	h, x := t.History[:0], t.x
+	if x == nil {
+		x = t.spare
+	}
 	*t = TCPFlow{History: h}
+	if x != nil {
+		// Kept for the next connection that carries data: a run ends
+		// tens of thousands of them, and records hold no pointer into it.
+		*x = transfer{}
+		t.spare = x
+	}
 	for i := range t.dirs {
 		t.dirs[i].winScale = -1
 		t.dirs[i].window = 0xFFFFFFFF
@@ -463,7 +478,9 @@ func (t *TCPFlow) analyze(p *Packet, dir Dir, pre Analysis) Analysis {
 
 	t.zeek(p, dir, fwd, rev)
 	if t.x == nil && p.PayloadLen > 0 && flags&FlagRST == 0 {
-		t.x = new(transfer)
+		if t.x, t.spare = t.spare, nil; t.x == nil {
+			t.x = new(transfer)
+		}
 		for d := range t.x.pmtu { // the ACK points so far
 			if ack := t.dirs[1-d].lastack; ack != 0 && t.dirs[1-d].baseSet {
 				t.x.pmtu[d].ackedTo, t.x.pmtu[d].ackSet = ack, true

@@ -36,8 +36,8 @@ type tcpStall struct{ p Params }
 
 func (c *tcpStall) Event(ev *Event, report func(Finding)) {
 	f := ev.Flow
-	s := f.Stall
-	if f.Proto != "tcp" || s == nil || f.StallMS < c.p.T("min_stall_ms") || s.Resends == 0 {
+	s := &f.Stall
+	if f.Proto != "tcp" || f.StallMS < c.p.T("min_stall_ms") || s.Resends == 0 {
 		// Without a retransmission nothing shows the sender stuck: an
 		// unacknowledged last segment is often an ACK the capture missed
 		// or one the receiver piggybacked on its next message.

@@ -193,7 +193,7 @@ func TestReplayResult(t *testing.T) {
 	for i := range rec.flows {
 		rec.flows[i].Evidence = nil // not in the tables (findings hold the frames)
 		f := &rec.flows[i]          // the rules' detail, not in the tables
-		f.PMTU, f.Stall, f.Reset = nil, nil, nil
+		f.PMTU, f.Stall, f.Reset = nil, flows.Stall{}, nil
 		f.AckedBytes, f.UnseenBytes, f.OffloadSeg, f.MidStream = 0, 0, 0, false
 	}
 	for i := range rec.dns {
