@@ -24,7 +24,7 @@ Next: the logs of the side that reset, at that time; load balancer and proxy
 timeouts; whether the RST's TTL differs from the host's other packets (an
 injected reset); "conntrack -L" on NATs and firewalls on the path.`,
 	Severity:   Warning,
-	Thresholds: []Threshold{{Name: "min_bytes", Default: 200, Unit: "bytes", Doc: "data in flight (both ways) at the reset; a few bytes are a TLS close_notify a closing client discards"}},
+	Thresholds: []Threshold{{Name: "min_bytes", Default: 1460, Unit: "bytes", Doc: "data in flight (both ways) at the reset: at least a full segment; less is a TLS close_notify or a ticket a closing client discards"}},
 	Events:     []EventKind{EventFlow},
 	New:        func(p Params) Checker { return &tcpReset{p: p} },
 }
