@@ -22,7 +22,7 @@ type pmtuDir struct {
 	// pend holds segments larger than any acknowledged one, in increasing
 	// order of sequence and of size: a segment not held is no larger than
 	// one sent before it, so when its ACK comes that one's does too.
-	pend  [4]segMark
+	pend  [3]segMark
 	npend uint8
 
 	ackedTo    uint32 // the peer's highest ACK of this data
@@ -49,7 +49,7 @@ type pmtuDir struct {
 	// not seen since; once acknowledged they count as capture loss (the
 	// receiver had them, the capture did not). A few are enough: more at
 	// once are left uncounted.
-	holes  [4]struct{ from, to uint32 }
+	holes  [2]struct{ from, to uint32 }
 	nholes uint8
 }
 

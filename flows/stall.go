@@ -11,8 +11,6 @@ type stallDir struct {
 	retx      int32 // retransmissions during the current wait
 	firstRetx int64
 	lastRetx  int64
-
-	longest Stall // the longest wait not explained by a zero window
 }
 
 // Stall is the longest time one direction's data waited for the peer's
@@ -37,7 +35,7 @@ func (t *TCPFlow) trackStall(p *Packet, dir Dir, a Analysis, acked bool) {
 	fwd, rev := &t.x.stall[dir], &t.x.stall[1-dir]
 	// An ACK that moved the peer's data forward ends the peer's wait.
 	if acked && rev.since != 0 {
-		rev.end(1-dir, now, false)
+		rev.end(&t.x.longest, 1-dir, now, false)
 		if t.outstanding(1-dir) > 0 {
 			rev.begin(now)
 		}
@@ -72,9 +70,11 @@ func (s *stallDir) begin(now int64) {
 	s.since, s.zw, s.retx, s.firstRetx, s.lastRetx = now, false, 0, 0, 0
 }
 
-func (s *stallDir) end(d Dir, now int64, ended bool) {
-	if !s.zw && now-s.since > s.longest.NS() {
-		s.longest = Stall{Dir: d, From: s.since, To: now, Ended: ended, Resends: int(s.retx), FirstRetx: s.firstRetx, LastRetx: s.lastRetx}
+// end closes the current wait, keeping it in longest (the flow's longest
+// wait, either direction) if it is longer and unexplained.
+func (s *stallDir) end(longest *Stall, d Dir, now int64, ended bool) {
+	if !s.zw && now-s.since > longest.NS() {
+		*longest = Stall{Dir: d, From: s.since, To: now, Ended: ended, Resends: int(s.retx), FirstRetx: s.firstRetx, LastRetx: s.lastRetx}
 	}
 	s.since = 0
 }
@@ -100,16 +100,13 @@ func (t *TCPFlow) LongestStall(last int64) (best Stall, ok bool) {
 	if t.x == nil {
 		return best, false
 	}
+	best = t.x.longest
 	for d := FromClient; d <= FromServer; d++ {
-		s := t.x.stall[d]
-		if s.since != 0 && t.outstanding(d) > 0 {
-			s.end(d, last, true)
-		}
-		if l := s.longest; l.To > l.From && (!ok || l.NS() > best.NS()) {
-			best, ok = l, true
+		if s := t.x.stall[d]; s.since != 0 && t.outstanding(d) > 0 {
+			s.end(&best, d, last, true) // on a copy: the flow may go on
 		}
 	}
-	return best, ok
+	return best, best.To > best.From
 }
 
 // Reset is the first RST of a connection: who sent it, when, and what each

@@ -202,11 +202,12 @@ type rttDir struct {
 //
 // It holds no pointer, so the collector never scans it.
 type transfer struct {
-	rtt    [2]rttDir
-	pmtu   [2]pmtuDir
-	stall  [2]stallDir
-	rst    Reset // the first RST, when rstSet
-	rstSet bool
+	rtt     [2]rttDir
+	pmtu    [2]pmtuDir
+	stall   [2]stallDir
+	longest Stall // the longest unexplained wait, either direction
+	rst     Reset // the first RST, when rstSet
+	rstSet  bool
 
 	// Capture loss: bytes acknowledged, and those the capture never saw.
 	ackedBytes, unseenBytes int64
