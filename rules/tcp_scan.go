@@ -161,21 +161,7 @@ func (b *scanBook) addFlow(f *flows.Record) {
 	}
 	if t != nil {
 		t.count(f, o)
-		switch {
-		case t.ports != nil || o != answered:
-			if t.ports == nil {
-				t.ports = map[uint16]outcome{}
-				for _, p := range t.openBefore {
-					t.ports[p] |= answered
-				}
-				t.openBefore = nil
-			}
-			if _, ok := t.ports[f.DstPort]; ok || len(t.ports) < maxScanTargets {
-				t.ports[f.DstPort] |= o
-			}
-		case len(t.openBefore) < 16:
-			t.openBefore = append(t.openBefore, f.DstPort)
-		}
+		mark(&t.ports, &t.openBefore, f.DstPort, o)
 	}
 	sk := sweepKey{f.SrcAddr, f.DstPort}
 	w := b.sweeps[sk]
@@ -186,21 +172,28 @@ func (b *scanBook) addFlow(f *flows.Record) {
 	}
 	if w != nil {
 		w.count(f, o)
-		switch {
-		case w.targets != nil || o != answered:
-			if w.targets == nil {
-				w.targets = map[string]outcome{}
-				for _, h := range w.openHostsBefore {
-					w.targets[h] |= answered
-				}
-				w.openHostsBefore = nil
+		mark(&w.targets, &w.openHostsBefore, f.DstAddr, o)
+	}
+}
+
+// mark records a target's outcome in a tally's map of targets (ports of a
+// port scan, hosts of a sweep). The map is made at the first failed
+// attempt; the few answered targets seen before it wait in before.
+func mark[K comparable](m *map[K]outcome, before *[]K, k K, o outcome) {
+	switch {
+	case *m != nil || o != answered:
+		if *m == nil {
+			*m = map[K]outcome{}
+			for _, b := range *before {
+				(*m)[b] |= answered
 			}
-			if _, ok := w.targets[f.DstAddr]; ok || len(w.targets) < maxScanTargets {
-				w.targets[f.DstAddr] |= o
-			}
-		case len(w.openHostsBefore) < 16:
-			w.openHostsBefore = append(w.openHostsBefore, f.DstAddr)
+			*before = nil
 		}
+		if _, ok := (*m)[k]; ok || len(*m) < maxScanTargets {
+			(*m)[k] |= o
+		}
+	case len(*before) < 16:
+		*before = append(*before, k)
 	}
 }
 
