@@ -758,6 +758,11 @@ func parseQuoted(b []byte, p *Packet) {
 		return
 	}
 	q.Valid = true
+	if (q.Proto == ProtoICMP || q.Proto == ProtoICMPv6) && len(rest) >= 2 {
+		// A quoted ICMP message (an unreachable about a ping): its type
+		// and code stand for ports, as in its Community ID.
+		q.SrcPort, q.DstPort = uint16(rest[0]), uint16(rest[1])
+	}
 	if (q.Proto == ProtoTCP || q.Proto == ProtoUDP || q.Proto == ProtoSCTP) && len(rest) >= 4 {
 		q.SrcPort = binary.BigEndian.Uint16(rest[0:2])
 		q.DstPort = binary.BigEndian.Uint16(rest[2:4])
