@@ -101,10 +101,17 @@ func (t *TCPFlow) trackPMTU(p *Packet, dir Dir, a Analysis, prevNext uint32) (ac
 	now := p.Timestamp
 	if p.Flags&FlagACK != 0 && (!rev.ackSet || seqGT(p.Ack, rev.ackedTo)) {
 		acked = true
-		if rev.ackSet {
-			t.x.ackedBytes += int64(p.Ack - rev.ackedTo)
+		if old := rev.ackedTo; rev.ackSet && p.Ack-old < maxHole { // a bigger jump is a sequence number gone wrong
+			t.x.ackedBytes += int64(p.Ack - old)
+			t.x.unseenBytes += rev.acked(p.Ack)
+			// Acknowledged beyond anything captured: a missed tail.
+			if next := t.dirs[1-dir].nextseq; next != 0 && seqGT(p.Ack, next) {
+				if seqGT(old, next) {
+					next = old
+				}
+				t.x.unseenBytes += int64(p.Ack - next)
+			}
 		}
-		t.x.unseenBytes += rev.acked(p.Ack)
 		rev.ackedTo, rev.ackSet, rev.progressAt = p.Ack, true, now
 		n := 0
 		for n < int(rev.npend) && seqLE(rev.pend[n].end, p.Ack) {
@@ -130,10 +137,14 @@ func (t *TCPFlow) trackPMTU(p *Packet, dir Dir, a Analysis, prevNext uint32) (ac
 	}
 	if a&ALostSegment != 0 {
 		fwd.gapFrom, fwd.gapTo, fwd.gapAt, fwd.gapSet = prevNext, p.Seq, now, true
-		if gap := p.Seq - prevNext; gap < maxHole && int(fwd.nholes) < len(fwd.holes) {
+		from := prevNext
+		if fwd.ackSet && seqGT(fwd.ackedTo, from) {
+			from = fwd.ackedTo // already counted as a missed tail when acknowledged
+		}
+		if gap := p.Seq - from; seqLT(from, p.Seq) && gap < maxHole && int(fwd.nholes) < len(fwd.holes) {
 			// Past the few kept, holes are not counted: folding them
 			// together would count the data seen between them.
-			fwd.holes[fwd.nholes] = struct{ from, to uint32 }{prevNext, p.Seq}
+			fwd.holes[fwd.nholes] = struct{ from, to uint32 }{from, p.Seq}
 			fwd.nholes++
 		}
 	} else if fwd.nholes > 0 && seqLT(p.Seq, fwd.holes[fwd.nholes-1].to) {
@@ -201,7 +212,11 @@ func (t *TCPFlow) notePathMTU(dir Dir, mtu int, router netip.Addr, at int64) {
 		return
 	}
 	if mtu > 0 && (t.pathMTU.MTU == 0 || mtu < t.pathMTU.MTU) {
-		t.pathMTU.MTU = mtu
+		// A lower report starts over: what was sent after the first one
+		// may not fit this one.
+		*t.pathMTU = PathMTUReport{MTU: mtu, Router: router.String(), At: at}
+		t.pathMTUDir = dir
+		t.x.pmtu[dir].maxAfterMTU = 0
 	}
 }
 
@@ -285,7 +300,7 @@ func (t *TCPFlow) blackHole(d Dir, last int64) *PMTU {
 		limit = min(limit, own)
 	}
 	hole := int(s.gapTo - s.gapFrom)
-	if s.gapSet && t.dirs[1-d].lastack == s.gapFrom && s.gapFrom != t.dirs[d].isn+1 &&
+	if s.gapSet && t.dirs[1-d].lastack == s.gapFrom && s.gapFrom != t.dirs[d].isn+1 && hole < maxHole &&
 		int(s.maxSeg) < limit && hole > int(s.maxSeg) && hole > minPMTUSegment && last-s.gapAt >= minStall {
 		return &PMTU{BlackHole: true, Sender: d, SegLen: hole, MSS: mss, Largest: int(s.maxSeg), StallNS: last - s.gapAt}
 	}

@@ -30,7 +30,7 @@ func (s *Stall) NS() int64 { return s.To - s.From }
 
 // trackStall updates the stall state after a segment's analysis (the
 // path-MTU state, updated just before, holds the ACK points).
-func (t *TCPFlow) trackStall(p *Packet, dir Dir, a Analysis, acked bool) {
+func (t *TCPFlow) trackStall(p *Packet, dir Dir, a Analysis, acked bool, prevNext uint32) {
 	now := p.Timestamp
 	fwd, rev := &t.x.stall[dir], &t.x.stall[1-dir]
 	// An ACK that moved the peer's data forward ends the peer's wait.
@@ -61,7 +61,13 @@ func (t *TCPFlow) trackStall(p *Packet, dir Dir, a Analysis, acked bool) {
 	if p.Flags&FlagRST != 0 && !t.x.rstSet {
 		midStream := t.SYNTime == 0 && t.SYNACKTime == 0 && t.x.pmtu[FromClient].maxSeg+t.x.pmtu[FromServer].maxSeg > 0
 		t.x.rst = Reset{Dir: dir, At: now, Frame: FrameRef{File: p.File, Frame: p.Frame}, Established: t.ACKTime != 0 || midStream}
-		t.x.rst.Outstanding[FromClient], t.x.rst.Outstanding[FromServer] = t.outstanding(FromClient), t.outstanding(FromServer)
+		t.x.rst.Outstanding[1-dir] = t.outstanding(1 - dir)
+		// The RST's own sequence number may lie anywhere (an injected one
+		// often far ahead): what its sender had outstanding is what it
+		// sent before.
+		if pm := &t.x.pmtu[dir]; pm.ackSet && prevNext != 0 && seqGT(prevNext, pm.ackedTo) && prevNext-pm.ackedTo < maxHole {
+			t.x.rst.Outstanding[dir] = prevNext - pm.ackedTo
+		}
 		t.x.rstSet = true
 	}
 }

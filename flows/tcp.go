@@ -490,7 +490,7 @@ func (t *TCPFlow) analyze(p *Packet, dir Dir, pre Analysis) Analysis {
 	}
 	if x := t.x; x != nil {
 		x.timeRoundTrips(p, &x.rtt[dir], &x.rtt[1-dir], fwd, a)
-		t.trackStall(p, dir, a, t.trackPMTU(p, dir, a, prevNext))
+		t.trackStall(p, dir, a, t.trackPMTU(p, dir, a, prevNext), prevNext)
 	}
 	t.Counts.Add(a)
 	if a&problemFlags != 0 {

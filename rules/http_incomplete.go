@@ -44,7 +44,9 @@ type incompleteData struct {
 
 func (c *httpIncomplete) Event(ev *Event, _ func(Finding)) {
 	h := ev.HTTP
-	if h.Status == 0 || h.Complete || h.Gap || h.ConnEnd == "" || h.ConnEnd == "capture-end" {
+	if h.Status == 0 || h.Complete || h.Gap || h.ConnEnd == "" || h.ConnEnd == "capture-end" || h.ConnEnd == "evicted" {
+		// The capture's end, or pcapx dropping a flow from a full table,
+		// is not the connection's.
 		return
 	}
 	if !h.Chunked && h.ContentLength <= h.ResponseBytes {

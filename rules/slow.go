@@ -342,7 +342,8 @@ type slowAcc struct {
 	port                    uint16
 	wait, srv, other, trips float64
 	retx                    int
-	held                    int // connects whose SYN met a connection the server still held
+	held                    int     // connects whose SYN met a connection the server still held
+	heldWait                float64 // ms those connects waited
 	rttMin, rttMax          float64
 	fastest                 float64 // the shortest slow measurement: the filter's bound
 }
@@ -378,6 +379,7 @@ func (c *slowPhase) judge(s *sample) {
 	a.retx += s.retx
 	if s.held {
 		a.held++
+		a.heldWait += sp.wait
 	}
 	a.rttMin, a.rttMax = min(a.rttMin, rtt), max(a.rttMax, rtt)
 	a.fastest = min(a.fastest, s.total)
@@ -448,11 +450,11 @@ func (k phase) cause(e *group, a *slowAcc) string {
 	default:
 		next = "compare with the path's round trip from other hosts (mtr " + a.server + ")"
 	}
-	if best == 0 && a.held > 0 {
+	if best == 0 && a.heldWait > a.wait/2 {
 		// The client waited because its SYN met the previous connection
 		// on the same 4-tuple, which the server (or a NAT) still held: not
 		// loss on the path.
-		parts[0].text = fmt.Sprintf("waiting to retry after %d SYN(s) met an earlier connection the server still held on the same ports (a challenge ACK: see tcp-port-reuse), %s in all", a.held, msText(a.wait))
+		parts[0].text = fmt.Sprintf("waiting to retry after %d SYN(s) met an earlier connection the server still held on the same ports (a challenge ACK: see tcp-port-reuse), %s of the %s waited", a.held, msText(a.heldWait), msText(a.wait))
 		next = "tcp-port-reuse's advice: the client's port reuse against the server's (or a NAT's) TIME-WAIT"
 	}
 	return fmt.Sprintf("mostly %s; path RTT %s. Next: %s", parts[best].text, rttText(a), next)
