@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -129,5 +130,37 @@ func TestScanLeavesNoPerPortFindings(t *testing.T) {
 	fs = run(t, &Config{Rules: map[string]RuleConfig{"tcp-port-scan": {Enabled: &off}}}, evs...)
 	if n := len(fs); n != 41 {
 		t.Errorf("with tcp-port-scan disabled: %d findings (%s), want 41 per-port ones", n, rulesOf(fs))
+	}
+}
+
+// TestScanDoesNotCrowdOut: a scan that fills the bounded groups must not
+// hide other clients' failed attempts, nor cut the count of an outage that
+// many clients see.
+func TestScanDoesNotCrowdOut(t *testing.T) {
+	s0 := func(src, dst string, port uint16) *Event {
+		return &Event{Kind: EventFlow, Flow: &flows.Record{Proto: "tcp", SrcAddr: src, SrcPort: 40000, DstAddr: dst, DstPort: port,
+			State: "S0", History: "S", OrigPackets: 1, CommunityID: "1:c"}}
+	}
+	var evs []*Event
+	for port := 1; port <= maxGroups; port++ {
+		evs = append(evs, s0("10.9.9.9", "10.0.0.2", uint16(port)))
+	}
+	for i := range 3 {
+		evs = append(evs, s0(fmt.Sprintf("10.1.0.%d", i+1), "10.0.0.7", 5432))
+	}
+	fs := run(t, nil, evs...)
+	if got := rulesOf(fs); got != "tcp-syn-unanswered:error,tcp-port-scan:warning" {
+		t.Fatalf("findings %q", got)
+	}
+	if !strings.Contains(fs[0].Message, "3 connection attempt(s) to 10.0.0.7:5432") {
+		t.Errorf("the outage behind the scan: %q", fs[0].Message)
+	}
+	evs = nil
+	for i := range 15_000 {
+		evs = append(evs, s0(fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), "10.0.0.7", 443))
+	}
+	fs = run(t, nil, evs...)
+	if len(fs) != 1 || fs[0].Count != 15_000 || !strings.HasPrefix(fs[0].Message, "15000 connection attempt(s) to 10.0.0.7:443") {
+		t.Errorf("15,000 clients: %s %q", rulesOf(fs), fs[0].Message)
 	}
 }

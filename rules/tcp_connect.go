@@ -54,6 +54,10 @@ type connGroup struct {
 	p     Params
 	state string // Zeek conn_state: S0 (no answer) or REJ (refused)
 	g     groups // by client → server:port, merged by server at the end
+	// rest takes, by server:port, the attempts past g's bound (a scan can
+	// fill it): they are never a scan's, so they are reported whatever
+	// filled g.
+	rest groups
 }
 
 // attemptData is what a group keeps of its attempts.
@@ -68,21 +72,28 @@ func (c *connGroup) Event(ev *Event, _ func(Finding)) {
 	if f.Proto != "tcp" || f.State != c.state {
 		return
 	}
-	e := c.g.add(f.SrcAddr+"|"+endpoint(f.DstAddr, f.DstPort), f.FirstNS, flows.FrameRef{File: f.FirstFile, Frame: f.FirstFrame}, f.Ref())
-	if e != nil {
-		if e.data == nil {
-			e.data = &attemptData{src: f.SrcAddr, dst: f.DstAddr, port: f.DstPort}
+	ref := flows.FrameRef{File: f.FirstFile, Frame: f.FirstFrame}
+	e := c.g.add(f.SrcAddr+"|"+endpoint(f.DstAddr, f.DstPort), f.FirstNS, ref, f.Ref())
+	if e == nil {
+		c.g.overflow-- // counted in rest instead
+		if e = c.rest.add(endpoint(f.DstAddr, f.DstPort), f.FirstNS, ref, f.Ref()); e == nil {
+			return // counted in rest's overflow
 		}
-		e.data.(*attemptData).syns += f.OrigPackets // SYNs sent, for the message
+		e.example(f.SrcAddr)
 	}
+	if e.data == nil {
+		e.data = &attemptData{src: f.SrcAddr, dst: f.DstAddr, port: f.DstPort}
+	}
+	e.data.(*attemptData).syns += f.OrigPackets // SYNs sent, for the message
 }
 
 func (c *connGroup) Finish(report func(Finding)) {
 	found := c.p.scans.scansOf(c.p)
 	var merged groups
-	for _, e := range c.g.order {
+	for _, e := range append(c.g.order, c.rest.order...) {
 		a := e.data.(*attemptData)
-		if found.covers(a.src, a.dst, a.port) {
+		fromRest := e.key == endpoint(a.dst, a.port)
+		if !fromRest && found.covers(a.src, a.dst, a.port) {
 			continue
 		}
 		m := merged.merge(endpoint(a.dst, a.port), e)
@@ -92,7 +103,13 @@ func (c *connGroup) Finish(report func(Finding)) {
 		if m.data == nil {
 			m.data = &attemptData{dst: a.dst, port: a.port}
 		}
-		m.example(a.src)
+		if fromRest {
+			for _, x := range e.examples {
+				m.example(x)
+			}
+		} else {
+			m.example(a.src)
+		}
 		m.data.(*attemptData).syns += a.syns
 	}
 	for _, e := range merged.sorted() {
@@ -108,5 +125,13 @@ func (c *connGroup) Finish(report func(Finding)) {
 			filter = fmt.Sprintf("tcp.flags.reset == 1 && %s && tcp.srcport == %d", hostFilter(a.dst), a.port)
 		}
 		report(e.finding(rule, c.p.Severity, msg, filter))
+	}
+	if n := c.rest.overflow + merged.overflow; n > 0 {
+		rule := TCPConnectionRefused
+		if c.state == "S0" {
+			rule = TCPSYNUnanswered
+		}
+		report(Finding{Rule: rule.ID, Severity: c.p.Severity, Title: rule.Title, Count: n, Evidence: []Evidence{},
+			Message: fmt.Sprintf("%d more failed connection attempt(s) to servers beyond the first %d", n, maxGroups)})
 	}
 }

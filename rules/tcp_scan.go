@@ -137,10 +137,16 @@ type scanBook struct {
 	sweeps map[sweepKey]*scanTally
 	order  []*scanTally
 	found  *scans // the scans, worked out once at the end
+	budget int    // targets the book may still remember, all tallies together
 }
 
+// maxScanEntries bounds the targets the scan book remembers in all: a
+// million (about 70 MB); a sweep of a /16 on many ports counts its attempts
+// past that, but names no new target.
+const maxScanEntries = 1 << 20
+
 func newScanBook() *scanBook {
-	return &scanBook{pairs: map[pairKey]*scanTally{}, sweeps: map[sweepKey]*scanTally{}}
+	return &scanBook{pairs: map[pairKey]*scanTally{}, sweeps: map[sweepKey]*scanTally{}, budget: maxScanEntries}
 }
 
 // addFlow tallies a flow if it is a connection attempt. An answered one
@@ -161,7 +167,7 @@ func (b *scanBook) addFlow(f *flows.Record) {
 	}
 	if t != nil {
 		t.count(f, o)
-		mark(&t.ports, &t.openBefore, f.DstPort, o)
+		mark(&t.ports, &t.openBefore, f.DstPort, o, &b.budget)
 	}
 	sk := sweepKey{f.SrcAddr, f.DstPort}
 	w := b.sweeps[sk]
@@ -172,14 +178,16 @@ func (b *scanBook) addFlow(f *flows.Record) {
 	}
 	if w != nil {
 		w.count(f, o)
-		mark(&w.targets, &w.openHostsBefore, f.DstAddr, o)
+		mark(&w.targets, &w.openHostsBefore, f.DstAddr, o, &b.budget)
 	}
 }
 
 // mark records a target's outcome in a tally's map of targets (ports of a
 // port scan, hosts of a sweep). The map is made at the first failed
 // attempt; the few answered targets seen before it wait in before.
-func mark[K comparable](m *map[K]outcome, before *[]K, k K, o outcome) {
+// budget is what the whole book may still remember of targets: past it,
+// attempts are counted and no new target is kept.
+func mark[K comparable](m *map[K]outcome, before *[]K, k K, o outcome, budget *int) {
 	switch {
 	case *m != nil || o != answered:
 		if *m == nil {
@@ -189,8 +197,11 @@ func mark[K comparable](m *map[K]outcome, before *[]K, k K, o outcome) {
 			}
 			*before = nil
 		}
-		if _, ok := (*m)[k]; ok || len(*m) < maxScanTargets {
+		if _, ok := (*m)[k]; ok {
 			(*m)[k] |= o
+		} else if len(*m) < maxScanTargets && *budget > 0 {
+			(*m)[k] = o
+			*budget--
 		}
 	case len(*before) < 16:
 		*before = append(*before, k)
