@@ -234,6 +234,9 @@ var ruleCases = []ruleCase{
 	{file: "rules/pmtu-negative-offload.pcap", want: []string{"capture-offload info", "tcp-stall error", "tcp-retransmissions warning"}, check: func(t *testing.T, r *ruleRun) {
 		wantIn(t, r.find("capture-offload")[0], "1 TCP flow(s) carry segments larger than the MSS (up to 2896 bytes)")
 	}},
+	{file: "rules/capture-checksum-offload.pcap", want: []string{"capture-offload info"}, check: func(t *testing.T, r *ruleRun) {
+		wantIn(t, r.find("capture-offload")[0], "in 1 TCP flow(s) the data segments 198.51.100.20 sent carry wrong checksums", "checksum offload")
+	}},
 	{file: "format/snaplen-96.pcap", want: []string{"capture-truncated warning"}, check: func(t *testing.T, r *ruleRun) {
 		wantIn(t, r.find("capture-truncated")[0], "2 of 9 frames (22.2%) were cut short by the capture's snapshot length")
 	}},

@@ -77,6 +77,10 @@ type Packet struct {
 	// snapshot length cut it short. Payload is the captured part of it.
 	PayloadLen int
 	Payload    []byte
+	// Segment is the TCP segment as captured, header included, when the
+	// capture holds all of it (nil otherwise): the TCP analysis checks
+	// the checksum of a few per flow, to tell checksum offload.
+	Segment []byte
 
 	// ICMP fields.
 	ICMPType, ICMPCode uint8
@@ -206,7 +210,7 @@ func (p *Packet) reset() {
 	p.SrcPort, p.DstPort = 0, 0
 	p.Seq, p.Ack, p.Flags, p.Window = 0, 0, 0, 0
 	p.MSS, p.WScale, p.SACKPerm, p.SACK = 0, -1, false, false
-	p.PayloadLen, p.Payload = 0, nil
+	p.PayloadLen, p.Payload, p.Segment = 0, nil, nil
 	p.ICMPType, p.ICMPCode, p.NextHopMTU = 0, 0, 0
 	if p.Quoted.Valid || p.Quoted.Src.IsValid() || p.Quoted.Dst.IsValid() {
 		p.Quoted.Valid, p.Quoted.Src, p.Quoted.Dst = false, netip.Addr{}, netip.Addr{}
@@ -544,6 +548,9 @@ func (d *Decoder) decodeTransport(proto uint8, data []byte, p *Packet, depth int
 		p.Payload = payload
 		if len(p.Payload) > p.PayloadLen {
 			p.Payload = p.Payload[:p.PayloadLen] // Ethernet padding
+		}
+		if ipPayloadLen > 0 && len(data) >= ipPayloadLen {
+			p.Segment = data[:ipPayloadLen]
 		}
 		return KindTCP
 	case ProtoUDP:

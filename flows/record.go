@@ -91,9 +91,10 @@ type Record struct {
 	// capture_loss measure), the largest segment above the MSS (segmentation
 	// offload at the capture point; 0 when none), and a TCP connection
 	// whose handshake was not captured.
-	AckedBytes, UnseenBytes int64 `json:"-"`
-	OffloadSeg              int   `json:"-"`
-	MidStream               bool  `json:"-"`
+	AckedBytes, UnseenBytes int64  `json:"-"`
+	OffloadSeg              int    `json:"-"`
+	ChecksumOffload         string `json:"-"` // the side whose segments all carry the NIC's unfilled checksum
+	MidStream               bool   `json:"-"`
 	// Reuse: the earlier connection on this 4-tuple that the SYN met (nil
 	// when none is known), for tcp-port-reuse.
 	Reuse *PortReuse `json:"-"`
@@ -167,6 +168,7 @@ func (f *Flow) Record() Record {
 			r.AckedBytes, r.UnseenBytes = x.ackedBytes, min(x.unseenBytes, x.ackedBytes)
 		}
 		r.OffloadSeg = t.offloadSeg()
+		r.ChecksumOffload = t.ChecksumOffload()
 		r.MidStream = t.SYNTime == 0 && t.SYNACKTime == 0
 		r.ClientMSS, r.ServerMSS = t.MSS(FromClient), t.MSS(FromServer)
 		r.ClientWScale, r.ServerWScale = t.WindowScale(FromClient), t.WindowScale(FromServer)

@@ -124,3 +124,66 @@ type Reset struct {
 	Established bool      // the connection had been set up (or was seen mid-stream with data)
 	Outstanding [2]uint32 // by direction
 }
+
+// checksumSamples is how many segments per direction have their TCP
+// checksum checked: enough to tell checksum offload (every one of a
+// host's segments wrong) from damage, at a negligible cost.
+const ChecksumSamples = 4
+
+// checkSum checks the TCP checksum of one of a direction's first few
+// segments that the capture holds whole.
+func (x *transfer) checkSum(p *Packet, dir Dir) {
+	c := &x.sums[dir]
+	if c.n >= ChecksumSamples || p.Segment == nil {
+		return
+	}
+	c.n++
+	if !tcpChecksumOK(p) {
+		c.bad++
+	}
+}
+
+// tcpChecksumOK verifies a segment's checksum with the pseudo-header.
+func tcpChecksumOK(p *Packet) bool {
+	var sum uint32
+	add := func(b []byte) {
+		for len(b) >= 2 {
+			sum += uint32(b[0])<<8 | uint32(b[1])
+			b = b[2:]
+		}
+		if len(b) == 1 {
+			sum += uint32(b[0]) << 8
+		}
+	}
+	if p.Src.Is4() {
+		s, d := p.Src.As4(), p.Dst.As4()
+		add(s[:])
+		add(d[:])
+	} else {
+		s, d := p.Src.As16(), p.Dst.As16()
+		add(s[:])
+		add(d[:])
+	}
+	sum += uint32(ProtoTCP) + uint32(len(p.Segment))
+	add(p.Segment)
+	for sum>>16 != 0 {
+		sum = sum&0xffff + sum>>16
+	}
+	return sum == 0xffff
+}
+
+// ChecksumOffload names the side whose sampled segments all carry a wrong
+// TCP checksum while the other side's are right ("" when none): the capture
+// was taken on that host, before its NIC filled the checksums in.
+func (t *TCPFlow) ChecksumOffload() string {
+	if t.x == nil {
+		return ""
+	}
+	for d := FromClient; d <= FromServer; d++ {
+		s, o := t.x.sums[d], t.x.sums[1-d]
+		if s.n >= 2 && s.bad == s.n && o.bad == 0 {
+			return d.Side()
+		}
+	}
+	return ""
+}

@@ -208,6 +208,7 @@ type transfer struct {
 	longest Stall // the longest unexplained wait, either direction
 	rst     Reset // the first RST, when rstSet
 	rstSet  bool
+	sums    [2]struct{ n, bad uint8 } // TCP checksums sampled and wrong, by direction
 
 	// Capture loss: bytes acknowledged, and those the capture never saw.
 	ackedBytes, unseenBytes int64
@@ -490,6 +491,9 @@ func (t *TCPFlow) analyze(p *Packet, dir Dir, pre Analysis) Analysis {
 	}
 	if x := t.x; x != nil {
 		x.timeRoundTrips(p, &x.rtt[dir], &x.rtt[1-dir], fwd, a)
+		if p.PayloadLen > 0 {
+			x.checkSum(p, dir)
+		}
 		t.trackStall(p, dir, a, t.trackPMTU(p, dir, a, prevNext), prevNext)
 	}
 	t.Counts.Add(a)

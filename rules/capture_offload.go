@@ -3,6 +3,8 @@ package rules
 import (
 	"fmt"
 	"strings"
+
+	"github.com/pcapx/pcapx/flows"
 )
 
 // CaptureOffload reports segments larger than the MSS: the capture point
@@ -12,7 +14,10 @@ var CaptureOffload = &Rule{
 	Title: "Capture quality: segmentation offload (segments larger than the MSS)",
 	Doc: `Some TCP segments in the capture are larger than the MSS their receiver
 advertised: the capture was taken on a host whose network card segments for the
-stack (TSO/GSO when sending, GRO/LRO when receiving). The capture shows the
+stack (TSO/GSO when sending, GRO/LRO when receiving). Or one host's data
+segments all carry wrong TCP checksums while its peer's are right (the first
+few of each flow are checked): its card fills them in after the capture point
+(checksum offload) — harmless, though Wireshark flags every one. The capture shows the
 stack's super-segments, not the packets on the wire: packet counts, sizes and
 fine timings differ from the wire's, and Wireshark shows the same artefacts.
 pcapx's path-MTU diagnosis leaves such flows out.
@@ -31,12 +36,24 @@ type captureOffload struct {
 	n       int64
 	largest int
 	hosts   []string
+	sums    int64    // flows whose one side's checksums are all left to the NIC
+	sumFrom []string // those sides' addresses, a few
 }
 
 func (c *captureOffload) Run(info RunInfo) { c.run = info }
 
 func (c *captureOffload) Event(ev *Event, _ func(Finding)) {
 	f := ev.Flow
+	if f.ChecksumOffload != "" {
+		c.sums++
+		h := f.SrcAddr
+		if f.ChecksumOffload == "server" {
+			h = f.DstAddr
+		}
+		if len(c.sumFrom) < 4 && !contains(c.sumFrom, h) {
+			c.sumFrom = append(c.sumFrom, h)
+		}
+	}
 	if f.OffloadSeg == 0 {
 		return
 	}
@@ -59,10 +76,21 @@ func contains(s []string, x string) bool {
 }
 
 func (c *captureOffload) Finish(report func(Finding)) {
-	if c.n == 0 {
+	if c.n == 0 && c.sums == 0 {
 		return
 	}
-	msg := fmt.Sprintf("%d TCP flow(s) carry segments larger than the MSS (up to %d bytes), between %s: the capture shows segmentation offload's super-segments, not wire packets; sizes and packet counts are the stack's",
-		c.n, c.largest, strings.Join(c.hosts, ", "))
-	report(runFinding(CaptureOffload, c.p.Severity, c.run, c.n, msg, "tcp.len > 1460"))
+	var parts []string
+	if c.n > 0 {
+		parts = append(parts, fmt.Sprintf("%d TCP flow(s) carry segments larger than the MSS (up to %d bytes), between %s: the capture shows segmentation offload's super-segments, not wire packets; sizes and packet counts are the stack's",
+			c.n, c.largest, strings.Join(c.hosts, ", ")))
+	}
+	if c.sums > 0 {
+		parts = append(parts, fmt.Sprintf("in %d TCP flow(s) the data segments %s sent carry wrong checksums (the first %d checked of each) while its peers' are right: checksum offload, the capture taken before the NIC fills them in (harmless; Wireshark calls them bad checksums)",
+			c.sums, strings.Join(c.sumFrom, ", "), flows.ChecksumSamples))
+	}
+	filter := "tcp.len > 1460"
+	if c.n == 0 {
+		filter = "tcp.checksum.status == \"Bad\""
+	}
+	report(runFinding(CaptureOffload, c.p.Severity, c.run, c.n+c.sums, strings.Join(parts, "; "), filter))
 }

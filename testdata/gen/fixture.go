@@ -188,6 +188,7 @@ func (g *generator) all() {
 	g.pmtuScenarios()
 	g.healthScenarios()
 	g.qualityScenarios()
+	g.checksumScenario()
 	g.formats()
 	g.links()
 	g.network()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"net/netip"
 	"time"
 
@@ -399,6 +400,36 @@ capture-midstream (info), both listed before any other finding.`)
 			t.Ack(C)
 		}
 	}
+	t.Ack(C)
+	t.Close(C)
+	c.done()
+}
+
+// nicChecksums leaves the TCP checksum of the server's IPv4 segments to the
+// NIC, as a capture on that host shows them: zero, not filled in.
+type nicChecksums struct{ w capgen.FrameWriter }
+
+func (n nicChecksums) WriteFrame(f capgen.Frame) error {
+	d := append([]byte(nil), f.Data...)
+	// Ethernet from the server's MAC, IPv4 without options, TCP.
+	if len(d) >= 54 && bytes.Equal(d[6:12], capgen.ServerMAC[:]) && d[12] == 0x08 && d[13] == 0x00 && d[14] == 0x45 && d[23] == 6 {
+		d[50], d[51] = 0, 0
+	}
+	f.Data = d
+	return n.w.WriteFrame(f)
+}
+
+func (g *generator) checksumScenario() {
+	c := g.pmtuFixture("rules/capture-checksum-offload.pcap", `
+An HTTP download captured on the server, whose NIC computes the TCP checksums
+of what it sends: in the capture every segment from 198.51.100.20 carries a
+zero checksum, every one from the client a correct one. Expected:
+capture-offload (info) naming the server as the host with checksum offload.`)
+	t := capgen.NewTCPConn(nicChecksums{c}, cliEP, srvEP, &capgen.TCPOptions{Vantage: capgen.NearServer})
+	t.Handshake(20 * ms)
+	t.SendData(C, capgen.HTTPRequest("GET", "files.example.com", "/a.txt", "User-Agent: curl/8.5.0"))
+	sendAll(t, S, httpResponseOf(5000))
+	t.Sleep(20 * ms)
 	t.Ack(C)
 	t.Close(C)
 	c.done()
