@@ -421,14 +421,18 @@ func (n nicChecksums) WriteFrame(f capgen.Frame) error {
 
 func (g *generator) checksumScenario() {
 	c := g.pmtuFixture("rules/capture-checksum-offload.pcap", `
-An HTTP download captured on the server, whose NIC computes the TCP checksums
-of what it sends: in the capture every segment from 198.51.100.20 carries a
-zero checksum, every one from the client a correct one. Expected:
+An HTTP download (a 1,200-byte response in three segments) captured on the
+server, whose NIC computes the TCP checksums of what it sends: in the capture
+every segment from 198.51.100.20 carries a zero checksum, every one from the
+client a correct one. Expected:
 capture-offload (info) naming the server as the host with checksum offload.`)
 	t := capgen.NewTCPConn(nicChecksums{c}, cliEP, srvEP, &capgen.TCPOptions{Vantage: capgen.NearServer})
 	t.Handshake(20 * ms)
 	t.SendData(C, capgen.HTTPRequest("GET", "files.example.com", "/a.txt", "User-Agent: curl/8.5.0"))
-	sendAll(t, S, httpResponseOf(5000))
+	t.Write(S, httpResponseOf(1200))
+	for range 3 {
+		t.Send(S, 400)
+	}
 	t.Sleep(20 * ms)
 	t.Ack(C)
 	t.Close(C)
