@@ -42,7 +42,6 @@ type pmtuDir struct {
 	gapAt          int64
 	gapSet         bool
 
-	lastDataAt  int64
 	maxAfterMTU uint16 // largest segment sent after an ICMP error reported the path MTU
 
 	// holes are byte ranges of this direction the capture skipped and has
@@ -131,7 +130,6 @@ func (t *TCPFlow) trackPMTU(p *Packet, dir Dir, a Analysis, prevNext uint32) (ac
 	}
 	n := uint16(min(p.PayloadLen, 0xffff))
 	fwd.maxSeg = max(fwd.maxSeg, n)
-	fwd.lastDataAt = now
 	if t.pathMTU != nil && t.pathMTUDir == dir && now > t.pathMTU.At {
 		fwd.maxAfterMTU = max(fwd.maxAfterMTU, n)
 	}
