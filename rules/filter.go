@@ -28,10 +28,16 @@ func wsString(s string) string {
 	return b.String()
 }
 
-// hostFilter matches packets to or from one address.
-func hostFilter(addr string) string {
+// hostFilter matches packets to or from one address; srcFilter and
+// dstFilter packets from it and to it.
+func hostFilter(addr string) string { return addrFilter("addr", addr) }
+func srcFilter(addr string) string  { return addrFilter("src", addr) }
+func dstFilter(addr string) string  { return addrFilter("dst", addr) }
+
+// addrFilter is Wireshark's ip.FIELD or ipv6.FIELD == addr.
+func addrFilter(field, addr string) string {
 	if strings.Contains(addr, ":") {
-		return "ipv6.addr == " + addr
+		return "ipv6." + field + " == " + addr
 	}
-	return "ip.addr == " + addr
+	return "ip." + field + " == " + addr
 }

@@ -364,17 +364,3 @@ func durText(s float64) string {
 	}
 	return fmt.Sprintf("%.0f s", s)
 }
-
-func srcFilter(addr string) string {
-	if strings.Contains(addr, ":") {
-		return "ipv6.src == " + addr
-	}
-	return "ip.src == " + addr
-}
-
-func dstFilter(addr string) string {
-	if strings.Contains(addr, ":") {
-		return "ipv6.dst == " + addr
-	}
-	return "ip.dst == " + addr
-}
