@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pcapx/pcapx/flows"
@@ -50,7 +51,7 @@ func (c *captureOffload) Event(ev *Event, _ func(Finding)) {
 		if f.ChecksumOffload == "server" {
 			h = f.DstAddr
 		}
-		if len(c.sumFrom) < 4 && !contains(c.sumFrom, h) {
+		if len(c.sumFrom) < 4 && !slices.Contains(c.sumFrom, h) {
 			c.sumFrom = append(c.sumFrom, h)
 		}
 	}
@@ -60,19 +61,10 @@ func (c *captureOffload) Event(ev *Event, _ func(Finding)) {
 	c.n++
 	c.largest = max(c.largest, f.OffloadSeg)
 	for _, h := range []string{f.SrcAddr, f.DstAddr} {
-		if len(c.hosts) < 4 && !contains(c.hosts, h) {
+		if len(c.hosts) < 4 && !slices.Contains(c.hosts, h) {
 			c.hosts = append(c.hosts, h)
 		}
 	}
-}
-
-func contains(s []string, x string) bool {
-	for _, v := range s {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 func (c *captureOffload) Finish(report func(Finding)) {

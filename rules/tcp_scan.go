@@ -1,7 +1,9 @@
 package rules
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -299,7 +301,7 @@ func (c *scanCheck) finding(t *scanTally) Finding {
 	var msg, filter string
 	if c.sweep {
 		r = TCPSweep
-		open := openOf(t.targets)
+		open := first(answeredTargets(t.targets), 10)
 		msg = fmt.Sprintf("%s tried port %d on %d hosts (%s)", t.src, t.port, len(t.targets), counts)
 		if len(open) > 0 {
 			msg += "; answered on " + strings.Join(open, ", ")
@@ -308,12 +310,9 @@ func (c *scanCheck) finding(t *scanTally) Finding {
 	} else {
 		r = TCPPortScan
 		var open []string
-		for port, o := range t.ports {
-			if o&answered != 0 {
-				open = append(open, fmt.Sprint(port))
-			}
+		for _, port := range answeredTargets(t.ports) {
+			open = append(open, fmt.Sprint(port))
 		}
-		sortNumeric(open)
 		msg = fmt.Sprintf("%s scanned %d ports of %s (%s)", t.src, len(t.ports), t.dst, counts)
 		if len(open) > 0 {
 			msg += "; open: " + strings.Join(first(open, 20), ", ")
@@ -331,15 +330,16 @@ func (c *scanCheck) finding(t *scanTally) Finding {
 	}
 }
 
-func openOf(m map[string]outcome) []string {
-	var out []string
-	for h, o := range m {
+// answeredTargets are a tally's targets that answered, in order.
+func answeredTargets[K cmp.Ordered](m map[K]outcome) []K {
+	var out []K
+	for k, o := range m {
 		if o&answered != 0 {
-			out = append(out, h)
+			out = append(out, k)
 		}
 	}
-	sort.Strings(out)
-	return first(out, 10)
+	slices.Sort(out)
+	return out
 }
 
 func first(s []string, n int) []string {
@@ -347,15 +347,6 @@ func first(s []string, n int) []string {
 		return append(s[:n:n], fmt.Sprintf("… %d more", len(s)-n))
 	}
 	return s
-}
-
-func sortNumeric(s []string) {
-	sort.Slice(s, func(i, j int) bool {
-		if len(s[i]) != len(s[j]) {
-			return len(s[i]) < len(s[j])
-		}
-		return s[i] < s[j]
-	})
 }
 
 func durText(s float64) string {
