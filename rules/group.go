@@ -101,6 +101,13 @@ func (g *groups) merge(key string, o *group) *group {
 	return e
 }
 
+// room says whether an occurrence of key would find a group (its own,
+// or a new one under the bound).
+func (g *groups) room(key string) bool {
+	_, ok := g.m[key]
+	return ok || len(g.m) < maxGroups
+}
+
 func (e *group) example(s string) {
 	if len(e.examples) >= 3 {
 		return

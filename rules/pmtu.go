@@ -64,6 +64,14 @@ flow the first loss; for a sender that ignores the ICMP,
 	New:      func(p Params) Checker { return &pmtuReported{p: p, outcome: map[string]*pmtuOutcome{}} },
 }
 
+// blackHoleExplains says whether pmtu-black-hole reports a flow, in this
+// run: then its retransmissions, stall and the reset that abandoned it
+// are that finding's evidence, not findings of their own.
+func blackHoleExplains(p Params, f *flows.Record) bool {
+	_, on := p.Enabled(PMTUBlackHole.ID)
+	return on && f.PMTU != nil && f.PMTU.BlackHole
+}
+
 // pmtuBlackHole groups stalled flows by sender and receiver.
 type pmtuBlackHole struct {
 	p Params

@@ -73,13 +73,13 @@ func (c *connGroup) Event(ev *Event, _ func(Finding)) {
 		return
 	}
 	ref := flows.FrameRef{File: f.FirstFile, Frame: f.FirstFrame}
-	e := c.g.add(f.SrcAddr+"|"+endpoint(f.DstAddr, f.DstPort), f.FirstNS, ref, f.Ref())
-	if e == nil {
-		c.g.overflow-- // counted in rest instead
-		if e = c.rest.add(endpoint(f.DstAddr, f.DstPort), f.FirstNS, ref, f.Ref()); e == nil {
-			return // counted in rest's overflow
-		}
+	var e *group
+	if key := f.SrcAddr + "|" + endpoint(f.DstAddr, f.DstPort); c.g.room(key) {
+		e = c.g.add(key, f.FirstNS, ref, f.Ref())
+	} else if e = c.rest.add(endpoint(f.DstAddr, f.DstPort), f.FirstNS, ref, f.Ref()); e != nil {
 		e.example(f.SrcAddr)
+	} else {
+		return // counted in rest's overflow
 	}
 	if e.data == nil {
 		e.data = &attemptData{src: f.SrcAddr, dst: f.DstAddr, port: f.DstPort}

@@ -47,7 +47,7 @@ func (c *tcpReset) Event(ev *Event, _ func(Finding)) {
 	if f.Proto != "tcp" || r == nil || !r.Established {
 		return
 	}
-	if _, on := c.p.Enabled(PMTUBlackHole.ID); on && f.PMTU != nil && f.PMTU.BlackHole {
+	if blackHoleExplains(c.p, f) {
 		return // the transfer a black hole stalled, abandoned: pmtu-black-hole says so
 	}
 	own, peer := r.Outstanding[r.Dir], r.Outstanding[1-r.Dir]

@@ -39,7 +39,7 @@ func (c *tcpRetx) Event(ev *Event, report func(Finding)) {
 	if f.Proto != "tcp" || float64(f.Retransmissions) < c.p.T("min_count") {
 		return
 	}
-	if _, on := c.p.Enabled(PMTUBlackHole.ID); on && f.PMTU != nil && f.PMTU.BlackHole {
+	if blackHoleExplains(c.p, f) {
 		return // pmtu-black-hole reports these retransmissions with their cause
 	}
 	if f.OrigPayload+f.RespPayload == 0 {

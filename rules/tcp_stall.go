@@ -43,7 +43,7 @@ func (c *tcpStall) Event(ev *Event, report func(Finding)) {
 		// or one the receiver piggybacked on its next message.
 		return
 	}
-	if _, on := c.p.Enabled(PMTUBlackHole.ID); on && f.PMTU != nil && f.PMTU.BlackHole {
+	if blackHoleExplains(c.p, f) {
 		return // pmtu-black-hole reports this stall with its cause
 	}
 	waiting, peer := "client", "server"
