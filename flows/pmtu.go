@@ -200,9 +200,7 @@ func (t *TCPFlow) offloadSeg() int {
 // this flow's packets sent in direction dir.
 func (t *TCPFlow) notePathMTU(dir Dir, mtu int, router netip.Addr, at int64) {
 	if t.x == nil {
-		if t.x, t.spare = t.spare, nil; t.x == nil {
-			t.x = new(transfer)
-		}
+		t.x = new(transfer)
 	}
 	if t.pathMTU == nil {
 		t.pathMTU = &PathMTUReport{MTU: mtu, Router: router.String(), At: at}

@@ -242,8 +242,7 @@ type TCPFlow struct {
 	// x is the state of a connection that carries data (nil before its
 	// first payload): round trips, path MTU (pmtu.go), stalls and resets
 	// (stall.go), capture loss.
-	x     *transfer
-	spare *transfer // a zeroed transfer kept from a recycled flow
+	x *transfer
 
 	// The path MTU an ICMP error reported about this flow's packets in
 	// direction pathMTUDir (nil when none).
@@ -267,17 +266,8 @@ func newTCPFlow() *TCPFlow {
 }
 
 func (t *TCPFlow) reset() {
-	h, x := t.History[:0], t.x
-	if x == nil {
-		x = t.spare
-	}
+	h := t.History[:0]
 	*t = TCPFlow{History: h}
-	if x != nil {
-		// Kept for the next connection that carries data: a run ends
-		// tens of thousands of them, and records hold no pointer into it.
-		*x = transfer{}
-		t.spare = x
-	}
 	for i := range t.dirs {
 		t.dirs[i].winScale = -1
 		t.dirs[i].window = 0xFFFFFFFF
@@ -480,9 +470,7 @@ func (t *TCPFlow) analyze(p *Packet, dir Dir, pre Analysis) Analysis {
 
 	t.zeek(p, dir, fwd, rev)
 	if t.x == nil && p.PayloadLen > 0 && flags&FlagRST == 0 {
-		if t.x, t.spare = t.spare, nil; t.x == nil {
-			t.x = new(transfer)
-		}
+		t.x = new(transfer)
 		for d := range t.x.pmtu { // the ACK points so far
 			if ack := t.dirs[1-d].lastack; ack != 0 && t.dirs[1-d].baseSet {
 				t.x.pmtu[d].ackedTo, t.x.pmtu[d].ackSet = ack, true
