@@ -369,10 +369,7 @@ func (t *Tracker) tcpPacket(p *flows.Packet, f *flows.Flow, dir flows.Dir) {
 		t.feed(c, p, dir, fr)
 	}
 	if f.TCP != nil && f.TCP.Closed() && p.Flags&(flows.FlagFIN|flows.FlagRST) != 0 {
-		c.end = "closed"
-		if c.rstAt != 0 {
-			c.end = "reset by the " + c.rstDir.Side()
-		}
+		c.end = c.endReason("closed")
 		f.App = t.finish(c, p.Timestamp, false) // closed: nothing more to parse; keep only the summary
 		return
 	}
@@ -767,10 +764,7 @@ func (t *Tracker) FlowEnd(f *flows.Flow, rec *flows.Record) {
 	var sum *appSummary
 	switch a := f.App.(type) {
 	case *conn:
-		a.end = f.End.String()
-		if a.rstAt != 0 {
-			a.end = "reset by the " + a.rstDir.Side()
-		}
+		a.end = a.endReason(f.End.String())
 		sum = t.finish(a, f.Last, f.End == flows.EndCapture)
 	case *appSummary:
 		sum = a
@@ -789,6 +783,18 @@ func (t *Tracker) FlowEnd(f *flows.Flow, rec *flows.Record) {
 	rec.ConnectMS = rec.HandshakeRTT
 	rec.TTFBMS = sum.ttfbMS
 	rec.TotalMS = float64(f.Last-sum.synAt) / 1e6
+}
+
+// endReason is how the connection ended: reset by one side when a RST
+// came, else why (closed, capture-end, idle, ...).
+func (c *conn) endReason(why string) string {
+	switch {
+	case c.rstAt == 0:
+		return why
+	case c.rstDir == flows.FromClient:
+		return "reset by the client"
+	}
+	return "reset by the server"
 }
 
 // appSummary is what the flow record needs of a connection whose parsers
