@@ -3,8 +3,6 @@ package rules
 import (
 	"fmt"
 	"strings"
-
-	"github.com/pcapx/pcapx/flows"
 )
 
 // DNSError reports DNS responses with an error rcode.
@@ -35,34 +33,80 @@ func (c *dnsError) Event(ev *Event, _ func(Finding)) {
 	if d.Unanswered || d.Rcode <= 0 {
 		return
 	}
-	e := c.g.add(d.QName+"|"+d.QType+"|"+d.RcodeName, d.ResponseNS, d.ResponseFrame, d.FlowRef)
-	if e != nil {
-		e.example(d.DstAddr)
-		if e.data == nil {
-			dd := *d
-			e.data = &dd
-		}
+	// One group per server and rcode: twenty names a resolver answered
+	// NXDOMAIN (a search-domain burst, a DNS tunnel, a scanner) are one
+	// finding with the count and examples, not twenty.
+	e := c.g.add(d.DstAddr+"|"+d.RcodeName, d.ResponseNS, d.ResponseFrame, d.FlowRef)
+	if e == nil {
+		return
 	}
+	n, _ := e.data.(*dnsNames)
+	if n == nil {
+		n = &dnsNames{server: d.DstAddr, rcode: d.Rcode, rcodeName: d.RcodeName, names: map[string]struct{}{}}
+		e.data = n
+	}
+	n.add(e, d.QType, d.QName)
 }
 
 func (c *dnsError) Finish(report func(Finding)) {
 	for _, e := range c.g.sorted() {
-		d := e.data.(*flows.DNSRecord)
+		n := e.data.(*dnsNames)
 		sev := c.p.Severity
-		if d.RcodeName == "SERVFAIL" || d.RcodeName == "REFUSED" {
+		if n.rcodeName == "SERVFAIL" || n.rcodeName == "REFUSED" {
 			if sev < Error {
 				sev = Error
 			}
 		}
-		msg := fmt.Sprintf("%d %s response(s) for %s %s from %s", e.count, d.RcodeName, d.QType, d.QName, strings.Join(e.examples, ", "))
-		filter := fmt.Sprintf("dns.flags.response == 1 && dns.qry.name == %s && dns.flags.rcode == %d", wsString(d.QName), d.Rcode&0xf)
+		var msg, filter string
+		if len(n.names) == 1 {
+			msg = fmt.Sprintf("%d %s response(s) for %s from %s", e.count, n.rcodeName, e.examples[0], n.server)
+			filter = fmt.Sprintf("dns.flags.response == 1 && dns.qry.name == %s && dns.flags.rcode == %d", wsString(n.qname), n.rcode&0xf)
+		} else {
+			msg = fmt.Sprintf("%d %s response(s) from %s for %s distinct names, e.g. %s", e.count, n.rcodeName, n.server, n.distinct(), strings.Join(e.examples, ", "))
+			filter = fmt.Sprintf("dns.flags.response == 1 && dns.flags.rcode == %d && %s", n.rcode&0xf, srcFilter(n.server))
+		}
 		report(e.finding(DNSError, sev, msg, filter))
 	}
 	if c.g.overflow > 0 {
 		report(Finding{Rule: DNSError.ID, Severity: c.p.Severity, Title: DNSError.Title, Count: c.g.overflow, Evidence: []Evidence{},
-			Message: fmt.Sprintf("%d more DNS error responses for names beyond the first %d", c.g.overflow, maxGroups),
+			Message: fmt.Sprintf("%d more DNS error responses from servers beyond the first %d", c.g.overflow, maxGroups),
 			Filter:  "dns.flags.response == 1 && dns.flags.rcode != 0"})
 	}
+}
+
+// dnsNames is what a DNS group keeps of one server's names: the distinct
+// "QTYPE qname" (bounded), the first one's name for the filter.
+type dnsNames struct {
+	server    string
+	rcode     int
+	rcodeName string
+	qname     string // the first name (the filter's, when it is the only one)
+	names     map[string]struct{}
+	full      bool // names reached maxDistinctNames
+}
+
+func (n *dnsNames) add(e *group, qtype, qname string) {
+	if len(n.names) == 0 {
+		n.qname = qname
+	}
+	name := qtype + " " + qname
+	if _, ok := n.names[name]; ok {
+		return
+	}
+	if len(n.names) >= maxDistinctNames {
+		n.full = true
+		return
+	}
+	n.names[name] = struct{}{}
+	e.example(name)
+}
+
+// distinct is the number of distinct names, "at least" past the bound.
+func (n *dnsNames) distinct() string {
+	if n.full {
+		return fmt.Sprintf("at least %d", len(n.names))
+	}
+	return fmt.Sprint(len(n.names))
 }
 
 // DNSUnanswered reports queries that got no response.
@@ -93,13 +137,6 @@ type dnsUnanswered struct {
 // it the count is a lower bound ("at least").
 const maxDistinctNames = 10_000
 
-// unansweredAt is what dns-unanswered keeps of one server.
-type unansweredAt struct {
-	server string
-	names  map[string]struct{} // distinct "qtype qname"
-	full   bool                // names reached maxDistinctNames
-}
-
 func (c *dnsUnanswered) Event(ev *Event, _ func(Finding)) {
 	d := ev.DNS
 	if !d.Unanswered || discovery(d.DstAddr, d.DstPort) {
@@ -111,36 +148,21 @@ func (c *dnsUnanswered) Event(ev *Event, _ func(Finding)) {
 	if e == nil {
 		return
 	}
-	u, _ := e.data.(*unansweredAt)
-	if u == nil {
-		u = &unansweredAt{server: d.DstAddr, names: map[string]struct{}{}}
-		e.data = u
+	n, _ := e.data.(*dnsNames)
+	if n == nil {
+		n = &dnsNames{server: d.DstAddr, names: map[string]struct{}{}}
+		e.data = n
 	}
-	name := d.QType + " " + d.QName
-	if _, ok := u.names[name]; !ok {
-		if len(u.names) < maxDistinctNames {
-			u.names[name] = struct{}{}
-			e.example(name)
-		} else {
-			u.full = true
-		}
-	}
+	n.add(e, d.QType, d.QName)
 }
 
 func (c *dnsUnanswered) Finish(report func(Finding)) {
 	for _, e := range c.g.sorted() {
-		u := e.data.(*unansweredAt)
-		distinct := fmt.Sprint(len(u.names))
-		if u.full {
-			distinct = "at least " + distinct
-		}
-		msg := fmt.Sprintf("%d query(ies) to %s got no response (%s distinct name(s)), e.g. %s", e.count, u.server, distinct, strings.Join(e.examples, ", "))
-		filter := fmt.Sprintf("dns.flags.response == 0 && !dns.response_in && %s", dstFilter(u.server))
-		if len(u.names) == 1 {
-			for n := range u.names {
-				_, qname, _ := strings.Cut(n, " ")
-				filter += " && dns.qry.name == " + wsString(qname)
-			}
+		n := e.data.(*dnsNames)
+		msg := fmt.Sprintf("%d query(ies) to %s got no response (%s distinct name(s)), e.g. %s", e.count, n.server, n.distinct(), strings.Join(e.examples, ", "))
+		filter := fmt.Sprintf("dns.flags.response == 0 && !dns.response_in && %s", dstFilter(n.server))
+		if len(n.names) == 1 {
+			filter += " && dns.qry.name == " + wsString(n.qname)
 		}
 		report(e.finding(DNSUnanswered, c.p.Severity, msg, filter))
 	}
