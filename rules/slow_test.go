@@ -127,9 +127,16 @@ func TestScanLeavesNoPerPortFindings(t *testing.T) {
 		t.Errorf("messages %q / %q", fs[0].Message, fs[1].Message)
 	}
 	off := false
+	// Without the scan rule the attempts come back, one finding per client
+	// and kind (it failed on many server ports) rather than one per port.
 	fs = run(t, &Config{Rules: map[string]RuleConfig{"tcp-port-scan": {Enabled: &off}}}, evs...)
-	if n := len(fs); n != 41 {
-		t.Errorf("with tcp-port-scan disabled: %d findings (%s), want 41 per-port ones", n, rulesOf(fs))
+	if got := rulesOf(fs); got != "tcp-syn-unanswered:error,tcp-syn-unanswered:error,tcp-connection-refused:error" {
+		t.Fatalf("with tcp-port-scan disabled: %s", got)
+	}
+	for _, f := range fs {
+		if strings.HasPrefix(f.Message, "10.9.9.9") && !strings.Contains(f.Message, "got no answer from 36 server endpoints") && !strings.Contains(f.Message, "was refused by 4 server endpoints") {
+			t.Errorf("the scanner's folded finding: %q", f.Message)
+		}
 	}
 }
 
@@ -162,5 +169,31 @@ func TestScanDoesNotCrowdOut(t *testing.T) {
 	fs = run(t, nil, evs...)
 	if len(fs) != 1 || fs[0].Count != 15_000 || !strings.HasPrefix(fs[0].Message, "15000 connection attempt(s) to 10.0.0.7:443") {
 		t.Errorf("15,000 clients: %s %q", rulesOf(fs), fs[0].Message)
+	}
+}
+
+// TestClientFailuresFolded: a client that reached none of several servers
+// is one finding naming them; two servers stay apart.
+func TestClientFailuresFolded(t *testing.T) {
+	s0 := func(src, dst string, port uint16) *Event {
+		return &Event{Kind: EventFlow, Flow: &flows.Record{Proto: "tcp", SrcAddr: src, SrcPort: 40000, DstAddr: dst, DstPort: port,
+			State: "S0", History: "S", OrigPackets: 2, CommunityID: "1:f"}}
+	}
+	fs := run(t, nil, s0("10.0.0.1", "192.0.2.1", 80), s0("10.0.0.1", "192.0.2.2", 80), s0("10.0.0.1", "192.0.2.3", 443),
+		s0("10.0.0.9", "192.0.2.4", 80), s0("10.0.0.9", "192.0.2.5", 80))
+	if len(fs) != 3 {
+		t.Fatalf("findings %s", rulesOf(fs))
+	}
+	var folded int
+	for _, f := range fs {
+		if strings.HasPrefix(f.Message, "10.0.0.1 got no answer from 3 server endpoints (3 connection attempt(s), 6 SYNs sent in all): 192.0.2.1:80 (1), 192.0.2.2:80 (1), 192.0.2.3:443 (1)") {
+			folded++
+			if f.Filter != "tcp.flags.syn == 1 && tcp.flags.ack == 0 && ip.src == 10.0.0.1" {
+				t.Errorf("filter %q", f.Filter)
+			}
+		}
+	}
+	if folded != 1 {
+		t.Errorf("no folded finding for 10.0.0.1: %+v", fs)
 	}
 }

@@ -13,7 +13,9 @@ var TCPSYNUnanswered = &Rule{
 	Title: "TCP connection attempts never answered",
 	Doc: `A client sent SYNs and got neither a SYN-ACK nor a reset: the connection attempt
 timed out. The client waits (1 s, 2 s, 4 s ... between retries) and then fails
-with "connection timed out".
+with "connection timed out". A client that got no answer from three or more
+server endpoints is one finding naming them: its own path, proxy or firewall
+is then likelier than each server.
 
 Likely causes: a firewall or security group silently dropping the traffic, the
 server host down or unreachable (no route, wrong address), the SYN-ACK lost on an
@@ -58,6 +60,17 @@ type connGroup struct {
 	// fill it): they are never a scan's, so they are reported whatever
 	// filled g.
 	rest groups
+}
+
+// minClientServers: a client that failed to reach this many servers gets
+// one finding for all of them.
+const minClientServers = 3
+
+// clientFailures is what a client's folded finding keeps.
+type clientFailures struct {
+	servers int
+	syns    int64
+	names   []string // "server:port (attempts)", the first few
 }
 
 // attemptData is what a group keeps of its attempts.
@@ -112,7 +125,55 @@ func (c *connGroup) Finish(report func(Finding)) {
 		}
 		m.data.(*attemptData).syns += a.syns
 	}
+	// A client that failed to reach several servers is one finding: its
+	// own path, proxy or firewall is the likelier cause than each server.
+	byClient := map[string][]*group{}
+	for _, e := range merged.order {
+		if len(e.examples) == 1 {
+			byClient[e.examples[0]] = append(byClient[e.examples[0]], e)
+		}
+	}
+	folded := map[*group]bool{}
+	var clients groups
+	for _, e := range merged.order {
+		if len(e.examples) != 1 || len(byClient[e.examples[0]]) < minClientServers {
+			continue
+		}
+		folded[e] = true
+		m := clients.merge(e.examples[0], e)
+		if m == nil {
+			continue
+		}
+		if m.data == nil {
+			m.data = &clientFailures{}
+		}
+		cf := m.data.(*clientFailures)
+		cf.servers++
+		cf.syns += e.data.(*attemptData).syns
+		if len(cf.names) < 5 {
+			cf.names = append(cf.names, fmt.Sprintf("%s (%d)", e.key, e.count))
+		}
+	}
+	for _, e := range clients.sorted() {
+		cf := e.data.(*clientFailures)
+		rule, how := TCPConnectionRefused, "was refused by"
+		filter := "tcp.flags.syn == 1 && " + srcFilter(e.key)
+		if c.state == "S0" {
+			rule, how = TCPSYNUnanswered, "got no answer from"
+			filter = "tcp.flags.syn == 1 && tcp.flags.ack == 0 && " + srcFilter(e.key)
+		}
+		more := ""
+		if cf.servers > len(cf.names) {
+			more = fmt.Sprintf(", … %d more", cf.servers-len(cf.names))
+		}
+		msg := fmt.Sprintf("%s %s %d server endpoints (%d connection attempt(s), %d SYNs sent in all): %s%s — the client's own path, proxy or firewall is likelier than each server",
+			e.key, how, cf.servers, e.count, cf.syns, strings.Join(cf.names, ", "), more)
+		report(e.finding(rule, c.p.Severity, msg, filter))
+	}
 	for _, e := range merged.sorted() {
+		if folded[e] {
+			continue
+		}
 		var msg, filter string
 		rule := TCPConnectionRefused
 		a := e.data.(*attemptData)
