@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/pcapx/pcapx/flows"
 )
@@ -29,10 +30,33 @@ the capture point. On the hosts: "netstat -s | grep -i retrans", "ss -ti dst HOS
 		{Name: "min_percent", Default: 1, Unit: "percent", Doc: "... that are at least this share of its packets"},
 	},
 	Events: []EventKind{EventFlow},
-	New:    func(p Params) Checker { return &tcpRetx{p: p} },
+	New:    func(p Params) Checker { return &tcpRetx{p: p, servers: map[string]*retxServer{}} },
 }
 
-type tcpRetx struct{ p Params }
+// tcpRetx keeps each server's flows with retransmissions: one flow is
+// reported as itself, several as one finding for the server (seven
+// connections of one client to one server are one path's loss).
+type tcpRetx struct {
+	p       Params
+	servers map[string]*retxServer
+	order   []*retxServer
+	over    int64 // flows past maxGroups servers
+}
+
+// retxServer is what tcp-retransmissions keeps of one server endpoint.
+type retxServer struct {
+	key            string // server:port
+	addr           string
+	port           uint16
+	one            Finding // the first flow's own finding
+	flows          int64
+	retx, pkts     int64
+	fast, spurious int64
+	worst          float64 // the worst flow's share, percent
+	worstFlow      string
+	first, last    int64
+	evidence       []Evidence
+}
 
 func (c *tcpRetx) Event(ev *Event, report func(Finding)) {
 	f := ev.Flow
@@ -65,10 +89,52 @@ func (c *tcpRetx) Event(ev *Event, report func(Finding)) {
 	if f.CaptureSide == "client" || f.CaptureSide == "server" {
 		msg += fmt.Sprintf(" (captured at the %s)", f.CaptureSide)
 	}
-	report(flowFinding(TCPRetransmissions, sev, f, f.Retransmissions, msg, "tcp.analysis.retransmission", f.Evidence, func(e *flows.TCPEvidence) flows.FrameRefs { return e.Retransmissions }))
+	fd := flowFinding(TCPRetransmissions, sev, f, f.Retransmissions, msg, "tcp.analysis.retransmission", f.Evidence, func(e *flows.TCPEvidence) flows.FrameRefs { return e.Retransmissions })
+	key := endpoint(f.DstAddr, f.DstPort)
+	g := c.servers[key]
+	if g == nil {
+		if len(c.servers) >= maxGroups {
+			c.over++
+			return
+		}
+		g = &retxServer{key: key, addr: f.DstAddr, port: f.DstPort, one: fd, first: fd.FirstNS, last: fd.LastNS}
+		c.servers[key] = g
+		c.order = append(c.order, g)
+	}
+	g.flows++
+	g.retx += f.Retransmissions
+	g.pkts += pkts
+	g.fast += f.FastRetransmissions
+	g.spurious += f.SpuriousRetransmissions
+	if pct > g.worst {
+		g.worst, g.worstFlow = pct, fmt.Sprintf("%s:%d → %s:%d", f.SrcAddr, f.SrcPort, f.DstAddr, f.DstPort)
+	}
+	g.first, g.last = min(g.first, fd.FirstNS), max(g.last, fd.LastNS)
+	for _, e := range fd.Evidence {
+		if len(g.evidence) < 5 {
+			g.evidence = append(g.evidence, e)
+		}
+	}
 }
 
-func (c *tcpRetx) Finish(func(Finding)) {}
+func (c *tcpRetx) Finish(report func(Finding)) {
+	sort.SliceStable(c.order, func(i, j int) bool { return c.order[i].retx > c.order[j].retx })
+	for _, g := range c.order {
+		if g.flows == 1 {
+			report(g.one)
+			continue
+		}
+		msg := fmt.Sprintf("%d connections with %s: %d of %d segments retransmitted (%.1f%%; %d fast, %d spurious), the worst %s at %.1f%%",
+			g.flows, g.key, g.retx, g.pkts, 100*float64(g.retx)/float64(max(g.pkts, 1)), g.fast, g.spurious, g.worstFlow, g.worst)
+		report(Finding{Rule: TCPRetransmissions.ID, Severity: c.p.Severity, Title: TCPRetransmissions.Title, Message: msg, Count: g.retx,
+			First: flows.FormatTime(g.first), Last: flows.FormatTime(g.last), FirstNS: g.first, LastNS: g.last, Evidence: g.evidence,
+			Filter: fmt.Sprintf("%s && tcp.port == %d && tcp.analysis.retransmission", hostFilter(g.addr), g.port)})
+	}
+	if c.over > 0 {
+		report(Finding{Rule: TCPRetransmissions.ID, Severity: c.p.Severity, Title: TCPRetransmissions.Title, Count: c.over, Evidence: []Evidence{},
+			Message: fmt.Sprintf("%d more flows with retransmissions to servers beyond the first %d", c.over, maxGroups), Filter: "tcp.analysis.retransmission"})
+	}
+}
 
 // flowFinding builds a finding about one TCP flow, with the flow's evidence
 // frames of one kind and a display filter narrowed to that flow.
