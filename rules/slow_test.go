@@ -197,3 +197,21 @@ func TestClientFailuresFolded(t *testing.T) {
 		t.Errorf("no folded finding for 10.0.0.1: %+v", fs)
 	}
 }
+
+// TestRetransmissionsByServer: flows to one server are one finding; a
+// lone flow keeps its own.
+func TestRetransmissionsByServer(t *testing.T) {
+	mk := func(sport uint16, dst string) *Event {
+		return &Event{Kind: EventFlow, Flow: flow(func(r *flows.Record) { r.Retransmissions, r.SrcPort, r.DstAddr = 10, sport, dst })}
+	}
+	fs := run(t, nil, mk(40001, "10.0.0.2"), mk(40002, "10.0.0.2"), mk(40003, "10.0.0.2"), mk(40004, "10.0.0.3"))
+	if len(fs) != 2 {
+		t.Fatalf("findings %s", rulesOf(fs))
+	}
+	if !strings.HasPrefix(fs[0].Message, "3 connections with 10.0.0.2:443: 30 of 300 segments retransmitted") || fs[0].Count != 30 {
+		t.Errorf("grouped: %q", fs[0].Message)
+	}
+	if !strings.HasPrefix(fs[1].Message, "10.0.0.1:40004 → 10.0.0.3:443: 10 of 100") || fs[1].Flow == nil {
+		t.Errorf("lone flow: %q", fs[1].Message)
+	}
+}

@@ -14,7 +14,8 @@ var TCPRetransmissions = &Rule{
 	Doc: `A connection sent segments again: the first copy was lost (or its ACK was), or
 the sender gave up waiting (a retransmission timeout). Every retransmission costs
 at least a round trip, and timeouts cost 200 ms to seconds, so even a few percent
-makes a transfer slow.
+makes a transfer slow. Several flows with retransmissions to one server are one
+finding with their totals and the worst flow.
 
 Likely causes: packet loss on the path (a congested or faulty link, a full queue,
 a policer), a duplex mismatch, a flapping route; fast retransmissions point at
