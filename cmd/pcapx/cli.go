@@ -213,7 +213,6 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 		sink = js
 	}
 	var pw *parquet.Writer
-	var col *html.Collector
 	stopSignals := func() {}
 	if fl.outDir != "" {
 		var err error
@@ -231,8 +230,7 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 			}
 		})
 		defer stopSignals()
-		col = html.NewCollector(html.Options{})
-		sink = analyze.Tee(sink, pw, col)
+		sink = analyze.Tee(sink, pw)
 	} else if fl.outPart != "" {
 		return &codeError{exitError, errors.New("--partition needs -o DIR")}
 	}
@@ -261,7 +259,7 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 		}
 		pc := make(chan rendered, 1)
 		go func() {
-			page, err := renderReport(col.Data(res))
+			page, err := renderReport(html.FromResult(res, html.Options{}))
 			pc <- rendered{page, err}
 		}()
 		ferr := pw.Finish(res)

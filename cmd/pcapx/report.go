@@ -52,15 +52,14 @@ func writePage(dir string, page []byte) error {
 }
 
 // reportFromTables rebuilds the page's data from the tables in dir: the
-// records go through the same Collector as in the run, and the run's
-// summary comes from the capture, findings and timeline tables.
+// run's result as parquet.Replay rebuilds it (the records through the same
+// summariser as in the run).
 func reportFromTables(dir string) (*html.Data, error) {
-	col := html.NewCollector(html.Options{})
-	res, err := parquet.Replay(dir, col)
+	res, err := parquet.Replay(dir, nil)
 	if err != nil {
 		return nil, err
 	}
-	return col.Data(res), nil
+	return html.FromResult(res, html.Options{}), nil
 }
 
 func newReport(stdout io.Writer) *cobra.Command {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -449,3 +450,5 @@ func fmtDur(s float64) string {
 	}
 	return fmtMS(round3(s)) + " s"
 }
+
+func fmtMS(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }

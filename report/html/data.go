@@ -2,23 +2,24 @@ package html
 
 import (
 	"path/filepath"
-	"sort"
+	"strconv"
 
-	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/rules"
+	"github.com/pcapx/pcapx/run"
 )
 
 // SchemaVersion is the version of Data's JSON form. Bump it when a field
 // changes meaning or is removed (adding fields does not need a bump).
 const SchemaVersion = 1
 
-// Data is everything the page shows: a plain, JSON-serialisable value with
-// no reference to the run that made it. `pcapx report DIR` rebuilds it
-// from the Parquet tables alone: parquet.Replay hands their records to a
-// Collector, as the run did, with the run's summary read back from the
-// capture, findings and timeline tables. Every
-// list is already sorted in the order the page shows it and already capped
-// (Limits says how), so Render neither sorts nor trims.
+// Data is everything the page shows: the page's view of a run.Result, a
+// plain, JSON-serialisable value that Render turns into HTML. FromResult
+// makes it from the result of a run (analyze.Run, or parquet.Replay, which
+// rebuilds the run from its tables for `pcapx report DIR`). Its values are
+// the run model's own types (package run) where the page shows them as
+// they are, and its own where it shows something else. Every list is
+// already sorted in the order the page shows it and already capped (Limits
+// says how), so Render neither sorts nor trims.
 //
 // Strings taken from a capture (file names and comments, DNS names, HTTP
 // hosts, targets and user agents, SNI, finding messages and filters) are
@@ -49,21 +50,21 @@ type Data struct {
 	Limits     Limits      `json:"limits"`
 }
 
-// Count is a named number.
-type Count struct {
-	Name  string `json:"name"`
-	Count int64  `json:"count"`
-}
-
-// Capture, File, TCP, Timeline, Bucket and Talker are the run's own values
-// (package analyze): the page shows them as the run summarised them.
+// The run's own values (package run): the page shows them as the run
+// summarised them.
 type (
-	Capture  = analyze.Capture
-	File     = analyze.File
-	TCP      = analyze.TCPSummary
-	Timeline = analyze.Timeline
-	Bucket   = analyze.Bucket
-	Talker   = analyze.Talker
+	Capture      = run.Capture
+	File         = run.File
+	TCP          = run.TCPSummary
+	Timeline     = run.Timeline
+	Bucket       = run.Bucket
+	Talker       = run.Talker
+	Count        = run.Count
+	NameFailures = run.NameFailures
+	HTTPRow      = run.HTTPRow
+	Timing       = run.Timing
+	FlowRow      = run.FlowRow
+	Histogram    = run.Histogram
 )
 
 // Finding is one diagnosis as the page shows it.
@@ -129,13 +130,6 @@ type DNSSummary struct {
 	Failures []NameFailures `json:"failures"`
 }
 
-// NameFailures is one name (a DNS qname or a TLS SNI) and how it failed.
-type NameFailures struct {
-	Name  string  `json:"name"`
-	Count int64   `json:"count"`
-	By    []Count `json:"by"` // by rcode or TLS outcome, most first
-}
-
 // HTTPSummary counts HTTP requests and responses.
 type HTTPSummary struct {
 	Requests  int64     `json:"requests"`
@@ -145,20 +139,6 @@ type HTTPSummary struct {
 	ErrorsAll int64     `json:"errors_total"`
 }
 
-// HTTPRow is one request with an error response (or none).
-type HTTPRow struct {
-	Time      string  `json:"time"`
-	Flow      string  `json:"flow"`
-	Method    string  `json:"method"`
-	Host      string  `json:"host"`
-	Target    string  `json:"target"`
-	UserAgent string  `json:"user_agent"`
-	Status    int     `json:"status"` // 0: no response seen
-	Reason    string  `json:"reason"`
-	TTFBMS    float64 `json:"ttfb_ms"`
-	Frame     int64   `json:"frame"` // the request's frame
-}
-
 // TLSSummary counts TLS handshakes.
 type TLSSummary struct {
 	Handshakes int64          `json:"handshakes"`
@@ -166,85 +146,33 @@ type TLSSummary struct {
 	Failures   []NameFailures `json:"failures"` // rejected handshakes by SNI, most first
 }
 
-// Timing is one connection's curl-style timing breakdown, in ms.
-type Timing struct {
-	Flow      string  `json:"flow"`
-	Name      string  `json:"name"` // SNI or HTTP host
-	App       string  `json:"app"`
-	Start     string  `json:"start"`
-	DNSMS     float64 `json:"dns_ms"`
-	ConnectMS float64 `json:"connect_ms"`
-	TLSMS     float64 `json:"tls_ms"`
-	TTFBMS    float64 `json:"ttfb_ms"`
-	TotalMS   float64 `json:"total_ms"`
-	// Why says which lists the row is in: "slowest" (total time),
-	// "first-byte" (time to the first response byte), "sample".
-	Why string `json:"why"`
-}
-
-// SetupMS is the time to the first response byte: DNS, connect, TLS and
-// TTFB added up.
-func (t *Timing) SetupMS() float64 { return t.DNSMS + t.ConnectMS + t.TLSMS + t.TTFBMS }
-
-// RestMS is the part of the total after the first byte (transfer and idle).
-func (t *Timing) RestMS() float64 {
-	r := t.TotalMS - t.ConnectMS - t.TLSMS - t.TTFBMS
-	if r < 0 {
-		return 0
-	}
-	return r
-}
-
-// FlowRow is one flow in the flow table.
-type FlowRow struct {
-	CommunityID     string  `json:"community_id"`
-	Proto           string  `json:"proto"`
-	Src             string  `json:"src"` // address:port ([v6]:port)
-	Dst             string  `json:"dst"`
-	Stream          int64   `json:"stream"`
-	State           string  `json:"state"`
-	App             string  `json:"app"`
-	Name            string  `json:"name"` // SNI or HTTP host
-	First           string  `json:"first"`
-	Duration        float64 `json:"duration_s"`
-	Packets         int64   `json:"packets"`
-	Bytes           int64   `json:"bytes"`
-	RTTMS           float64 `json:"handshake_rtt_ms"`
-	Retransmissions int64   `json:"retransmissions"`
-	LostSegments    int64   `json:"lost_segments"`
-	ZeroWindows     int64   `json:"zero_windows"`
-	Resets          int64   `json:"resets"`
-	DuplicateAcks   int64   `json:"duplicate_acks"`
-	Filter          string  `json:"filter"`
-	// Why says which list the flow is in: "bytes", "problems" or both.
-	Why string `json:"why"`
-}
-
-// Problems is the trouble score the flow table ranks by.
-func (f *FlowRow) Problems() int64 {
-	return f.Retransmissions + f.LostSegments + f.ZeroWindows + f.Resets
-}
-
 // Limits says how the page's tables were capped or sampled, with the
-// totals they were taken from, so the page can say so.
+// totals they were taken from, so the page can say so: the run's list
+// limits, and the page's own for findings and talkers.
 type Limits struct {
-	TopFlows      int   `json:"top_flows"`      // N per flow list
-	FlowsSeen     int64 `json:"flows_seen"`     // flows handed to the collector
-	ProblemFlows  int64 `json:"problem_flows"`  // of which with a problem score > 0
-	SlowestTiming int   `json:"slowest_timing"` // slowest connections kept, by total and by time to first byte
-	SampleTiming  int   `json:"sample_timing"`  // uniform sample of the others
-	TimingsSeen   int64 `json:"timings_seen"`   // TCP connections with a completed handshake
-	MaxNames      int   `json:"max_names"`      // cap on distinct DNS names / SNIs tracked
-	NamesPruned   bool  `json:"names_pruned"`   // the cap was hit: counts are lower bounds
-	HTTPErrors    int   `json:"http_errors"`    // error requests listed
-	Findings      int   `json:"findings"`       // findings listed
-	FindingsAll   int   `json:"findings_total"` // findings the run reported
-	FindingsRule  int   `json:"findings_rule"`  // most findings listed per rule
-	Talkers       int   `json:"talkers"`
+	run.ListLimits
+	Findings     int `json:"findings"`       // findings listed
+	FindingsAll  int `json:"findings_total"` // findings the run reported
+	FindingsRule int `json:"findings_rule"`  // most findings listed per rule
+	Talkers      int `json:"talkers"`
 }
 
-// fromResult fills what the run summarised (everything but the records).
-func (d *Data) fromResult(r *analyze.Result, maxFindings, perRule int) {
+// Options bound what the page lists of the findings. Zero fields take the
+// defaults.
+type Options struct {
+	Findings     int // findings listed (default 500)
+	RuleFindings int // findings listed per rule (default 50)
+}
+
+// FromResult makes the page's data from a run's result.
+func FromResult(r *run.Result, o Options) *Data {
+	if o.Findings <= 0 {
+		o.Findings = 500
+	}
+	if o.RuleFindings <= 0 {
+		o.RuleFindings = 50
+	}
+	d := &Data{Schema: SchemaVersion}
 	d.Capture = r.Capture
 	d.Capture.LinkTypes, d.Capture.Warnings = nonNil(r.Capture.LinkTypes), nonNil(r.Capture.Warnings)
 	d.Capture.Files = []File{}
@@ -253,20 +181,52 @@ func (d *Data) fromResult(r *analyze.Result, maxFindings, perRule int) {
 		d.Capture.Files = append(d.Capture.Files, f)
 	}
 	d.TCP = r.TCP
-	d.FlowStates = sortedCounts(r.FlowStates)
-	d.Protocols = sortedCounts(r.Protocols)
-	d.Suppressed = sortedCounts(r.Suppressed)
+	d.FlowStates = run.SortedCounts(r.FlowStates)
+	d.Protocols = run.SortedCounts(r.Protocols)
+	d.Suppressed = run.SortedCounts(r.Suppressed)
 	all := make([]Finding, len(r.Findings))
 	for i := range r.Findings {
 		all[i] = finding(r, &r.Findings[i])
 	}
 	d.Problems = Problems(all)
-	d.Findings = ListFindings(all, maxFindings, perRule)
-	d.Limits.Findings, d.Limits.FindingsAll, d.Limits.FindingsRule = len(d.Findings), len(all), perRule
+	d.Findings = ListFindings(all, o.Findings, o.RuleFindings)
+	d.Limits.Findings, d.Limits.FindingsAll, d.Limits.FindingsRule = len(d.Findings), len(all), o.RuleFindings
 	d.Timeline = r.Timeline
 	d.Timeline.Buckets = append([]Bucket{}, r.Timeline.Buckets...)
-	d.TopTalkers = append(d.TopTalkers, r.TopTalkers...)
+	d.TopTalkers = append([]Talker{}, r.TopTalkers...)
 	d.Limits.Talkers = len(d.TopTalkers)
+
+	l := &r.Lists
+	d.Limits.ListLimits = l.Limits
+	d.RTT = l.RTT
+	if len(d.RTT.Counts) == 0 {
+		d.RTT = run.NewHistogram()
+	}
+	a := &r.App
+	d.DNS = DNSSummary{Transactions: a.DNSTransactions, Unanswered: a.DNSUnanswered, Rcodes: run.SortedCounts(a.DNSRcodes), Failures: nonNilSlice(l.DNSFailures)}
+	d.HTTP = HTTPSummary{Requests: a.HTTPRequests, Responses: a.HTTPResponses, Status: statusCounts(a.HTTPCodes), Errors: nonNilSlice(l.HTTPErrors), ErrorsAll: l.HTTPErrorsAll}
+	d.TLS = TLSSummary{Handshakes: a.TLSHandshakes, Outcomes: run.SortedCounts(a.TLSOutcomes), Failures: nonNilSlice(l.TLSFailures)}
+	d.Flows = nonNilSlice(l.Flows)
+	d.Timings = nonNilSlice(l.Timings)
+	return d
+}
+
+// statusCounts lists HTTP responses by status code, in code order.
+func statusCounts(m map[int]int64) []Count {
+	out := []Count{}
+	for code := 100; code <= 599; code++ {
+		if n := m[code]; n > 0 {
+			out = append(out, Count{Name: strconv.Itoa(code), Count: n})
+		}
+	}
+	return out
+}
+
+func nonNilSlice[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 // ListFindings picks the findings the page lists, in order: at most
@@ -287,11 +247,11 @@ func ListFindings(all []Finding, max, perRule int) []Finding {
 	return out
 }
 
-func finding(r *analyze.Result, f *rules.Finding) Finding {
+func finding(r *run.Result, f *rules.Finding) Finding {
 	out := Finding{Rule: f.Rule, Severity: f.Severity.String(), Title: f.Title, Message: f.Message,
 		First: f.First, Last: f.Last, Count: f.Count, Filter: f.Filter, Evidence: []Evidence{}}
 	if f.Flow != nil {
-		out.Flow = f.Flow.Proto + " " + hostPort(f.Flow.SrcAddr, f.Flow.SrcPort) + " → " + hostPort(f.Flow.DstAddr, f.Flow.DstPort)
+		out.Flow = f.Flow.Proto + " " + run.HostPort(f.Flow.SrcAddr, f.Flow.SrcPort) + " → " + run.HostPort(f.Flow.DstAddr, f.Flow.DstPort)
 	}
 	multi := len(r.Capture.Files) > 1
 	for _, e := range f.Evidence {
@@ -309,19 +269,4 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-// sortedCounts turns a map into counts, most first, then by name.
-func sortedCounts(m map[string]int64) []Count {
-	out := make([]Count, 0, len(m))
-	for k, v := range m {
-		out = append(out, Count{k, v})
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Count != out[j].Count {
-			return out[i].Count > out[j].Count
-		}
-		return out[i].Name < out[j].Name
-	})
-	return out
 }

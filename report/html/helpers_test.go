@@ -17,13 +17,13 @@ func repoRoot(t testing.TB) string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// analyseFile runs a full analysis with a Collector, as pcapx analyze does.
+// analyseFile runs a full analysis and makes the page's data, as pcapx
+// analyze does.
 func analyseFile(t testing.TB, path string, o Options) *Data {
 	t.Helper()
-	c := NewCollector(o)
-	res, err := analyze.Run(analyze.Config{Inputs: []string{path}}, c)
+	res, err := analyze.Run(analyze.Config{Inputs: []string{path}}, nil)
 	if err != nil {
 		t.Fatalf("analyze %s: %v", path, err)
 	}
-	return c.Data(res)
+	return FromResult(res, o)
 }

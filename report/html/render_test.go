@@ -14,6 +14,7 @@ import (
 
 	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/internal/golden"
+	"github.com/pcapx/pcapx/run"
 	xhtml "golang.org/x/net/html"
 )
 
@@ -38,8 +39,8 @@ func sampleData(s func(field string) string) *Data {
 			Warnings: []string{s("warning")},
 		},
 		TCP:        TCP{Streams: 2, TCPCounts: flows.TCPCounts{Retransmissions: 3, DuplicateAcks: 2, ZeroWindows: 1, Resets: 1}},
-		FlowStates: []Count{{"SF", 2}, {"RSTR", 1}},
-		Protocols:  []Count{{"tcp", 2}, {"udp", 1}},
+		FlowStates: []Count{{Name: "SF", Count: 2}, {Name: "RSTR", Count: 1}},
+		Protocols:  []Count{{Name: "tcp", Count: 2}, {Name: "udp", Count: 1}},
 		Findings: []Finding{
 			{Rule: "tcp-retransmissions", Severity: "error", Title: "TCP segments retransmitted", Message: s("message"),
 				First: "2026-01-02T03:04:06Z", Last: "2026-01-02T03:04:07Z", Count: 3, Flow: "tcp 10.0.0.1:5000 → 10.0.0.2:443",
@@ -49,26 +50,26 @@ func sampleData(s func(field string) string) *Data {
 			{Rule: "tcp-retransmissions", Severity: "warning", Title: "TCP segments retransmitted", Message: "again",
 				Count: 1, Evidence: []Evidence{}, Filter: "tcp"},
 		},
-		Suppressed: []Count{{"slow-dns", 4}},
+		Suppressed: []Count{{Name: "slow-dns", Count: 4}},
 		Timeline: Timeline{Start: 1767323045000000000, Width: 1e9, Buckets: []Bucket{
 			{Packets: 20, Bytes: 20000, Retransmissions: 1}, {Packets: 10, Bytes: 9000, ZeroWindows: 1, DuplicateAcks: 2},
 			{Packets: 8, Bytes: 4000, Retransmissions: 2}, {Packets: 4, Bytes: 1567, Resets: 1}}},
 		TopTalkers: []Talker{{Addr: "10.0.0.1", Bytes: 30000, Flows: 3}, {Addr: "10.0.0.2", Bytes: 25000, Flows: 2}, {Addr: "2001:db8::1", Bytes: 900, Flows: 1}},
 		RTT: func() Histogram {
-			h := NewHistogram()
+			h := run.NewHistogram()
 			h.Add(0.4)
 			h.Add(12)
 			h.Add(15)
 			h.Add(600)
 			return h
 		}(),
-		DNS: DNSSummary{Transactions: 3, Unanswered: 1, Rcodes: []Count{{"NOERROR", 1}, {s("rcode"), 1}},
-			Failures: []NameFailures{{Name: s("qname"), Count: 2, By: []Count{{"NXDOMAIN", 1}, {"unanswered", 1}}}}},
-		HTTP: HTTPSummary{Requests: 2, Responses: 2, Status: []Count{{"200", 1}, {"503", 1}}, ErrorsAll: 1,
+		DNS: DNSSummary{Transactions: 3, Unanswered: 1, Rcodes: []Count{{Name: "NOERROR", Count: 1}, {Name: s("rcode"), Count: 1}},
+			Failures: []NameFailures{{Name: s("qname"), Count: 2, By: []Count{{Name: "NXDOMAIN", Count: 1}, {Name: "unanswered", Count: 1}}}}},
+		HTTP: HTTPSummary{Requests: 2, Responses: 2, Status: []Count{{Name: "200", Count: 1}, {Name: "503", Count: 1}}, ErrorsAll: 1,
 			Errors: []HTTPRow{{Time: "2026-01-02T03:04:06.5Z", Flow: "10.0.0.1:5001 → 10.0.0.2:80", Method: s("method"), Host: s("host"),
 				Target: s("target"), UserAgent: s("ua"), Status: 503, Reason: s("reason"), TTFBMS: 1200, Frame: 12}}},
-		TLS: TLSSummary{Handshakes: 2, Outcomes: []Count{{"established", 1}, {"rejected-reset", 1}},
-			Failures: []NameFailures{{Name: s("sni"), Count: 1, By: []Count{{"rejected-reset", 1}}}}},
+		TLS: TLSSummary{Handshakes: 2, Outcomes: []Count{{Name: "established", Count: 1}, {Name: "rejected-reset", Count: 1}},
+			Failures: []NameFailures{{Name: s("sni"), Count: 1, By: []Count{{Name: "rejected-reset", Count: 1}}}}},
 		Timings: []Timing{
 			{Flow: "10.0.0.1:5000 → 10.0.0.2:443", Name: s("tname"), App: "tls", Start: "2026-01-02T03:04:05.1Z", DNSMS: 2, ConnectMS: 20, TLSMS: 40, TTFBMS: 100, TotalMS: 900, Why: "slowest"},
 			{Flow: "10.0.0.1:5001 → 10.0.0.2:80", App: "http", Start: "2026-01-02T03:04:06Z", ConnectMS: 10, TTFBMS: 1200, TotalMS: 1300, Why: "sample"},
@@ -80,8 +81,8 @@ func sampleData(s func(field string) string) *Data {
 			{CommunityID: "1:bbb", Proto: "udp", Src: "10.0.0.1:5353", Dst: "10.0.0.53:53", Stream: -1, State: "SF",
 				First: "2026-01-02T03:04:05Z", Duration: 0.002, Packets: 2, Bytes: 160, Why: "bytes"},
 		},
-		Limits: Limits{TopFlows: 200, FlowsSeen: 3, ProblemFlows: 1, SlowestTiming: 200, SampleTiming: 100, TimingsSeen: 2,
-			MaxNames: 10000, HTTPErrors: 100, Findings: 3, FindingsAll: 3, Talkers: 3},
+		Limits: Limits{ListLimits: run.ListLimits{TopFlows: 200, FlowsSeen: 3, ProblemFlows: 1, SlowestTiming: 200, SampleTiming: 100, TimingsSeen: 2,
+			MaxNames: 10000, HTTPErrors: 100}, Findings: 3, FindingsAll: 3, Talkers: 3},
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/pcapx/pcapx/analyze"
-	"github.com/pcapx/pcapx/report/html"
 )
 
 // FuzzReplay: a damaged or hostile table makes Replay (pcapx report DIR)
@@ -55,7 +54,7 @@ func FuzzReplay(f *testing.F) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			Replay(dir, html.NewCollector(html.Options{}))
+			Replay(dir, nil)
 		}()
 		select {
 		case <-done:

@@ -16,7 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/pcapx/pcapx/analyze"
-	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/run"
 )
 
 // ErrNoTables is returned (wrapped, naming the directory) by Replay for a
@@ -28,35 +28,33 @@ var ErrNoTables = errors.New("no pcapx tables")
 const readBatch = 1024
 
 // Replay reads back the run whose tables a Writer wrote into dir (`pcapx
-// analyze -o DIR`, or one of its --partition directories). It hands the
-// records to sink as the run did, table by table and each in the order
-// the run wrote it: every flow, then every DNS, HTTP and TLS record, and the
-// ICMP records to a sink that takes them (analyze.ICMPSink) (a
-// sink that keeps per-kind state, as html.Collector does, ends up as it
-// did in the run). The records are new values, the sink's to keep. An
-// empty list (a DNS answer list, a TLS ALPN list) comes back nil where
-// the run may have had an empty slice: a sink that prints JSON shows
-// null there, not [].
-//
-// It returns the run's summary, rebuilt from the tables:
-//   - Capture (with its Files), TCP, TopTalkers and Suppressed from the
-//     capture table;
+// analyze -o DIR`, or one of its --partition directories) and rebuilds its
+// result:
+//   - Capture (with its Files) and Suppressed from the capture table;
 //   - Findings from the findings table, in order;
 //   - Timeline from the timeline table;
-//   - FlowStates and Protocols counted from the flows table, as the run
-//     counted them (one per flow).
+//   - everything the Summariser computes (FlowStates, Protocols, TCP,
+//     TopTalkers, WorstFlows, App, Lists) by handing it the records of the
+//     flows, DNS, HTTP, TLS and ICMP tables, as the run did.
 //
-// What the tables do not hold is left zero: WorstFlows, App, Streams,
-// Table and Decode (the overview's counters among them are in Capture).
+// The records also go to sink (nil for none; ICMP records only if it is a
+// run.ICMPSink), table by table and each in the order the run wrote it.
+// They are new values, the sink's to keep. An empty list (a DNS answer
+// list, a TLS ALPN list) comes back nil where the run may have had an
+// empty slice: a sink that prints JSON shows null there, not [].
+//
+// What the tables do not hold is left zero: Streams, Table and Decode (the
+// overview's counters among them are in Capture).
 //
 // A directory without the tables is an error wrapping ErrNoTables and
 // naming dir; a table that is missing, unreadable or lacks a column is an
 // error naming the file.
-func Replay(dir string, sink analyze.Sink) (*analyze.Result, error) {
+func Replay(dir string, sink run.Sink) (*run.Result, error) {
 	if err := checkDir(dir); err != nil {
 		return nil, err
 	}
-	res := &analyze.Result{FlowStates: map[string]int64{}, Protocols: map[string]int64{}, Suppressed: map[string]int64{}}
+	res := &run.Result{Suppressed: map[string]int64{}}
+	top := 0 // the run's --top: as many talkers as it listed
 
 	var files []analyze.File
 	err := readTable(dir, captureSpec, func(r *captureRow) error {
@@ -64,8 +62,8 @@ func Replay(dir string, sink analyze.Sink) (*analyze.Result, error) {
 			return fmt.Errorf("row %d has file_index %d: the rows are not one run's files in order", len(files), r.Index)
 		}
 		if r.Index == 0 {
-			run := r.Run
-			res.Capture, res.TCP, res.TopTalkers, res.Suppressed = run.Capture, run.TCP, run.TopTalkers, run.Suppressed
+			res.Capture, res.Suppressed = r.Run.Capture, r.Run.Suppressed
+			top = len(r.Run.TopTalkers)
 		}
 		files = append(files, r.File)
 		return nil
@@ -77,9 +75,6 @@ func Replay(dir string, sink analyze.Sink) (*analyze.Result, error) {
 		return nil, fmt.Errorf("%s: no rows: not the tables of a finished run", filepath.Join(dir, "capture.parquet"))
 	}
 	res.Capture.Files = files
-	if res.TopTalkers == nil {
-		res.TopTalkers = []analyze.Talker{}
-	}
 
 	tl := &res.Timeline
 	err = readTable(dir, timelineSpec, func(r *timelineRow) error {
@@ -103,33 +98,30 @@ func Replay(dir string, sink analyze.Sink) (*analyze.Result, error) {
 		return nil, err
 	}
 
-	if err := readTable(dir, flowsSpec, func(r *flows.Record) error {
-		res.FlowStates[r.State]++
-		res.Protocols[r.Proto]++
-		if sink != nil {
-			return sink.Flow(r)
-		}
-		return nil
-	}); err != nil {
+	// The records go through a Summariser as in the run, table by table:
+	// each summary depends only on the order of its own kind of record,
+	// which the tables keep.
+	sum := run.NewSummariser(run.Options{TopTalkers: top})
+	all := run.Tee(sum, sink).(interface {
+		run.Sink
+		run.ICMPSink
+	})
+	if err := readTable(dir, flowsSpec, all.Flow); err != nil {
 		return nil, err
 	}
-	if sink == nil {
-		return res, nil
-	}
-	if err := readTable(dir, dnsSpec, sink.DNS); err != nil {
+	if err := readTable(dir, dnsSpec, all.DNS); err != nil {
 		return nil, err
 	}
-	if err := readTable(dir, httpSpec, sink.HTTP); err != nil {
+	if err := readTable(dir, httpSpec, all.HTTP); err != nil {
 		return nil, err
 	}
-	if err := readTable(dir, tlsSpec, sink.TLS); err != nil {
+	if err := readTable(dir, tlsSpec, all.TLS); err != nil {
 		return nil, err
 	}
-	if is, ok := sink.(analyze.ICMPSink); ok {
-		if err := readTable(dir, icmpSpec, is.ICMP); err != nil {
-			return nil, err
-		}
+	if err := readTable(dir, icmpSpec, all.ICMP); err != nil {
+		return nil, err
 	}
+	sum.Summarise(res)
 	return res, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/report/html"
 	"github.com/pcapx/pcapx/rules"
+	"github.com/pcapx/pcapx/run"
 )
 
 // capturesDir is the repository's fixture directory.
@@ -56,26 +57,24 @@ func liveRun(t *testing.T, dir string, o Options, inputs ...string) (*html.Data,
 		t.Fatal(err)
 	}
 	defer pw.Abort()
-	col := html.NewCollector(html.Options{})
-	res, err := analyze.Run(analyze.Config{Inputs: inputs}, analyze.Tee(pw, col))
+	res, err := analyze.Run(analyze.Config{Inputs: inputs}, pw)
 	if err != nil {
 		return nil, nil, err
 	}
 	if err := pw.Finish(res); err != nil {
 		t.Fatal(err)
 	}
-	return col.Data(res), res, nil
+	return html.FromResult(res, html.Options{}), res, nil
 }
 
 // rebuilt is what `pcapx report dir` makes of the tables.
 func rebuilt(t *testing.T, dir string) (*html.Data, *analyze.Result) {
 	t.Helper()
-	col := html.NewCollector(html.Options{})
-	res, err := Replay(dir, col)
+	res, err := Replay(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return col.Data(res), res
+	return html.FromResult(res, html.Options{}), res
 }
 
 // TestReportFromTables is the round trip `pcapx report` relies on: the
@@ -323,7 +322,7 @@ func TestReplayErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Remove(filepath.Join(dir, "tls.parquet"))
-	if _, err := Replay(dir, html.NewCollector(html.Options{})); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "tls.parquet")) {
+	if _, err := Replay(dir, nil); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "tls.parquet")) {
 		t.Errorf("missing tls table: %v", err)
 	}
 	// Older tables (no capture table) are told apart from no tables.
@@ -433,7 +432,7 @@ func TestReplayInvalidUTF8(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	live := html.NewCollector(html.Options{})
+	live := run.NewSummariser(run.Options{})
 	sink := analyze.Tee(pw, live)
 	ref := flows.FlowRef{CommunityID: "1:x=", Proto: "tcp", SrcAddr: "10.0.0.1", SrcPort: 1000, DstAddr: "10.0.0.2", DstPort: 443}
 	fl := &flows.Record{CommunityID: ref.CommunityID, Proto: "tcp", SrcAddr: ref.SrcAddr, SrcPort: ref.SrcPort, DstAddr: ref.DstAddr, DstPort: ref.DstPort,
@@ -447,10 +446,10 @@ func TestReplayInvalidUTF8(t *testing.T) {
 	must(sink.DNS(&flows.DNSRecord{FlowRef: ref, QName: "bad\xfe.example", Rcode: 3, RcodeName: "NXDOMAIN"}))
 	must(sink.HTTP(&flows.HTTPRecord{FlowRef: ref, Method: "GET", Host: "h\xff", Target: "/\xff", UserAgent: "ua\xff", Status: 500}))
 	must(sink.TLS(&flows.TLSRecord{FlowRef: ref, SNI: "t\xff", Outcome: "rejected-alert"}))
-	res := &analyze.Result{Capture: analyze.Capture{Files: []analyze.File{{Name: "x.pcap", Format: "pcap", LinkTypes: []string{}}}, LinkTypes: []string{}, Warnings: []string{}},
-		FlowStates: map[string]int64{"SF": 1}, Protocols: map[string]int64{"tcp": 1}}
+	res := &analyze.Result{Capture: analyze.Capture{Files: []analyze.File{{Name: "x.pcap", Format: "pcap", LinkTypes: []string{}}}, LinkTypes: []string{}, Warnings: []string{}}}
+	live.Summarise(res)
 	must(pw.Finish(res))
-	want := live.Data(res)
+	want := html.FromResult(res, html.Options{})
 	got, _ := rebuilt(t, dir)
 	if reflect.DeepEqual(want, got) {
 		t.Fatal("no difference: the test data has no invalid UTF-8?")

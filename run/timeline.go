@@ -1,4 +1,4 @@
-package analyze
+package run
 
 import "github.com/pcapx/pcapx/flows"
 
@@ -25,7 +25,7 @@ type Bucket struct {
 
 const maxBuckets = 1024
 
-func (t *Timeline) add(ts int64, wire int, a flows.Analysis) {
+func (t *Timeline) Add(ts int64, wire int, a flows.Analysis) {
 	if t.Width == 0 {
 		t.Start, t.Width = ts-ts%int64(1e9), int64(1e9)
 	}

@@ -1,4 +1,4 @@
-package analyze
+package run
 
 import (
 	"testing"
@@ -15,7 +15,7 @@ func TestTimelineMergesBuckets(t *testing.T) {
 		if i%100 == 0 {
 			a = flows.ARetransmission
 		}
-		tl.add(start+i*sec, 100, a)
+		tl.Add(start+i*sec, 100, a)
 	}
 	if len(tl.Buckets) > maxBuckets || tl.Width != 4*sec {
 		t.Fatalf("%d buckets of %d s", len(tl.Buckets), tl.Width/sec)

@@ -1,26 +1,24 @@
-package html
+package run
 
 import (
 	"container/heap"
 	"math/rand/v2"
-	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
 )
 
-// Options bound what a Collector keeps. Zero fields take the defaults.
+// Options bound what a Summariser keeps. Zero fields take the defaults.
 type Options struct {
 	TopFlows     int // flows kept by bytes, and again by problems (default 200)
+	WorstFlows   int // the most troubled TCP flows the text summary lists (default 5)
+	TopTalkers   int // hosts listed by bytes (default 10)
 	Timings      int // slowest connections kept for the timing breakdown, by total time and again by time to first byte (default 200)
 	TimingSample int // uniform sample of the other connections (default 100)
 	MaxNames     int // distinct DNS names and SNIs tracked (default 10000)
 	HTTPErrors   int // error requests listed (default 100)
-	Findings     int // findings listed (default 500)
-	RuleFindings int // findings listed per rule (default 50)
 	// Seed makes the timing sample reproducible (default 1).
 	Seed uint64
 }
@@ -32,26 +30,35 @@ func (o Options) withDefaults() Options {
 		}
 	}
 	def(&o.TopFlows, 200)
+	def(&o.WorstFlows, 5)
+	def(&o.TopTalkers, 10)
 	def(&o.Timings, 200)
 	def(&o.TimingSample, 100)
 	def(&o.MaxNames, 10000)
 	def(&o.HTTPErrors, 100)
-	def(&o.Findings, 500)
-	def(&o.RuleFindings, 50)
 	if o.Seed == 0 {
 		o.Seed = 1
 	}
 	return o
 }
 
-// Collector is an analyze.Sink that keeps what the page needs and no more:
-// the top flows by bytes and by problems, a handshake RTT histogram, DNS,
-// HTTP and TLS counts, failures by name (capped), the slowest connections
-// and a sample of the rest. Its memory is bounded by Options, whatever the
-// number of records. It is not safe for concurrent use (analyze.Run calls
-// a sink from one goroutine).
-type Collector struct {
+// Summariser is the Sink that computes every summary of a run from its
+// records: flow states, protocols, TCP totals, top talkers, the most
+// troubled flows, the application counts, and the bounded lists the
+// reports show (top flows by bytes and by problems, a handshake RTT
+// histogram, failures by name, HTTP errors, the slowest connections and a
+// sample of the rest). analyze.Run hands it every record as it completes;
+// `pcapx report DIR` hands it the records read back from the tables, so
+// the page rebuilt from them is the page the run wrote. Its memory is
+// bounded by Options, whatever the number of records. It is not safe for
+// concurrent use.
+type Summariser struct {
 	o Options
+
+	flowStates, protocols map[string]int64
+	tcp                   TCPSummary
+	talkers               talkers
+	app                   AppSummary
 
 	byBytes    topN
 	byProblems topN
@@ -60,18 +67,12 @@ type Collector struct {
 
 	rtt Histogram
 
-	dnsTx, dnsUnanswered int64
-	dnsRcodes            map[string]int64
-	dnsFail              *names
+	dnsFail *names
 
-	httpReq, httpResp int64
-	httpStatus        map[int]int64
-	httpErrors        []HTTPRow
-	httpErrorsAll     int64
+	httpErrors    []HTTPRow
+	httpErrorsAll int64
 
-	tlsHandshakes int64
-	tlsOutcomes   map[string]int64
-	tlsFail       *names
+	tlsFail *names
 
 	slowest     topN     // by total time
 	slowSetup   topN     // by time to the first response byte (DNS+connect+TLS+TTFB)
@@ -80,39 +81,61 @@ type Collector struct {
 	rng         *rand.Rand
 }
 
-// NewCollector returns a Collector with the given bounds.
-func NewCollector(o Options) *Collector {
+// NewSummariser returns an empty Summariser with the given bounds.
+func NewSummariser(o Options) *Summariser {
 	o = o.withDefaults()
-	return &Collector{
-		o:           o,
-		byBytes:     topN{max: o.TopFlows},
-		byProblems:  topN{max: o.TopFlows},
-		slowest:     topN{max: o.Timings},
-		slowSetup:   topN{max: o.Timings},
-		rtt:         NewHistogram(),
-		dnsRcodes:   map[string]int64{},
-		dnsFail:     newNames(o.MaxNames),
-		httpStatus:  map[int]int64{},
-		tlsOutcomes: map[string]int64{},
-		tlsFail:     newNames(o.MaxNames),
-		rng:         rand.New(rand.NewPCG(o.Seed, 0x70636170)),
+	return &Summariser{
+		o:          o,
+		flowStates: map[string]int64{},
+		protocols:  map[string]int64{},
+		talkers:    talkers{m: map[string]*Talker{}},
+		app: AppSummary{DNSRcodes: map[string]int64{}, HTTPStatus: map[string]int64{}, HTTPCodes: map[int]int64{},
+			TLSOutcomes: map[string]int64{}, ICMPKinds: map[string]int64{}},
+		byBytes:    topN{max: o.TopFlows},
+		byProblems: topN{max: o.TopFlows},
+		slowest:    topN{max: o.Timings},
+		slowSetup:  topN{max: o.Timings},
+		rtt:        NewHistogram(),
+		dnsFail:    newNames(o.MaxNames),
+		tlsFail:    newNames(o.MaxNames),
+		rng:        rand.New(rand.NewPCG(o.Seed, 0x70636170)),
 	}
 }
 
-var _ analyze.Sink = (*Collector)(nil)
+var (
+	_ Sink     = (*Summariser)(nil)
+	_ ICMPSink = (*Summariser)(nil)
+)
 
-// Flow implements analyze.Sink.
-func (c *Collector) Flow(r *flows.Record) error {
+// ProblemScore is the trouble a flow had, as the reports rank flows by:
+// retransmissions, lost segments, zero windows and resets added up.
+func ProblemScore(r *flows.Record) int64 {
+	return score(r.Retransmissions, r.LostSegments, r.ZeroWindows, r.Resets)
+}
+
+func score(retx, lost, zeroWindows, resets int64) int64 { return retx + lost + zeroWindows + resets }
+
+// Flow implements Sink. It copies what it keeps: a run may reuse the
+// record once the sinks have it.
+func (c *Summariser) Flow(r *flows.Record) error {
+	c.flowStates[r.State]++
+	c.protocols[r.Proto]++
+	if r.Proto == "tcp" {
+		c.tcp.Streams++
+		c.tcp.TCPCounts.Merge(&r.TCPCounts)
+	}
 	c.flowsSeen++
 	bytes := r.OrigBytes + r.RespBytes
-	score := r.Retransmissions + r.LostSegments + r.ZeroWindows + r.Resets
+	c.talkers.add(r.SrcAddr, bytes)
+	c.talkers.add(r.DstAddr, bytes)
+	score := ProblemScore(r)
 	if c.byBytes.wants(bytes, r.FirstNS) {
-		c.byBytes.push(item{key: float64(bytes), first: r.FirstNS, row: flowRow(r)})
+		c.byBytes.push(item{key: float64(bytes), first: r.FirstNS, rec: keep(r)})
 	}
 	if score > 0 {
 		c.problems++
 		if c.byProblems.wants(score, r.FirstNS) {
-			c.byProblems.push(item{key: float64(score), first: r.FirstNS, row: flowRow(r)})
+			c.byProblems.push(item{key: float64(score), first: r.FirstNS, rec: keep(r)})
 		}
 	}
 	if r.HandshakeRTT > 0 {
@@ -127,7 +150,7 @@ func (c *Collector) Flow(r *flows.Record) error {
 // timing keeps the slowest connections, by total time and by time to the
 // first response byte, and a uniform sample (reservoir sampling, algorithm
 // R) of all of them.
-func (c *Collector) timing(r *flows.Record) {
+func (c *Summariser) timing(r *flows.Record) {
 	c.timingsSeen++
 	total := r.TotalMS
 	// total_ms runs from the first SYN to the last packet: it cannot be
@@ -150,37 +173,37 @@ func (c *Collector) timing(r *flows.Record) {
 	}
 }
 
-// DNS implements analyze.Sink.
-func (c *Collector) DNS(d *flows.DNSRecord) error {
-	c.dnsTx++
+// DNS implements Sink.
+func (c *Summariser) DNS(d *flows.DNSRecord) error {
+	a := &c.app
+	a.DNSTransactions++
 	if d.Unanswered {
-		c.dnsUnanswered++
+		a.DNSUnanswered++
 		c.dnsFail.add(d.QName, "unanswered")
 		return nil
 	}
+	a.DNSResponses++
 	name := d.RcodeName
 	if name == "" {
 		name = "rcode " + strconv.Itoa(d.Rcode)
 	}
-	if len(c.dnsRcodes) < 64 || c.dnsRcodes[name] > 0 {
-		c.dnsRcodes[name]++
-	} else {
-		c.dnsRcodes["other"]++
-	}
+	countCapped(a.DNSRcodes, name, 64)
 	if d.Rcode != 0 {
 		c.dnsFail.add(d.QName, name)
 	}
 	return nil
 }
 
-// HTTP implements analyze.Sink.
-func (c *Collector) HTTP(h *flows.HTTPRecord) error {
+// HTTP implements Sink.
+func (c *Summariser) HTTP(h *flows.HTTPRecord) error {
+	a := &c.app
 	if h.Method != "" {
-		c.httpReq++
+		a.HTTPRequests++
 	}
-	if h.Status >= 100 && h.Status <= 999 {
-		c.httpResp++
-		c.httpStatus[h.Status]++
+	if h.Status >= 100 && h.Status <= 599 {
+		a.HTTPResponses++
+		a.HTTPCodes[h.Status]++
+		a.HTTPStatus[statusClass[h.Status/100]]++
 	}
 	if h.Status >= 400 || (h.Status == 0 && h.Method != "") {
 		c.httpErrorsAll++
@@ -194,18 +217,14 @@ func (c *Collector) HTTP(h *flows.HTTPRecord) error {
 	return nil
 }
 
-// TLS implements analyze.Sink.
-func (c *Collector) TLS(t *flows.TLSRecord) error {
-	c.tlsHandshakes++
+// TLS implements Sink.
+func (c *Summariser) TLS(t *flows.TLSRecord) error {
+	c.app.TLSHandshakes++
 	o := t.Outcome
 	if o == "" {
 		o = "unknown"
 	}
-	if len(c.tlsOutcomes) < 32 || c.tlsOutcomes[o] > 0 {
-		c.tlsOutcomes[o]++
-	} else {
-		c.tlsOutcomes["other"]++
-	}
+	countCapped(c.app.TLSOutcomes, o, 32)
 	if strings.HasPrefix(o, "rejected") {
 		sni := t.SNI
 		if sni == "" {
@@ -216,77 +235,105 @@ func (c *Collector) TLS(t *flows.TLSRecord) error {
 	return nil
 }
 
-// Data finishes the collection: the records kept, with the run's summary
-// (which may be nil when only records are at hand).
-func (c *Collector) Data(res *analyze.Result) *Data {
-	d := &Data{Schema: SchemaVersion, FlowStates: []Count{}, Protocols: []Count{}, Suppressed: []Count{},
-		Findings: []Finding{}, Problems: []Problem{}, TopTalkers: []Talker{}, Timeline: Timeline{Buckets: []Bucket{}},
-		Capture: Capture{Files: []File{}, LinkTypes: []string{}, Warnings: []string{}}}
-	if res != nil {
-		d.fromResult(res, c.o.Findings, c.o.RuleFindings)
-	}
-	d.Limits.TopFlows = c.o.TopFlows
-	d.Limits.FlowsSeen = c.flowsSeen
-	d.Limits.ProblemFlows = c.problems
-	d.Limits.SlowestTiming = c.o.Timings
-	d.Limits.SampleTiming = c.o.TimingSample
-	d.Limits.TimingsSeen = c.timingsSeen
-	d.Limits.MaxNames = c.o.MaxNames
-	d.Limits.NamesPruned = c.dnsFail.pruned || c.tlsFail.pruned
-	d.Limits.HTTPErrors = c.o.HTTPErrors
+// ICMP implements ICMPSink.
+func (c *Summariser) ICMP(r *flows.ICMPRecord) error {
+	c.app.ICMPMessages++
+	c.app.ICMPKinds[r.Kind]++
+	return nil
+}
 
-	d.RTT = c.rtt.clone()
+var statusClass = [...]string{1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
 
-	d.DNS = DNSSummary{Transactions: c.dnsTx, Unanswered: c.dnsUnanswered, Rcodes: sortedCounts(c.dnsRcodes), Failures: c.dnsFail.list(maxNameRows)}
-	d.HTTP = HTTPSummary{Requests: c.httpReq, Responses: c.httpResp, Status: []Count{}, Errors: append([]HTTPRow{}, c.httpErrors...), ErrorsAll: c.httpErrorsAll}
-	codes := make([]int, 0, len(c.httpStatus))
-	for k := range c.httpStatus {
-		codes = append(codes, k)
+// countCapped counts name in m, which holds at most max names: past that,
+// new names count as "other" (a hostile capture can bring any number of
+// distinct rcodes or outcomes, and a summary wants the top few).
+func countCapped(m map[string]int64, name string, max int) {
+	if len(m) < max || m[name] > 0 {
+		m[name]++
+	} else {
+		m["other"]++
 	}
-	sort.Ints(codes)
-	for _, k := range codes {
-		d.HTTP.Status = append(d.HTTP.Status, Count{strconv.Itoa(k), c.httpStatus[k]})
+}
+
+// keep copies a record the summariser holds on to.
+func keep(r *flows.Record) *flows.Record {
+	c := *r
+	return &c
+}
+
+// Summarise writes what the records said into res: FlowStates, Protocols,
+// TCP, TopTalkers, WorstFlows, App and Lists. It may be called more than
+// once; each call sees every record handed over so far.
+func (c *Summariser) Summarise(res *Result) {
+	res.FlowStates = cloneMap(c.flowStates)
+	res.Protocols = cloneMap(c.protocols)
+	res.TCP = c.tcp
+	res.TopTalkers = c.talkers.top(c.o.TopTalkers)
+	a := c.app
+	a.DNSRcodes, a.HTTPStatus, a.HTTPCodes = cloneMap(a.DNSRcodes), cloneMap(a.HTTPStatus), cloneMap(a.HTTPCodes)
+	a.TLSOutcomes, a.ICMPKinds = cloneMap(a.TLSOutcomes), cloneMap(a.ICMPKinds)
+	res.App = a
+
+	problems := c.byProblems.sorted()
+	res.WorstFlows = nil
+	for _, it := range problems {
+		if len(res.WorstFlows) == c.o.WorstFlows {
+			break
+		}
+		if it.rec.Proto == "tcp" {
+			res.WorstFlows = append(res.WorstFlows, *it.rec)
+		}
 	}
-	d.TLS = TLSSummary{Handshakes: c.tlsHandshakes, Outcomes: sortedCounts(c.tlsOutcomes), Failures: c.tlsFail.list(maxNameRows)}
+
+	l := &res.Lists
+	*l = Lists{}
+	l.Limits = ListLimits{TopFlows: c.o.TopFlows, FlowsSeen: c.flowsSeen, ProblemFlows: c.problems,
+		SlowestTiming: c.o.Timings, SampleTiming: c.o.TimingSample, TimingsSeen: c.timingsSeen,
+		MaxNames: c.o.MaxNames, NamesPruned: c.dnsFail.pruned || c.tlsFail.pruned, HTTPErrors: c.o.HTTPErrors}
+	l.RTT = c.rtt.clone()
+	l.DNSFailures = c.dnsFail.list(maxNameRows)
+	l.TLSFailures = c.tlsFail.list(maxNameRows)
+	l.HTTPErrors = append([]HTTPRow{}, c.httpErrors...)
+	l.HTTPErrorsAll = c.httpErrorsAll
 
 	// Flows: by bytes, then the problem flows not already listed.
-	d.Flows = []FlowRow{}
+	l.Flows = []FlowRow{}
 	seen := map[string]int{}
 	for _, it := range c.byBytes.sorted() {
-		r := *it.row
+		r := flowRow(it.rec)
 		r.Why = "bytes"
-		seen[flowID(&r)] = len(d.Flows)
-		d.Flows = append(d.Flows, r)
+		seen[flowID(&r)] = len(l.Flows)
+		l.Flows = append(l.Flows, r)
 	}
-	for _, it := range c.byProblems.sorted() {
-		r := *it.row
+	for _, it := range problems {
+		r := flowRow(it.rec)
 		if i, ok := seen[flowID(&r)]; ok {
-			d.Flows[i].Why = "bytes problems"
+			l.Flows[i].Why = "bytes problems"
 			continue
 		}
 		r.Why = "problems"
-		d.Flows = append(d.Flows, r)
+		l.Flows = append(l.Flows, r)
 	}
 
 	// Timings: the slowest by total time, then the slowest to the first
 	// byte, then the sample, each without the rows already listed.
-	d.Timings = []Timing{}
+	l.Timings = []Timing{}
 	tseen := map[string]int{}
 	for _, it := range c.slowest.sorted() {
 		t := *it.timing
 		t.Why = "slowest"
-		tseen[t.Flow+"|"+t.Start] = len(d.Timings)
-		d.Timings = append(d.Timings, t)
+		tseen[t.Flow+"|"+t.Start] = len(l.Timings)
+		l.Timings = append(l.Timings, t)
 	}
 	for _, it := range c.slowSetup.sorted() {
 		t := *it.timing
 		if i, ok := tseen[t.Flow+"|"+t.Start]; ok {
-			d.Timings[i].Why += " first-byte"
+			l.Timings[i].Why += " first-byte"
 			continue
 		}
 		t.Why = "first-byte"
-		tseen[t.Flow+"|"+t.Start] = len(d.Timings)
-		d.Timings = append(d.Timings, t)
+		tseen[t.Flow+"|"+t.Start] = len(l.Timings)
+		l.Timings = append(l.Timings, t)
 	}
 	var rest []Timing
 	for _, t := range c.sampleT {
@@ -301,8 +348,15 @@ func (c *Collector) Data(res *analyze.Result) *Data {
 		}
 		return rest[i].Start < rest[j].Start
 	})
-	d.Timings = append(d.Timings, rest...)
-	return d
+	l.Timings = append(l.Timings, rest...)
+}
+
+func cloneMap[K comparable, V any](m map[K]V) map[K]V {
+	out := make(map[K]V, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }
 
 // maxNameRows is how many names the page lists per failure table.
@@ -310,14 +364,14 @@ const maxNameRows = 50
 
 func flowID(r *FlowRow) string { return r.CommunityID + "|" + r.First + "|" + r.Src }
 
-func flowRow(r *flows.Record) *FlowRow {
+func flowRow(r *flows.Record) FlowRow {
 	name := r.SNI
 	if name == "" {
 		name = r.HTTPHost
 	}
-	return &FlowRow{
+	return FlowRow{
 		CommunityID: r.CommunityID, Proto: r.Proto,
-		Src: hostPort(r.SrcAddr, r.SrcPort), Dst: hostPort(r.DstAddr, r.DstPort),
+		Src: HostPort(r.SrcAddr, r.SrcPort), Dst: HostPort(r.DstAddr, r.DstPort),
 		Stream: r.Stream, State: r.State, App: r.App, Name: name, First: r.First.String(), Duration: r.Duration,
 		Packets: r.OrigPackets + r.RespPackets, Bytes: r.OrigBytes + r.RespBytes, RTTMS: r.HandshakeRTT,
 		Retransmissions: r.Retransmissions, LostSegments: r.LostSegments, ZeroWindows: r.ZeroWindows,
@@ -335,14 +389,7 @@ func timingRow(r *flows.Record, total float64) Timing {
 }
 
 func refString(f flows.FlowRef) string {
-	return hostPort(f.SrcAddr, f.SrcPort) + " → " + hostPort(f.DstAddr, f.DstPort)
-}
-
-func hostPort(addr string, port uint16) string {
-	if a, err := netip.ParseAddr(addr); err == nil && a.Is6() {
-		return "[" + addr + "]:" + strconv.Itoa(int(port))
-	}
-	return addr + ":" + strconv.Itoa(int(port))
+	return HostPort(f.SrcAddr, f.SrcPort) + " → " + HostPort(f.DstAddr, f.DstPort)
 }
 
 // item is one entry of a top-N heap. Ties go to the earlier flow, so the
@@ -350,7 +397,7 @@ func hostPort(addr string, port uint16) string {
 type item struct {
 	key    float64
 	first  int64
-	row    *FlowRow
+	rec    *flows.Record
 	timing *Timing
 }
 
@@ -453,7 +500,7 @@ func (n *names) prune() {
 func (n *names) list(max int) []NameFailures {
 	out := make([]NameFailures, 0, len(n.m))
 	for k, e := range n.m {
-		out = append(out, NameFailures{Name: k, Count: e.n, By: sortedCounts(e.by)})
+		out = append(out, NameFailures{Name: k, Count: e.n, By: SortedCounts(e.by)})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Count != out[j].Count {

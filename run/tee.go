@@ -1,4 +1,4 @@
-package analyze
+package run
 
 import "github.com/pcapx/pcapx/flows"
 
