@@ -183,7 +183,7 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 	fillCapture(r, rd)
 	engine.SetRun(runInfo(rd, &r.Capture))
 	r.Findings = engine.Finish()
-	r.Suppressed = engine.Suppressed
+	r.Suppressed, r.Omitted = engine.Suppressed, engine.Omitted
 	r.RuleWarnings = engine.Warnings
 	return r, nil
 }

@@ -98,6 +98,9 @@ type document struct {
 	Protocols  map[string]int64   `json:"protocols"`
 	TopTalkers []analyze.Talker   `json:"top_talkers"`
 	Findings   []rules.Finding    `json:"findings"`
+	// Omitted: what each rule's cap left out of findings, with the
+	// occurrences those findings grouped.
+	Omitted []rules.Omitted `json:"findings_omitted"`
 }
 
 // Finish writes the document. It must be called once, after the run.
@@ -109,6 +112,10 @@ func (j *JSON) Finish(r *analyze.Result) error {
 	}
 	if doc.Findings == nil {
 		doc.Findings = []rules.Finding{}
+	}
+	doc.Omitted = r.Omitted
+	if doc.Omitted == nil {
+		doc.Omitted = []rules.Omitted{}
 	}
 	head, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {

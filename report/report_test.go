@@ -9,6 +9,7 @@ import (
 
 	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/rules"
 	"github.com/pcapx/pcapx/internal/golden"
 )
 
@@ -38,6 +39,11 @@ func sample() *analyze.Result {
 		FlowStates: map[string]int64{"SF": 1, "S0": 1},
 		Protocols:  map[string]int64{"tcp": 1, "udp": 1},
 		TopTalkers: []analyze.Talker{{Addr: "10.0.0.1", Bytes: 3000, Flows: 2}, {Addr: "10.0.0.2", Bytes: 3000, Flows: 2}},
+		Findings: []rules.Finding{{Rule: "dns-unanswered", Severity: rules.Warning, Title: "DNS queries without a response",
+			Message: "3 query(ies) to 10.0.0.53 got no response (1 distinct name(s)), e.g. A x.example", First: "2026-01-02T03:04:05Z", Last: "2026-01-02T03:04:06Z",
+			Count: 3, Evidence: []rules.Evidence{{Frame: 4}}, Filter: "dns.flags.response == 0 && !dns.response_in && ip.dst == 10.0.0.53"}},
+		// What a rule's cap left out: in the text and in findings_omitted.
+		Omitted: []rules.Omitted{{Rule: "dns-unanswered", Findings: 9501, Occurrences: 11500}},
 	}
 }
 

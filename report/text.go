@@ -198,8 +198,8 @@ func writeFindings(b *strings.Builder, r *analyze.Result) {
 		}
 		fmt.Fprintf(b, "           wireshark: %s\n", TermSafe(f.Filter))
 	}
-	for id, n := range r.Suppressed {
-		fmt.Fprintf(b, "  (%d more %s findings were not kept)\n", n, id)
+	for _, o := range r.Omitted {
+		fmt.Fprintf(b, "  (%d more %s findings, grouping %d occurrences, were left out: at most %d per rule are listed)\n", o.Findings, o.Rule, o.Occurrences, rules.MaxFindingsPerRule)
 	}
 }
 

@@ -527,10 +527,10 @@ func TestCustomFlowRuleCapped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < maxFindingsPerRule+7; i++ {
+	for i := 0; i < MaxFindingsPerRule+7; i++ {
 		e.Event(&Event{Kind: EventFlow, Flow: flow(func(r *flows.Record) { r.SrcPort = uint16(1000 + i) })})
 	}
-	if got := len(only(e.Finish(), "every-flow")); got != maxFindingsPerRule || e.Suppressed["every-flow"] != 7 {
+	if got := len(only(e.Finish(), "every-flow")); got != MaxFindingsPerRule || e.Suppressed["every-flow"] != 7 {
 		t.Errorf("%d findings, %d suppressed", got, e.Suppressed["every-flow"])
 	}
 }

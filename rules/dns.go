@@ -24,8 +24,9 @@ NAME.search.domain; for REFUSED, the server's allow-query / allow-recursion.`,
 }
 
 type dnsError struct {
-	p Params
-	g groups
+	p     Params
+	g     groups
+	names nameBudget
 }
 
 func (c *dnsError) Event(ev *Event, _ func(Finding)) {
@@ -45,7 +46,7 @@ func (c *dnsError) Event(ev *Event, _ func(Finding)) {
 		n = &dnsNames{server: d.DstAddr, rcode: d.Rcode, rcodeName: d.RcodeName, names: map[string]struct{}{}}
 		e.data = n
 	}
-	n.add(e, d.QType, d.QName)
+	n.add(e, &c.names, d.QType, d.QName)
 }
 
 func (c *dnsError) Finish(report func(Finding)) {
@@ -82,10 +83,23 @@ type dnsNames struct {
 	rcodeName string
 	qname     string // the first name (the filter's, when it is the only one)
 	names     map[string]struct{}
-	full      bool // names reached maxDistinctNames
+	full      bool // names reached maxDistinctNames, or the rule's budget ran out
+	// client is the one client whose queries these are; clients counts
+	// them up to 2 (dns-unanswered folds a client's servers when it is
+	// their only client).
+	client  string
+	clients int
 }
 
-func (n *dnsNames) add(e *group, qtype, qname string) {
+// nameBudget bounds the distinct names one rule keeps over all its groups:
+// maxDistinctNames per group times maxGroups groups would be a hundred
+// million strings on a capture built to exhaust memory. Past it, counts
+// of distinct names become lower bounds ("at least").
+type nameBudget struct{ used int }
+
+const maxRuleNames = 200_000
+
+func (n *dnsNames) add(e *group, budget *nameBudget, qtype, qname string) {
 	if len(n.names) == 0 {
 		n.qname = qname
 	}
@@ -93,10 +107,11 @@ func (n *dnsNames) add(e *group, qtype, qname string) {
 	if _, ok := n.names[name]; ok {
 		return
 	}
-	if len(n.names) >= maxDistinctNames {
+	if len(n.names) >= maxDistinctNames || budget.used >= maxRuleNames {
 		n.full = true
 		return
 	}
+	budget.used++
 	n.names[name] = struct{}{}
 	e.example(name)
 }
@@ -121,6 +136,10 @@ Likely causes: the server is down or unreachable, a firewall drops DNS (or only
 large/EDNS responses, or TCP/53), rate limiting on the resolver, or the capture
 missed the answers (asymmetric routing).
 
+Queries are grouped by server, with the count of distinct names and examples;
+a client whose queries to three or more servers (and only its own) went
+unanswered is one finding for the client, naming the servers.
+
 Next: "dig NAME @SERVER" from the client host; check that UDP and TCP port 53
 are allowed both ways; look for ICMP port unreachable from the server.`,
 	Severity: Warning,
@@ -129,8 +148,9 @@ are allowed both ways; look for ICMP port unreachable from the server.`,
 }
 
 type dnsUnanswered struct {
-	p Params
-	g groups
+	p     Params
+	g     groups
+	names nameBudget
 }
 
 // maxDistinctNames bounds the distinct names counted per server; past
@@ -153,11 +173,62 @@ func (c *dnsUnanswered) Event(ev *Event, _ func(Finding)) {
 		n = &dnsNames{server: d.DstAddr, names: map[string]struct{}{}}
 		e.data = n
 	}
-	n.add(e, d.QType, d.QName)
+	if n.clients == 0 || n.clients == 1 && n.client != d.SrcAddr {
+		n.client = d.SrcAddr
+		n.clients++
+	}
+	n.add(e, &c.names, d.QType, d.QName)
 }
 
 func (c *dnsUnanswered) Finish(report func(Finding)) {
+	// A client whose queries to several servers all went unanswered is one
+	// finding: its own path or firewall is likelier than each server (and
+	// a resolver scan is one finding, not one per resolver).
+	byClient := map[string][]*group{}
+	for _, e := range c.g.order {
+		if n := e.data.(*dnsNames); n.clients == 1 {
+			byClient[n.client] = append(byClient[n.client], e)
+		}
+	}
+	var clients groups
+	folded := map[*group]bool{}
+	for _, e := range c.g.order {
+		n := e.data.(*dnsNames)
+		if n.clients != 1 || len(byClient[n.client]) < minClientServers {
+			continue
+		}
+		m := clients.merge(n.client, e)
+		if m == nil {
+			continue // no room for the client: the server's own finding stays
+		}
+		folded[e] = true
+		cf, _ := m.data.(*clientFailures)
+		if cf == nil {
+			cf = &clientFailures{}
+			m.data = cf
+		}
+		cf.servers++
+		if len(cf.names) < 5 {
+			cf.names = append(cf.names, fmt.Sprintf("%s (%d)", n.server, e.count))
+		}
+		for _, x := range e.examples {
+			m.example(x)
+		}
+	}
+	for _, e := range clients.sorted() {
+		cf := e.data.(*clientFailures)
+		more := ""
+		if cf.servers > len(cf.names) {
+			more = fmt.Sprintf(", … %d more", cf.servers-len(cf.names))
+		}
+		msg := fmt.Sprintf("%d query(ies) from %s to %d servers got no response: %s%s — the client's own path or firewall is likelier than each server; e.g. %s",
+			e.count, e.key, cf.servers, strings.Join(cf.names, ", "), more, strings.Join(e.examples, ", "))
+		report(e.finding(DNSUnanswered, c.p.Severity, msg, "dns.flags.response == 0 && !dns.response_in && "+srcFilter(e.key)))
+	}
 	for _, e := range c.g.sorted() {
+		if folded[e] {
+			continue
+		}
 		n := e.data.(*dnsNames)
 		msg := fmt.Sprintf("%d query(ies) to %s got no response (%s distinct name(s)), e.g. %s", e.count, n.server, n.distinct(), strings.Join(e.examples, ", "))
 		filter := fmt.Sprintf("dns.flags.response == 0 && !dns.response_in && %s", dstFilter(n.server))

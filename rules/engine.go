@@ -156,10 +156,21 @@ func (r *Rule) hasThreshold(name string) bool {
 	return false
 }
 
-// maxFindingsPerRule bounds the findings one rule may report in a run.
+// MaxFindingsPerRule bounds the findings one rule may report in a run.
 // Rules group by cause, so only a capture with thousands of distinct broken
-// flows reaches it; the rest are counted in Engine.Suppressed.
-const maxFindingsPerRule = 500
+// flows reaches it. Past it the rule keeps its most significant findings
+// (most severe, then most occurrences, then first reported) and counts the
+// others, with the occurrences they grouped, in Engine.Omitted: no
+// occurrence vanishes uncounted.
+const MaxFindingsPerRule = 500
+
+// Omitted is what a rule's cap left out of the findings: how many
+// findings, and the occurrences they grouped.
+type Omitted struct {
+	Rule        string `json:"rule"`
+	Findings    int64  `json:"findings"`
+	Occurrences int64  `json:"occurrences"`
+}
 
 // maxWarnings bounds Engine.Warnings.
 const maxWarnings = 20
@@ -170,10 +181,12 @@ type Engine struct {
 	// scans tallies connection attempts once per flow for the rules that
 	// read it (the scan rules, and the per-port ones that leave scans to
 	// them); nil when none of them is enabled.
-	scans      *scanBook
-	all        []*active
-	findings   []Finding
-	Suppressed map[string]int64 // findings dropped past maxFindingsPerRule, by rule
+	scans *scanBook
+	all   []*active
+	// Omitted: the findings each rule's cap left out (filled by Finish),
+	// in registry order; Suppressed has their numbers by rule.
+	Omitted    []Omitted
+	Suppressed map[string]int64
 	// Warnings are non-fatal problems of the rules themselves, filled by
 	// Finish: a custom rule whose expression failed on some records (they
 	// did not match; the run went on). At most maxWarnings (+1 saying how
@@ -190,8 +203,63 @@ type active struct {
 	rule    *Rule
 	checker Checker
 	params  Params
-	n       int
 	report  func(Finding)
+	// kept are the findings kept so far, at most MaxFindingsPerRule, each
+	// with the order it was reported in (seq); omitted counts the rest.
+	kept    []Finding
+	seqs    []int
+	seq     int
+	omitted Omitted
+}
+
+// keep files a finding under the rule's cap: past it, the weakest of the
+// kept findings and the new one is left out and counted.
+func (a *active) keep(f Finding) {
+	a.seq++
+	if len(a.kept) < MaxFindingsPerRule {
+		a.kept = append(a.kept, f)
+		a.seqs = append(a.seqs, a.seq)
+		return
+	}
+	w := 0
+	for i := 1; i < len(a.kept); i++ {
+		if weaker(&a.kept[i], a.seqs[i], &a.kept[w], a.seqs[w]) {
+			w = i
+		}
+	}
+	out := &f
+	if weaker(&a.kept[w], a.seqs[w], &f, a.seq) {
+		out = &Finding{}
+		*out, a.kept[w], a.seqs[w] = a.kept[w], f, a.seq
+	}
+	a.omitted.Findings++
+	a.omitted.Occurrences += out.Count
+}
+
+// weaker says whether finding x (reported seq-th) matters less than y:
+// less severe, then fewer occurrences, then reported later.
+func weaker(x *Finding, xs int, y *Finding, ys int) bool {
+	if x.Severity != y.Severity {
+		return x.Severity < y.Severity
+	}
+	if x.Count != y.Count {
+		return x.Count < y.Count
+	}
+	return xs > ys
+}
+
+// findings are the kept findings in the order they were reported.
+func (a *active) findings() []Finding {
+	idx := make([]int, len(a.kept))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(i, j int) bool { return a.seqs[idx[i]] < a.seqs[idx[j]] })
+	out := make([]Finding, len(idx))
+	for i, k := range idx {
+		out[i] = a.kept[k]
+	}
+	return out
 }
 
 // NewEngine prepares the rules of the registry with the user's overrides
@@ -232,15 +300,8 @@ func NewEngine(cfg *Config) (*Engine, error) {
 	}
 	for _, x := range on {
 		r, p := x.r, x.p
-		a := &active{rule: r, checker: r.New(p), params: p}
-		a.report = func(f Finding) {
-			if a.n >= maxFindingsPerRule {
-				e.Suppressed[r.ID]++
-				return
-			}
-			a.n++
-			e.findings = append(e.findings, f)
-		}
+		a := &active{rule: r, checker: r.New(p), params: p, omitted: Omitted{Rule: r.ID}}
+		a.report = a.keep
 		e.all = append(e.all, a)
 		for _, k := range r.Events {
 			e.byKind[k] = append(e.byKind[k], a)
@@ -306,9 +367,15 @@ func (e *Engine) Finish() []Finding {
 	if more > 0 {
 		e.Warnings = append(e.Warnings, fmt.Sprintf("%d more rule warnings not shown", more))
 	}
-	SortFindings(e.findings)
-	if e.findings == nil {
-		return []Finding{}
+	all := []Finding{}
+	e.Omitted = []Omitted{}
+	for _, a := range e.all {
+		all = append(all, a.findings()...)
+		if a.omitted.Findings > 0 {
+			e.Omitted = append(e.Omitted, a.omitted)
+			e.Suppressed[a.rule.ID] = a.omitted.Findings
+		}
 	}
-	return e.findings
+	SortFindings(all)
+	return all
 }

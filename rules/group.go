@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/pcapx/pcapx/flows"
@@ -150,4 +151,15 @@ func (e *group) finding(r *Rule, sev Severity, msg, filter string) Finding {
 		Evidence: evidence(e.evidence...),
 		Filter:   filter,
 	}
+}
+
+// reportOverflow reports the occurrences that found no group (past
+// maxGroups) as one finding with their count, so none goes uncounted.
+// what names them in the plural ("HTTP 5xx responses").
+func (g *groups) reportOverflow(report func(Finding), r *Rule, sev Severity, what, filter string) {
+	if g.overflow == 0 {
+		return
+	}
+	report(Finding{Rule: r.ID, Severity: sev, Title: r.Title, Count: g.overflow, Evidence: []Evidence{}, Filter: filter,
+		Message: fmt.Sprintf("%d more %s, beyond the first %d groups this rule keeps (not itemised)", g.overflow, what, maxGroups)})
 }

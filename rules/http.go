@@ -55,4 +55,5 @@ func (c *httpServerError) Finish(report func(Finding)) {
 		filter := fmt.Sprintf("http.response.code == %d && %s", h.Status, hostFilter(h.DstAddr))
 		report(e.finding(HTTPServerError, c.p.Severity, msg, filter))
 	}
+	c.g.reportOverflow(report, HTTPServerError, c.p.Severity, "HTTP 5xx responses", "http.response.code >= 500")
 }

@@ -94,4 +94,5 @@ func (c *httpIncomplete) Finish(report func(Finding)) {
 		filter := fmt.Sprintf("http.response && %s && tcp.port == %d", hostFilter(d.h.DstAddr), d.h.DstPort)
 		report(e.finding(HTTPIncompleteResponse, c.p.Severity, msg, filter))
 	}
+	c.g.reportOverflow(report, HTTPIncompleteResponse, c.p.Severity, "incomplete HTTP responses", "")
 }

@@ -190,6 +190,7 @@ func (c *pmtuBlackHole) Finish(report func(Finding)) {
 		}
 		report(e.finding(PMTUBlackHole, c.p.Severity, msg, filter))
 	}
+	c.g.reportOverflow(report, PMTUBlackHole, c.p.Severity, "stalled flows of likely PMTU black holes", "tcp.analysis.retransmission")
 }
 
 // pingSize is the ping payload that makes a packet as large as the
@@ -314,4 +315,5 @@ func (c *pmtuReported) Finish(report func(Finding)) {
 		}
 		report(e.finding(PMTUFragNeeded, c.p.Severity, msg, field+" && "+srcFilter(d.router)))
 	}
+	c.g.reportOverflow(report, PMTUFragNeeded, c.p.Severity, "ICMP fragmentation-needed / packet-too-big messages", "icmp.type == 3 && icmp.code == 4 || icmpv6.type == 2")
 }

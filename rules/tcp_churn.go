@@ -69,6 +69,8 @@ type churnCheck struct {
 	g     groups
 	byKey map[churnKey]*group
 	first map[churnKey]churnFirst
+	// unevaluated counts connections past the bounds (with g.overflow).
+	unevaluated int64
 }
 
 // churnData is what a group keeps of its connections.
@@ -118,11 +120,14 @@ func (c *churnCheck) Event(ev *Event, _ func(Finding)) {
 		if !seen {
 			if len(c.first) < maxChurnFirst {
 				c.first[k] = churnFirst{ns: f.FirstNS, frame: frame, ref: f.Ref(), sport: f.SrcPort, ms: f.Duration * 1000, hist: f.History}
+			} else {
+				c.unevaluated++
 			}
 			return
 		}
 		delete(c.first, k)
 		if e = c.g.add(f.SrcAddr+"|"+endpoint(f.DstAddr, f.DstPort), first.ns, first.frame, first.ref); e == nil {
+			c.unevaluated++ // the first; g counted this one in its overflow
 			return
 		}
 		e.data = &churnData{src: f.SrcAddr, dst: f.DstAddr, port: f.DstPort, minPort: first.sport, maxPort: first.sport}
@@ -131,6 +136,16 @@ func (c *churnCheck) Event(ev *Event, _ func(Finding)) {
 	}
 	e.again(f.FirstNS, frame, f.Ref())
 	c.count(e.data.(*churnData), f.SrcPort, f.Duration*1000, f.History)
+}
+
+// Warnings says how many connections the rule could not weigh: churn is
+// judged per client → server pair, and the pairs it tracks are bounded.
+func (c *churnCheck) Warnings() []string {
+	if c.unevaluated == 0 && c.g.overflow == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("%s: %d connection(s) of client → server pairs beyond the first %d were not checked for churn",
+		TCPConnectionChurn.ID, c.unevaluated+c.g.overflow, maxGroups)}
 }
 
 // count adds one connection's port, duration and close to a group.

@@ -239,6 +239,7 @@ func (c *reuseCheck) Finish(report func(Finding)) {
 		report(e.finding(TCPPortReuse, c.p.Severity, b.String(),
 			fmt.Sprintf("tcp.analysis.reused_ports && %s && tcp.port == %d", hostFilter(d.dst), d.port)))
 	}
+	c.g.reportOverflow(report, TCPPortReuse, c.p.Severity, "port reuses", "tcp.flags.syn == 1")
 }
 
 // tally lists the non-zero counts of m in order: "2 above, 1 below".

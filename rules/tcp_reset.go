@@ -81,4 +81,5 @@ func (c *tcpReset) Finish(report func(Finding)) {
 		filter := fmt.Sprintf("tcp.flags.reset == 1 && %s && tcp.port == %d", hostFilter(d.dst), d.port)
 		report(e.finding(TCPResetMidstream, c.p.Severity, msg, filter))
 	}
+	c.g.reportOverflow(report, TCPResetMidstream, c.p.Severity, "mid-stream resets", "tcp.flags.reset == 1")
 }

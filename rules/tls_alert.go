@@ -94,4 +94,5 @@ func (c *tlsAlert) Finish(report func(Finding)) {
 		filter := fmt.Sprintf("tls.alert_message.level == 2 && %s && tcp.port == %d", hostFilter(t.DstAddr), t.DstPort)
 		report(e.finding(TLSAlert, c.p.Severity, msg, filter))
 	}
+	c.g.reportOverflow(report, TLSAlert, c.p.Severity, "fatal TLS alerts", "tls.alert_message.level == 2")
 }

@@ -73,4 +73,5 @@ func (c *tlsRejected) Finish(report func(Finding)) {
 		filter := fmt.Sprintf("%s && tcp.port == %d && (tls.handshake.type == 1 || tcp.flags.reset == 1 || tls.alert_message)", hostFilter(t.DstAddr), t.DstPort)
 		report(e.finding(TLSHandshakeRejected, c.p.Severity, msg, filter))
 	}
+	c.g.reportOverflow(report, TLSHandshakeRejected, c.p.Severity, "rejected TLS handshakes", "tls.handshake.type == 1")
 }

@@ -57,7 +57,10 @@ type Result struct {
 	WorstFlows []flows.Record `json:"-"`
 	// Findings are the rules' diagnoses, most severe first.
 	Findings []rules.Finding `json:"-"`
-	// Suppressed counts findings past a rule's cap, by rule.
+	// Omitted is what each rule's cap left out of Findings: the findings
+	// and the occurrences they grouped (none is lost uncounted).
+	// Suppressed has the same findings counts by rule.
+	Omitted    []rules.Omitted  `json:"-"`
 	Suppressed map[string]int64 `json:"-"`
 	App        AppSummary       `json:"-"`
 	// Lists are the bounded lists the reports show: top flows, the

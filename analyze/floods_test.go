@@ -1,0 +1,188 @@
+package analyze
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/pcapx/pcapx/internal/capgen"
+	"github.com/pcapx/pcapx/rules"
+)
+
+// flood writes a raw-IP pcap of the packets gen makes (one call per
+// packet index until it returns nil) and returns its path.
+func flood(t testing.TB, name string, gen func(i int) []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w, err := capgen.NewPcapWriter(f, capgen.PcapOptions{LinkType: capgen.LinkTypeRaw, Nanosecond: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for i := 0; ; i++ {
+		p := gen(i)
+		if p == nil {
+			break
+		}
+		if err := w.WriteFrame(capgen.Frame{Time: start.Add(time.Duration(i) * time.Millisecond), Data: p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func addr4(base byte, i int) netip.Addr {
+	return netip.AddrFrom4([4]byte{base, byte(i >> 16), byte(i >> 8), byte(i)})
+}
+
+// TestFloodsCounted: floods of failures with many distinct causes (names,
+// servers, clients) end as findings a person can read, and every
+// occurrence is counted — in a finding's count or in findings_omitted.
+func TestFloodsCounted(t *testing.T) {
+	const n = 12_000 // past the rules' 10,000 groups and 500 findings
+	cli := netip.MustParseAddr("10.1.0.1")
+	syn := func(src, dst netip.Addr, sport, dport uint16, i int) []byte {
+		ip := capgen.IP{Src: src, Dst: dst}
+		return ip.TCP(capgen.TCP{SrcPort: sport, DstPort: dport, Seq: uint32(i), Flags: capgen.TCPFlags(0x02), Window: 1024}, nil)
+	}
+	query := func(src, dst netip.Addr, i int) []byte {
+		ip := capgen.IP{Src: src, Dst: dst}
+		return ip.UDP(uint16(10000+i%50000), 53, capgen.DNSQuery(uint16(i), fmt.Sprintf("n%d.example.com", i), capgen.DNSTypeA))
+	}
+	cases := []struct {
+		name        string
+		rule        string
+		gen         func(i int) []byte
+		maxFindings int // readable: at most this many findings of the rule
+	}{
+		{"dns-one-server", "dns-unanswered", func(i int) []byte { return query(cli, netip.MustParseAddr("10.1.0.53"), i) }, 1},
+		// One client, a resolver each: one finding for the client (and
+		// one for what the 10,000 groups could not hold).
+		{"dns-many-servers", "dns-unanswered", func(i int) []byte { return query(cli, addr4(11, i), i) }, 2},
+		{"dns-many-clients", "dns-unanswered", func(i int) []byte { return query(addr4(15, i), addr4(16, i%3000), i) }, rules.MaxFindingsPerRule},
+		{"syn-flood-spoofed", "tcp-syn-unanswered", func(i int) []byte { return syn(addr4(12, i), netip.MustParseAddr("10.9.9.9"), uint16(1024+i%60000), 80, i) }, 1},
+		{"syn-many-servers", "tcp-syn-unanswered", func(i int) []byte { return syn(addr4(13, i%5000), addr4(14, i), uint16(1024+i%60000), uint16(1+i%3), i) }, rules.MaxFindingsPerRule},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := flood(t, tc.name+".pcap", func(i int) []byte {
+				if i >= n {
+					return nil
+				}
+				return tc.gen(i)
+			})
+			res, err := Run(Config{Inputs: []string{path}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var found, occ int64
+			for _, f := range res.Findings {
+				if f.Rule == tc.rule {
+					found++
+					occ += f.Count
+				}
+			}
+			for _, o := range res.Omitted {
+				if o.Rule == tc.rule {
+					occ += o.Occurrences
+					if found != rules.MaxFindingsPerRule {
+						t.Errorf("%d findings listed and %d omitted: the cap is %d", found, o.Findings, rules.MaxFindingsPerRule)
+					}
+					if res.Suppressed[tc.rule] != o.Findings {
+						t.Errorf("suppressed %d, omitted %d", res.Suppressed[tc.rule], o.Findings)
+					}
+				}
+			}
+			if occ != n {
+				t.Errorf("%s: %d occurrences counted in findings and findings_omitted, want %d", tc.rule, occ, n)
+			}
+			if found == 0 || found > int64(tc.maxFindings) {
+				t.Errorf("%s: %d findings, want 1..%d", tc.rule, found, tc.maxFindings)
+			}
+		})
+	}
+}
+
+// connFlood writes a pcap of n TCP connections, each scripted by conn.
+func connFlood(t testing.TB, name string, n int, conn func(i int, c *capgen.TCPConn)) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w, err := capgen.NewPcapWriter(f, capgen.PcapOptions{LinkType: capgen.LinkTypeEthernet, Nanosecond: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for i := 0; i < n; i++ {
+		cli := netip.AddrPortFrom(addr4(17, i%200), uint16(20000+i%40000))
+		srv := netip.AddrPortFrom(addr4(18, i), 80)
+		c := capgen.NewTCPConn(w, cli, srv, &capgen.TCPOptions{Start: start.Add(time.Duration(i) * time.Millisecond)})
+		c.Handshake(time.Millisecond)
+		conn(i, c)
+		if err := c.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestAppFloodsCounted: the same accounting for HTTP errors and rejected
+// TLS handshakes, each from a server of its own.
+func TestAppFloodsCounted(t *testing.T) {
+	const n = 11_000
+	cases := []struct {
+		name, rule string
+		conn       func(i int, c *capgen.TCPConn)
+	}{
+		{"http-5xx", "http-server-error", func(i int, c *capgen.TCPConn) {
+			c.SendData(capgen.Client, capgen.HTTPRequest("GET", fmt.Sprintf("h%d.example", i), "/x"))
+			c.SendData(capgen.Server, capgen.HTTPResponse(503, nil))
+			c.Close(capgen.Client)
+		}},
+		{"tls-rejected", "tls-handshake-rejected", func(i int, c *capgen.TCPConn) {
+			c.SendData(capgen.Client, capgen.TLSClientHello(capgen.ClientHello{SNI: fmt.Sprintf("s%d.example", i)}))
+			c.Rst(capgen.Server)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := Run(Config{Inputs: []string{connFlood(t, tc.name+".pcap", n, tc.conn)}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var found, occ int64
+			for _, f := range res.Findings {
+				if f.Rule == tc.rule {
+					found++
+					occ += f.Count
+				}
+			}
+			for _, o := range res.Omitted {
+				if o.Rule == tc.rule {
+					occ += o.Occurrences
+				}
+			}
+			if found == 0 || occ != n {
+				t.Errorf("%s: %d findings, %d occurrences counted, want %d", tc.rule, found, occ, n)
+			}
+		})
+	}
+}
