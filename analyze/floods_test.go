@@ -71,8 +71,12 @@ func TestFloodsCounted(t *testing.T) {
 		// one for what the 10,000 groups could not hold).
 		{"dns-many-servers", "dns-unanswered", func(i int) []byte { return query(cli, addr4(11, i), i) }, 2},
 		{"dns-many-clients", "dns-unanswered", func(i int) []byte { return query(addr4(15, i), addr4(16, i%3000), i) }, rules.MaxFindingsPerRule},
-		{"syn-flood-spoofed", "tcp-syn-unanswered", func(i int) []byte { return syn(addr4(12, i), netip.MustParseAddr("10.9.9.9"), uint16(1024+i%60000), 80, i) }, 1},
-		{"syn-many-servers", "tcp-syn-unanswered", func(i int) []byte { return syn(addr4(13, i%5000), addr4(14, i), uint16(1024+i%60000), uint16(1+i%3), i) }, rules.MaxFindingsPerRule},
+		{"syn-flood-spoofed", "tcp-syn-unanswered", func(i int) []byte {
+			return syn(addr4(12, i), netip.MustParseAddr("10.9.9.9"), uint16(1024+i%60000), 80, i)
+		}, 1},
+		{"syn-many-servers", "tcp-syn-unanswered", func(i int) []byte {
+			return syn(addr4(13, i%5000), addr4(14, i), uint16(1024+i%60000), uint16(1+i%3), i)
+		}, rules.MaxFindingsPerRule},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 
 	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
-	"github.com/pcapx/pcapx/rules"
 	"github.com/pcapx/pcapx/internal/golden"
+	"github.com/pcapx/pcapx/rules"
 )
 
 func checkGolden(t *testing.T, name string, got []byte) {
