@@ -12,6 +12,9 @@ package analyze
 import (
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/pcapx/pcapx/analyze/source"
 	"github.com/pcapx/pcapx/flows"
@@ -36,8 +39,11 @@ type Config struct {
 	Streams streams.Config
 	// OnPacket, if set, sees every decoded packet with its flow and TCP
 	// analysis flags (for tests and per-frame tooling). The arguments are
-	// valid only during the call.
+	// valid only during the call. It makes the run use one worker.
 	OnPacket func(p *flows.Packet, f *flows.Flow, dir flows.Dir, a flows.Analysis)
+	// Workers is how many flow workers share the analysis (0: one per
+	// core). The output is the same for any number.
+	Workers int
 }
 
 // The run model lives in package run; these names keep the callers that
@@ -63,6 +69,12 @@ func Tee(sinks ...Sink) Sink { return run.Tee(sinks...) }
 // the returned Result summarises the capture. An error means the job could
 // not be done (no readable input, an I/O failure, or the sink failed);
 // damage inside a capture is a warning in Result.Capture.Warnings.
+//
+// The reader (the calling goroutine) decodes every packet and hands it to
+// the worker that owns its flow; with more than one worker, each runs in
+// its own goroutine and a merger goroutine puts their records in the run's
+// one order (worker.go, merge.go, docs/architecture.md). The output does
+// not depend on the number of workers.
 func Run(cfg Config, sink Sink) (*Result, error) {
 	rd, err := source.Open(cfg.Inputs, source.Options{Stdin: cfg.Stdin})
 	if err != nil {
@@ -73,112 +85,46 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	n := cfg.Workers
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	if cfg.OnPacket != nil {
+		n = 1 // the callback sees packets in capture order, one at a time
+	}
 
 	r := &Result{}
 	// Every record goes to the summariser as well as to the caller's sink.
 	sum := run.NewSummariser(run.Options{TopTalkers: cfg.TopTalkers})
-	outer := sink
-	sink = run.Tee(sum, outer)
-	var sinkErr error
-	keep := func(err error) {
-		if err != nil && sinkErr == nil {
-			sinkErr = err
-		}
+	ender, _ := sink.(InputEnder)
+	m := newMerger(engine, run.Tee(sum, sink), ender, n)
+	ws := make([]*worker, n)
+	for i := range ws {
+		ws[i] = newWorker(&cfg)
 	}
-	// One Event per kind, reused: the rules must not keep it, and a value
-	// made per record would be one more allocation per transaction.
-	dnsEvent := rules.Event{Kind: rules.EventDNS}
-	httpEvent := rules.Event{Kind: rules.EventHTTP}
-	tlsEvent := rules.Event{Kind: rules.EventTLS}
-	app := streams.New(cfg.Streams, streams.Sinks{
-		DNS: func(d *flows.DNSRecord) {
-			dnsEvent.DNS = d
-			engine.Event(&dnsEvent)
-			keep(sink.DNS(d))
-		},
-		HTTP: func(h *flows.HTTPRecord) {
-			httpEvent.HTTP = h
-			engine.Event(&httpEvent)
-			keep(sink.HTTP(h))
-		},
-		TLS: func(t *flows.TLSRecord) {
-			tlsEvent.TLS = t
-			engine.Event(&tlsEvent)
-			keep(sink.TLS(t))
-		},
-	})
-	icmpSink := sink.(ICMPSink) // a Tee takes ICMP records for the sinks that do
-	icmpEvent := rules.Event{Kind: rules.EventICMP}
-	var scratch flows.Record
-	flowEvent := rules.Event{Kind: rules.EventFlow}
-	tcfg := cfg.Flows
-	tcfg.OnEnd = func(f *flows.Flow) {
-		// Without a sink of the caller's nothing keeps the record (rules
-		// and the summariser copy what they need), so one is reused: a
-		// flow record is half a kilobyte, and a run can end millions of
-		// flows.
-		rec := &scratch
-		if outer != nil {
-			rec = new(flows.Record)
-		}
-		*rec = f.Record()
-		app.FlowEnd(f, rec)
-		flowEvent.Flow = rec
-		engine.Event(&flowEvent)
-		keep(sink.Flow(rec))
+	var readErr error
+	if n == 1 {
+		readErr = readInline(&cfg, rd, ws[0], m, r)
+	} else {
+		readErr = readSharded(&cfg, rd, ws, m, r)
 	}
-	table := flows.NewTable(tcfg)
-	dec := flows.NewDecoder()
-	var p flows.Packet
-	var n int64
-	for {
-		pkt, err := rd.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read capture: %w", err)
-		}
-		n++
-		if cfg.Progress != nil && n&0xffff == 0 {
-			cfg.Progress(rd.Progress())
-		}
-		p.Timestamp, p.File, p.Frame, p.WireLen = pkt.Timestamp, pkt.File, pkt.Frame, pkt.OrigLen
-		switch kind := dec.Decode(pkt.LinkType, pkt.Data, &p); kind {
-		case flows.KindTCP, flows.KindUDP, flows.KindICMP, flows.KindIP:
-			f, dir, a := table.Process(&p)
-			r.Timeline.Add(p.Timestamp, p.WireLen, a)
-			if kind == flows.KindTCP || kind == flows.KindUDP {
-				app.Packet(&p, f, dir)
-			} else if kind == flows.KindICMP && p.IsICMPRecord() {
-				rec := flows.NewICMPRecord(&p, f)
-				icmpEvent.ICMP = rec
-				engine.Event(&icmpEvent)
-				keep(icmpSink.ICMP(rec))
-			}
-			if cfg.OnPacket != nil {
-				cfg.OnPacket(&p, f, dir, a)
-			}
-		default:
-			r.Timeline.Add(p.Timestamp, p.WireLen, 0)
-		}
-		if sinkErr != nil {
-			return nil, fmt.Errorf("write output: %w", sinkErr)
-		}
+	if readErr != nil {
+		return nil, readErr
 	}
-	if e, ok := outer.(InputEnder); ok {
-		e.InputEnded()
-	}
-	table.Flush()
-	app.Finish()
-	if sinkErr != nil {
-		return nil, fmt.Errorf("write output: %w", sinkErr)
+	if m.err != nil {
+		return nil, fmt.Errorf("write output: %w", m.err)
 	}
 	if cfg.Progress != nil {
 		cfg.Progress(rd.Progress())
 	}
 
-	r.Table, r.Decode, r.Streams = table.Stats, dec.Stats, app.Stats
+	for _, w := range ws {
+		r.Table.Flows += w.table.Stats.Flows
+		r.Table.Evicted += w.table.Stats.Evicted
+		r.Streams.Add(&w.app.Stats)
+		r.Timeline.Merge(&w.timeline)
+	}
+	r.Table.Peak = int(m.peak)
 	sum.Summarise(r)
 	fillCapture(r, rd)
 	engine.SetRun(runInfo(rd, &r.Capture))
@@ -186,6 +132,243 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 	r.Suppressed, r.Omitted = engine.Suppressed, engine.Omitted
 	r.RuleWarnings = engine.Warnings
 	return r, nil
+}
+
+// roundPackets is how many packets the reader hands out per round: large
+// enough that a round's hand-over costs little per packet, small enough
+// that the records wait little before the merger orders them.
+const roundPackets = 4096
+
+// reader decodes the input into rounds of items, one round per worker.
+type reader struct {
+	cfg     *Config
+	rd      source.Reader
+	dec     *flows.Decoder
+	shard   *flows.Sharder
+	p       flows.Packet
+	n       int64
+	start   int64
+	started bool
+
+	clock              flows.Clock
+	lastExpire         int64
+	appClock, appFlush int64
+	timeline           run.Timeline // packets no flow takes (non-IP, malformed)
+}
+
+func newReader(cfg *Config, rd source.Reader, workers int) *reader {
+	return &reader{cfg: cfg, rd: rd, dec: flows.NewDecoder(), shard: flows.NewSharder(workers, cfg.Flows.KeyByVLAN)}
+}
+
+// fill reads up to roundPackets packets into rounds. It returns false at
+// the end of the input (having added the end item to every round).
+func (x *reader) fill(rounds []*round) (more bool, err error) {
+	for k := 0; k < roundPackets; k++ {
+		pkt, err := x.rd.Next()
+		if err == io.EOF {
+			for _, r := range rounds {
+				r.start, r.started = x.start, x.started
+				r.items = append(r.items, item{kind: itemEnd})
+			}
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("read capture: %w", err)
+		}
+		x.n++
+		if x.cfg.Progress != nil && x.n&0xffff == 0 {
+			x.cfg.Progress(x.rd.Progress())
+		}
+		if !x.started {
+			x.start, x.started = pkt.Timestamp, true
+			x.timeline.Begin(x.start)
+		}
+		p := &x.p
+		p.Index, p.Timestamp, p.File, p.Frame, p.WireLen = x.n, pkt.Timestamp, pkt.File, pkt.Frame, pkt.OrigLen
+		kind := x.dec.Decode(pkt.LinkType, pkt.Data, p)
+		switch kind {
+		case flows.KindTCP, flows.KindUDP, flows.KindICMP, flows.KindIP:
+		default:
+			x.timeline.Add(p.Timestamp, p.WireLen, 0)
+			continue
+		}
+		// The clocks and the moments to check for idle flows are the
+		// run's, decided here for every worker alike.
+		now := x.clock.Advance(p.Timestamp)
+		expire := now-x.lastExpire >= int64(1e9)
+		if expire {
+			x.lastExpire = now
+		}
+		flushIdle := false
+		if kind == flows.KindTCP || kind == flows.KindUDP {
+			x.appClock = max(x.appClock, p.Timestamp)
+			if x.appClock-x.appFlush >= int64(10e9) {
+				flushIdle, x.appFlush = true, x.appClock
+			}
+		}
+		w := x.shard.Of(p)
+		r := rounds[w]
+		r.items = append(r.items, item{kind: itemPacket, pktKind: kind, clock: now, appClock: x.appClock, expire: expire, flushIdle: flushIdle})
+		it := &r.items[len(r.items)-1]
+		it.pkt = *p
+		keepBytes(&it.pkt, &r.arena)
+		if expire || flushIdle {
+			// Every worker checks its flows at this packet.
+			for v, o := range rounds {
+				if v != w {
+					o.items = append(o.items, item{kind: itemTick, clock: now, appClock: x.appClock, expire: expire, flushIdle: flushIdle, pkt: flows.Packet{Index: p.Index}})
+				}
+			}
+		}
+		if kind == flows.KindICMP && p.NextHopMTU > 0 && p.Quoted.Valid && p.Quoted.Proto == flows.ProtoTCP {
+			q := rounds[x.shard.OfQuoted(p)]
+			q.items = append(q.items, item{kind: itemPathMTU, pkt: *p})
+			q.items[len(q.items)-1].pkt.Payload, q.items[len(q.items)-1].pkt.Segment = nil, nil
+		}
+	}
+	for _, r := range rounds {
+		r.start, r.started = x.start, x.started
+	}
+	return true, nil
+}
+
+// keepBytes moves the packet's payload and segment into the round's arena:
+// the reader's buffer (and the defragmenter's) is reused for the next
+// packet, and the worker reads them later.
+func keepBytes(p *flows.Packet, a *arena) {
+	if p.Segment == nil {
+		p.Payload = a.copy(p.Payload)
+		return
+	}
+	// A TCP payload lies inside its segment: one copy serves both.
+	off := cap(p.Segment) - cap(p.Payload)
+	seg := a.copy(p.Segment)
+	if len(p.Payload) > 0 && off >= 0 && off+len(p.Payload) <= len(seg) {
+		p.Payload = seg[off : off+len(p.Payload) : off+len(p.Payload)]
+	} else {
+		p.Payload = a.copy(p.Payload)
+	}
+	p.Segment = seg
+}
+
+// readInline runs the whole analysis on the calling goroutine: one worker,
+// each round read, processed and merged in turn.
+func readInline(cfg *Config, rd source.Reader, w *worker, m *merger, r *Result) error {
+	x := newReader(cfg, rd, 1)
+	rnd := &round{}
+	rounds := []*round{rnd}
+	for {
+		more, err := x.fill(rounds)
+		if err != nil {
+			return err
+		}
+		w.process(rnd)
+		m.merge(rounds, !more)
+		rnd.reset()
+		if !more || m.err != nil {
+			break
+		}
+	}
+	r.Decode = x.dec.Stats
+	r.Timeline.Merge(&x.timeline)
+	return nil
+}
+
+// readSharded runs the workers and the merger on goroutines of their own,
+// the reader on the calling one. Rounds circulate: the reader fills one per
+// worker, each worker processes its own, the merger merges them and hands
+// them back to be filled again (three in flight per worker).
+func readSharded(cfg *Config, rd source.Reader, ws []*worker, m *merger, r *Result) error {
+	n := len(ws)
+	x := newReader(cfg, rd, n)
+	const inFlight = 3
+	in := make([]chan *round, n)
+	out := make([]chan *round, n)
+	free := make([]chan *round, n)
+	for i := range ws {
+		in[i], out[i], free[i] = make(chan *round, inFlight), make(chan *round, inFlight), make(chan *round, inFlight)
+		for range inFlight {
+			free[i] <- &round{}
+		}
+	}
+	var wg sync.WaitGroup
+	for i, w := range ws {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(out[i])
+			for rnd := range in[i] {
+				w.process(rnd)
+				out[i] <- rnd
+			}
+		}()
+	}
+	var failed atomic.Bool
+	merged := make(chan struct{})
+	go func() {
+		defer close(merged)
+		rounds := make([]*round, n)
+		for {
+			for i := range out {
+				rnd, ok := <-out[i]
+				if !ok {
+					return
+				}
+				rounds[i] = rnd
+			}
+			last := rounds[0].ended()
+			m.merge(rounds, last)
+			if m.err != nil {
+				failed.Store(true)
+			}
+			for i, rnd := range rounds {
+				rnd.reset()
+				free[i] <- rnd
+			}
+		}
+	}()
+
+	var readErr error
+	rounds := make([]*round, n)
+	for {
+		for i := range rounds {
+			rounds[i] = <-free[i]
+		}
+		more, err := x.fill(rounds)
+		if err != nil || failed.Load() {
+			readErr = err
+			more = false
+		}
+		for i, rnd := range rounds {
+			in[i] <- rnd
+		}
+		if !more {
+			break
+		}
+	}
+	for i := range in {
+		close(in[i])
+	}
+	wg.Wait()
+	<-merged
+	r.Decode = x.dec.Stats
+	r.Timeline.Merge(&x.timeline)
+	return readErr
+}
+
+// ended says whether the round holds the end of the input.
+func (r *round) ended() bool {
+	return len(r.items) > 0 && r.items[len(r.items)-1].kind == itemEnd
+}
+
+// reset empties a round for the next one (keeping its buffers).
+func (r *round) reset() {
+	clear(r.items) // drop the packets' references into the arena
+	r.items = r.items[:0]
+	r.arena.reset()
+	clear(r.out)
+	r.out = r.out[:0]
+	r.creates = r.creates[:0]
 }
 
 // runInfo is what the rules learn of the capture as a whole: the frames

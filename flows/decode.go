@@ -48,6 +48,7 @@ const (
 // frame data (or the defragmenter's buffer), so a Packet is valid only until the
 // next Decode: copy what you keep.
 type Packet struct {
+	Index     int64 // the packet's place in the run (1, 2, ...), set by the caller
 	Timestamp int64 // ns since the Unix epoch, UTC
 	File      int   // index of the capture file
 	Frame     int64 // frame number within the file, as Wireshark numbers it

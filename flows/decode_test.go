@@ -207,7 +207,7 @@ func TestPacketReset(t *testing.T) {
 	}
 	fill(v)
 	p.reset()
-	want := Packet{Timestamp: 7, File: 7, Frame: 7, WireLen: 7, WScale: -1}
+	want := Packet{Index: 7, Timestamp: 7, File: 7, Frame: 7, WireLen: 7, WScale: -1}
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("after reset:\n got %+v\nwant %+v", p, want)
 	}

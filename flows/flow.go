@@ -102,6 +102,13 @@ type Flow struct {
 	// (ClientGuessed sits with the other small fields: apart, its padding
 	// made a Flow 328 bytes, in the 352-byte size class; packed, 320.)
 
+	// LastIndex is the Packet.Index of the flow's last packet; EndList is
+	// the expiry list it was on when it ended. With Last they order the
+	// records of flows that end together (analyze's merge of its workers'
+	// records, docs/architecture.md).
+	LastIndex int64
+	EndList   uint8
+
 	TCP *TCPFlow // nil for non-TCP flows
 
 	// App is the application-layer state the streams package attaches

@@ -76,11 +76,14 @@ func TestFlowIndexChain(t *testing.T) {
 	}
 }
 
-// TestFlowSize: a Flow fits Go's 320-byte size class. Every active flow
-// has one, so a field that pushes it into the next class (352 bytes) costs
-// 10% more memory per flow; move this limit only on purpose.
+// TestFlowSize: a Flow fits Go's 352-byte size class. Every active flow
+// has one, so a field that pushes it into the next class (384 bytes) costs
+// 10% more memory per flow; move this limit only on purpose. (It moved
+// from 320 for LastIndex and touched, which let several workers expire and
+// order flows exactly as one table does: 32 bytes per active flow, about
+// 3% of a TCP flow's state with its analysis.)
 func TestFlowSize(t *testing.T) {
-	if n := unsafe.Sizeof(Flow{}); n > 320 {
-		t.Errorf("Flow is %d bytes, over the 320-byte size class", n)
+	if n := unsafe.Sizeof(Flow{}); n > 352 {
+		t.Errorf("Flow is %d bytes, over the 352-byte size class", n)
 	}
 }

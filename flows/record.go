@@ -71,11 +71,15 @@ type Record struct {
 	// capture holds it); connect: the TCP handshake; tls: the TLS
 	// handshake; ttfb: the first request bytes to the first response
 	// bytes; total: the first SYN (or packet) to the last packet.
-	DNSMS     float64 `json:"dns_ms"`
-	ConnectMS float64 `json:"connect_ms"`
-	TLSMS     float64 `json:"tls_ms"`
-	TTFBMS    float64 `json:"ttfb_ms"`
-	TotalMS   float64 `json:"total_ms"`
+	DNSMS float64 `json:"dns_ms"`
+	// TimingStartNS is when the timed connection started (its first SYN,
+	// else its first packet; 0 when its payload was never looked at): the
+	// DNS lookup that counts for DNSMS is the one answered before it.
+	TimingStartNS int64   `json:"-"`
+	ConnectMS     float64 `json:"connect_ms"`
+	TLSMS         float64 `json:"tls_ms"`
+	TTFBMS        float64 `json:"ttfb_ms"`
+	TotalMS       float64 `json:"total_ms"`
 
 	// Evidence: first frames of each TCP problem (nil for a clean flow).
 	Evidence *TCPEvidence `json:"-"`

@@ -13,16 +13,15 @@ package flows
 // only the heads need checking, so expiry is O(expired), never a sweep over
 // the whole table.
 type Table struct {
-	cfg      Config
-	m        flowIndex
-	lists    [numLists]flowList
-	now      int64
-	sweep    int64 // capture time of the last expiry check
-	jumps    int   // consecutive frames far ahead of the clock
-	clockSet bool
-	ids      uint64
-	tcpN     int64 // next tcp.stream number
-	free     []*Flow
+	cfg   Config
+	m     flowIndex
+	lists [numLists]flowList
+	now   int64
+	clock Clock
+	sweep int64 // capture time of the last expiry check
+	ids   uint64
+	tcpN  int64 // next tcp.stream number
+	free  []*Flow
 
 	Stats TableStats
 }
@@ -52,6 +51,16 @@ type Config struct {
 	// OnEnd receives each flow when it leaves the table. It must not keep the
 	// *Flow: the table recycles it.
 	OnEnd func(*Flow)
+	// OnCreate, if set, sees each flow as the table creates it (before the
+	// packet that created it is counted in it).
+	OnCreate func(*Flow)
+	// ExternalClock hands the capture clock to the caller: Process neither
+	// advances the clock nor expires flows, and does not pass ICMP
+	// path-MTU messages on to the flows they quote. The caller calls
+	// SetClock before each packet, Expire when flows should be checked,
+	// and NotePathMTU for the messages. analyze's sharded workers run
+	// their tables so, with one clock for all (docs/architecture.md).
+	ExternalClock bool
 }
 
 const second = int64(1e9)
@@ -85,6 +94,9 @@ const (
 func NewTable(cfg Config) *Table {
 	cfg.setDefaults()
 	t := &Table{cfg: cfg, m: newFlowIndex()}
+	for i := range t.lists {
+		t.lists[i].index = i
+	}
 	t.lists[listTCPOpen].timeout = cfg.TCPIdle
 	t.lists[listTCPClosed].timeout = cfg.TCPClosed
 	t.lists[listTCPHalfOpen].timeout = cfg.TCPHalfOpen
@@ -97,9 +109,11 @@ func NewTable(cfg Config) *Table {
 // and returns the flow, the packet's direction in it, and for TCP the
 // analysis flags Wireshark would set on the frame.
 func (t *Table) Process(p *Packet) (*Flow, Dir, Analysis) {
-	t.advanceClock(p.Timestamp)
-	if t.now-t.sweep >= second {
-		t.expire()
+	if !t.cfg.ExternalClock {
+		t.advanceClock(p.Timestamp)
+		if t.ExpireDue() {
+			t.Expire()
+		}
 	}
 	k, fromA := keyOf(p, t.cfg.KeyByVLAN)
 	f := t.m.get(&k)
@@ -130,6 +144,7 @@ func (t *Table) Process(p *Packet) (*Flow, Dir, Analysis) {
 	if p.Timestamp > f.Last {
 		f.Last = p.Timestamp
 	}
+	f.LastIndex = p.Index
 	var a Analysis
 	if f.TCP != nil {
 		if reused {
@@ -138,15 +153,19 @@ func (t *Table) Process(p *Packet) (*Flow, Dir, Analysis) {
 		a |= f.TCP.analyze(p, dir, a)
 	}
 	t.touch(f)
-	if p.NextHopMTU > 0 && p.Quoted.Valid && p.Quoted.Proto == ProtoTCP {
-		t.notePathMTU(p)
+	if !t.cfg.ExternalClock {
+		t.NotePathMTU(p)
 	}
 	return f, dir, a
 }
 
-// notePathMTU hands an ICMP frag-needed / packet-too-big message to the
-// TCP flow whose packet it quotes, when that flow is in the table.
-func (t *Table) notePathMTU(p *Packet) {
+// NotePathMTU hands an ICMP frag-needed / packet-too-big message to the
+// TCP flow whose packet it quotes, when that flow is in the table (other
+// packets are ignored).
+func (t *Table) NotePathMTU(p *Packet) {
+	if p.NextHopMTU == 0 || !p.Quoted.Valid || p.Quoted.Proto != ProtoTCP {
+		return
+	}
 	q := &p.Quoted
 	qp := Packet{Proto: q.Proto, Src: q.Src, Dst: q.Dst, SrcPort: q.SrcPort, DstPort: q.DstPort, VLAN: p.VLAN, Tunnel: p.Tunnel}
 	k, fromA := keyOf(&qp, t.cfg.KeyByVLAN)
@@ -171,21 +190,43 @@ const (
 	clockConfirm = 4
 )
 
-func (t *Table) advanceClock(ts int64) {
+func (t *Table) advanceClock(ts int64) { t.now = t.clock.Advance(ts) }
+
+// Clock is the capture clock: the latest packet time, guarded against a
+// single wild timestamp (see clockJump). The zero value is ready.
+type Clock struct {
+	now   int64
+	jumps int // consecutive frames far ahead of the clock
+	set   bool
+}
+
+// Advance moves the clock for a packet of time ts and returns it.
+func (c *Clock) Advance(ts int64) int64 {
 	switch {
-	case !t.clockSet:
-		t.now, t.clockSet = ts, true
-	case ts <= t.now:
-		t.jumps = 0
-	case ts-t.now <= clockJump:
-		t.now, t.jumps = ts, 0
+	case !c.set:
+		c.now, c.set = ts, true
+	case ts <= c.now:
+		c.jumps = 0
+	case ts-c.now <= clockJump:
+		c.now, c.jumps = ts, 0
 	default:
-		t.jumps++
-		if t.jumps >= clockConfirm {
-			t.now, t.jumps = ts, 0
+		c.jumps++
+		if c.jumps >= clockConfirm {
+			c.now, c.jumps = ts, 0
 		}
 	}
+	return c.now
 }
+
+// Now is the clock's time (0 before the first packet).
+func (c *Clock) Now() int64 { return c.now }
+
+// SetClock sets the table's clock (ExternalClock).
+func (t *Table) SetClock(now int64) { t.now = now }
+
+// ExpireDue says whether a second of capture time has passed since the
+// last expiry check: the table checks its flows once a second.
+func (t *Table) ExpireDue() bool { return t.now-t.sweep >= second }
 
 // Flush ends every flow still in the table (at the end of the capture). A
 // TCP connection already closed (FIN both ways, or RST) ends as closed: the
@@ -229,6 +270,7 @@ func (t *Table) create(k Key, p *Packet, fromA bool) *Flow {
 	t.Stats.Flows++
 	f.Key, f.ID, f.Stream = k, t.ids, -1
 	f.First, f.Last = p.Timestamp, p.Timestamp
+	f.LastIndex = p.Index
 	f.FirstFrame = FrameRef{File: p.File, Frame: p.Frame}
 	src, dst := Endpoint{p.Src, p.SrcPort}, Endpoint{p.Dst, p.DstPort}
 	switch p.Proto {
@@ -262,6 +304,9 @@ func (t *Table) create(k Key, p *Packet, fromA bool) *Flow {
 	}
 	f.Client, f.Server = src, dst
 	t.m.put(f)
+	if t.cfg.OnCreate != nil {
+		t.cfg.OnCreate(f)
+	}
 	if t.m.len() > t.Stats.Peak {
 		t.Stats.Peak = t.m.len()
 	}
@@ -335,15 +380,20 @@ func (t *Table) listFor(f *Flow) *flowList {
 func (t *Table) touch(f *Flow) {
 	l := t.listFor(f)
 	if l.tail == f {
-		return // already the most recent of its list (packets come in bursts)
+		return // already the latest of its list (packets come in bursts)
 	}
 	if f.list != nil {
 		f.list.remove(f)
 	}
-	l.pushBack(f)
+	l.insert(f)
 }
 
-func (t *Table) expire() {
+// Expire ends the flows idle for longer than their timeout. Each list is
+// kept in order of its flows' last packet time (touch), so the flows that
+// expire are exactly those idle too long, whatever order other flows'
+// packets came in: analyze's workers, each with a table of its own, end
+// the same flows at the same moments as one table would.
+func (t *Table) Expire() {
 	t.sweep = t.now
 	for i := range t.lists {
 		l := &t.lists[i]
@@ -377,6 +427,7 @@ func (t *Table) evictOne() {
 func (t *Table) end(f *Flow, why EndReason) {
 	f.End = why
 	if f.list != nil {
+		f.EndList = uint8(f.list.index)
 		f.list.remove(f)
 	}
 	t.m.del(f)
@@ -394,6 +445,38 @@ func (t *Table) end(f *Flow, why EndReason) {
 type flowList struct {
 	head, tail *Flow
 	timeout    int64
+	index      int // in Table.lists
+}
+
+// maxInsertWalk bounds how far back insert looks for a flow's place: far
+// enough for the reordering of real captures (a few packets, merged
+// interfaces), short enough that a capture whose timestamps run backwards
+// on purpose cannot make every packet walk the table. Past it the list is
+// slightly out of order and expiry may end a flow a sweep late.
+const maxInsertWalk = 64
+
+// insert puts f in the list by its last packet time: after every flow whose
+// last packet is not later (so flows of equal time stay in touch order).
+// Packets come in time order almost always, and then f goes at the tail.
+func (l *flowList) insert(f *Flow) {
+	at := l.tail
+	for n := 0; at != nil && at.Last > f.Last && n < maxInsertWalk; n++ {
+		at = at.prev
+	}
+	if at == l.tail {
+		l.pushBack(f)
+		return
+	}
+	f.list = l
+	if at == nil { // first
+		f.prev, f.next = nil, l.head
+		l.head.prev = f
+		l.head = f
+		return
+	}
+	f.prev, f.next = at, at.next
+	at.next.prev = f
+	at.next = f
 }
 
 func (l *flowList) pushBack(f *Flow) {

@@ -61,20 +61,63 @@ func (t *Timeline) Add(ts int64, wire int, a flows.Analysis) {
 
 // halve merges neighbouring buckets, doubling the width.
 func (t *Timeline) halve() {
-	n := (len(t.Buckets) + 1) / 2
-	for i := 0; i < n; i++ {
-		b := t.Buckets[2*i]
-		if 2*i+1 < len(t.Buckets) {
-			o := t.Buckets[2*i+1]
-			b.Packets += o.Packets
-			b.Bytes += o.Bytes
-			b.Retransmissions += o.Retransmissions
-			b.ZeroWindows += o.ZeroWindows
-			b.DuplicateAcks += o.DuplicateAcks
-			b.Resets += o.Resets
-		}
-		t.Buckets[i] = b
-	}
-	t.Buckets = t.Buckets[:n]
+	t.Buckets = halveBuckets(t.Buckets)
 	t.Width *= 2
+}
+
+func halveBuckets(bs []Bucket) []Bucket {
+	n := (len(bs) + 1) / 2
+	for i := 0; i < n; i++ {
+		b := bs[2*i]
+		if 2*i+1 < len(bs) {
+			b.add(&bs[2*i+1])
+		}
+		bs[i] = b
+	}
+	return bs[:n]
+}
+
+func (b *Bucket) add(o *Bucket) {
+	b.Packets += o.Packets
+	b.Bytes += o.Bytes
+	b.Retransmissions += o.Retransmissions
+	b.ZeroWindows += o.ZeroWindows
+	b.DuplicateAcks += o.DuplicateAcks
+	b.Resets += o.Resets
+}
+
+// Begin starts the timeline's first bucket at the second of ts, if it has
+// not started: the timelines of a run's workers all start at its first
+// packet, so that they can be merged.
+func (t *Timeline) Begin(ts int64) {
+	if t.Width == 0 {
+		t.Start, t.Width = ts-ts%int64(1e9), int64(1e9)
+	}
+}
+
+// Merge adds o's counts to t. Both must have begun at the same time (or
+// be empty); the wider bucket width wins, as if every packet had been
+// added to one timeline.
+func (t *Timeline) Merge(o *Timeline) {
+	if o.Width == 0 {
+		return
+	}
+	if t.Width == 0 {
+		t.Start, t.Width = o.Start, o.Width
+	}
+	b := append([]Bucket(nil), o.Buckets...)
+	w := o.Width
+	for w < t.Width {
+		b = halveBuckets(b)
+		w *= 2
+	}
+	for t.Width < w {
+		t.halve()
+	}
+	if len(b) > len(t.Buckets) {
+		t.Buckets = append(t.Buckets, make([]Bucket, len(b)-len(t.Buckets))...)
+	}
+	for i := range b {
+		t.Buckets[i].add(&b[i])
+	}
 }

@@ -110,6 +110,7 @@ type analyzeFlags struct {
 	failOn   string
 	rules    string
 	maxFlows int
+	workers  int
 	strict   bool
 	progress string
 	top      int
@@ -156,6 +157,7 @@ a capture); 2 with --strict when a capture was damaged.`,
 	f.BoolVar(&fl.strict, "strict", false, "exit 2 when a capture is damaged (truncated, bad records)")
 	f.StringVar(&fl.progress, "progress", "auto", "progress bar on stderr: auto (terminal and large input), always, never")
 	f.IntVar(&fl.top, "top", 10, "how many top talkers the summary lists")
+	f.IntVar(&fl.workers, "workers", 0, "flow workers sharing the analysis (0: one per core); the output is the same for any number")
 	f.BoolVar(&fl.byVLAN, "flow-key-vlan", false, "make the VLAN id part of the flow key (off by default: the two directions of one connection often carry different tags)")
 	f.StringVarP(&fl.outDir, "out", "o", "", "write the Parquet tables (flows, findings, dns, http, tls, icmp, capture, timeline) and report.html into `DIR`; see docs/schema.md")
 	f.StringVar(&fl.outPart, "partition", "", "with -o: write under a Hive partition, e.g. date=2026-11-21,host=web1 (DIR/date=.../host=.../)")
@@ -177,6 +179,9 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 	default:
 		return &codeError{exitError, fmt.Errorf("--progress %q: want auto, always or never", fl.progress)}
 	}
+	if fl.workers < 0 {
+		return &codeError{exitError, fmt.Errorf("--workers %d: want 0 (one per core) or more", fl.workers)}
+	}
 	var failOn *rules.Severity
 	if fl.failOn != "" {
 		sev, err := rules.ParseSeverity(fl.failOn)
@@ -197,6 +202,7 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 		Inputs:     args,
 		Stdin:      stdin,
 		Flows:      flows.Config{MaxFlows: fl.maxFlows, KeyByVLAN: fl.byVLAN},
+		Workers:    fl.workers,
 		TopTalkers: fl.top,
 	}
 	bar := newProgress(fl.progress, stderr)

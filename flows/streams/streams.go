@@ -27,7 +27,6 @@ package streams
 import (
 	"bytes"
 	"errors"
-	"net/netip"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -52,6 +51,11 @@ type Config struct {
 	// DNSTimeout: a query with no response after this much capture time is
 	// unanswered. Default 5 s.
 	DNSTimeout time.Duration
+	// ExternalClock hands the capture clock to the caller: Packet does not
+	// advance it or flush; the caller calls SetClock before each packet
+	// and FlushIdle when due (analyze's workers share one clock, decided
+	// by the reader, so that they flush at the same moments).
+	ExternalClock bool
 }
 
 // Sinks receive the records as they complete. Any may be nil.
@@ -81,6 +85,24 @@ type Stats struct {
 	ClientHellos int64
 }
 
+// Add adds o's counts to s (the trackers of several workers).
+func (s *Stats) Add(o *Stats) {
+	s.Reassembled += o.Reassembled
+	s.Segments += o.Segments
+	s.Gaps += o.Gaps
+	s.GapBytes += o.GapBytes
+	s.DNSMessages += o.DNSMessages
+	s.DNSMalformed += o.DNSMalformed
+	s.DNSOverflow += o.DNSOverflow
+	for i := range s.DNSResponses {
+		s.DNSResponses[i] += o.DNSResponses[i]
+	}
+	for i := range s.HTTPStatus {
+		s.HTTPStatus[i] += o.HTTPStatus[i]
+	}
+	s.ClientHellos += o.ClientHellos
+}
+
 // Tracker is the application layer of one run. Not safe for concurrent
 // use.
 type Tracker struct {
@@ -90,13 +112,10 @@ type Tracker struct {
 	dns   *dns.Tracker[*dnsFlow]
 	// dnsFrames remembers the frame of each pending query, for evidence.
 	dnsFrames map[dnsKey]flows.FrameRef
-	// answers maps an address to the DNS answer that gave it, for the
-	// connection timing's lookup phase.
-	answers map[netip.Addr]dnsAnswer
-	ctx     asmContext
-	seg     layers.TCP // the segment being fed to the assembler
-	live    liveSeg    // its bookkeeping, during the call
-	nextID  uint64     // numbers the connections' assembler keys
+	ctx       asmContext
+	seg       layers.TCP // the segment being fed to the assembler
+	live      liveSeg    // its bookkeeping, during the call
+	nextID    uint64     // numbers the connections' assembler keys
 	// delivered: the assembler called ReassembledSG with data or a skip
 	// (set by push).
 	delivered bool
@@ -131,14 +150,6 @@ type dnsFlow struct {
 	multicast bool
 }
 
-type dnsAnswer struct {
-	at      int64 // response time
-	latency int64
-}
-
-// maxAnswers bounds the address → DNS answer map used for timings.
-const maxAnswers = 100_000
-
 // New returns a Tracker writing records to sinks.
 func New(cfg Config, sinks Sinks) *Tracker {
 	if cfg.MaxPagesPerConn <= 0 {
@@ -150,7 +161,7 @@ func New(cfg Config, sinks Sinks) *Tracker {
 	if cfg.DNSTimeout <= 0 {
 		cfg.DNSTimeout = 5 * time.Second
 	}
-	t := &Tracker{cfg: cfg, sinks: sinks, dnsFrames: map[dnsKey]flows.FrameRef{}, answers: map[netip.Addr]dnsAnswer{}}
+	t := &Tracker{cfg: cfg, sinks: sinks, dnsFrames: map[dnsKey]flows.FrameRef{}}
 	pool := reassembly.NewStreamPool(&factory{t: t})
 	t.asm = reassembly.NewAssembler(pool)
 	t.asm.MaxBufferedPagesPerConnection = cfg.MaxPagesPerConn
@@ -200,7 +211,6 @@ type conn struct {
 	sum       *appSummary
 	firstHTTP *flows.HTTPRecord
 	synAt     int64
-	dnsLookup int64 // ns; -1 when no lookup for the server was captured
 	// tcp is the flow's TCP analysis (nil for none), read for the path
 	// round trip and retransmission waits of the records.
 	tcp *flows.TCPFlow
@@ -271,7 +281,7 @@ func (t *Tracker) state(f *flows.Flow) *conn {
 	if c, ok := f.App.(*conn); ok {
 		return c
 	}
-	c := &conn{t: t, dnsLookup: -1, tcp: f.TCP}
+	c := &conn{t: t, tcp: f.TCP}
 	f.App = c
 	return c
 }
@@ -286,9 +296,11 @@ func (c *conn) flowRef(f *flows.Flow) flows.FlowRef {
 // Packet hands one decoded packet (after the flow table processed it) to
 // the application layer (TCP and UDP; other kinds are ignored).
 func (t *Tracker) Packet(p *flows.Packet, f *flows.Flow, dir flows.Dir) {
-	t.now = max(t.now, p.Timestamp)
-	if t.now-t.flushed >= int64(10*time.Second) {
-		t.flush()
+	if !t.cfg.ExternalClock {
+		t.now = max(t.now, p.Timestamp)
+		if t.FlushDue() {
+			t.FlushIdle()
+		}
 	}
 	switch p.Proto {
 	case flows.ProtoUDP:
@@ -362,14 +374,6 @@ func (t *Tracker) dnsDone(tx *dns.Transaction[*dnsFlow]) {
 	delete(t.dnsFrames, k)
 	ref := tx.Flow.ref
 	transport := ref.Proto
-	if !tx.Unanswered && tx.Latency > 0 {
-		for _, a := range tx.AnswerAddrs {
-			if len(t.answers) >= maxAnswers {
-				clear(t.answers)
-			}
-			t.answers[a] = dnsAnswer{at: tx.ResponseTime, latency: int64(tx.Latency)}
-		}
-	}
 	if t.sinks.DNS == nil {
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -532,5 +533,37 @@ func TestSSLv2ClientHello(t *testing.T) {
 				t.Errorf("ClientHellos = %d", r.stats.ClientHellos)
 			}
 		})
+	}
+}
+
+// TestStatsAdd: Add sums every counter (a field added to Stats and
+// forgotten in Add would drop a worker's counts).
+func TestStatsAdd(t *testing.T) {
+	var o streams.Stats
+	v := reflect.ValueOf(&o).Elem()
+	for i := range v.NumField() {
+		switch f := v.Field(i); f.Kind() {
+		case reflect.Int64:
+			f.SetInt(1)
+		case reflect.Array:
+			for j := range f.Len() {
+				f.Index(j).SetInt(1)
+			}
+		default:
+			t.Fatalf("TestStatsAdd does not know field %s", v.Type().Field(i).Name)
+		}
+	}
+	var s streams.Stats
+	s.Add(&o)
+	s.Add(&o)
+	sv := reflect.ValueOf(s)
+	for i := range sv.NumField() {
+		f := sv.Field(i)
+		if f.Kind() == reflect.Array {
+			f = f.Index(f.Len() - 1)
+		}
+		if f.Int() != 2 {
+			t.Errorf("Stats.Add does not add %s", sv.Type().Field(i).Name)
+		}
 	}
 }

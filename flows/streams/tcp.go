@@ -326,9 +326,6 @@ func (t *Tracker) tcpPacket(p *flows.Packet, f *flows.Flow, dir flows.Dir) {
 			start = f.TCP.SYNTime
 		}
 		c.synAt = start
-		if a, ok := t.answers[f.Server.Addr]; ok && a.at <= start && start-a.at < int64(10*time.Minute) {
-			c.dnsLookup = a.latency
-		}
 	}
 	if c.done {
 		return
@@ -776,10 +773,9 @@ func (t *Tracker) FlowEnd(f *flows.Flow, rec *flows.Record) {
 	if f.Key.Proto != flows.ProtoTCP {
 		return // the timing breakdown is per TCP connection
 	}
-	// curl -w style phases.
-	if sum.dnsLookup >= 0 {
-		rec.DNSMS = float64(sum.dnsLookup) / 1e6
-	}
+	// curl -w style phases. The DNS lookup phase is the run's to fill
+	// (analyze): the answer may have come through another worker.
+	rec.TimingStartNS = sum.synAt
 	rec.ConnectMS = rec.HandshakeRTT
 	rec.TTFBMS = sum.ttfbMS
 	rec.TotalMS = float64(f.Last-sum.synAt) / 1e6
@@ -804,7 +800,6 @@ type appSummary struct {
 	kind          appKind
 	sni, httpHost string
 	tlsMS, ttfbMS float64
-	dnsLookup     int64
 	synAt         int64
 }
 
@@ -835,7 +830,7 @@ func (t *Tracker) finish(c *conn, last int64, captureEnded bool) *appSummary {
 	case appHTTP:
 		c.httpC.Close()
 	}
-	sum := &appSummary{kind: c.kind, sni: c.sni, tlsMS: c.tlsMS, dnsLookup: c.dnsLookup, synAt: c.synAt}
+	sum := &appSummary{kind: c.kind, sni: c.sni, tlsMS: c.tlsMS, synAt: c.synAt}
 	if c.firstHTTP != nil {
 		sum.httpHost = c.firstHTTP.Host
 		sum.ttfbMS = c.firstHTTP.TTFBMS
@@ -853,9 +848,18 @@ func (t *Tracker) finish(c *conn, last int64, captureEnded bool) *appSummary {
 	return sum
 }
 
-// flush pushes out data the assembler held for connections idle for two
-// minutes of capture time and times out unanswered DNS queries.
-func (t *Tracker) flush() {
+// FlushDue says whether ten seconds of capture time have passed since the
+// last FlushIdle.
+func (t *Tracker) FlushDue() bool { return t.now-t.flushed >= int64(10*time.Second) }
+
+// SetClock sets the tracker's capture clock (Config.ExternalClock).
+func (t *Tracker) SetClock(now int64) { t.now = now }
+
+// FlushIdle pushes out data the assembler held for connections idle for two
+// minutes of capture time and times out unanswered DNS queries. Packet
+// calls it every ten seconds of capture time; with Config.ExternalClock
+// the caller does.
+func (t *Tracker) FlushIdle() {
 	t.flushed = t.now
 	t.asm.FlushCloseOlderThan(time.Unix(0, t.now-int64(2*time.Minute)))
 	t.dns.Expire(t.now)

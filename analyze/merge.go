@@ -1,0 +1,252 @@
+package analyze
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/pcapx/pcapx/rules"
+	"github.com/pcapx/pcapx/run"
+)
+
+// merger takes the workers' rounds in turn and hands their records, in the
+// run's one order, to the rules and the sinks. It also does what needs
+// every worker's view: tcp.stream numbers in the order the connections
+// appeared in the capture (each table numbers its own), the most flows
+// active at once, and the DNS lookup time of a connection whose DNS answer
+// a worker other than its own saw.
+type merger struct {
+	engine *rules.Engine
+	sink   interface {
+		run.Sink
+		run.ICMPSink
+	}
+	ender run.InputEnder // the caller's sink, told when the input ended (nil: not wanted)
+	err   error
+
+	streams    [][]int64 // per worker: its table's stream number → the run's
+	nextStream int64
+	active     int64
+	peak       int64
+	created    int64
+	answers    dnsAnswers
+
+	dnsEvent, httpEvent, tlsEvent, icmpEvent, flowEvent rules.Event
+	all                                                 []output
+	creates                                             []created
+}
+
+func newMerger(engine *rules.Engine, sink run.Sink, ender run.InputEnder, workers int) *merger {
+	return &merger{
+		engine: engine, ender: ender,
+		sink: run.Tee(sink).(interface {
+			run.Sink
+			run.ICMPSink
+		}),
+		streams:   make([][]int64, workers),
+		answers:   dnsAnswers{m: map[string]*answerList{}},
+		dnsEvent:  rules.Event{Kind: rules.EventDNS},
+		httpEvent: rules.Event{Kind: rules.EventHTTP},
+		tlsEvent:  rules.Event{Kind: rules.EventTLS},
+		icmpEvent: rules.Event{Kind: rules.EventICMP},
+		flowEvent: rules.Event{Kind: rules.EventFlow},
+	}
+}
+
+// merge consumes one round of every worker (rounds[w] is worker w's).
+// last says it is the round with the end of the input.
+func (m *merger) merge(rounds []*round, last bool) {
+	// The connections the round created, in capture order, get the run's
+	// stream numbers.
+	m.creates = m.creates[:0]
+	for w, r := range rounds {
+		for _, c := range r.creates {
+			c.worker = w
+			m.creates = append(m.creates, c)
+		}
+	}
+	// At most one flow is created per packet, so the indexes are distinct.
+	sort.Slice(m.creates, func(i, j int) bool { return m.creates[i].at < m.creates[j].at })
+	for _, c := range m.creates {
+		local, w := c.stream, c.worker
+		if local >= 0 {
+			if int64(len(m.streams[w])) != local {
+				panic(fmt.Sprintf("analyze: worker %d numbered stream %d after %d", w, local, len(m.streams[w])))
+			}
+			m.streams[w] = append(m.streams[w], m.nextStream)
+			m.nextStream++
+		}
+	}
+
+	m.all = m.all[:0]
+	for w, r := range rounds {
+		for i := range r.out {
+			m.renumber(w, &r.out[i])
+		}
+		m.all = append(m.all, r.out...)
+	}
+	// Stable: the records of one flow come from one worker, in the order
+	// it made them.
+	sort.SliceStable(m.all, func(i, j int) bool { return m.all[i].ord.less(&m.all[j].ord) })
+
+	next := 0 // of m.creates not yet counted active
+	ended := false
+	for i := range m.all {
+		o := &m.all[i]
+		if o.ord.at == endOfInput && !ended {
+			ended = true
+			m.inputEnded()
+		}
+		if o.flow != nil {
+			// Flows created before this end was made: at its packet
+			// index only if it ended later in the packet's work.
+			for next < len(m.creates) && (m.creates[next].at < o.ord.at || m.creates[next].at == o.ord.at && o.ord.phase > phaseTable) {
+				m.flowCreated()
+				next++
+			}
+			m.active--
+		}
+		m.consume(o)
+	}
+	for ; next < len(m.creates); next++ {
+		m.flowCreated()
+	}
+	if last && !ended {
+		m.inputEnded()
+	}
+	clear(m.all)
+}
+
+func (m *merger) flowCreated() {
+	m.created++
+	m.active++
+	m.peak = max(m.peak, m.active)
+}
+
+func (m *merger) inputEnded() {
+	if m.ender != nil && m.err == nil {
+		m.ender.InputEnded()
+	}
+}
+
+// renumber gives a worker's record the run's stream numbers.
+func (m *merger) renumber(w int, o *output) {
+	s := m.streams[w]
+	re := func(n *int64) {
+		if *n >= 0 && *n < int64(len(s)) {
+			*n = s[*n]
+		}
+	}
+	switch {
+	case o.flow != nil:
+		re(&o.flow.Stream)
+		if o.flow.Reuse != nil {
+			re(&o.flow.Reuse.PrevStream)
+		}
+	case o.dns != nil:
+		re(&o.dns.Stream)
+	case o.http != nil:
+		re(&o.http.Stream)
+	case o.tls != nil:
+		re(&o.tls.Stream)
+	}
+}
+
+// consume hands one record to the rules and the sinks.
+func (m *merger) consume(o *output) {
+	var err error
+	switch {
+	case o.flow != nil:
+		rec := o.flow
+		if rec.TimingStartNS != 0 && rec.Proto == "tcp" {
+			if ms, ok := m.answers.lookup(rec.DstAddr, rec.TimingStartNS); ok {
+				rec.DNSMS = ms
+			}
+		}
+		m.flowEvent.Flow = rec
+		m.engine.Event(&m.flowEvent)
+		if m.err == nil {
+			err = m.sink.Flow(rec)
+		}
+	case o.dns != nil:
+		d := o.dns
+		if !d.Unanswered && d.LatencyMS > 0 {
+			for _, a := range d.AnswerAddrs {
+				m.answers.add(a, d.ResponseNS, d.LatencyMS)
+			}
+		}
+		m.dnsEvent.DNS = d
+		m.engine.Event(&m.dnsEvent)
+		if m.err == nil {
+			err = m.sink.DNS(d)
+		}
+	case o.http != nil:
+		m.httpEvent.HTTP = o.http
+		m.engine.Event(&m.httpEvent)
+		if m.err == nil {
+			err = m.sink.HTTP(o.http)
+		}
+	case o.tls != nil:
+		m.tlsEvent.TLS = o.tls
+		m.engine.Event(&m.tlsEvent)
+		if m.err == nil {
+			err = m.sink.TLS(o.tls)
+		}
+	case o.icmp != nil:
+		m.icmpEvent.ICMP = o.icmp
+		m.engine.Event(&m.icmpEvent)
+		if m.err == nil {
+			err = m.sink.ICMP(o.icmp)
+		}
+	}
+	if err != nil && m.err == nil {
+		m.err = err
+	}
+}
+
+// dnsAnswers remembers, per answered address, the last few DNS answers
+// that gave it (when, and how long the lookup took), for the DNS phase of
+// a connection's timing: the latest answer at or before the connection
+// started, within ten minutes.
+type dnsAnswers struct {
+	m map[string]*answerList
+}
+
+type answerList struct {
+	at [answersPerAddr]int64
+	ms [answersPerAddr]float64
+	n  int // answers added (the last answersPerAddr are kept)
+}
+
+const (
+	answersPerAddr = 4
+	maxAnswerAddrs = 100_000 // the map is cleared past it (a flood of names)
+	answerWindow   = int64(10 * 60 * 1e9)
+)
+
+func (d *dnsAnswers) add(addr string, at int64, ms float64) {
+	l := d.m[addr]
+	if l == nil {
+		if len(d.m) >= maxAnswerAddrs {
+			clear(d.m)
+		}
+		l = &answerList{}
+		d.m[addr] = l
+	}
+	i := l.n % answersPerAddr
+	l.at[i], l.ms[i] = at, ms
+	l.n++
+}
+
+func (d *dnsAnswers) lookup(addr string, start int64) (float64, bool) {
+	l := d.m[addr]
+	if l == nil {
+		return 0, false
+	}
+	for k := 1; k <= min(l.n, answersPerAddr); k++ {
+		i := (l.n - k) % answersPerAddr
+		if at := l.at[i]; at <= start && start-at < answerWindow {
+			return l.ms[i], true
+		}
+	}
+	return 0, false
+}

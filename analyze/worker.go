@@ -1,0 +1,279 @@
+package analyze
+
+import (
+	"math"
+
+	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/flows/streams"
+	"github.com/pcapx/pcapx/run"
+)
+
+// A run shards flows over workers (docs/architecture.md): the reader
+// decodes every packet, keeps the capture clocks, decides when flows are
+// checked for expiry, and hands each packet to the worker that owns its
+// flow; each worker has a flow table and a streams tracker of its own. The
+// records a worker produces carry the order of the event that produced
+// them, and the merger puts every worker's records of a round in that
+// order before the rules, the summariser and the sinks see them. So the
+// output is the same, byte for byte, whatever the number of workers.
+
+// Phases order what happens at one packet index: the table's expiry check
+// (before the packet), the packet's own table work (a flow it ends by
+// port reuse), the streams tracker's idle flush, then the packet's
+// application records. At the end of the input: the flows still in the
+// table, then what the trackers still held.
+const (
+	phaseExpire uint8 = iota
+	phaseTable
+	phaseFlushIdle
+	phaseApp
+	phaseFlush
+	phaseFinish
+)
+
+// order places a record among all the run's records: the packet index of
+// the event that produced it, the phase, and within a phase of many
+// flows the flow's expiry list and last packet (flows) or the record's own
+// time and frame (application records a flush emitted). Records of one
+// flow share an order; the merge keeps them in the order they were made.
+type order struct {
+	at      int64
+	phase   uint8
+	a, b, c int64
+}
+
+func (x *order) less(y *order) bool {
+	switch {
+	case x.at != y.at:
+		return x.at < y.at
+	case x.phase != y.phase:
+		return x.phase < y.phase
+	case x.a != y.a:
+		return x.a < y.a
+	case x.b != y.b:
+		return x.b < y.b
+	}
+	return x.c < y.c
+}
+
+// endOfInput is the index of what happens after the last packet.
+const endOfInput = math.MaxInt64
+
+// output is one record a worker made, with its order.
+type output struct {
+	ord  order
+	flow *flows.Record
+	dns  *flows.DNSRecord
+	http *flows.HTTPRecord
+	tls  *flows.TLSRecord
+	icmp *flows.ICMPRecord
+}
+
+// created is a flow a worker's table created: the packet that did, and its
+// tcp.stream number in that table (-1 for other protocols).
+type created struct {
+	at     int64
+	stream int64
+	worker int // set by the merger
+}
+
+// item is one unit of a worker's input: a packet (with the clocks as they
+// stood at it and whether the table's expiry check or the tracker's idle
+// flush is due before it), an ICMP path-MTU message for the flow it quotes,
+// or the end of the input.
+type item struct {
+	kind      itemKind
+	pkt       flows.Packet
+	pktKind   flows.Kind
+	clock     int64 // the table's clock at the packet
+	appClock  int64 // the streams tracker's clock at the packet
+	expire    bool  // check the table for idle flows before the packet
+	flushIdle bool  // the tracker's idle flush is due at the packet
+}
+
+type itemKind uint8
+
+const (
+	itemPacket itemKind = iota
+	itemTick            // another worker's packet, at which the checks for idle state are due
+	itemPathMTU
+	itemEnd
+)
+
+// round is what a worker gets of one round of packets, and gives back.
+type round struct {
+	start   int64 // the capture's first packet time (the timeline's start), if started
+	started bool
+	items   []item
+	arena   arena
+	out     []output
+	creates []created
+}
+
+// worker owns the flows of one shard.
+type worker struct {
+	table    *flows.Table
+	app      *streams.Tracker
+	timeline run.Timeline
+	onPacket func(p *flows.Packet, f *flows.Flow, dir flows.Dir, a flows.Analysis)
+
+	cur     *round
+	ord     order
+	inFlush bool // table.Expire or Flush is ending flows: order them by list and last packet
+}
+
+func newWorker(cfg *Config) *worker {
+	w := &worker{onPacket: cfg.OnPacket}
+	scfg := cfg.Streams
+	scfg.ExternalClock = true
+	w.app = streams.New(scfg, streams.Sinks{
+		DNS: func(d *flows.DNSRecord) {
+			w.emit(output{dns: d}, d.QueryNS, int64(d.QueryFrame.File), d.QueryFrame.Frame)
+		},
+		HTTP: func(h *flows.HTTPRecord) {
+			w.emit(output{http: h}, h.RequestNS, int64(h.RequestFrame.File), h.RequestFrame.Frame)
+		},
+		TLS: func(t *flows.TLSRecord) {
+			w.emit(output{tls: t}, t.ClientHelloNS, int64(t.ClientHelloFrame.File), t.ClientHelloFrame.Frame)
+		},
+	})
+	tcfg := cfg.Flows
+	tcfg.ExternalClock = true
+	tcfg.OnEnd = w.flowEnded
+	tcfg.OnCreate = func(f *flows.Flow) {
+		w.cur.creates = append(w.cur.creates, created{at: w.ord.at, stream: f.Stream})
+	}
+	w.table = flows.NewTable(tcfg)
+	return w
+}
+
+// emit adds a record in the current order. An application record that a
+// flush (rather than a packet) produced is placed by its own time and
+// frame: the flush met the flows of every worker at once.
+func (w *worker) emit(o output, ns, file, frame int64) {
+	o.ord = w.ord
+	if !w.inFlush && (w.ord.phase == phaseFlushIdle || w.ord.phase == phaseFinish) {
+		o.ord.a, o.ord.b, o.ord.c = ns, file, frame
+	}
+	w.cur.out = append(w.cur.out, o)
+}
+
+// flowEnded is the table's OnEnd: the flow's record, with what the
+// streams tracker adds, in the current order (by expiry list and last
+// packet when many flows end at once).
+func (w *worker) flowEnded(f *flows.Flow) {
+	saved := w.ord
+	if w.inFlush {
+		w.ord.a, w.ord.b, w.ord.c = int64(f.EndList), f.LastIndex, 0
+	}
+	rec := new(flows.Record) // the merger's, then the sinks' to keep
+	*rec = f.Record()
+	w.app.FlowEnd(f, rec)
+	w.cur.out = append(w.cur.out, output{ord: w.ord, flow: rec})
+	w.ord = saved
+}
+
+// process runs one round of items.
+func (w *worker) process(r *round) {
+	w.cur = r
+	if r.started {
+		w.timeline.Begin(r.start)
+	}
+	for i := range r.items {
+		it := &r.items[i]
+		switch it.kind {
+		case itemEnd:
+			w.ord = order{at: endOfInput, phase: phaseFlush}
+			w.inFlush = true
+			w.table.Flush()
+			w.inFlush = false
+			w.ord = order{at: endOfInput, phase: phaseFinish}
+			w.app.Finish()
+			continue
+		case itemPathMTU:
+			w.table.NotePathMTU(&it.pkt)
+			continue
+		case itemTick:
+			if it.expire {
+				w.table.SetClock(it.clock)
+				w.ord = order{at: it.pkt.Index, phase: phaseExpire}
+				w.inFlush = true
+				w.table.Expire()
+				w.inFlush = false
+			}
+			if it.flushIdle {
+				w.app.SetClock(it.appClock)
+				w.ord = order{at: it.pkt.Index, phase: phaseFlushIdle}
+				w.app.FlushIdle()
+			}
+			continue
+		}
+		p := &it.pkt
+		w.table.SetClock(it.clock)
+		if it.expire {
+			w.ord = order{at: p.Index, phase: phaseExpire}
+			w.inFlush = true
+			w.table.Expire()
+			w.inFlush = false
+		}
+		w.ord = order{at: p.Index, phase: phaseTable}
+		f, dir, a := w.table.Process(p)
+		w.timeline.Add(p.Timestamp, p.WireLen, a)
+		switch it.pktKind {
+		case flows.KindTCP, flows.KindUDP:
+			w.app.SetClock(it.appClock)
+			if it.flushIdle {
+				w.ord = order{at: p.Index, phase: phaseFlushIdle}
+				w.app.FlushIdle()
+			}
+			w.ord = order{at: p.Index, phase: phaseApp}
+			w.app.Packet(p, f, dir)
+		case flows.KindICMP:
+			if p.IsICMPRecord() {
+				w.ord = order{at: p.Index, phase: phaseApp}
+				w.cur.out = append(w.cur.out, output{ord: w.ord, icmp: flows.NewICMPRecord(p, f)})
+			}
+		}
+		if w.onPacket != nil {
+			w.onPacket(p, f, dir, a)
+		}
+	}
+	w.cur = nil
+}
+
+// arena holds the bytes of a round's packets (the reader's buffers are
+// reused for the next packet): chunks of arenaChunk, kept for the next
+// round.
+type arena struct {
+	chunks [][]byte
+	cur    int
+}
+
+const arenaChunk = 1 << 20
+
+func (a *arena) reset() {
+	for i := range a.chunks {
+		a.chunks[i] = a.chunks[i][:0]
+	}
+	a.cur = 0
+}
+
+// copy returns a copy of b that stays valid until reset.
+func (a *arena) copy(b []byte) []byte {
+	if len(b) == 0 {
+		return b
+	}
+	for {
+		if a.cur == len(a.chunks) {
+			a.chunks = append(a.chunks, make([]byte, 0, max(arenaChunk, len(b))))
+		}
+		c := a.chunks[a.cur]
+		if cap(c)-len(c) >= len(b) {
+			n := len(c)
+			c = append(c, b...)
+			a.chunks[a.cur] = c
+			return c[n:len(c):len(c)]
+		}
+		a.cur++
+	}
+}

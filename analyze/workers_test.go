@@ -1,0 +1,94 @@
+package analyze_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pcapx/pcapx/analyze"
+	"github.com/pcapx/pcapx/report"
+)
+
+// jsonOf is the JSON document of a run over path with n workers (or the
+// error's text).
+func jsonOf(t *testing.T, path string, n int) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	js, err := report.NewJSON(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := analyze.Run(analyze.Config{Inputs: []string{path}, Workers: n}, js)
+	if err != nil {
+		return []byte("error: " + err.Error())
+	}
+	if err := js.Finish(res); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// TestWorkersSameOutput: the JSON document is byte-identical whatever the
+// number of workers, on every fixture and every real capture in
+// ../shared/pcaps (when present): flows sharded over 2 or 3 tables end,
+// are numbered and are reported exactly as one table does it.
+func TestWorkersSameOutput(t *testing.T) {
+	var files []string
+	walk := func(root string, skipMissing bool) {
+		err := filepath.Walk(root, func(path string, info os.FileInfo, err error) error {
+			if err != nil {
+				return err
+			}
+			ext := filepath.Ext(path)
+			if info.IsDir() || ext == ".md" || ext == ".tsv" {
+				return nil
+			}
+			files = append(files, path)
+			return nil
+		})
+		if err != nil && !(skipMissing && os.IsNotExist(err)) {
+			t.Fatal(err)
+		}
+	}
+	walk(captures, false)
+	files = append(files, filepath.Join(captures, "ring"))
+	nFixtures := len(files)
+	walk(realPcaps, true)
+	if len(files) == nFixtures {
+		t.Logf("real captures not available: fixtures only")
+	}
+	for _, path := range files {
+		name := strings.TrimPrefix(strings.TrimPrefix(path, captures+"/"), realPcaps+"/")
+		t.Run(name, func(t *testing.T) {
+			one := jsonOf(t, path, 1)
+			for _, n := range []int{2, 3} {
+				if got := jsonOf(t, path, n); !bytes.Equal(one, got) {
+					t.Errorf("--workers %d differs from --workers 1:\n%s", n, firstDiff(one, got))
+				}
+			}
+		})
+	}
+}
+
+// firstDiff shows the first line where two documents differ.
+func firstDiff(a, b []byte) string {
+	la, lb := bytes.Split(a, []byte("\n")), bytes.Split(b, []byte("\n"))
+	for i := 0; i < len(la) && i < len(lb); i++ {
+		if !bytes.Equal(la[i], lb[i]) {
+			return "line " + itoa(i+1) + ":\n 1: " + trunc(la[i]) + "\n n: " + trunc(lb[i])
+		}
+	}
+	return "lengths differ: " + itoa(len(la)) + " and " + itoa(len(lb)) + " lines"
+}
+
+func trunc(b []byte) string {
+	if len(b) > 400 {
+		b = b[:400]
+	}
+	return string(b)
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

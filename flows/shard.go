@@ -1,0 +1,38 @@
+package flows
+
+import "hash/maphash"
+
+// Sharder assigns packets to one of n shards by their flow: both
+// directions of a flow land in the same shard (the key is the canonical,
+// direction-free one the table uses). analyze runs one flow table per
+// shard, each in its own worker (docs/architecture.md).
+type Sharder struct {
+	n      int
+	byVLAN bool
+	seed   maphash.Seed
+}
+
+// NewSharder returns a Sharder over n shards; byVLAN as in Config.KeyByVLAN.
+func NewSharder(n int, byVLAN bool) *Sharder {
+	return &Sharder{n: n, byVLAN: byVLAN, seed: maphash.MakeSeed()}
+}
+
+// Of is the shard of a decoded packet's flow.
+func (s *Sharder) Of(p *Packet) int {
+	if s.n == 1 {
+		return 0
+	}
+	k, _ := keyOf(p, s.byVLAN)
+	return int(maphash.Comparable(s.seed, k) % uint64(s.n))
+}
+
+// OfQuoted is the shard of the flow an ICMP error quotes (the TCP flow
+// whose packet was too big), for NotePathMTU.
+func (s *Sharder) OfQuoted(p *Packet) int {
+	if s.n == 1 {
+		return 0
+	}
+	q := &p.Quoted
+	qp := Packet{Proto: q.Proto, Src: q.Src, Dst: q.Dst, SrcPort: q.SrcPort, DstPort: q.DstPort, VLAN: p.VLAN, Tunnel: p.Tunnel}
+	return s.Of(&qp)
+}
