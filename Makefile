@@ -5,7 +5,7 @@ PKGS    := ./...
 FUZZTIME ?= 30s
 export CGO_ENABLED := 0
 
-.PHONY: build test demo bench fuzz lint fixtures clean
+.PHONY: build test demo bench bench-compare fuzz lint fixtures clean
 
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/pcapx
@@ -33,6 +33,21 @@ bench:
 	@mkdir -p $(dir $(BENCH_CAPTURE))
 	@test -s $(BENCH_CAPTURE) || $(GO) run ./testdata/gen -big $(BENCH_CAPTURE) -size 250MB
 	PCAPX_BENCH_CAPTURE=$(BENCH_CAPTURE) $(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -cpu 1,2 ./analyze/... ./report/parquet
+
+# pcapx against the raw read loop and tshark on a generated 1 GB capture
+# (written once to $(BENCH_BIG), not committed): wall time, peak RSS and
+# the ratios, three runs each, in one table (docs/tools.md).
+BENCH_BIG ?= $(CURDIR)/.bench/mixed-1GB.pcap
+BENCH_RUNS ?= 3
+bench-compare: build $(BENCH_BIG)
+	$(GO) build -trimpath -o bin/readloop ./internal/tools/readloop
+	$(GO) run ./internal/tools/benchcompare -pcapx $(BIN) -readloop bin/readloop -runs $(BENCH_RUNS) $(BENCH_BIG)
+
+# Written under a temporary name, so an interrupted run leaves no short file.
+$(BENCH_BIG):
+	@mkdir -p $(dir $@)
+	$(GO) run ./testdata/gen -big $@.tmp -size 1GB
+	mv $@.tmp $@
 
 # Run every fuzz target for FUZZTIME each; new crashers land in testdata/fuzz.
 # -fuzzminimizetime 1x: minimising every new-coverage input of FuzzReplay

@@ -10,7 +10,8 @@ import (
 // which the Community ID does not reorder, has its sender as A; see keyOf).
 //
 // The VLAN id is NOT part of the key by default (Config.KeyByVLAN turns it
-// on), although DESIGN.md suggested it. Real captures show why: on a trunk
+// on), although it looks like part of a flow's identity. Real captures show
+// why not (docs/tcp-analysis.md says it for users): on a trunk
 // the two directions of one connection often carry different tags — a
 // router on a stick puts the request on the client's VLAN and the answer on
 // the server's (shared pcaps: ldap/gap-data-missing.pcapng, VLAN 81 one way

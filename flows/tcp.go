@@ -4,6 +4,7 @@ package flows
 // and semantics are Wireshark's tcp.analysis.* (epan/dissectors/packet-tcp.c,
 // tcp_analyze_sequence_number), so a finding's display filter shows the same
 // frames in Wireshark; where pcapx knows better (see Side) it says so.
+// docs/tcp-analysis.md says what each flag means, for users.
 type Analysis uint32
 
 const (

@@ -16,7 +16,7 @@ import (
 )
 
 // CustomRule is a rule a user writes in the rules file: a CEL condition
-// over one kind of record (DESIGN.md §6):
+// over one kind of record (docs/rules.md#custom-rules says it for users):
 //
 //	custom:
 //	  - id: api-rate-limited

@@ -19,7 +19,8 @@ import (
 	"github.com/pcapx/pcapx/rules"
 )
 
-// Exit codes (DESIGN.md §8). They are a contract with CI jobs.
+// Exit codes, as docs/cli.md#exit-status documents them. They are a
+// contract with CI jobs.
 const (
 	exitOK       = 0 // done, whatever was found
 	exitError    = 1 // could not do the job: bad flag, unreadable or non-capture input

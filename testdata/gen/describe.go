@@ -322,7 +322,7 @@ Conventions:
   SACK permitted, timestamps (full segments carry 1448 bytes), DF set. Sequence
   numbers below are relative, as Wireshark shows them; "win" is the raw header field.
 - "Expected TCP analysis" lists the ` + "`tcp.analysis.*`" + ` fields Wireshark 4.0 sets on
-  each frame (DESIGN.md §4). A fast or spurious retransmission also carries
+  each frame (docs/tcp-analysis.md says what each means). A fast or spurious retransmission also carries
   ` + "`tcp.analysis.retransmission`" + `, as in Wireshark. The same expectations are in
   ` + "`expected-tcp-analysis.tsv`" + ` (one row per frame) and are checked against
   tshark by ` + "`go test ./testdata/gen`" + ` when tshark is installed.
