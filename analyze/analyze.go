@@ -12,6 +12,7 @@ package analyze
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/pcapx/pcapx/analyze/source"
 	"github.com/pcapx/pcapx/flows"
@@ -38,6 +39,36 @@ type Config struct {
 	// analysis flags (for tests and per-frame tooling). The arguments are
 	// valid only during the call.
 	OnPacket func(p *flows.Packet, f *flows.Flow, dir flows.Dir, a flows.Analysis)
+	// Since and Until, when not zero, select a time window: only packets
+	// with Since <= timestamp < Until are analysed. The reader skips the
+	// others before they are decoded (Capture.OutsideWindow counts them).
+	Since, Until time.Time
+}
+
+// window is the source's window (ns) for Since and Until.
+func (cfg *Config) window() (since, until int64) {
+	if !cfg.Since.IsZero() {
+		since = cfg.Since.UnixNano()
+	}
+	if !cfg.Until.IsZero() {
+		until = cfg.Until.UnixNano()
+	}
+	return since, until
+}
+
+// windowText is the window as an RFC 3339 interval, "" without one.
+func (cfg *Config) windowText() string {
+	if cfg.Since.IsZero() && cfg.Until.IsZero() {
+		return ""
+	}
+	s, u := "..", ".."
+	if !cfg.Since.IsZero() {
+		s = cfg.Since.UTC().Format(time.RFC3339Nano)
+	}
+	if !cfg.Until.IsZero() {
+		u = cfg.Until.UTC().Format(time.RFC3339Nano)
+	}
+	return s + "/" + u
 }
 
 // The run model lives in package run; these names keep the callers that
@@ -64,7 +95,11 @@ func Tee(sinks ...Sink) Sink { return run.Tee(sinks...) }
 // not be done (no readable input, an I/O failure, or the sink failed);
 // damage inside a capture is a warning in Result.Capture.Warnings.
 func Run(cfg Config, sink Sink) (*Result, error) {
-	rd, err := source.Open(cfg.Inputs, source.Options{Stdin: cfg.Stdin})
+	if !cfg.Since.IsZero() && !cfg.Until.IsZero() && !cfg.Since.Before(cfg.Until) {
+		return nil, fmt.Errorf("time window: since %s is not before until %s", cfg.Since.UTC().Format(time.RFC3339Nano), cfg.Until.UTC().Format(time.RFC3339Nano))
+	}
+	since, until := cfg.window()
+	rd, err := source.Open(cfg.Inputs, source.Options{Stdin: cfg.Stdin, Since: since, Until: until})
 	if err != nil {
 		return nil, err
 	}
@@ -181,6 +216,7 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 	r.Table, r.Decode, r.Streams = table.Stats, dec.Stats, app.Stats
 	sum.Summarise(r)
 	fillCapture(r, rd)
+	r.Capture.Window = cfg.windowText()
 	engine.SetRun(runInfo(rd, &r.Capture))
 	r.Findings = engine.Finish()
 	r.Suppressed, r.Omitted = engine.Suppressed, engine.Omitted
@@ -191,7 +227,7 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 // runInfo is what the rules learn of the capture as a whole: the frames
 // read and cut short, its time span, and which files were read or skipped.
 func runInfo(rd source.Reader, c *Capture) rules.RunInfo {
-	info := rules.RunInfo{Packets: c.Packets, TruncatedFrames: c.Truncated, FirstNS: c.FirstNS, LastNS: c.LastNS}
+	info := rules.RunInfo{Packets: c.Packets, TruncatedFrames: c.Truncated, FirstNS: c.FirstNS, LastNS: c.LastNS, OutsideWindow: c.OutsideWindow}
 	for _, fi := range rd.Files() {
 		if fi.Skipped {
 			info.Skipped = append(info.Skipped, fi.Name)
@@ -219,6 +255,7 @@ func fillCapture(r *Result, rd source.Reader) {
 		}
 		c.Files = append(c.Files, f)
 		c.Packets += fi.Packets
+		c.OutsideWindow += fi.Outside
 		c.Bytes += fi.Bytes
 		if fi.Packets > 0 {
 			if c.FirstNS == 0 || fi.First < c.FirstNS {
