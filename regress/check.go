@@ -27,6 +27,7 @@ type Capture struct {
 	Packets  int64
 	Duration time.Duration // the analysis's wall-clock time
 	Warnings []string      // damage in the capture (it was analysed as far as readable)
+	Err      string        // the capture could not be analysed (then it has no findings)
 }
 
 // Judge makes a capture's verdict: its findings matched against base (nil:

@@ -48,6 +48,7 @@ type junitCase struct {
 	Name      string        `xml:"name,attr"`
 	Classname string        `xml:"classname,attr"`
 	Time      string        `xml:"time,attr"`
+	Error     *junitFailure `xml:"error"`
 	Failure   *junitFailure `xml:"failure"`
 	SystemOut string        `xml:"system-out,omitempty"`
 }
@@ -79,6 +80,17 @@ func (c *Check) JUnit(w io.Writer, version string) error {
 				{"baseline", fmt.Sprint(c.HasBaseline)},
 				{"packets", fmt.Sprint(cp.Packets)},
 			},
+		}
+		if cp.Err != "" {
+			// No rule ran: one testcase in error, which CI servers show
+			// apart from failures.
+			s.Cases = []junitCase{{Name: "analysis", Classname: safe(cp.Path), Time: s.Time,
+				Error: &junitFailure{Message: "could not analyse the capture", Type: "error", Text: safe(cp.Err)}}}
+			s.Tests, s.Errors = 1, 1
+			root.Tests++
+			root.Errors++
+			root.Suites = append(root.Suites, s)
+			continue
 		}
 		byRule := map[string][]Checked{}
 		for _, f := range cp.Findings {

@@ -17,7 +17,7 @@ func (c *Check) Markdown(w io.Writer) error {
 	var b strings.Builder
 	failed := 0
 	for i := range c.Captures {
-		if len(c.Captures[i].Failing(c.FailOn)) > 0 {
+		if c.Captures[i].Err != "" || len(c.Captures[i].Failing(c.FailOn)) > 0 {
 			failed++
 		}
 	}
@@ -36,7 +36,9 @@ func (c *Check) Markdown(w io.Writer) error {
 		cp := &c.Captures[i]
 		fresh, accepted := cp.count()
 		result := "✅ pass"
-		if n := len(cp.Failing(c.FailOn)); n > 0 {
+		if cp.Err != "" {
+			result = "⚠️ not analysed: " + mdText(cp.Err)
+		} else if n := len(cp.Failing(c.FailOn)); n > 0 {
 			result = fmt.Sprintf("❌ %d failing", n)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d |\n", mdCode(cp.Path), result, fresh, accepted, len(cp.Resolved))
@@ -65,10 +67,11 @@ func (c *Check) Markdown(w io.Writer) error {
 	return err
 }
 
-// mdText escapes text from a capture for a Markdown table cell: every
-// ASCII punctuation character that Markdown or HTML could act on is
-// backslash-escaped or an entity, line breaks become spaces (a cell is one
-// line), and control characters are written as Go escapes.
+// mdText escapes text from a capture for a Markdown table cell: what
+// Markdown, GitHub or GitLab would act on inline is backslash-escaped
+// (emphasis, code, links, strikethrough, math, mentions, references, the
+// cell's pipe) or an entity (HTML and autolinks), and control characters,
+// line breaks included (a cell is one line), are written as Go escapes.
 func mdText(s string) string {
 	s = safe(s)
 	var b strings.Builder
@@ -80,7 +83,7 @@ func mdText(s string) string {
 			b.WriteString("&gt;")
 		case '&':
 			b.WriteString("&amp;")
-		case '\\', '`', '*', '_', '{', '}', '[', ']', '(', ')', '#', '+', '-', '.', '!', '|', '~', '"', '\'', ':', '@', '$', '%', '^', '=', ';', ',', '?', '/':
+		case '\\', '`', '*', '_', '[', ']', '|', '~', '$', '@', '#', '!':
 			b.WriteByte('\\')
 			b.WriteRune(r)
 		default:

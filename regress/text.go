@@ -15,6 +15,11 @@ func (c *Check) Text(w io.Writer, terse bool) error {
 	failed := 0
 	for i := range c.Captures {
 		cp := &c.Captures[i]
+		if cp.Err != "" {
+			fmt.Fprintf(&b, "ERR  %s: %s\n", safe(cp.Path), safe(cp.Err))
+			failed++
+			continue
+		}
 		failing := cp.Failing(c.FailOn)
 		verdict := "ok  "
 		if len(failing) > 0 {
@@ -41,7 +46,7 @@ func (c *Check) Text(w io.Writer, terse bool) error {
 		}
 	}
 	if failed > 0 {
-		fmt.Fprintf(&b, "%d of %d capture(s) failed: new findings at or above %s\n", failed, len(c.Captures), c.FailOn)
+		fmt.Fprintf(&b, "%d of %d capture(s) failed: not analysed, or new findings at or above %s\n", failed, len(c.Captures), c.FailOn)
 	} else {
 		fmt.Fprintf(&b, "%d capture(s) passed (no new finding at or above %s)\n", len(c.Captures), c.FailOn)
 	}
