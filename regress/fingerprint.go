@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pcapx/pcapx/rules"
 )
@@ -31,9 +32,41 @@ type Fingerprint struct {
 	Key     map[string]string `json:"key,omitempty"`
 }
 
-// Of is the fingerprint of f, found in capture.
+// Of is the fingerprint of f, found in capture. Invalid UTF-8 in the key
+// (bytes from a capture) is replaced as encoding/json replaces it, so that
+// a fingerprint read back from a baseline or the findings table is equal
+// to the one it was written from.
 func Of(capture string, f *rules.Finding) Fingerprint {
-	return Fingerprint{Capture: capture, Rule: f.Rule, Key: f.Key}
+	fp := Fingerprint{Capture: validUTF8(capture), Rule: f.Rule, Key: f.Key}
+	for _, v := range f.Key {
+		if !utf8.ValidString(v) {
+			fp.Key = make(map[string]string, len(f.Key))
+			for k, v := range f.Key {
+				fp.Key[k] = validUTF8(v)
+			}
+			break
+		}
+	}
+	return fp
+}
+
+// validUTF8 replaces each byte of invalid UTF-8 with U+FFFD, as
+// encoding/json does (strings.ToValidUTF8 replaces a run at once).
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 // String is the fingerprint's canonical text: equal fingerprints, and
