@@ -216,3 +216,18 @@ func TestSameTrafficOtherPorts(t *testing.T) {
 		t.Errorf("new after the change: %q, want shop.example.com's http-server-error", added)
 	}
 }
+
+// TestKeysDocumented: docs/check.md's table of keys names every rule.
+func TestKeysDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "check.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, _ := strings.Cut(string(doc), "| rule | key |")
+	table, _, _ = strings.Cut(table, "\n\n")
+	for _, r := range rules.All() {
+		if !strings.Contains(table, "`"+r.ID+"`") {
+			t.Errorf("docs/check.md: the table of keys does not name %s", r.ID)
+		}
+	}
+}
