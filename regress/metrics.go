@@ -14,7 +14,7 @@ import (
 // seeded, so a run is repeatable). 8 MiB.
 const maxSamples = 1 << 20
 
-// Collector is an analyze.Sink that sums what pcapx diff compares. It takes
+// Collector is an run.Sink that sums what pcapx diff compares. It takes
 // the records of a run as it happens or as parquet.Replay reads them back
 // from an -o directory, and gives the same numbers either way.
 type Collector struct {
@@ -33,7 +33,7 @@ func NewCollector() *Collector {
 	return &Collector{rng: rand.New(rand.NewPCG(1, 2))}
 }
 
-// Flow implements analyze.Sink.
+// Flow implements run.Sink.
 func (c *Collector) Flow(r *flows.Record) error {
 	if r.Proto != "tcp" {
 		return nil
@@ -52,7 +52,7 @@ func (c *Collector) Flow(r *flows.Record) error {
 	return nil
 }
 
-// DNS implements analyze.Sink.
+// DNS implements run.Sink.
 func (c *Collector) DNS(d *flows.DNSRecord) error {
 	c.dns++
 	if d.Unanswered || d.Rcode > 0 {
@@ -61,7 +61,7 @@ func (c *Collector) DNS(d *flows.DNSRecord) error {
 	return nil
 }
 
-// HTTP implements analyze.Sink.
+// HTTP implements run.Sink.
 func (c *Collector) HTTP(h *flows.HTTPRecord) error {
 	if h.Status > 0 {
 		c.httpResp++
@@ -72,7 +72,7 @@ func (c *Collector) HTTP(h *flows.HTTPRecord) error {
 	return nil
 }
 
-// TLS implements analyze.Sink.
+// TLS implements run.Sink.
 func (c *Collector) TLS(t *flows.TLSRecord) error {
 	c.tls++
 	if strings.HasPrefix(t.Outcome, "rejected") {

@@ -223,7 +223,7 @@ func (c *dnsUnanswered) Finish(report func(Finding)) {
 		}
 		msg := fmt.Sprintf("%d query(ies) from %s to %d servers got no response: %s%s — the client's own path or firewall is likelier than each server; e.g. %s",
 			e.count, e.key, cf.servers, strings.Join(cf.names, ", "), more, strings.Join(e.examples, ", "))
-		report(e.finding(DNSUnanswered, c.p.Severity, msg, "dns.flags.response == 0 && !dns.response_in && "+srcFilter(e.key)))
+		report(e.finding(DNSUnanswered, c.p.Severity, msg, "dns.flags.response == 0 && !dns.response_in && "+srcFilter(e.key)).keyed("client", e.key))
 	}
 	for _, e := range c.g.sorted() {
 		if folded[e] {

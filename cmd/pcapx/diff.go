@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -124,27 +123,27 @@ func isTables(path string) bool {
 // loadSide analyses a side, or reads it back from its tables.
 func loadSide(arg string, cfg analyze.Config, window bool, stderr io.Writer) (*regress.Side, error) {
 	col := regress.NewCollector()
-	var res *analyze.Result
-	var err error
+	side := &regress.Side{Name: arg}
 	if isTables(arg) {
 		if window {
 			return nil, fmt.Errorf("%s: --since/--until select packets from captures; this is a directory of tables", arg)
 		}
-		res, err = parquet.Replay(arg, col)
+		res, err := parquet.Replay(arg, col)
+		if err != nil {
+			return nil, err
+		}
+		side.Findings = res.Findings
 	} else {
 		cfg.Inputs = []string{arg}
-		res, err = analyze.Run(cfg, col)
-		if err == nil {
-			for _, w := range res.Capture.Warnings {
-				fmt.Fprintf(stderr, "pcapx: warning: %s\n", report.TermSafe(w))
-			}
+		res, err := analyze.Run(cfg, col)
+		if err != nil {
+			return nil, err
 		}
-	}
-	if err != nil {
-		if errors.Is(err, parquet.ErrNoTables) {
-			return nil, fmt.Errorf("%s: neither a capture nor the tables of analyze -o: %w", arg, err)
+		for _, w := range res.Capture.Warnings {
+			fmt.Fprintf(stderr, "pcapx: warning: %s\n", report.TermSafe(w))
 		}
-		return nil, err
+		side.Findings = res.Findings
 	}
-	return &regress.Side{Name: arg, Findings: res.Findings, Metrics: col.Metrics()}, nil
+	side.Metrics = col.Metrics()
+	return side, nil
 }
