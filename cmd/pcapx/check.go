@@ -69,12 +69,12 @@ baseline or report file).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&fl.failOn, "fail-on", "error", "exit 3 when a capture has a new finding of this severity or worse: info, warning, error, critical")
+	f.StringVar(&fl.failOn, "fail-on", "error", "exit 3 when a capture has a new finding of `SEVERITY` or worse: info, warning, error, critical")
 	f.StringVar(&fl.junit, "junit", "", "write a JUnit XML report to `FILE`")
 	f.StringVar(&fl.summaryMD, "summary-md", "", "write a short Markdown summary to `FILE` (e.g. $GITHUB_STEP_SUMMARY)")
 	f.StringVar(&fl.baseline, "baseline", "", "accept the findings recorded in `FILE`: fail only on new ones, report the resolved ones")
 	f.StringVar(&fl.writeBaseline, "write-baseline", "", "record this run's findings as accepted in `FILE` (replacing it) and exit 0")
-	f.StringVar(&fl.rules, "rules", "", "YAML rules file (as for analyze)")
+	f.StringVar(&fl.rules, "rules", "", "YAML rules `FILE` (as for analyze)")
 	f.IntVar(&fl.maxFlows, "max-flows", 100_000, "most flows tracked at once, per capture")
 	f.BoolVarP(&fl.verbose, "verbose", "v", false, "list every finding with its key and filter, also when stdout is not a terminal")
 	fl.window.register(cmd)

@@ -54,9 +54,9 @@ became more severe) is at or above that severity; 1 could not do the job.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&fl.format, "format", "text", "output format: text or json")
-	f.StringVar(&fl.failOnNew, "fail-on-new", "", "exit 3 when a new finding has this severity or worse: info, warning, error, critical")
-	f.StringVar(&fl.rules, "rules", "", "YAML rules file for the sides that are captures (as for analyze)")
+	f.StringVar(&fl.format, "format", "text", "output `FORMAT`: text or json")
+	f.StringVar(&fl.failOnNew, "fail-on-new", "", "exit 3 when a new finding (or one grown this severe) is `SEVERITY` or worse: info, warning, error, critical")
+	f.StringVar(&fl.rules, "rules", "", "YAML rules `FILE` for the sides that are captures (as for analyze)")
 	f.IntVar(&fl.maxFlows, "max-flows", 100_000, "most flows tracked at once, per side")
 	fl.window.register(cmd)
 	cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
