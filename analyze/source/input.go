@@ -431,11 +431,12 @@ func (in *input) emit(off int64, data []byte, ts int64, orig int, lt uint16, ifa
 	p.Offset = off
 	p.Interface = iface
 	fi := &in.info
-	in.probing = false // a packet was read, even one the window skips: damage after it is a warning
 	if !in.r.opts.inWindow(ts) {
 		// Skipped here, before anything decodes it; counted so the
-		// summary can say how many the window left out.
+		// summary can say how many the window left out. A packet was
+		// read, so damage after it is a warning, even while probing.
 		in.outside = true
+		in.probing = false
 		fi.Outside++
 		in.lastTS = ts
 		return

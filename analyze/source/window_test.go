@@ -60,3 +60,28 @@ func TestTimeWindow(t *testing.T) {
 		t.Fatalf("no window: %d packets, outside %d", len(res.pkts), res.files[0].Outside)
 	}
 }
+
+// TestTimeWindowDamageAfterSkipped: a second pcapng section whose header
+// is unsupported, after packets the window skipped, is damage in a capture
+// (a warning; the file is read up to it), as it is without a window; not
+// the "no capture at all" error of a file that has no packet before it.
+func TestTimeWindowDamageAfterSkipped(t *testing.T) {
+	dir := t.TempDir()
+	w := &ngW{}
+	w.shb(false).idb(1, 0)
+	for i := range 3 {
+		w.epb(0, us0+uint64(10*(i+1)), payload(1, i), 0)
+	}
+	w.shbV(false, 2, 0) // a section version pcapx does not read
+	p := writeFile(t, dir, "a.pcapng", w.b)
+	for _, opts := range []Options{{}, {Since: t0 + 1_000_000}} {
+		res := readAll(t, []string{p}, opts)
+		if res.err != nil {
+			t.Fatalf("window %d: %v", opts.Since, res.err)
+		}
+		wantWarn(t, res, "section")
+		if f := res.files[0]; f.Packets+f.Outside != 3 {
+			t.Errorf("window %d: %d packets, %d outside; want 3 in all", opts.Since, f.Packets, f.Outside)
+		}
+	}
+}
