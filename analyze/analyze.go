@@ -1,11 +1,12 @@
 // Package analyze runs one analysis: it opens the captures, decodes every
-// frame, drives the flow table and its TCP analysis, and hands each finished
-// flow to the caller's sink as it leaves the table. What it keeps for the
-// summary is bounded (counters, per-state counts, a capped top-talkers map),
-// so memory depends on the number of active flows, never on the file size.
+// frame, shards the flows over workers that run the flow tables, the TCP
+// analysis and the application parsers, and hands every record, in one
+// order whatever the number of workers, to the rules, the run's
+// Summariser and the caller's sink (docs/architecture.md). What it keeps
+// is bounded by the active flows, never by the file size.
 //
-// The sinks (JSON, text, later Parquet and HTML) live in package report and
-// implement FlowSink; cmd/pcapx wires them together. analyze never knows an
+// The sinks (text, JSON, Parquet, HTML) live in package report and
+// implement run.Sink; cmd/pcapx wires them together. analyze never knows an
 // output format.
 package analyze
 
@@ -15,6 +16,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pcapx/pcapx/analyze/source"
 	"github.com/pcapx/pcapx/flows"
@@ -44,6 +46,36 @@ type Config struct {
 	// Workers is how many flow workers share the analysis (0: one per
 	// core). The output is the same for any number.
 	Workers int
+	// Since and Until, when not zero, select a time window: only packets
+	// with Since <= timestamp < Until are analysed. The reader skips the
+	// others before they are decoded (Capture.OutsideWindow counts them).
+	Since, Until time.Time
+}
+
+// window is the source's window (ns) for Since and Until.
+func (cfg *Config) window() (since, until int64) {
+	if !cfg.Since.IsZero() {
+		since = cfg.Since.UnixNano()
+	}
+	if !cfg.Until.IsZero() {
+		until = cfg.Until.UnixNano()
+	}
+	return since, until
+}
+
+// windowText is the window as an RFC 3339 interval, "" without one.
+func (cfg *Config) windowText() string {
+	if cfg.Since.IsZero() && cfg.Until.IsZero() {
+		return ""
+	}
+	s, u := "..", ".."
+	if !cfg.Since.IsZero() {
+		s = cfg.Since.UTC().Format(time.RFC3339Nano)
+	}
+	if !cfg.Until.IsZero() {
+		u = cfg.Until.UTC().Format(time.RFC3339Nano)
+	}
+	return s + "/" + u
 }
 
 // The run model lives in package run; these names keep the callers that
@@ -76,7 +108,11 @@ func Tee(sinks ...Sink) Sink { return run.Tee(sinks...) }
 // one order (worker.go, merge.go, docs/architecture.md). The output does
 // not depend on the number of workers.
 func Run(cfg Config, sink Sink) (*Result, error) {
-	rd, err := source.Open(cfg.Inputs, source.Options{Stdin: cfg.Stdin})
+	if !cfg.Since.IsZero() && !cfg.Until.IsZero() && !cfg.Since.Before(cfg.Until) {
+		return nil, fmt.Errorf("time window: since %s is not before until %s", cfg.Since.UTC().Format(time.RFC3339Nano), cfg.Until.UTC().Format(time.RFC3339Nano))
+	}
+	since, until := cfg.window()
+	rd, err := source.Open(cfg.Inputs, source.Options{Stdin: cfg.Stdin, Since: since, Until: until})
 	if err != nil {
 		return nil, err
 	}
@@ -127,6 +163,7 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 	r.Table.Peak = int(m.peak)
 	sum.Summarise(r)
 	fillCapture(r, rd)
+	r.Capture.Window = cfg.windowText()
 	engine.SetRun(runInfo(rd, &r.Capture))
 	r.Findings = engine.Finish()
 	r.Suppressed, r.Omitted = engine.Suppressed, engine.Omitted
@@ -374,7 +411,7 @@ func (r *round) reset() {
 // runInfo is what the rules learn of the capture as a whole: the frames
 // read and cut short, its time span, and which files were read or skipped.
 func runInfo(rd source.Reader, c *Capture) rules.RunInfo {
-	info := rules.RunInfo{Packets: c.Packets, TruncatedFrames: c.Truncated, FirstNS: c.FirstNS, LastNS: c.LastNS}
+	info := rules.RunInfo{Packets: c.Packets, TruncatedFrames: c.Truncated, FirstNS: c.FirstNS, LastNS: c.LastNS, OutsideWindow: c.OutsideWindow}
 	for _, fi := range rd.Files() {
 		if fi.Skipped {
 			info.Skipped = append(info.Skipped, fi.Name)
@@ -402,6 +439,7 @@ func fillCapture(r *Result, rd source.Reader) {
 		}
 		c.Files = append(c.Files, f)
 		c.Packets += fi.Packets
+		c.OutsideWindow += fi.Outside
 		c.Bytes += fi.Bytes
 		if fi.Packets > 0 {
 			if c.FirstNS == 0 || fi.First < c.FirstNS {

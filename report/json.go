@@ -1,7 +1,8 @@
-// Package report holds the sinks that turn a run into something a person or a
-// program reads: the terminal summary and the JSON document (Parquet and HTML
-// come later). Sinks receive flows as they end (analyze.FlowSink) and the
-// summary at the end; they never see packets.
+// Package report holds the outputs that turn a run into something a person
+// or a program reads: the terminal summary and the JSON document here, the
+// Parquet tables in report/parquet, the HTML page in report/html. Sinks
+// receive the records as they complete (run.Sink) and the run's Result at
+// the end; they never see packets.
 package report
 
 import (

@@ -31,6 +31,9 @@ func Text(w io.Writer, r *analyze.Result) error {
 		fmt.Fprintf(&b, "Span      %s → %s (%s)\n", c.First, c.Last, HumanDuration(c.Duration))
 	}
 	fmt.Fprintf(&b, "Packets   %d (%s)   link types: %s\n", c.Packets, HumanBytes(c.Bytes), strings.Join(c.LinkTypes, ", "))
+	if c.Window != "" {
+		fmt.Fprintf(&b, "Window    %s: %d packets outside it skipped\n", c.Window, c.OutsideWindow)
+	}
 	fmt.Fprintf(&b, "Flows     %d   %s\n", c.Flows, countsLine(r.Protocols))
 	if len(r.FlowStates) > 0 {
 		fmt.Fprintf(&b, "States    %s\n", countsLine(r.FlowStates))

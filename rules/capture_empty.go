@@ -61,6 +61,10 @@ func (c *captureEmpty) Finish(report func(Finding)) {
 		msg = fmt.Sprintf("none of the %d capture files (%s) holds a packet: each is a valid capture file header and nothing after it",
 			len(f.Files), nameList(f.Files))
 	}
+	if f.OutsideWindow > 0 {
+		// The files do hold packets: the window left them all out.
+		msg = fmt.Sprintf("no packets in the time window (--since/--until): all %d packets of %s are outside it", f.OutsideWindow, nameList(f.Files))
+	}
 	if len(f.Files) > 0 && len(f.Skipped) > 0 {
 		msg += fmt.Sprintf("; %d more %s skipped as empty or not a capture (%s)", len(f.Skipped), plural(len(f.Skipped), "file was", "files were"), nameList(f.Skipped))
 	}

@@ -322,6 +322,7 @@ func (c *customChecker) flow(r *flows.Record, report func(Finding)) {
 		Flow:     &ref,
 		Evidence: evidence(flows.FrameRef{File: r.FirstFile, Frame: r.FirstFrame}),
 		Filter:   ref.DisplayFilter(),
+		Key:      map[string]string{"proto": r.Proto, "server": endpoint(r.DstAddr, r.DstPort)},
 	})
 }
 
@@ -345,7 +346,7 @@ func (c *customChecker) Finish(report func(Finding)) {
 				msg += fmt.Sprintf(" (%d times)", e.count)
 			}
 		}
-		report(e.finding(c.rule, c.p.Severity, msg, filter))
+		report(e.finding(c.rule, c.p.Severity, msg, filter).keyed(customKey(c.c.kind.kind, d)...))
 	}
 	if c.g.overflow > 0 {
 		report(Finding{Rule: c.rule.ID, Severity: c.p.Severity, Title: c.rule.Title, Count: c.g.overflow, Evidence: []Evidence{},
@@ -437,4 +438,28 @@ func (c *customChecker) Warnings() []string {
 			c.rule.ID, c.msgErrs, c.msgErr1))
 	}
 	return w
+}
+
+// customKey is the Key of a custom rule's group: what it groups by (see
+// Event), with an HTTP status as its class.
+func customKey(k EventKind, d *customData) []string {
+	switch k {
+	case EventDNS:
+		rcode := d.dns.RcodeName
+		if d.dns.Unanswered {
+			rcode = "unanswered"
+		}
+		return []string{"qname", d.dns.QName, "rcode", rcode}
+	case EventHTTP:
+		kv := []string{"host", d.http.Host, "status_class", statusClass(d.http.Status)}
+		if d.http.Host == "" {
+			kv = append(kv, "server", d.http.DstAddr)
+		}
+		return kv
+	case EventTLS:
+		return []string{"sni", d.tls.SNI}
+	case EventICMP:
+		return []string{"kind", d.icmp.Kind, "from", d.icmp.SrcAddr, "toward", d.icmp.QuotedDstAddr}
+	}
+	return nil
 }

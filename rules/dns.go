@@ -66,7 +66,7 @@ func (c *dnsError) Finish(report func(Finding)) {
 			msg = fmt.Sprintf("%d %s response(s) from %s for %s distinct names, e.g. %s", e.count, n.rcodeName, n.server, n.distinct(), strings.Join(e.examples, ", "))
 			filter = fmt.Sprintf("dns.flags.response == 1 && dns.flags.rcode == %d && %s", n.rcode&0xf, srcFilter(n.server))
 		}
-		report(e.finding(DNSError, sev, msg, filter))
+		report(e.finding(DNSError, sev, msg, filter).keyed("server", n.server, "rcode", n.rcodeName))
 	}
 	if c.g.overflow > 0 {
 		report(Finding{Rule: DNSError.ID, Severity: c.p.Severity, Title: DNSError.Title, Count: c.g.overflow, Evidence: []Evidence{},
@@ -223,7 +223,7 @@ func (c *dnsUnanswered) Finish(report func(Finding)) {
 		}
 		msg := fmt.Sprintf("%d query(ies) from %s to %d servers got no response: %s%s — the client's own path or firewall is likelier than each server; e.g. %s",
 			e.count, e.key, cf.servers, strings.Join(cf.names, ", "), more, strings.Join(e.examples, ", "))
-		report(e.finding(DNSUnanswered, c.p.Severity, msg, "dns.flags.response == 0 && !dns.response_in && "+srcFilter(e.key)))
+		report(e.finding(DNSUnanswered, c.p.Severity, msg, "dns.flags.response == 0 && !dns.response_in && "+srcFilter(e.key)).keyed("client", e.key))
 	}
 	for _, e := range c.g.sorted() {
 		if folded[e] {
@@ -235,7 +235,7 @@ func (c *dnsUnanswered) Finish(report func(Finding)) {
 		if len(n.names) == 1 {
 			filter += " && dns.qry.name == " + wsString(n.qname)
 		}
-		report(e.finding(DNSUnanswered, c.p.Severity, msg, filter))
+		report(e.finding(DNSUnanswered, c.p.Severity, msg, filter).keyed("server", n.server))
 	}
 	if c.g.overflow > 0 {
 		report(Finding{Rule: DNSUnanswered.ID, Severity: c.p.Severity, Title: DNSUnanswered.Title, Count: c.g.overflow, Evidence: []Evidence{},

@@ -53,7 +53,7 @@ func (c *httpServerError) Finish(report func(Finding)) {
 		}
 		msg := fmt.Sprintf("%d response(s) %d %s from %s (%s:%d), e.g. %s", e.count, h.Status, h.Reason, host, h.DstAddr, h.DstPort, strings.Join(e.examples, "; "))
 		filter := fmt.Sprintf("http.response.code == %d && %s", h.Status, hostFilter(h.DstAddr))
-		report(e.finding(HTTPServerError, c.p.Severity, msg, filter))
+		report(e.finding(HTTPServerError, c.p.Severity, msg, filter).keyed("host", h.Host, "server", h.DstAddr, "status_class", statusClass(h.Status)))
 	}
 	c.g.reportOverflow(report, HTTPServerError, c.p.Severity, "HTTP 5xx responses", "http.response.code >= 500")
 }

@@ -92,7 +92,7 @@ func (c *httpIncomplete) Finish(report func(Finding)) {
 		msg := fmt.Sprintf("%d HTTP response(s) from %s (%s) cut off before their end, e.g. %s; the connection was %s",
 			e.count, host, endpoint(d.h.DstAddr, d.h.DstPort), strings.Join(e.examples, "; "), strings.Join(d.ends, ", then "))
 		filter := fmt.Sprintf("http.response && %s && tcp.port == %d", hostFilter(d.h.DstAddr), d.h.DstPort)
-		report(e.finding(HTTPIncompleteResponse, c.p.Severity, msg, filter))
+		report(e.finding(HTTPIncompleteResponse, c.p.Severity, msg, filter).keyed("host", d.h.Host, "server", endpoint(d.h.DstAddr, d.h.DstPort)))
 	}
 	c.g.reportOverflow(report, HTTPIncompleteResponse, c.p.Severity, "incomplete HTTP responses", "")
 }

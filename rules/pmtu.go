@@ -188,7 +188,7 @@ func (c *pmtuBlackHole) Finish(report func(Finding)) {
 		if !d.atSender {
 			filter = fmt.Sprintf("%s && %s && %s", hostFilter(d.sender), hostFilter(d.receiver), filterExpert)
 		}
-		report(e.finding(PMTUBlackHole, c.p.Severity, msg, filter))
+		report(e.finding(PMTUBlackHole, c.p.Severity, msg, filter).keyed("sender", d.sender, "receiver", d.receiver))
 	}
 	c.g.reportOverflow(report, PMTUBlackHole, c.p.Severity, "stalled flows of likely PMTU black holes", "tcp.analysis.retransmission")
 }
@@ -313,7 +313,7 @@ func (c *pmtuReported) Finish(report func(Finding)) {
 		if d.proto == "icmp6" {
 			field = "icmpv6.type == 2"
 		}
-		report(e.finding(PMTUFragNeeded, c.p.Severity, msg, field+" && "+srcFilter(d.router)))
+		report(e.finding(PMTUFragNeeded, c.p.Severity, msg, field+" && "+srcFilter(d.router)).keyed("router", d.router, "mtu", fmt.Sprint(d.mtu)))
 	}
 	c.g.reportOverflow(report, PMTUFragNeeded, c.p.Severity, "ICMP fragmentation-needed / packet-too-big messages", "icmp.type == 3 && icmp.code == 4 || icmpv6.type == 2")
 }

@@ -11,6 +11,7 @@ package rules
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/pcapx/pcapx/flows"
@@ -93,6 +94,7 @@ type RunInfo struct {
 	FirstNS, LastNS int64    // the capture's time span
 	Files           []string // the files read as captures, as named in the input
 	Skipped         []string // files of a directory or glob skipped: empty, or not a capture
+	OutsideWindow   int64    // packets read but skipped as outside the time window (analyze --since/--until)
 }
 
 // RunAware is a Checker that wants the run's RunInfo before Finish.
@@ -181,6 +183,38 @@ type Finding struct {
 	Flow     *flows.FlowRef `json:"flow,omitempty"`
 	Evidence []Evidence     `json:"evidence"`
 	Filter   string         `json:"filter"` // Wireshark display filter showing the evidence
+	// Key is what tells the finding apart from the rule's other findings
+	// and survives a capture of the same traffic taken again: server
+	// address and port, SNI, HTTP host, DNS server and rcode, status
+	// class, never a client's ephemeral port, a time or a frame number.
+	// Baselines (pcapx check) and pcapx diff match findings by it, so a
+	// rule's key names are part of its contract. Findings of one rule
+	// share a key where the rule tells apart more than survives: each
+	// flow of a per-flow rule (tcp-stall, tcp-zero-window,
+	// tcp-duplicate-ack-storm, a custom flow rule) to one server, the
+	// statuses of one class. Empty for a finding about the capture as a
+	// whole (at most one per rule and run) and for the count of a rule's
+	// findings beyond its bound.
+	Key map[string]string `json:"key,omitempty"`
+}
+
+// keyed returns f with its Key made of name, value pairs (an odd last
+// name is ignored: every caller passes pairs).
+func (f Finding) keyed(kv ...string) Finding {
+	f.Key = make(map[string]string, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		f.Key[kv[i]] = kv[i+1]
+	}
+	return f
+}
+
+// statusClass names an HTTP status's class ("5xx"): a key holds the
+// class, so a 502 that became a 503 is the same finding.
+func statusClass(status int) string {
+	if status < 100 || status > 999 {
+		return strconv.Itoa(status)
+	}
+	return strconv.Itoa(status/100) + "xx"
 }
 
 // Evidence points at one frame.

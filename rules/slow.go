@@ -160,6 +160,7 @@ type sample struct {
 	server  string // the server's address: the RTT fallback and the filter
 	port    uint16 // the server's port (0 for DNS)
 	key     string // the group: the slow server as the message names it
+	name    string // the TLS SNI or HTTP Host the group is about, for the finding's Key
 	ts      int64
 	frame   flows.FrameRef
 	ref     flows.FlowRef
@@ -218,14 +219,14 @@ func (k phase) describe(ev *Event, s *sample) {
 	case phaseTLS:
 		t := ev.TLS
 		s.ts, s.frame, s.ref = t.ClientHelloNS, t.ClientHelloFrame, t.FlowRef
-		s.key = endpoint(t.DstAddr, t.DstPort)
+		s.key, s.name = endpoint(t.DstAddr, t.DstPort), t.SNI
 		if t.SNI != "" {
 			s.key += " (" + t.SNI + ")"
 		}
 	default:
 		h := ev.HTTP
 		s.ts, s.frame, s.ref, s.example = h.RequestNS, h.RequestFrame, h.FlowRef, h.Method+" "+h.Target
-		s.key = fmt.Sprintf("%s (%s)", h.Host, endpoint(h.DstAddr, h.DstPort))
+		s.key, s.name = fmt.Sprintf("%s (%s)", h.Host, endpoint(h.DstAddr, h.DstPort)), h.Host
 	}
 }
 
@@ -340,6 +341,7 @@ func (c *slowPhase) slow(s *sample, rtt float64) bool {
 type slowAcc struct {
 	server                  string
 	port                    uint16
+	name                    string // sample.name
 	wait, srv, other, trips float64
 	retx                    int
 	held                    int     // connects whose SYN met a connection the server still held
@@ -369,7 +371,7 @@ func (c *slowPhase) judge(s *sample) {
 	}
 	a, _ := e.data.(*slowAcc)
 	if a == nil {
-		a = &slowAcc{server: s.server, port: s.port, rttMin: rtt, rttMax: rtt, fastest: s.total}
+		a = &slowAcc{server: s.server, port: s.port, name: s.name, rttMin: rtt, rttMax: rtt, fastest: s.total}
 		e.data = a
 	}
 	a.wait += sp.wait
@@ -521,5 +523,14 @@ func (k phase) finding(e *group, p Params) Finding {
 		head = fmt.Sprintf("%d HTTP response(s) from %s slow to start (mean %s, worst %s), e.g. %s", e.count, e.key, msText(mean), msText(e.worst), strings.Join(e.examples, "; "))
 		filter = fmt.Sprintf("http.time >= %g && %s", a.fastest/1000, host)
 	}
-	return e.finding(k.rule(), p.Severity, head+": "+k.cause(e, a), filter)
+	f := e.finding(k.rule(), p.Severity, head+": "+k.cause(e, a), filter)
+	switch k {
+	case phaseDNS:
+		return f.keyed("server", a.server)
+	case phaseConnect:
+		return f.keyed("server", endpoint(a.server, a.port))
+	case phaseTLS:
+		return f.keyed("server", endpoint(a.server, a.port), "sni", a.name)
+	}
+	return f.keyed("host", a.name, "server", endpoint(a.server, a.port))
 }

@@ -202,7 +202,8 @@ func (c *churnCheck) Finish(report func(Finding)) {
 			continue
 		}
 		report(e.finding(TCPConnectionChurn, c.p.Severity, c.message(e, d, rate),
-			fmt.Sprintf("tcp.flags.syn == 1 && tcp.flags.ack == 0 && %s && %s && tcp.dstport == %d", srcFilter(d.src), dstFilter(d.dst), d.port)))
+			fmt.Sprintf("tcp.flags.syn == 1 && tcp.flags.ack == 0 && %s && %s && tcp.dstport == %d", srcFilter(d.src), dstFilter(d.dst), d.port)).
+			keyed("client", d.src, "server", endpoint(d.dst, d.port)))
 	}
 }
 

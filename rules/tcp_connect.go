@@ -168,7 +168,7 @@ func (c *connGroup) Finish(report func(Finding)) {
 		}
 		msg := fmt.Sprintf("%s %s %d server endpoints (%d connection attempt(s), %d SYNs sent in all): %s%s — the client's own path, proxy or firewall is likelier than each server",
 			e.key, how, cf.servers, e.count, cf.syns, strings.Join(cf.names, ", "), more)
-		report(e.finding(rule, c.p.Severity, msg, filter))
+		report(e.finding(rule, c.p.Severity, msg, filter).keyed("client", e.key))
 	}
 	for _, e := range merged.sorted() {
 		if folded[e] {
@@ -185,7 +185,7 @@ func (c *connGroup) Finish(report func(Finding)) {
 			msg = fmt.Sprintf("%d connection attempt(s) to %s were refused with a reset, from %s", e.count, e.key, strings.Join(e.examples, ", "))
 			filter = fmt.Sprintf("tcp.flags.reset == 1 && %s && tcp.srcport == %d", hostFilter(a.dst), a.port)
 		}
-		report(e.finding(rule, c.p.Severity, msg, filter))
+		report(e.finding(rule, c.p.Severity, msg, filter).keyed("server", e.key))
 	}
 	if n := c.rest.overflow + merged.overflow; n > 0 {
 		rule := TCPConnectionRefused

@@ -237,7 +237,7 @@ func (c *reuseCheck) Finish(report func(Finding)) {
 		}
 		fmt.Fprintf(&b, ". E.g. %s", strings.Join(d.tuples, "; "))
 		report(e.finding(TCPPortReuse, c.p.Severity, b.String(),
-			fmt.Sprintf("tcp.analysis.reused_ports && %s && tcp.port == %d", hostFilter(d.dst), d.port)))
+			fmt.Sprintf("tcp.analysis.reused_ports && %s && tcp.port == %d", hostFilter(d.dst), d.port)).keyed("server", endpoint(d.dst, d.port)))
 	}
 	c.g.reportOverflow(report, TCPPortReuse, c.p.Severity, "port reuses", "tcp.flags.syn == 1")
 }

@@ -79,7 +79,7 @@ func (c *tcpReset) Finish(report func(Finding)) {
 		msg := fmt.Sprintf("%d connection(s) with %s reset by the %s with data in flight: %d bytes of the %s's own not yet acknowledged, %d bytes of the %s's unacknowledged; clients %s",
 			e.count, endpoint(d.dst, d.port), d.by, d.inFlight, d.by, d.fromPeer, other, strings.Join(e.examples, ", "))
 		filter := fmt.Sprintf("tcp.flags.reset == 1 && %s && tcp.port == %d", hostFilter(d.dst), d.port)
-		report(e.finding(TCPResetMidstream, c.p.Severity, msg, filter))
+		report(e.finding(TCPResetMidstream, c.p.Severity, msg, filter).keyed("server", endpoint(d.dst, d.port), "reset_by", d.by))
 	}
 	c.g.reportOverflow(report, TCPResetMidstream, c.p.Severity, "mid-stream resets", "tcp.flags.reset == 1")
 }

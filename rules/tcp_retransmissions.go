@@ -129,7 +129,7 @@ func (c *tcpRetx) Finish(report func(Finding)) {
 			g.flows, g.key, g.retx, g.pkts, 100*float64(g.retx)/float64(max(g.pkts, 1)), g.fast, g.spurious, g.worstFlow, g.worst)
 		report(Finding{Rule: TCPRetransmissions.ID, Severity: c.p.Severity, Title: TCPRetransmissions.Title, Message: msg, Count: g.retx,
 			First: flows.FormatTime(g.first), Last: flows.FormatTime(g.last), FirstNS: g.first, LastNS: g.last, Evidence: g.evidence,
-			Filter: fmt.Sprintf("%s && tcp.port == %d && tcp.analysis.retransmission", hostFilter(g.addr), g.port)})
+			Filter: fmt.Sprintf("%s && tcp.port == %d && tcp.analysis.retransmission", hostFilter(g.addr), g.port)}.keyed("server", g.key))
 	}
 	if c.over > 0 {
 		report(Finding{Rule: TCPRetransmissions.ID, Severity: c.p.Severity, Title: TCPRetransmissions.Title, Count: c.over, Evidence: []Evidence{},
@@ -146,6 +146,9 @@ func flowFinding(r *Rule, sev Severity, f *flows.Record, count int64, msg, exper
 		First: f.First.String(), Last: f.Last.String(), FirstNS: f.FirstNS, LastNS: f.LastNS,
 		Filter:   ref.DisplayFilter(),
 		Evidence: []Evidence{},
+		// One finding per flow, but the flow's client port changes with
+		// every capture: the server endpoint is what identifies it.
+		Key: map[string]string{"server": endpoint(f.DstAddr, f.DstPort)},
 	}
 	if expert != "" {
 		fd.Filter += " && " + expert

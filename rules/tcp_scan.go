@@ -299,7 +299,9 @@ func (c *scanCheck) finding(t *scanTally) Finding {
 	counts := fmt.Sprintf("%d attempts: %d answered, %d refused, %d silent; over %s%s", n, t.answered, t.refused, t.silent, durText(dur), rate)
 	var r *Rule
 	var msg, filter string
+	var key []string
 	if c.sweep {
+		key = []string{"scanner", t.src, "port", fmt.Sprint(t.port)}
 		r = TCPSweep
 		open := first(answeredTargets(t.targets), 10)
 		msg = fmt.Sprintf("%s tried port %d on %d hosts (%s)", t.src, t.port, len(t.targets), counts)
@@ -309,6 +311,7 @@ func (c *scanCheck) finding(t *scanTally) Finding {
 		filter = fmt.Sprintf("tcp.flags.syn == 1 && tcp.flags.ack == 0 && %s && tcp.dstport == %d", srcFilter(t.src), t.port)
 	} else {
 		r = TCPPortScan
+		key = []string{"scanner", t.src, "target", t.dst}
 		var open []string
 		for _, port := range answeredTargets(t.ports) {
 			open = append(open, fmt.Sprint(port))
@@ -327,7 +330,7 @@ func (c *scanCheck) finding(t *scanTally) Finding {
 		Rule: r.ID, Severity: c.p.Severity, Title: r.Title, Message: msg,
 		First: flows.FormatTime(t.first), Last: flows.FormatTime(t.last), FirstNS: t.first, LastNS: t.last,
 		Count: n, Evidence: evidence(t.evidence...), Filter: filter,
-	}
+	}.keyed(key...)
 }
 
 // answeredTargets are a tally's targets that answered, in order.

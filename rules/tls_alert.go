@@ -92,7 +92,7 @@ func (c *tlsAlert) Finish(report func(Finding)) {
 			msg += fmt.Sprintf(" (%s, %s)", t.Version, t.Cipher)
 		}
 		filter := fmt.Sprintf("tls.alert_message.level == 2 && %s && tcp.port == %d", hostFilter(t.DstAddr), t.DstPort)
-		report(e.finding(TLSAlert, c.p.Severity, msg, filter))
+		report(e.finding(TLSAlert, c.p.Severity, msg, filter).keyed("server", endpoint(t.DstAddr, t.DstPort), "sni", t.SNI, "alert", t.Alert, "alert_from", t.AlertFrom))
 	}
 	c.g.reportOverflow(report, TLSAlert, c.p.Severity, "fatal TLS alerts", "tls.alert_message.level == 2")
 }

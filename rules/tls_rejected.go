@@ -71,7 +71,7 @@ func (c *tlsRejected) Finish(report func(Finding)) {
 			msg += " (ALPN " + strings.Join(t.ALPN, ", ") + ")"
 		}
 		filter := fmt.Sprintf("%s && tcp.port == %d && (tls.handshake.type == 1 || tcp.flags.reset == 1 || tls.alert_message)", hostFilter(t.DstAddr), t.DstPort)
-		report(e.finding(TLSHandshakeRejected, c.p.Severity, msg, filter))
+		report(e.finding(TLSHandshakeRejected, c.p.Severity, msg, filter).keyed("server", endpoint(t.DstAddr, t.DstPort), "sni", t.SNI, "outcome", t.Outcome, "alert", t.Alert))
 	}
 	c.g.reportOverflow(report, TLSHandshakeRejected, c.p.Severity, "rejected TLS handshakes", "tls.handshake.type == 1")
 }

@@ -95,7 +95,14 @@ type Capture struct {
 	Malformed int64    `json:"malformed_frames"`
 	Fragments int64    `json:"ip_fragments"`
 	Truncated int64    `json:"truncated_frames"` // cut short by the snapshot length
-	Warnings  []string `json:"warnings"`
+	// Window is the time window of analyze.Config's Since and Until as an
+	// RFC 3339 interval ("SINCE/UNTIL", ".." for an open end); "" without
+	// one.
+	Window string `json:"window,omitempty"`
+	// OutsideWindow counts the packets read but skipped as outside the
+	// window; Packets does not count them.
+	OutsideWindow int64    `json:"outside_window,omitempty"`
+	Warnings      []string `json:"warnings"`
 }
 
 // File is one input file.

@@ -59,6 +59,7 @@ type input struct {
 	snapZero bool      // some interface has no snaplen limit
 
 	pkt         Packet // the head packet, reused for every record
+	outside     bool   // the record emit last saw is outside the time window: not a packet to return
 	frames      int64  // frames numbered so far, as Wireshark numbers them
 	lastTS      int64  // timestamp of the previous packet (for SPBs, which have none)
 	hasFirst    bool
@@ -153,7 +154,7 @@ func (in *input) probe() error {
 			in.consumed.Store(0)
 			// Nothing is counted until the file is really read.
 			fi := &in.info
-			fi.Packets, fi.Frames, fi.Bytes, fi.First, fi.Last = 0, 0, 0, 0, 0
+			fi.Packets, fi.Frames, fi.Bytes, fi.First, fi.Last, fi.Outside = 0, 0, 0, 0, 0, 0
 		}
 	} else {
 		in.finish()
@@ -385,19 +386,24 @@ func (in *input) advance() (bool, error) {
 	if in.done {
 		return false, nil
 	}
-	var ok bool
-	var err error
-	switch in.kind {
-	case kindPcap:
-		ok, err = in.nextPcap()
-	case kindPcapng:
-		ok, err = in.nextPcapng()
+	for {
+		var ok bool
+		var err error
+		switch in.kind {
+		case kindPcap:
+			ok, err = in.nextPcap()
+		case kindPcapng:
+			ok, err = in.nextPcapng()
+		}
+		if !ok || err != nil {
+			in.done = true
+			return false, err
+		}
+		if !in.outside {
+			return true, nil
+		}
+		in.outside = false
 	}
-	if !ok || err != nil {
-		in.done = true
-		return false, err
-	}
-	return true, nil
 }
 
 // kept says what was kept before a problem that ends the file.
@@ -425,6 +431,17 @@ func (in *input) emit(off int64, data []byte, ts int64, orig int, lt uint16, ifa
 	p.Offset = off
 	p.Interface = iface
 	fi := &in.info
+	if !in.r.opts.inWindow(ts) {
+		// Skipped here, before anything decodes it; counted so the
+		// summary can say how many the window left out. A packet was
+		// read, so damage after it is a warning, even while probing.
+		in.outside = true
+		in.probing = false
+		fi.Outside++
+		in.lastTS = ts
+		return
+	}
+	in.outside = false
 	if fi.Packets == 0 || ts < fi.First {
 		fi.First = ts
 	}

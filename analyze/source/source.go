@@ -96,7 +96,10 @@ type FileInfo struct {
 	// Hardware, OS and Application are the pcapng SHB's shb_hardware,
 	// shb_os and shb_userappl options of the first section that has them.
 	Hardware, OS, Application string
-	Packets                   int64 // packets read
+	Packets                   int64 // packets read (inside Options' time window)
+	// Outside counts the packets read but skipped: outside the time
+	// window of Options.Since and Until.
+	Outside int64
 	// Frames is the last frame number given, as Wireshark numbers
 	// frames: it exceeds Packets when a pcapng file holds records
 	// Wireshark shows as frames but that are not packets (systemd
@@ -123,6 +126,16 @@ type Options struct {
 	// Stdin is read for the path "-" (default os.Stdin). It is read once
 	// and never closed by the Reader.
 	Stdin io.Reader
+	// Since and Until, when not zero, keep only the packets with
+	// Since <= timestamp < Until (ns since the epoch); the others are
+	// read, counted in FileInfo.Outside and never returned. Frame numbers
+	// still count them, so evidence names the frames Wireshark shows.
+	Since, Until int64
+}
+
+// inWindow says whether a timestamp is inside Since and Until.
+func (o *Options) inWindow(ts int64) bool {
+	return (o.Since == 0 || ts >= o.Since) && (o.Until == 0 || ts < o.Until)
 }
 
 // Reader is a stream of packets from one or more captures, in timestamp

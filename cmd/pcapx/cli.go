@@ -90,7 +90,8 @@ flow and analyses TCP the way Wireshark does.`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newAnalyze(stdin, stdout, stderr), newReport(stdout), newRules(stdout), newVersion(stdout))
+	root.AddCommand(newAnalyze(stdin, stdout, stderr), newReport(stdout), newRules(stdout), newVersion(stdout),
+		newCheck(stdout, stderr), newDiff(stdin, stdout, stderr))
 	return root
 }
 
@@ -118,6 +119,7 @@ type analyzeFlags struct {
 	byVLAN   bool
 	outDir   string // -o: directory for the Parquet tables
 	outPart  string // --partition: Hive partition path under -o
+	window   windowFlags
 }
 
 func newAnalyze(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
@@ -144,7 +146,8 @@ a capture); 2 with --strict when a capture was damaged.`,
   pcapx analyze /var/capture/          # a ring buffer directory
   pcapx analyze --fail-on error fixtures/*.pcapng   # CI: exit 3 on errors
   pcapx analyze --rules rules.yaml capture.pcap     # tuned thresholds
-  pcapx analyze -o out --partition date=2026-11-21,host=web1 capture.pcap   # Parquet tables`,
+  pcapx analyze -o out --partition date=2026-11-21,host=web1 capture.pcap   # Parquet tables
+  pcapx analyze --since 2026-11-21 --until 2026-11-22 /var/capture/   # one day of a ring`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAnalyze(fl, args, stdin, stdout, stderr)
@@ -162,6 +165,7 @@ a capture); 2 with --strict when a capture was damaged.`,
 	f.BoolVar(&fl.byVLAN, "flow-key-vlan", false, "make the VLAN id part of the flow key (off by default: the two directions of one connection often carry different tags)")
 	f.StringVarP(&fl.outDir, "out", "o", "", "write the Parquet tables (flows, findings, dns, http, tls, icmp, capture, timeline) and report.html into `DIR`; see docs/schema.md")
 	f.StringVar(&fl.outPart, "partition", "", "with -o: write under a Hive partition, e.g. date=2026-11-21,host=web1 (DIR/date=.../host=.../)")
+	fl.window.register(cmd)
 	cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"text", "json", "ndjson"}, cobra.ShellCompDirectiveNoFileComp
 	})
@@ -205,6 +209,9 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 		Flows:      flows.Config{MaxFlows: fl.maxFlows, KeyByVLAN: fl.byVLAN},
 		Workers:    fl.workers,
 		TopTalkers: fl.top,
+	}
+	if err := fl.window.apply(&cfg); err != nil {
+		return &codeError{exitError, err}
 	}
 	bar := newProgress(fl.progress, stderr)
 	if bar != nil {

@@ -22,13 +22,22 @@ func TestScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	xsd, err := filepath.Abs("../../regress/testdata/junit.xsd")
+	if err != nil {
+		t.Fatal(err)
+	}
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("CAPTURES", caps)
+			env.Setenv("JUNIT_XSD", xsd)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// regresscap FILE [-port N] [-start RFC3339] [-changed]: write
+			// internal/regresscap's capture (the same traffic with other
+			// client ports and times, or after a change).
+			"regresscap": regresscapCmd,
 			// exitcode N CMD ARGS...: run CMD and require exit status N
 			// (testscript's exec only knows zero and non-zero).
 			"exitcode": func(ts *testscript.TestScript, neg bool, args []string) {

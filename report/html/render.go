@@ -6,11 +6,11 @@
 // RTT, DNS rcodes, HTTP status codes, TLS failures by SNI, top talkers), a
 // per-connection timing waterfall, and a sortable, filterable flow table.
 //
-// A Collector (an analyze.Sink) keeps a bounded digest of the records as a
-// run goes; Collector.Data turns it and the run's Result into a Data, a
-// plain JSON-serialisable value; Render and WriteFile turn a Data into the
-// page. The same Data is rebuilt later from the run's Parquet tables
-// (report/parquet.Replay into a Collector: `pcapx report DIR`).
+// FromResult turns a run's Result (whose Summariser kept the bounded lists
+// the page shows) into a Data, a plain JSON-serialisable value; Render and
+// WriteFile turn a Data into the page. The same Result is rebuilt later
+// from the run's Parquet tables (report/parquet.Replay: `pcapx report
+// DIR`), so the page is too.
 //
 // Security. Everything taken from a capture is hostile. The page is built
 // with html/template, which escapes each value for where it lands (text,

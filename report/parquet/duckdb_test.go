@@ -60,6 +60,7 @@ const conformanceVersion = "conformance-test"
 // tableRows adds to doc what the tables hold beyond the JSON document's
 // record arrays, so that doc[TABLE] is, for every table, the rows DuckDB
 // must read:
+//   - a finding's key object is its JSON text, as the key column holds it;
 //   - dns, http and tls rows get the frame columns the JSON leaves out,
 //     from the records the run handed to its sinks (in the same order);
 //   - "capture" is one row per file, built from the JSON's capture, tcp
@@ -101,6 +102,22 @@ func tableRows(t *testing.T, doc map[string]any, res *analyze.Result, rec *recor
 		refs = append(refs, r.Frame)
 	}
 	frames("icmp", "icmp", refs)
+
+	// The findings table holds a finding's key object as its JSON text,
+	// "" for none (the JSON omits it).
+	findings, _ := doc["findings"].([]any)
+	for _, r := range findings {
+		m := r.(map[string]any)
+		k, ok := m["key"]
+		m["key"] = ""
+		if ok {
+			b, err := json.Marshal(k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m["key"] = string(b)
+		}
+	}
 
 	capture := doc["capture"].(map[string]any)
 	tcp := doc["tcp"].(map[string]any)

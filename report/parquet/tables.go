@@ -1,6 +1,8 @@
 package parquet
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"sort"
 
@@ -226,6 +228,31 @@ func flowFor(f *findingRec) *flows.FlowRef {
 	return f.Flow
 }
 
+// keyText is a finding's Key as a JSON object, "" for none. encoding/json
+// sorts the names and writes valid UTF-8, so the text is canonical.
+func keyText(f *findingRec) string {
+	if len(f.Key) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(f.Key)
+	if err != nil { // a map of strings always marshals
+		panic(err)
+	}
+	return string(b)
+}
+
+// setKey reads keyText back.
+func setKey(f *findingRec, v string) error {
+	if v == "" {
+		f.Key = nil
+		return nil
+	}
+	if err := json.Unmarshal([]byte(v), &f.Key); err != nil {
+		return fmt.Errorf("column key: %w", err)
+	}
+	return nil
+}
+
 // timeText is a finding's time as the JSON has it (RFC 3339, ns, UTC).
 func timeText(ns int64) string {
 	if ns == 0 {
@@ -271,6 +298,10 @@ var findingsSpec = &spec[findingRec]{
 			func(f *findingRec, v int64) { flowFor(f).Stream = v }),
 		frames("evidence", "frames that show it: `file` indexes the run's input files, `frame` is Wireshark's frame number in that file", func(f *findingRec) *[]rules.Evidence { return &f.Evidence }),
 		str("filter", "a Wireshark display filter showing the evidence", func(f *findingRec) *string { return &f.Filter }).plain(),
+		// The key is a map whose names differ by rule: one JSON object
+		// per row (DuckDB: key->>'server') keeps the table's schema fixed.
+		symFunc("key", "the finding's identity as a JSON object (names such as `server`, `sni`, `host`, `rcode` by rule; see docs/check.md), what baselines and `pcapx diff` match findings by; empty for a finding about the whole capture",
+			keyText, setKey),
 	},
 	derive: func(f *findingRec) {
 		f.First, f.Last = timeText(f.FirstNS), timeText(f.LastNS)
@@ -463,6 +494,8 @@ func captureCols() []col[captureRow] {
 		i64("malformed_frames", "frames", "run total: frames whose headers did not parse", func(r *captureRow) *int64 { return &cp(r).Malformed }),
 		i64("ip_fragments", "frames", "run total: IP fragments", func(r *captureRow) *int64 { return &cp(r).Fragments }),
 		i64("truncated_frames", "frames", "run total: frames cut short by the snapshot length", func(r *captureRow) *int64 { return &cp(r).Truncated }),
+		sym("window", "run: the time window of `--since`/`--until` as an RFC 3339 interval `SINCE/UNTIL` (`..` for an open end); empty without one", func(r *captureRow) *string { return &cp(r).Window }),
+		i64("outside_window", "packets", "run total: packets read but skipped as outside the time window (not in `packets`)", func(r *captureRow) *int64 { return &cp(r).OutsideWindow }),
 		strList("warnings", "run: what was wrong with the input (damage, with file, byte offset and frame) and with the run (evicted flows)", func(r *captureRow) *[]string { return &cp(r).Warnings }),
 		i64("tcp_streams", "flows", "run total: TCP flows (`tcp.streams` in the JSON)", func(r *captureRow) *int64 { return &r.Run.TCP.Streams }),
 		i64("tcp_retransmissions", "segments", "run total of flows' `retransmissions`", func(r *captureRow) *int64 { return &tc(r).Retransmissions }),
