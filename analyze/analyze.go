@@ -13,7 +13,9 @@ package analyze
 import (
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +48,10 @@ type Config struct {
 	// Workers is how many flow workers share the analysis (0: one per
 	// core). The output is the same for any number.
 	Workers int
+	// Stop, when closed, ends the standard input ("-") as if it had
+	// reached its end: the run analyses and reports what it read, with a
+	// capture warning saying so (Ctrl-C on live input).
+	Stop <-chan struct{}
 	// Since and Until, when not zero, select a time window: only packets
 	// with Since <= timestamp < Until are analysed. The reader skips the
 	// others before they are decoded (Capture.OutsideWindow counts them).
@@ -112,6 +118,14 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 		return nil, fmt.Errorf("time window: since %s is not before until %s", cfg.Since.UTC().Format(time.RFC3339Nano), cfg.Until.UTC().Format(time.RFC3339Nano))
 	}
 	since, until := cfg.window()
+	live := cfg.Stop != nil && slices.Contains(cfg.Inputs, "-")
+	if live {
+		in := cfg.Stdin
+		if in == nil {
+			in = os.Stdin
+		}
+		cfg.Stdin = newStopReader(in, cfg.Stop)
+	}
 	rd, err := source.Open(cfg.Inputs, source.Options{Stdin: cfg.Stdin, Since: since, Until: until})
 	if err != nil {
 		return nil, err
@@ -164,11 +178,23 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 	sum.Summarise(r)
 	fillCapture(r, rd)
 	r.Capture.Window = cfg.windowText()
+	if live && stopped(cfg.Stop) {
+		r.Capture.Warnings = append(r.Capture.Warnings, fmt.Sprintf("standard input: stopped after %d packets (interrupted): the analysis covers what was read until then", r.Capture.Packets))
+	}
 	engine.SetRun(runInfo(rd, &r.Capture))
 	r.Findings = engine.Finish()
 	r.Suppressed, r.Omitted = engine.Suppressed, engine.Omitted
 	r.RuleWarnings = engine.Warnings
 	return r, nil
+}
+
+func stopped(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 // roundPackets is how many packets the reader hands out per round: large

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -226,6 +227,14 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 		}
 		sink = js
 	}
+	// Live input: the first Ctrl-C ends the input, not the run.
+	var live *liveInput
+	if slices.Contains(args, "-") {
+		stop := make(chan struct{})
+		cfg.Stop = stop
+		live = watchLiveInput(stop, stderr)
+		defer live.release()
+	}
 	var pw *parquet.Writer
 	stopSignals := func() {}
 	if fl.outDir != "" {
@@ -236,14 +245,19 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 		defer pw.Abort() // removes the temporary files unless Finish completed them
 		// Killed by SIGINT or SIGTERM, a run removes them too (a deferred
 		// call would not run); what SIGKILL leaves, the next run removes.
-		stopSignals = exitOnSignal(func(sig os.Signal) {
+		interrupted := func(sig os.Signal) {
 			if pw.Interrupt() {
 				fmt.Fprintf(stderr, "pcapx: %v: stopped; the unfinished tables in %s were removed\n", sig, pw.Dir())
 			} else {
 				fmt.Fprintf(stderr, "pcapx: %v: stopped; the tables in %s were already complete\n", sig, pw.Dir())
 			}
-		})
-		defer stopSignals()
+		}
+		if live != nil {
+			live.onAbort(func() { interrupted(live.signal()) })
+		} else {
+			stopSignals = exitOnSignal(interrupted)
+			defer stopSignals()
+		}
 		sink = analyze.Tee(sink, pw)
 	} else if fl.outPart != "" {
 		return &codeError{exitError, errors.New("--partition needs -o DIR")}
@@ -313,6 +327,13 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 	default:
 		if err := report.Text(stdout, res); err != nil {
 			return &codeError{exitError, err}
+		}
+	}
+	if live != nil {
+		if sig := live.signal(); sig != nil {
+			// The report is out; the exit status still says the input was
+			// interrupted, as a shell expects of Ctrl-C.
+			return &codeError{signalCode(sig), nil}
 		}
 	}
 	if failOn != nil {
