@@ -1,8 +1,10 @@
 package analyze
 
 import (
+	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"testing"
 
 	"github.com/pcapx/pcapx/analyze/source"
@@ -116,4 +118,26 @@ func BenchmarkAnalyze(b *testing.B) {
 		defer stop()
 		run(b)
 	})
+}
+
+// BenchmarkAnalyzeWorkers is BenchmarkAnalyze with 1 worker (everything
+// on one goroutine) and with one per core (the default): the speed-up the
+// sharding gives. -cpu sets the cores.
+func BenchmarkAnalyzeWorkers(b *testing.B) {
+	path, size := benchCapture(b)
+	for _, w := range []int{1, runtime.GOMAXPROCS(0)} {
+		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(size)
+			var n int64
+			for b.Loop() {
+				res, err := Run(Config{Inputs: []string{path}, Workers: w}, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = res.Capture.Packets
+			}
+			report(b, n, size)
+		})
+	}
 }
