@@ -148,9 +148,16 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 	sum := run.NewSummariser(run.Options{TopTalkers: cfg.TopTalkers})
 	ender, _ := sink.(InputEnder)
 	m := newMerger(engine, run.Tee(sum, sink), ender, n)
+	// --max-flows bounds the run, not each worker: every worker's table
+	// gets its share.
+	wcfg := cfg
+	if wcfg.Flows.MaxFlows <= 0 {
+		wcfg.Flows.MaxFlows = flows.DefaultMaxFlows
+	}
+	wcfg.Flows.MaxFlows = (wcfg.Flows.MaxFlows + n - 1) / n
 	ws := make([]*worker, n)
 	for i := range ws {
-		ws[i] = newWorker(&cfg)
+		ws[i] = newWorker(&wcfg)
 	}
 	var readErr error
 	if n == 1 {

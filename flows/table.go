@@ -65,9 +65,12 @@ type Config struct {
 
 const second = int64(1e9)
 
+// DefaultMaxFlows is Config.MaxFlows's default.
+const DefaultMaxFlows = 100_000
+
 func (c *Config) setDefaults() {
 	if c.MaxFlows <= 0 {
-		c.MaxFlows = 100_000
+		c.MaxFlows = DefaultMaxFlows
 	}
 	def := func(v *int64, d int64) {
 		if *v <= 0 {
