@@ -17,7 +17,6 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pcapx/pcapx/analyze/source"
@@ -332,8 +331,12 @@ func readInline(cfg *Config, rd source.Reader, w *worker, m *merger, r *Result) 
 		if err != nil {
 			return err
 		}
-		w.process(rnd)
-		m.merge(rounds, !more)
+		if err := guard(func() { w.process(rnd) }); err != nil {
+			return err
+		}
+		if err := guard(func() { m.merge(rounds, !more) }); err != nil {
+			return err
+		}
 		rnd.reset()
 		if !more || m.err != nil {
 			break
@@ -361,6 +364,7 @@ func readSharded(cfg *Config, rd source.Reader, ws []*worker, m *merger, r *Resu
 			free[i] <- &round{}
 		}
 	}
+	var crash firstError
 	var wg sync.WaitGroup
 	for i, w := range ws {
 		wg.Add(1)
@@ -368,12 +372,15 @@ func readSharded(cfg *Config, rd source.Reader, ws []*worker, m *merger, r *Resu
 			defer wg.Done()
 			defer close(out[i])
 			for rnd := range in[i] {
-				w.process(rnd)
+				// After a failure the rounds still pass through, unread,
+				// so that the reader and the merger wind down.
+				if crash.get() == nil {
+					crash.set(guard(func() { w.process(rnd) }))
+				}
 				out[i] <- rnd
 			}
 		}()
 	}
-	var failed atomic.Bool
 	merged := make(chan struct{})
 	go func() {
 		defer close(merged)
@@ -386,10 +393,8 @@ func readSharded(cfg *Config, rd source.Reader, ws []*worker, m *merger, r *Resu
 				}
 				rounds[i] = rnd
 			}
-			last := rounds[0].ended()
-			m.merge(rounds, last)
-			if m.err != nil {
-				failed.Store(true)
+			if crash.get() == nil {
+				crash.set(guard(func() { m.merge(rounds, rounds[0].ended()) }))
 			}
 			for i, rnd := range rounds {
 				rnd.reset()
@@ -405,7 +410,7 @@ func readSharded(cfg *Config, rd source.Reader, ws []*worker, m *merger, r *Resu
 			rounds[i] = <-free[i]
 		}
 		more, err := x.fill(rounds)
-		if err != nil || failed.Load() {
+		if err != nil || crash.get() != nil || m.failed.Load() {
 			readErr = err
 			more = false
 		}
@@ -421,9 +426,45 @@ func readSharded(cfg *Config, rd source.Reader, ws []*worker, m *merger, r *Resu
 	}
 	wg.Wait()
 	<-merged
+	if err := crash.get(); err != nil {
+		return err
+	}
 	r.Decode = x.dec.Stats
 	r.Timeline.Merge(&x.timeline)
 	return readErr
+}
+
+// guard runs f and turns a panic in it into an error: a bug in a parser
+// (each is fuzzed, but a capture is hostile) ends the run with a message
+// naming it, never with a crash in a worker goroutine.
+func guard(f func()) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error (please report it with the capture): %v", p)
+		}
+	}()
+	f()
+	return nil
+}
+
+// firstError keeps the first error of several goroutines.
+type firstError struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (e *firstError) set(err error) {
+	e.mu.Lock()
+	if e.err == nil {
+		e.err = err
+	}
+	e.mu.Unlock()
+}
+
+func (e *firstError) get() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.err
 }
 
 // ended says whether the round holds the end of the input.

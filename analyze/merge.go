@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"sort"
+	"sync/atomic"
 
 	"github.com/pcapx/pcapx/rules"
 	"github.com/pcapx/pcapx/run"
@@ -21,7 +22,9 @@ type merger struct {
 		run.ICMPSink
 	}
 	ender run.InputEnder // the caller's sink, told when the input ended (nil: not wanted)
-	err   error
+	err   error          // the sinks' first error
+	// failed is set with err, for the reader to stop early.
+	failed atomic.Bool
 
 	streams    [][]int64 // per worker: its table's stream number → the run's
 	nextStream int64
@@ -200,6 +203,7 @@ func (m *merger) consume(o *output) {
 	}
 	if err != nil && m.err == nil {
 		m.err = err
+		m.failed.Store(true)
 	}
 }
 

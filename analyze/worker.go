@@ -237,9 +237,16 @@ func (w *worker) process(r *round) {
 		if w.onPacket != nil {
 			w.onPacket(p, f, dir, a)
 		}
+		if testWorkerHook != nil {
+			testWorkerHook(p)
+		}
 	}
 	w.cur = nil
 }
+
+// testWorkerHook, set only by tests, sees each packet a worker processed
+// (to make one fail).
+var testWorkerHook func(*flows.Packet)
 
 // arena holds the bytes of a round's packets (the reader's buffers are
 // reused for the next packet): chunks of arenaChunk, kept for the next
