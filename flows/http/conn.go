@@ -184,6 +184,75 @@ func (c *Conn) ClientGap(n int) { c.gap(&c.cli, int64(n)) }
 // close absorbs any gap.
 func (c *Conn) ServerGap(n int) { c.gap(&c.sv, int64(n)) }
 
+// ClientSkippable returns how many of the client's next bytes the parser
+// will only count, never read: the rest of a body of known length or of a
+// chunk, everything of a direction that is not parsed any more (a tunnel,
+// HTTP/2). 0 when the next bytes may be read (a head, chunk framing). A
+// reassembler may keep the sequence numbers of such bytes instead of the
+// bytes, and hand them over with ClientSkip.
+func (c *Conn) ClientSkippable() int64 { return c.skippable(&c.cli) }
+
+// ServerSkippable is ClientSkippable for the server's stream; a body read
+// until the close is skippable to its end.
+func (c *Conn) ServerSkippable() int64 { return c.skippable(&c.sv) }
+
+// ClientSkip passes over the client's next n bytes, captured at ts,
+// without their content: it counts them as ClientData would. n should not
+// exceed ClientSkippable; bytes beyond it are handled as a gap (ClientGap),
+// since the parser would have had to read them.
+func (c *Conn) ClientSkip(n int64, ts int64) { c.skip(&c.cli, n, ts) }
+
+// ServerSkip is ClientSkip for the server's stream.
+func (c *Conn) ServerSkip(n int64, ts int64) { c.skip(&c.sv, n, ts) }
+
+// noRead is what skippable returns for a stream that is never read again.
+const noRead = 1<<63 - 1
+
+// skippable says how many of s's next bytes are only counted. Only states
+// whose count changes by s's own bytes alone qualify: a client waiting
+// after CONNECT (stWait) drops bytes until the answer, after which it
+// reads them again, so it is not skippable.
+func (c *Conn) skippable(s *side) int64 {
+	if c.closed {
+		return noRead
+	}
+	switch s.st {
+	case stBody, stChunkData:
+		return s.remaining
+	case stUntilClose, stDead:
+		return noRead
+	}
+	return 0
+}
+
+func (c *Conn) skip(s *side, n int64, ts int64) {
+	if c.closed || n <= 0 {
+		return
+	}
+	s.lastTS = ts
+	switch s.st {
+	case stBody, stChunkData:
+		k := min(n, s.remaining)
+		c.count(s, k, ts)
+		n -= k
+		if s.remaining -= k; s.remaining == 0 {
+			if s.st == stBody {
+				c.bodyDone(s, ts)
+			} else {
+				s.st = stChunkCRLF
+			}
+		}
+	case stUntilClose:
+		c.count(s, n, ts)
+		n = 0
+	case stDead:
+		n = 0
+	}
+	if n > 0 {
+		c.gap(s, n)
+	}
+}
+
 // Close ends the connection: a response read until close is complete,
 // everything still pending is emitted (without response: NoResponse).
 func (c *Conn) Close() {

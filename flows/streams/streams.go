@@ -29,10 +29,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/reassembly"
-
 	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/flows/dns"
 	"github.com/pcapx/pcapx/flows/http"
@@ -108,17 +104,18 @@ func (s *Stats) Add(o *Stats) {
 type Tracker struct {
 	cfg   Config
 	sinks Sinks
-	asm   *reassembly.Assembler
 	dns   *dns.Tracker[*dnsFlow]
 	// dnsFrames remembers the frame of each pending query, for evidence.
 	dnsFrames map[dnsKey]flows.FrameRef
-	ctx       asmContext
-	seg       layers.TCP // the segment being fed to the assembler
-	live      liveSeg    // its bookkeeping, during the call
-	nextID    uint64     // numbers the connections' assembler keys
-	// delivered: the assembler called ReassembledSG with data or a skip
-	// (set by push).
-	delivered bool
+	// active lists the connections being reassembled (conn.activeIdx).
+	active []*conn
+	// pages counts the pages (pageBytes) of the segments stored ahead of
+	// their position, for Config.MaxPagesTotal.
+	pages int
+	// freeBufs and freeQs keep the buffers and queues of stored segments
+	// for reuse (see reasm.go).
+	freeBufs [bufClasses][]*[]byte
+	freeQs   [][]stored
 	// msg is reused for every DNS message.
 	msg      dns.Message
 	curFrame flows.FrameRef // frame of the DNS message being added
@@ -162,10 +159,6 @@ func New(cfg Config, sinks Sinks) *Tracker {
 		cfg.DNSTimeout = 5 * time.Second
 	}
 	t := &Tracker{cfg: cfg, sinks: sinks, dnsFrames: map[dnsKey]flows.FrameRef{}}
-	pool := reassembly.NewStreamPool(&factory{t: t})
-	t.asm = reassembly.NewAssembler(pool)
-	t.asm.MaxBufferedPagesPerConnection = cfg.MaxPagesPerConn
-	t.asm.MaxBufferedPagesTotal = cfg.MaxPagesTotal
 	t.dns = dns.NewTracker[*dnsFlow](dns.TrackerConfig{Timeout: cfg.DNSTimeout}, t.dnsDone)
 	return t
 }
@@ -181,11 +174,13 @@ type conn struct {
 	kind    appKind
 	decided bool
 	sniffs  int  // payload segments looked at to decide
-	feeding bool // handed to the assembler, and the parsers want more
-	asm     bool // has a connection in the assembler's pool
-	// netFlow is the assembler key of each direction (see tcp.go).
-	netFlow [2]gopacket.Flow
+	feeding bool // handed to the reassembler, and the parsers want more
+	asm     bool // being reassembled (in Tracker.active)
 	half    [2]half
+	// lastSeen is the time of the last segment fed, for the idle flush;
+	// activeIdx the connection's index in Tracker.active.
+	lastSeen  int64
+	activeIdx int
 
 	tlsC, tlsS *tls.Parser
 	httpC      *http.Conn
@@ -281,7 +276,7 @@ func (t *Tracker) state(f *flows.Flow) *conn {
 	if c, ok := f.App.(*conn); ok {
 		return c
 	}
-	c := &conn{t: t, tcp: f.TCP}
+	c := &conn{t: t, tcp: f.TCP, activeIdx: -1}
 	f.App = c
 	return c
 }

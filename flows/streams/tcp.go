@@ -1,315 +1,13 @@
 package streams
 
 import (
-	"encoding/binary"
 	"time"
-
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/reassembly"
 
 	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/flows/dns"
 	"github.com/pcapx/pcapx/flows/http"
 	"github.com/pcapx/pcapx/flows/tls"
 )
-
-// How the glue drives gopacket's assembler
-//
-// Keys. Every connection gets a key of its own: the network flow handed to
-// the assembler is made of a per-connection number, not of the addresses,
-// and the transport flow is empty. Two flows that share a 5-tuple (a reused
-// port pair the flow table split, the same inner 5-tuple in two tunnels or
-// VLANs) therefore never share reassembly state, and each gopacket
-// connection belongs to exactly one conn.
-//
-// Segments. The assembler is fed from the decoded flows.Packet (its
-// Payload, without the Ethernet padding the TCP layer's Payload still
-// holds), through a layers.TCP the Tracker owns.
-//
-// Positions. Per direction the glue knows where gopacket stands (pos, the
-// next sequence number it will deliver, read in Accept and advanced by each
-// delivery) and remembers, for the segments it fed ahead of pos, their
-// capture time and frame: gopacket's own per-page context is the Tracker's
-// one reused asmContext, so it cannot tell when queued bytes were captured.
-//
-// Pushing. gopacket holds the data after a hole until a flush. Two holes
-// are known never to fill: the tail of a segment the snapshot length cut
-// (the decoder gives its wire length), and whatever is missing when the
-// flow ends. For those the glue pushes the half-connection on: it feeds an
-// empty segment far ahead of pos while MaxBufferedPagesPerConnection is 1,
-// which makes the assembler hand over its first queued page (and whatever
-// follows it contiguously) with the hole reported as Skip. Finally the
-// connection is closed (an empty RST at pos in each direction) and, as no
-// more data will be fed, ReassemblyComplete lets the pool drop it.
-//
-// Priming. A direction that has not sent yet when the connection is handed
-// over starts where the other side's ACK says it will (a synthetic SYN), or
-// after the bytes already seen from it, so that its first segment arriving
-// out of order waits for the ones ahead of it instead of becoming the start.
-
-// asmContext carries the current packet into the assembler's callbacks.
-type asmContext struct {
-	ci   gopacket.CaptureInfo
-	dir  flows.Dir
-	conn *conn
-	// synthetic: a push or close segment of the glue's own, which must
-	// never start a half-connection.
-	synthetic bool
-}
-
-func (a *asmContext) GetCaptureInfo() gopacket.CaptureInfo { return a.ci }
-
-// liveSeg is the segment being fed: its bytes, when delivered during the
-// call, carry its time and frame.
-type liveSeg struct {
-	c        *conn
-	dir      flows.Dir
-	seq, end uint32
-	ts       int64
-	frame    flows.FrameRef
-}
-
-// segInfo remembers when and in which frame a segment fed ahead of the
-// assembler's position was captured.
-type segInfo struct {
-	seq, end uint32
-	ts       int64
-	frame    flows.FrameRef
-}
-
-// seqRange is a range of sequence numbers [from, to).
-type seqRange struct{ from, to uint32 }
-
-// Bounds of the per-direction bookkeeping. gopacket holds at most
-// MaxPagesPerConn pages per connection, so more entries than that are
-// stale (data the assembler dropped); the oldest are dropped first.
-const (
-	maxAhead = 512
-	maxCuts  = 64
-	// maxSniff is how many payload segments of a connection are looked
-	// at to find what it carries (TLS after a STARTTLS-like exchange comes
-	// a few segments in).
-	maxSniff = 16
-	// maxPushes bounds the pushes of one half-connection at its end.
-	maxPushes = 1 << 16
-)
-
-// half is the glue's view of one direction of a connection.
-type half struct {
-	started bool   // fed to the assembler
-	pos     uint32 // next sequence number the assembler delivers
-	ahead   []segInfo
-	cuts    []seqRange // bytes the snapshot length cut, not yet passed
-	seen    bool       // payload seen before the connection was handed over
-	seenEnd uint32     // end of that payload
-}
-
-// seqDiff returns b-a in sequence space (positive when b is after a).
-func seqDiff(a, b uint32) int32 { return int32(b - a) }
-
-type factory struct{ t *Tracker }
-
-func (fa *factory) New(_, _ gopacket.Flow, _ *layers.TCP, ac reassembly.AssemblerContext) reassembly.Stream {
-	ctx := ac.(*asmContext)
-	// gopacket calls the direction of the packet that creates the
-	// connection client-to-server.
-	return &shim{c: ctx.conn, flip: ctx.dir == flows.FromServer}
-}
-
-// shim is the assembler's Stream for one conn.
-type shim struct {
-	c    *conn
-	flip bool // gopacket's client→server is our server→client
-}
-
-func (s *shim) dir(d reassembly.TCPFlowDirection) flows.Dir {
-	if (d == reassembly.TCPDirServerToClient) != s.flip {
-		return flows.FromServer
-	}
-	return flows.FromClient
-}
-
-func (s *shim) Accept(tcp *layers.TCP, _ gopacket.CaptureInfo, dir reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, ac reassembly.AssemblerContext) bool {
-	h := &s.c.half[s.dir(dir)]
-	*start = true // the connection is handed over at its first payload, SYN or not
-	if nextSeq >= 0 {
-		h.pos = uint32(nextSeq)
-		return true
-	}
-	if ac.(*asmContext).synthetic {
-		return false
-	}
-	// A new half: it starts at this segment.
-	seq := tcp.Seq
-	if tcp.SYN {
-		seq++
-	}
-	if h.started && seqDiff(h.pos, seq) < 0 {
-		// The pool dropped an idle connection and its data comes back:
-		// never start before what the parsers already had.
-		if seqDiff(h.pos, seq+uint32(len(tcp.Payload))) <= 0 {
-			return false
-		}
-	} else if h.started && seqDiff(h.pos, seq) > 0 && !s.c.done {
-		s.c.gap(s.dir(dir), int(seqDiff(h.pos, seq)))
-	}
-	h.started, h.pos = true, seq
-	return true
-}
-
-func (s *shim) ReassembledSG(sg reassembly.ScatterGather, _ reassembly.AssemblerContext) {
-	c := s.c
-	t := c.t
-	gdir, _, _, skip := sg.Info()
-	dir := s.dir(gdir)
-	h := &c.half[dir]
-	n, _ := sg.Lengths()
-	if skip > 0 || n > 0 {
-		t.delivered = true
-	}
-	if skip > 0 {
-		h.pos += uint32(skip)
-		if !c.done {
-			c.gap(dir, skip)
-		}
-	}
-	if n == 0 {
-		h.prune()
-		return
-	}
-	if c.done {
-		h.pos += uint32(n)
-		h.prune()
-		return
-	}
-	b := sg.Fetch(n)
-	// Bytes delivered while a segment of this direction is being fed
-	// became readable in order with it (it filled the hole before them):
-	// that is their time. Bytes a push or flush hands over skip a hole
-	// that never filled and keep the time they were captured.
-	lv := &t.live
-	liveCall := lv.c == c && lv.dir == dir
-	fallback := sg.CaptureInfo(0).Timestamp.UnixNano()
-	for len(b) > 0 {
-		ts, fr, end := fallback, flows.FrameRef{}, h.pos+uint32(len(b))
-		if liveCall && seqDiff(lv.seq, h.pos) >= 0 && seqDiff(h.pos, lv.end) > 0 {
-			ts, fr, end = lv.ts, lv.frame, lv.end
-		} else if i := h.find(h.pos); i >= 0 {
-			e := &h.ahead[i]
-			ts, fr, end = e.ts, e.frame, e.end
-		} else if next, ok := h.nextStart(h.pos); ok {
-			end = next // unknown bytes up to the next known segment
-		}
-		if liveCall {
-			ts = max(ts, lv.ts)
-		}
-		l := len(b)
-		if d := seqDiff(h.pos, end); d > 0 && int(d) < l {
-			l = int(d)
-		}
-		c.data(dir, b[:l], ts, fr)
-		b = b[l:]
-		h.pos += uint32(l)
-		if c.done || !c.feeding {
-			h.pos += uint32(len(b))
-			break
-		}
-	}
-	h.prune()
-}
-
-// ReassemblyComplete tells the pool to drop the connection once nothing
-// more will be fed to it. While the flow goes on it must stay: a new
-// gopacket connection would start at the next segment as if it were new.
-func (s *shim) ReassemblyComplete(reassembly.AssemblerContext) bool {
-	return s.c.done || !s.c.feeding
-}
-
-// find returns the newest entry of ahead covering seq, or -1.
-func (h *half) find(seq uint32) int {
-	for i := len(h.ahead) - 1; i >= 0; i-- {
-		e := &h.ahead[i]
-		if seqDiff(e.seq, seq) >= 0 && seqDiff(seq, e.end) > 0 {
-			return i
-		}
-	}
-	return -1
-}
-
-// nextStart returns the first start of a known segment after seq.
-func (h *half) nextStart(seq uint32) (uint32, bool) {
-	var best uint32
-	ok := false
-	for i := range h.ahead {
-		s := h.ahead[i].seq
-		if seqDiff(seq, s) > 0 && (!ok || seqDiff(s, best) > 0) {
-			best, ok = s, true
-		}
-	}
-	return best, ok
-}
-
-// prune drops what lies wholly before pos.
-func (h *half) prune() {
-	k := 0
-	for _, e := range h.ahead {
-		if seqDiff(h.pos, e.end) > 0 {
-			h.ahead[k] = e
-			k++
-		}
-	}
-	h.ahead = h.ahead[:k]
-	k = 0
-	for _, r := range h.cuts {
-		if seqDiff(h.pos, r.to) > 0 {
-			h.cuts[k] = r
-			k++
-		}
-	}
-	h.cuts = h.cuts[:k]
-}
-
-func (h *half) addAhead(e segInfo) {
-	if len(h.ahead) >= maxAhead {
-		copy(h.ahead, h.ahead[1:])
-		h.ahead = h.ahead[:len(h.ahead)-1]
-	}
-	h.ahead = append(h.ahead, e)
-}
-
-func (h *half) addCut(r seqRange) {
-	if len(h.cuts) >= maxCuts {
-		copy(h.cuts, h.cuts[1:])
-		h.cuts = h.cuts[:len(h.cuts)-1]
-	}
-	h.cuts = append(h.cuts, r)
-}
-
-// cutHoleEnd says whether pos sits in bytes the snapshot length cut, and
-// where the run of such bytes starting there ends.
-func (h *half) cutHoleEnd() (uint32, bool) {
-	end, found := h.pos, false
-	for grew := true; grew; {
-		grew = false
-		for _, r := range h.cuts {
-			if seqDiff(r.from, end) >= 0 && seqDiff(end, r.to) > 0 {
-				end, found, grew = r.to, true, true
-			}
-		}
-	}
-	return end, found
-}
-
-// waitingWithin says whether data fed ahead of pos starts at or before end.
-func (h *half) waitingWithin(end uint32) bool {
-	for _, e := range h.ahead {
-		if seqDiff(h.pos, e.seq) > 0 && seqDiff(e.seq, end) >= 0 {
-			return true
-		}
-	}
-	return false
-}
 
 func (t *Tracker) tcpPacket(p *flows.Packet, f *flows.Flow, dir flows.Dir) {
 	c, _ := f.App.(*conn)
@@ -378,68 +76,67 @@ func (t *Tracker) tcpPacket(p *flows.Packet, f *flows.Flow, dir flows.Dir) {
 	}
 }
 
-// feed hands one segment of c to the assembler.
+// feed hands one segment of c to its direction's reassembler (reasm.go).
 func (t *Tracker) feed(c *conn, p *flows.Packet, dir flows.Dir, fr flows.FrameRef) {
 	h := &c.half[dir]
-	// The fields the assembler reads are set one by one: assigning a whole
-	// layers.TCP value (a few hundred bytes with pointers) costs a bulk
-	// write barrier per segment while the GC is marking. The other fields
-	// are never set, except by the rare synthetic segments, which assign a
-	// whole value and are overwritten here.
-	seg := &t.seg
-	seg.Seq, seg.Ack = p.Seq, p.Ack
-	seg.SYN, seg.ACK = p.Flags&flows.FlagSYN != 0, p.Flags&flows.FlagACK != 0
-	seg.FIN, seg.RST = p.Flags&flows.FlagFIN != 0, p.Flags&flows.FlagRST != 0
-	seg.Payload = p.Payload
-	seq := p.Seq
-	if seg.SYN {
-		seq++
-	}
-	end := seq + uint32(len(p.Payload))
-	if len(p.Payload) > 0 && h.started && seqDiff(h.pos, seq) > 0 {
-		h.addAhead(segInfo{seq: seq, end: end, ts: p.Timestamp, frame: fr})
-	}
-	if cut := p.PayloadLen - len(p.Payload); cut > 0 && !seg.SYN {
+	syn := p.Flags&flows.FlagSYN != 0
+	if cut := p.PayloadLen - len(p.Payload); cut > 0 && !syn {
+		end := p.Seq + uint32(len(p.Payload))
 		h.addCut(seqRange{end, end + uint32(cut)})
 	}
-	t.live = liveSeg{c: c, dir: dir, seq: seq, end: end, ts: p.Timestamp, frame: fr}
-	t.assemble(c, dir, p.Timestamp)
-	t.live = liveSeg{}
+	t.segment(c, dir, p.Seq, p.Payload, syn, p.Flags&flows.FlagFIN != 0, p.Flags&flows.FlagRST != 0, p.Timestamp, fr)
 	t.Stats.Segments++
+	h.pruneCuts()
 	// Bytes the snapshot length cut never come: do not wait for them.
 	for i := 0; len(h.cuts) > 0 && i < maxPushes && c.feeding; i++ {
 		holeEnd, ok := h.cutHoleEnd()
-		if !ok || !h.waitingWithin(holeEnd) || !t.push(c, dir) {
+		if !ok || !h.waitingWithin(holeEnd) {
 			break
 		}
+		c.lastSeen = max(c.lastSeen, t.now)
+		t.push(c, dir, live{})
+		h.pruneCuts()
 	}
 }
 
-// assemble feeds t.seg as a segment of c in direction dir.
-func (t *Tracker) assemble(c *conn, dir flows.Dir, ts int64) {
-	t.ctx.ci.Timestamp = time.Unix(0, ts) // the only field set: no whole-struct write barrier
-	t.ctx.dir, t.ctx.conn = dir, c
-	t.asm.AssembleWithContext(c.netFlow[dir], &t.seg, &t.ctx)
-	t.ctx.conn = nil
+// pruneCuts drops the cut ranges wholly before next.
+func (h *half) pruneCuts() {
+	k := 0
+	for _, r := range h.cuts {
+		if seqDiff(h.next, r.to) > 0 {
+			h.cuts[k] = r
+			k++
+		}
+	}
+	h.cuts = h.cuts[:k]
 }
 
-// push makes the assembler hand over the first data it holds in c's
-// direction dir, skipping the hole before it. It reports whether anything
-// was delivered.
-func (t *Tracker) push(c *conn, dir flows.Dir) bool {
-	h := &c.half[dir]
-	if !h.started {
-		return false
+func (h *half) addCut(r seqRange) {
+	if len(h.cuts) >= maxCuts {
+		copy(h.cuts, h.cuts[1:])
+		h.cuts = h.cuts[:len(h.cuts)-1]
 	}
-	t.seg = layers.TCP{Seq: h.pos + 1<<30}
-	t.delivered = false
-	keep := t.asm.MaxBufferedPagesPerConnection
-	t.asm.MaxBufferedPagesPerConnection = 1
-	t.ctx.synthetic = true
-	t.assemble(c, dir, t.now)
-	t.ctx.synthetic = false
-	t.asm.MaxBufferedPagesPerConnection = keep
-	return t.delivered
+	h.cuts = append(h.cuts, r)
+}
+
+// cutHoleEnd says whether next sits in bytes the snapshot length cut, and
+// where the run of such bytes starting there ends.
+func (h *half) cutHoleEnd() (uint32, bool) {
+	end, found := h.next, false
+	for grew := true; grew; {
+		grew = false
+		for _, r := range h.cuts {
+			if seqDiff(r.from, end) >= 0 && seqDiff(end, r.to) > 0 {
+				end, found, grew = r.to, true, true
+			}
+		}
+	}
+	return end, found
+}
+
+// waitingWithin says whether stored data starts at or before end.
+func (h *half) waitingWithin(end uint32) bool {
+	return len(h.q) > 0 && seqDiff(h.q[0].seq, end) >= 0
 }
 
 // prime starts the directions of a connection that was just handed over.
@@ -458,9 +155,8 @@ func (c *conn) prime(p *flows.Packet, dir flows.Dir) {
 	default:
 		return
 	}
-	t := c.t
-	t.seg = layers.TCP{Seq: start - 1, SYN: true}
-	t.assemble(c, rev, p.Timestamp)
+	h.started, h.next = true, start
+	c.lastSeen = max(c.lastSeen, p.Timestamp)
 }
 
 // stopFeeding ends the reassembly of a connection whose parsers need no
@@ -470,9 +166,7 @@ func (c *conn) stopFeeding() {
 	c.t.closeAsm(c)
 }
 
-// closeAsm closes both halves of c's gopacket connection (an empty RST at
-// the position of each), which drops what it still holds and, as no more
-// data will be fed, removes it from the pool.
+// closeAsm ends both halves of c's reassembly, dropping what they store.
 func (t *Tracker) closeAsm(c *conn) {
 	if !c.asm {
 		return
@@ -480,29 +174,129 @@ func (t *Tracker) closeAsm(c *conn) {
 	c.asm = false
 	for d := range c.half {
 		h := &c.half[d]
-		if !h.started {
-			continue
+		if h.started {
+			t.closeHalf(h)
 		}
-		t.seg = layers.TCP{Seq: h.pos, RST: true}
-		t.ctx.synthetic = true
-		t.assemble(c, flows.Dir(d), t.now)
-		t.ctx.synthetic = false
+		t.dropQueue(h)
 	}
+	t.inactive(c)
 }
 
-// drain pushes out everything the assembler holds for c, reporting the
-// holes as gaps. Used when the flow ends: nothing will fill them.
+// drain hands the parsers everything stored for c, reporting the holes as
+// gaps. Used when the flow ends: nothing will fill them.
 func (t *Tracker) drain(c *conn) {
 	if !c.asm || !c.feeding {
 		return
 	}
 	for d := range c.half {
-		h := &c.half[d]
-		for i := 0; len(h.ahead) > 0 && i < maxPushes && c.feeding; i++ {
-			if !t.push(c, flows.Dir(d)) {
+		for i := 0; i < maxPushes && c.feeding; i++ {
+			if !t.push(c, flows.Dir(d), live{}) {
 				break
 			}
 		}
+	}
+}
+
+// active lists the connections being reassembled, for the idle flush.
+func (t *Tracker) activate(c *conn) {
+	c.activeIdx = len(t.active)
+	t.active = append(t.active, c)
+}
+
+func (t *Tracker) inactive(c *conn) {
+	i := c.activeIdx
+	if i < 0 || i >= len(t.active) || t.active[i] != c {
+		return
+	}
+	last := len(t.active) - 1
+	t.active[i] = t.active[last]
+	t.active[i].activeIdx = i
+	t.active[last] = nil
+	t.active = t.active[:last]
+	c.activeIdx = -1
+}
+
+// flushIdle hands over the stored data that waited since before cutoff
+// (the holes before it will not fill now) and stops reading connections
+// that had no segment since cutoff, as gopacket's FlushCloseOlderThan did.
+func (t *Tracker) flushIdle(cutoff int64) {
+	for _, c := range t.active {
+		for d := range c.half {
+			h := &c.half[d]
+			if h.closed || len(h.q) == 0 {
+				continue
+			}
+			// Data is handed over in sequence order, so a segment counts
+			// as old as the oldest one stored behind it.
+			for i := 0; i < maxPushes && len(h.q) > 0 && !h.closed && c.feeding; i++ {
+				oldest := h.q[0].ts
+				for j := range h.q {
+					oldest = min(oldest, h.q[j].ts)
+				}
+				if oldest >= cutoff {
+					break
+				}
+				t.push(c, flows.Dir(d), live{})
+			}
+		}
+		if c.lastSeen < cutoff {
+			for d := range c.half {
+				if h := &c.half[d]; len(h.q) == 0 {
+					h.closed = true
+				}
+			}
+		}
+	}
+}
+
+// skippable says how many of dir's next bytes the parser will only count.
+func (c *conn) skippable(dir flows.Dir) int64 {
+	if c.done || !c.feeding {
+		return 1<<63 - 1
+	}
+	switch c.kind {
+	case appTLS:
+		return int64(c.tlsParser(dir).Skippable())
+	case appHTTP:
+		if dir == flows.FromClient {
+			return c.httpC.ClientSkippable()
+		}
+		return c.httpC.ServerSkippable()
+	case appDNS:
+		if c.dnsTCP[dir] == nil {
+			return 1<<63 - 1
+		}
+	}
+	return 0
+}
+
+// deliver hands the parser of direction dir its next n bytes: b, or (skip)
+// bytes it only counts.
+func (c *conn) deliver(dir flows.Dir, b []byte, n int, skip bool, ts int64, fr flows.FrameRef) {
+	if c.done || !c.feeding {
+		return
+	}
+	if !skip {
+		c.data(dir, b, ts, fr)
+		return
+	}
+	c.frames[dir].add(ts, fr)
+	switch c.kind {
+	case appTLS:
+		c.tlsParser(dir).Skip(n)
+	case appHTTP:
+		if dir == flows.FromClient {
+			c.httpC.ClientSkip(int64(n), ts)
+		} else {
+			c.httpC.ServerSkip(int64(n), ts)
+		}
+	}
+}
+
+// gapAt reports n bytes of direction dir that will never come.
+func (c *conn) gapAt(dir flows.Dir, n int) {
+	if !c.done {
+		c.gap(dir, n)
 	}
 }
 
@@ -526,13 +320,7 @@ func (c *conn) decide(k appKind) {
 		c.frames = new([2]frameRing)
 	}
 	c.feeding, c.asm = true, true
-	t.nextID++
-	var a, b [16]byte
-	binary.BigEndian.PutUint64(a[:], t.nextID)
-	b = a
-	b[8] = 1
-	c.netFlow[flows.FromClient] = gopacket.NewFlow(layers.EndpointIPv6, a[:], b[:])
-	c.netFlow[flows.FromServer] = gopacket.NewFlow(layers.EndpointIPv6, b[:], a[:])
+	t.activate(c)
 	t.Stats.Reassembled++
 }
 
@@ -861,14 +649,26 @@ func (t *Tracker) SetClock(now int64) { t.now = now }
 // the caller does.
 func (t *Tracker) FlushIdle() {
 	t.flushed = t.now
-	t.asm.FlushCloseOlderThan(time.Unix(0, t.now-int64(2*time.Minute)))
+	t.flushIdle(t.now - int64(2*time.Minute))
 	t.dns.Expire(t.now)
 }
 
 // Finish flushes everything at the end of the capture. Flows must have been
 // ended (FlowEnd) first, so late DNS records still find their flow.
 func (t *Tracker) Finish() {
-	t.asm.FlushAll()
+	// Flows still being reassembled (FlowEnd not called): hand over what
+	// they store and stop.
+	for len(t.active) > 0 {
+		c := t.active[len(t.active)-1]
+		for d := range c.half {
+			for i := 0; i < maxPushes && c.feeding; i++ {
+				if !t.push(c, flows.Dir(d), live{}) {
+					break
+				}
+			}
+		}
+		t.closeAsm(c)
+	}
 	t.dns.Flush()
 	st := t.dns.Stats()
 	t.Stats.DNSOverflow = st.Overflow

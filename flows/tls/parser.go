@@ -558,6 +558,52 @@ func (p *Parser) addAlert(a Alert) {
 	p.res.Alerts = append(p.res.Alerts, a)
 }
 
+// Skippable returns how many of the stream's next bytes the parser will
+// only count, never read: the rest of a record body nobody needs
+// (certificates, encrypted data), the rest of a handshake message that is
+// not a hello, or anything once the parser stopped. 0 when the next bytes
+// may be read. A reassembler may keep the sequence numbers of such bytes
+// instead of the bytes, and hand them over with Skip.
+func (p *Parser) Skippable() int {
+	switch {
+	case p.st == stStopped:
+		return maxSkippable
+	case p.st != stBody:
+		return 0
+	case p.mode == modeSkip || p.mode == modeHandshake && p.hsDesync:
+		return p.recLeft
+	case p.mode == modeHandshake && p.hsInBody && !p.hsKeep:
+		return min(p.recLeft, p.hsLeft)
+	}
+	return 0
+}
+
+// maxSkippable is what Skippable returns once nothing more is read.
+const maxSkippable = 1<<31 - 1
+
+// Skip passes over the next n bytes of the stream without their content,
+// as Feed would have. n should not exceed Skippable; bytes beyond it are
+// handled as lost (Gap), since the parser would have had to read them.
+func (p *Parser) Skip(n int) {
+	if n <= 0 || p.st == stStopped {
+		return
+	}
+	k := min(n, p.Skippable())
+	if k > 0 {
+		if p.mode == modeHandshake && !p.hsDesync {
+			if p.hsLeft -= k; p.hsLeft == 0 {
+				p.hsInBody = false
+			}
+		}
+		if p.recLeft -= k; p.recLeft == 0 {
+			p.endRecord()
+		}
+	}
+	if n > k {
+		p.Gap(n - k)
+	}
+}
+
 // Gap reports that n bytes of the stream were not captured. Inside a
 // record the parser stays in step (a hello cut by the gap is lost, see
 // Result.Truncated). A gap across a record boundary loses the framing:
