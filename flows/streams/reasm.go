@@ -219,7 +219,9 @@ func (t *Tracker) push(c *conn, dir flows.Dir, lv live) bool {
 func (t *Tracker) store(c *conn, dir flows.Dir, seq uint32, b []byte, ts int64, fr flows.FrameRef) {
 	h := &c.half[dir]
 	end := seq + uint32(len(b))
-	skip := int64(seqDiff(h.next, end)) <= c.skippable(dir)
+	// (seq is ahead of next; its distance is counted in 64 bits, as the
+	// end of a segment far ahead can wrap past half the sequence space.)
+	skip := int64(seqDiff(h.next, seq))+int64(len(b)) <= c.skippable(dir)
 	if t.overwrite(h, seq, end, b) {
 		return // inside a stored segment, whose bytes it replaced
 	}
@@ -240,10 +242,11 @@ func (t *Tracker) store(c *conn, dir flows.Dir, seq uint32, b []byte, ts int64, 
 	h.q[i] = s
 	h.pages += int(s.pages)
 	t.pages += int(s.pages)
-	if h.pages >= t.cfg.MaxPagesPerConn || t.pages >= t.cfg.MaxPagesTotal {
-		// A bound is hit: stop waiting for the hole before the first
-		// stored segment.
-		t.push(c, dir, live{on: true, ts: ts})
+	// A bound is hit: stop waiting for the hole before the first stored
+	// segment, until the half is within its bound again (gopacket stopped
+	// after one, which let a segment of several pages pass the bound) or
+	// holds nothing (what other connections store is theirs to give up).
+	for (h.pages >= t.cfg.MaxPagesPerConn || t.pages >= t.cfg.MaxPagesTotal) && t.push(c, dir, live{on: true, ts: ts}) {
 	}
 }
 

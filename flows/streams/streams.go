@@ -116,6 +116,9 @@ type Tracker struct {
 	// for reuse (see reasm.go).
 	freeBufs [bufClasses][]*[]byte
 	freeQs   [][]stored
+	// skipMisses counts bytes stored as ranges that the parser wanted to
+	// read after all (never, if the parsers' Skippable is right).
+	skipMisses int64
 	// msg is reused for every DNS message.
 	msg      dns.Message
 	curFrame flows.FrameRef // frame of the DNS message being added
