@@ -33,7 +33,8 @@ import (
 //   - The stored segments are bounded in pages of 1900 bytes, per
 //     connection (Config.MaxPagesPerConn) and per Tracker
 //     (Config.MaxPagesTotal); when a bound is hit, the first stored
-//     segment is handed over with the hole before it reported as a gap.
+//     segments are handed over with the holes before them reported as
+//     gaps, until the half is within the bound again.
 //   - Holes that cannot fill are skipped at once (the tail of a segment
 //     the snapshot length cut, everything when the flow ends), and every
 //     10 s of capture time stored data older than two minutes is handed

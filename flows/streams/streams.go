@@ -3,25 +3,28 @@
 // records (flows.DNSRecord, HTTPRecord, TLSRecord) and per-connection
 // timings, in the same single pass over the packets.
 //
-// TCP payload is put back in order by gopacket's reassembly package, bounded
-// in pages per connection and in total (Config), flushed by capture time.
-// Only what the parsers need is reassembled: a connection is handed to the
-// assembler once a payload segment looks like TLS, HTTP or DNS (by its first
-// bytes, or port 53) — usually the first, but the first 16 are looked at, so
-// TLS after a STARTTLS-like exchange (PostgreSQL, MySQL, SMTP) and HTTP in a
-// capture that starts mid-body are found too. It stops being fed when its
-// parsers are done (a TLS handshake that reached the encrypted phase). Pure
-// ACKs never reach the assembler. Bytes the capture lost are reported to the
-// parsers as gaps (Gap/ClientGap), never glued over; holes that cannot fill
-// (the tail of a segment the snapshot length cut, anything still missing
-// when the flow ends) are skipped at once rather than waited for.
+// TCP payload is put back in order per direction by the reassembler in
+// reasm.go, bounded in pages per connection and in total (Config). Only
+// what the parsers need is reassembled: a connection is handed over once a
+// payload segment looks like TLS, HTTP or DNS (by its first bytes, or port
+// 53) — usually the first, but the first 16 are looked at, so TLS after a
+// STARTTLS-like exchange (PostgreSQL, MySQL, SMTP) and HTTP in a capture
+// that starts mid-body are found too. It stops being fed when its parsers
+// are done (a TLS handshake that reached the encrypted phase). Pure ACKs
+// are never fed. Segments in order go to the parsers as the capture holds
+// them, without a copy; only segments ahead of a hole are stored, and of
+// those only the bytes a parser will read (bodies, certificates and
+// encrypted records are followed by their lengths). Bytes the capture lost
+// are reported to the parsers as gaps (Gap/ClientGap), never glued over;
+// holes that cannot fill (the tail of a segment the snapshot length cut,
+// anything still missing when the flow ends) are skipped at once rather
+// than waited for.
 //
-// The gopacket Stream objects are thin shims: the application state lives
-// on the flow (flows.Flow.App), and every flow gets an assembler key of its
-// own (see tcp.go). That keeps the flow table (which splits a reused
-// 4-tuple into a new flow, as Wireshark does, and keeps tunnels and VLANs
-// apart) the one authority on what a connection is, whatever the assembler
-// thinks.
+// The application state lives on the flow (flows.Flow.App), so the flow
+// table (which splits a reused 4-tuple into a new flow, as Wireshark does,
+// and keeps tunnels and VLANs apart) is the one authority on what a
+// connection is. A Tracker shares nothing with other Trackers: each flow
+// worker can have its own.
 package streams
 
 import (
@@ -37,11 +40,13 @@ import (
 
 // Config bounds the reassembly and sets the DNS timeout.
 type Config struct {
-	// MaxPagesPerConn and MaxPagesTotal bound the out-of-order data kept
-	// (pages of 1900 bytes). Defaults 256 per connection (about 480 KB: a
-	// full window of a fast transfer behind one hole) and
-	// 16384 in total (about 30 MB); when a bound is hit the assembler skips
-	// ahead and the parsers see a gap (counted in Stats.Gaps).
+	// MaxPagesPerConn and MaxPagesTotal bound the out-of-order segments
+	// stored (counted in pages of 1900 bytes, a segment taking at least
+	// one, whether its bytes are kept or only its range). Defaults 256 per
+	// connection (about 480 KB: a full window of a fast transfer behind one
+	// hole) and 16384 per Tracker (about 30 MB); when a bound is hit the
+	// reassembler stops waiting for the holes before the first stored
+	// segments and the parsers see gaps (counted in Stats.Gaps).
 	MaxPagesPerConn int
 	MaxPagesTotal   int
 	// DNSTimeout: a query with no response after this much capture time is
@@ -63,8 +68,8 @@ type Sinks struct {
 
 // Stats counts what the reassembly and parsers did.
 type Stats struct {
-	Reassembled int64 // TCP connections handed to the assembler
-	Segments    int64 // segments fed to the assembler
+	Reassembled int64 // TCP connections handed to the reassembler
+	Segments    int64 // segments fed to the reassembler
 	Gaps        int64 // holes reported to parsers (bytes never captured, or a bound hit)
 	GapBytes    int64
 	// DNSMessages counts the messages handed to the transaction tracker;

@@ -598,7 +598,7 @@ type appSummary struct {
 }
 
 // finish ends the application work of a connection: it hands the parsers
-// what the assembler still holds (nothing will fill the holes now), emits
+// what the reassembler still stores (nothing will fill the holes now), emits
 // the TLS record and the HTTP transactions still open, keeps the few values
 // the flow record needs, and drops the parsers and buffers. It runs when a
 // TCP connection closes (FIN both ways, or RST) — the flow itself lingers
@@ -649,10 +649,10 @@ func (t *Tracker) FlushDue() bool { return t.now-t.flushed >= int64(10*time.Seco
 // SetClock sets the tracker's capture clock (Config.ExternalClock).
 func (t *Tracker) SetClock(now int64) { t.now = now }
 
-// FlushIdle pushes out data the assembler held for connections idle for two
-// minutes of capture time and times out unanswered DNS queries. Packet
-// calls it every ten seconds of capture time; with Config.ExternalClock
-// the caller does.
+// FlushIdle hands over data stored for two minutes of capture time, stops
+// reading connections idle that long and times out unanswered DNS queries.
+// Packet calls it every ten seconds of capture time; with
+// Config.ExternalClock the caller does.
 func (t *Tracker) FlushIdle() {
 	t.flushed = t.now
 	t.flushIdle(t.now - int64(2*time.Minute))
