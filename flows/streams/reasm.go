@@ -325,11 +325,11 @@ func (t *Tracker) dropQueue(h *half) {
 // reuse, so that reordering in steady state allocates nothing. They are
 // the Tracker's own (each worker has its own Tracker).
 const (
-	minBuf      = 2048
-	maxBuf      = 1 << 16 // larger segments (GRO) get a buffer of their own
-	bufClasses  = 6       // 2 KiB .. 64 KiB
-	maxFreeBufs = 256     // per class
-	maxFreeQs   = 1024
+	minBuf     = 2048
+	maxBuf     = 1 << 16 // larger segments (GRO) get a buffer of their own
+	bufClasses = 6       // 2 KiB .. 64 KiB
+	maxFreeBuf = 4 << 20 // bytes kept for reuse, all classes
+	maxFreeQs  = 1024
 )
 
 func bufClass(n int) int {
@@ -350,6 +350,7 @@ func (t *Tracker) getBuf(n int) *[]byte {
 	if k := len(t.freeBufs[c]); k > 0 {
 		b := t.freeBufs[c][k-1]
 		t.freeBufs[c] = t.freeBufs[c][:k-1]
+		t.freeBytes -= cap(*b)
 		return b
 	}
 	b := make([]byte, 0, minBuf<<c)
@@ -362,8 +363,9 @@ func (t *Tracker) putBuf(b *[]byte) {
 		return
 	}
 	c := bufClass(n)
-	if minBuf<<c == n && len(t.freeBufs[c]) < maxFreeBufs {
+	if minBuf<<c == n && t.freeBytes+n <= maxFreeBuf {
 		t.freeBufs[c] = append(t.freeBufs[c], b)
+		t.freeBytes += n
 	}
 }
 

@@ -119,8 +119,9 @@ type Tracker struct {
 	pages int
 	// freeBufs and freeQs keep the buffers and queues of stored segments
 	// for reuse (see reasm.go).
-	freeBufs [bufClasses][]*[]byte
-	freeQs   [][]stored
+	freeBufs  [bufClasses][]*[]byte
+	freeBytes int
+	freeQs    [][]stored
 	// skipMisses counts bytes stored as ranges that the parser wanted to
 	// read after all (never, if the parsers' Skippable is right).
 	skipMisses int64
