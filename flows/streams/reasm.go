@@ -38,7 +38,8 @@ import (
 //   - Holes that cannot fill are skipped at once (the tail of a segment
 //     the snapshot length cut, everything when the flow ends), and every
 //     10 s of capture time stored data older than two minutes is handed
-//     over and connections idle for two minutes stop being read.
+//     over, and a connection idle for two minutes starts each half again
+//     at its next new segment, the bytes between reported as a gap.
 //   - Times: bytes handed over with the segment that filled the hole
 //     before them became readable at its time; bytes a push hands over
 //     keep the time they were captured. Each segment's bytes go to the
@@ -65,8 +66,12 @@ func (s *stored) len() int { return int(s.end - s.seq) }
 
 // half is one direction of a connection being reassembled.
 type half struct {
-	started bool   // the next sequence number is known
-	closed  bool   // a FIN or RST ended it, or it was idle: nothing more is read
+	started bool // the next sequence number is known
+	closed  bool // a FIN or RST ended it: nothing more is read
+	// restart: the connection was idle for two minutes (flushIdle); the
+	// half starts again at its next segment that is not wholly old,
+	// reporting the bytes between as a gap.
+	restart bool
 	next    uint32 // next sequence number to hand to the parser
 	finSet  bool   // a FIN arrived ahead of next, at finSeq
 	finSeq  uint32
@@ -107,6 +112,21 @@ func (t *Tracker) segment(c *conn, dir flows.Dir, seq uint32, b []byte, syn, fin
 	c.lastSeen = max(c.lastSeen, ts)
 	if h.closed {
 		return
+	}
+	if h.restart {
+		start := seq
+		if syn {
+			start++
+		}
+		if seqDiff(h.next, start+uint32(len(b))) <= 0 {
+			return // wholly before what the parser had
+		}
+		h.restart = false
+		if d := seqDiff(h.next, start); d > 0 {
+			c.gapAt(dir, int(d))
+			h.next = start
+		}
+		seq, syn = start, false
 	}
 	if !h.started {
 		h.started = true

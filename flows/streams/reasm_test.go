@@ -18,6 +18,7 @@ type seg struct {
 	data  string
 	flags uint8 // beyond ACK: FlagFIN, FlagRST, FlagSYN
 	wire  int   // payload length on the wire when the capture cut it (0: len(data))
+	pause int   // not a segment: minutes of capture time pass
 }
 
 // player drives a Tracker with hand-made packets of one HTTP connection
@@ -218,10 +219,31 @@ func TestReassemblyEdges(t *testing.T) {
 				order(pieces(S, resp("one")+resp("two"), 20, 41, 45), 3, 1, 2, 0)),
 			want: []string{"/1 200 complete=true gap=false bytes=3", "/2 200 complete=true gap=false bytes=3"},
 		},
+		{
+			// gopacket's glue started the half again at the segment, 500
+			// bytes before what the parser had, which handed them over
+			// twice: the body ended early and the next response was lost.
+			name: "a connection idle for minutes starts again at its next new segment",
+			segs: cat(pieces(C, reqA+req("/b")), pieces(S, respB[:1000]), []seg{{pause: 3}, {dir: S, off: 500, data: respB[500:1500]},
+				{dir: S, off: 2000, data: respB[2000:] + resp("two")}}),
+			want: []string{"/a 200 complete=true gap=true bytes=3000", "/b 200 complete=true gap=false bytes=3"},
+			gaps: 1, gapBytes: 500,
+		},
+		{
+			name: "stored data waits two minutes at most",
+			segs: cat(pieces(C, reqA), pieces(S, respB[:1000]), []seg{{dir: S, off: 2000, data: respB[2000:]}, {pause: 3}, {dir: C, off: uint32(len(reqA)), data: req("/b")},
+				{dir: S, off: 1000, data: respB[1000:2000]}}),
+			want: []string{"/a 200 complete=true gap=true bytes=3000", "/b 0 complete=false gap=false bytes=0"},
+			gaps: 1, gapBytes: 1000,
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pl := newPlayer(tc.cfg, tc.isn)
 			for _, s := range tc.segs {
+				if s.pause > 0 {
+					pl.now += int64(s.pause) * 60e9
+					continue
+				}
 				pl.send(s)
 				checkInvariants(t, pl.t)
 			}

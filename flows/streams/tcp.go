@@ -217,8 +217,10 @@ func (t *Tracker) inactive(c *conn) {
 }
 
 // flushIdle hands over the stored data that waited since before cutoff
-// (the holes before it will not fill now) and stops reading connections
-// that had no segment since cutoff, as gopacket's FlushCloseOlderThan did.
+// (the holes before it will not fill now), and makes the halves of a
+// connection that had no segment since cutoff start again at their next
+// new segment, as gopacket's FlushCloseOlderThan did (it dropped such a
+// connection, and the next segment made a new one).
 func (t *Tracker) flushIdle(cutoff int64) {
 	for _, c := range t.active {
 		for d := range c.half {
@@ -239,11 +241,10 @@ func (t *Tracker) flushIdle(cutoff int64) {
 				t.push(c, flows.Dir(d), live{})
 			}
 		}
-		if c.lastSeen < cutoff {
+		if c.lastSeen < cutoff && len(c.half[0].q) == 0 && len(c.half[1].q) == 0 {
 			for d := range c.half {
-				if h := &c.half[d]; len(h.q) == 0 {
-					h.closed = true
-				}
+				h := &c.half[d]
+				h.closed, h.finSet, h.restart = false, false, h.started
 			}
 		}
 	}
