@@ -15,7 +15,11 @@
 // Content-Length; a response whose Transfer-Encoding does not end in chunked,
 // or whose Content-Length is invalid (not a number, negative, 19 digits or
 // more, or conflicting values), is read until the close and flagged
-// BadFraming. A huge valid length is just counted down.
+// BadFraming. A huge valid length is just counted down. Since bodies are
+// only counted, a reassembler holding segments that arrived ahead of a
+// hole need not keep their bytes when ClientSkippable/ServerSkippable say
+// the parser will not read them: it hands them over by length
+// (ClientSkip/ServerSkip) when the hole fills.
 //
 // Requests wait in a FIFO (bounded by Config.MaxPending) for their
 // responses, which pairs them over keep-alive and pipelining. 1xx responses

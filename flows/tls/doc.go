@@ -29,6 +29,11 @@
 //     visible), except a 2-byte one, which can only be plaintext (an
 //     encrypted alert carries a MAC or AEAD tag).
 //
+// What is only counted can be handed over by length: Skippable says how
+// many of the next bytes the parser will not read (the rest of a record or
+// message it skips), and Skip passes over them, so a reassembler holding
+// segments that arrived ahead of a hole need not keep their bytes.
+//
 // After a direction's first application_data record nothing is buffered:
 // Feed follows record headers only, to see encrypted alerts, and returns at
 // once for bytes in the middle of a record. It does not allocate there
