@@ -186,8 +186,20 @@ func TestReassemblyEdges(t *testing.T) {
 			want: []string{okA},
 		},
 		{
-			name: "RST out of window is ignored",
-			segs: cat(pieces(C, reqA), pieces(S, respB[:1000]), []seg{{dir: S, off: 1 << 20, flags: flows.FlagRST}}, []seg{{dir: S, off: 1000, data: respB[1000:]}}),
+			name: "a retransmission inside a stored segment replaces its bytes",
+			segs: cat([]seg{{dir: C, data: "GET "}, {dir: C, off: 5, data: req("/xq")[5:]}, {dir: C, off: 5, data: "y"}, {dir: C, off: 4, data: "/"}},
+				pieces(S, resp(""))),
+			want: []string{"/yq 200 complete=true gap=false bytes=0"},
+		},
+		{
+			name: "RST ahead of the position is ignored, data and all",
+			segs: cat(pieces(C, reqA), pieces(S, respB[:1000]), []seg{{dir: S, off: 1 << 20, data: "HTTP/1.1 500 X\r\n\r\n", flags: flows.FlagRST}},
+				[]seg{{dir: S, off: 1000, data: respB[1000:]}}),
+			want: []string{okA},
+		},
+		{
+			name: "RST before the position is ignored",
+			segs: cat(pieces(C, reqA), pieces(S, respB[:1000]), []seg{{dir: S, off: 500, flags: flows.FlagRST}}, []seg{{dir: S, off: 1000, data: respB[1000:]}}),
 			want: []string{okA},
 		},
 		{
