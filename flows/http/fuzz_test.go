@@ -24,6 +24,17 @@ func FuzzHTTP(f *testing.F) {
 		cfg := Config{MaxHeaderBytes: 64 + int(b[0]&0x3f)*16, MaxPending: 1 + int(b[0]>>6), MaxResync: 512}
 		whole, st1 := playFuzz(t, cfg, b[1:], false)
 		split, st2 := playFuzz(t, cfg, b[1:], true)
+		// Handing over by length what Skippable allows (as the TCP
+		// reassembler does with bytes it did not keep) changes nothing.
+		skipped, st3 := playFuzzMode(t, cfg, b[1:], modeSkip)
+		if len(whole) != len(skipped) || st1 != st3 {
+			t.Fatalf("%d transactions (stats %+v) in one piece, %d (%+v) with skips", len(whole), st1, len(skipped), st3)
+		}
+		for i := range whole {
+			if whole[i] != skipped[i] {
+				t.Fatalf("transaction %d differs with skips:\n%+v\n%+v", i, whole[i], skipped[i])
+			}
+		}
 		if st1.LostSync == 0 && st2.LostSync == 0 && st1.GaveUp == 0 && st2.GaveUp == 0 {
 			if len(whole) != len(split) {
 				t.Fatalf("%d transactions in one piece, %d byte by byte", len(whole), len(split))
@@ -37,7 +48,22 @@ func FuzzHTTP(f *testing.F) {
 	})
 }
 
+// How playFuzzMode feeds data: as each operation's bytes, byte by byte,
+// or with the bytes the parser only counts handed over by length.
+const (
+	modeWhole = iota
+	modeBytes
+	modeSkip
+)
+
 func playFuzz(t *testing.T, cfg Config, b []byte, byteByByte bool) ([]Transaction, Stats) {
+	if byteByByte {
+		return playFuzzMode(t, cfg, b, modeBytes)
+	}
+	return playFuzzMode(t, cfg, b, modeWhole)
+}
+
+func playFuzzMode(t *testing.T, cfg Config, b []byte, mode int) ([]Transaction, Stats) {
 	var out []Transaction
 	c := NewConn(cfg, func(tx *Transaction) {
 		checkTx(t, tx)
@@ -51,15 +77,22 @@ func playFuzz(t *testing.T, cfg Config, b []byte, byteByByte bool) ([]Transactio
 		switch kind {
 		case 0, 1:
 			l = min(l, len(b))
-			feed := c.ClientData
+			feed, skip, skippable := c.ClientData, c.ClientSkip, c.ClientSkippable
 			if kind == 1 {
-				feed = c.ServerData
+				feed, skip, skippable = c.ServerData, c.ServerSkip, c.ServerSkippable
 			}
-			if byteByByte {
+			switch mode {
+			case modeBytes:
 				for i := range l {
 					feed(b[i:i+1], ts)
 				}
-			} else {
+			case modeSkip:
+				k := int(min(int64(l), skippable()))
+				skip(int64(k), ts)
+				if k < l || l == 0 {
+					feed(b[k:l], ts) // (an empty feed still sets the time)
+				}
+			default:
 				feed(b[:l], ts)
 			}
 			b = b[l:]
