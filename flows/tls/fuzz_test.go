@@ -40,6 +40,17 @@ func FuzzParser(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, stream, plan []byte) {
 		p := NewParser()
+		// sk is fed the same, but hands over by length (Skip) whatever
+		// Skippable allows, as the TCP reassembler does with bytes it did
+		// not keep: that must change nothing.
+		sk := NewParser()
+		skipFeed := func(b []byte) {
+			k := min(len(b), sk.Skippable())
+			sk.Skip(k)
+			if k < len(b) {
+				sk.Feed(b[k:], 1)
+			}
+		}
 		rest := stream
 		gaps := false
 		for _, b := range plan {
@@ -49,16 +60,22 @@ func FuzzParser(f *testing.F) {
 			n := min(int(b&0x3f)+1, len(rest))
 			if b&0xc0 == 0xc0 {
 				p.Gap(n)
+				sk.Gap(n)
 				gaps = true
 			} else {
 				p.Feed(rest[:n], 1)
+				skipFeed(rest[:n])
 			}
 			rest = rest[n:]
 			checkBounds(t, p)
 		}
 		p.Feed(rest, 1)
+		skipFeed(rest)
 		checkBounds(t, p)
 		got := p.Result()
+		if skipped := sk.Result(); !reflect.DeepEqual(got, skipped) {
+			t.Fatalf("fed with skips differs:\n got %+v\nwant %+v", skipped, got)
+		}
 		for _, h := range got.ClientHellos {
 			if len(h.SNI) > MaxSNI || len(h.ALPN) > MaxALPN {
 				t.Fatalf("hello out of bounds: SNI %d ALPN %d", len(h.SNI), len(h.ALPN))
