@@ -122,8 +122,8 @@ type Tracker struct {
 	freeBufs  [bufClasses][]*[]byte
 	freeBytes int
 	freeQs    [][]stored
-	// skipMisses counts bytes stored as ranges that the parser wanted to
-	// read after all (never, if the parsers' Skippable is right).
+	// skipMisses counts segments stored as ranges whose bytes the parser
+	// wanted to read after all (never, if the parsers' Skippable is right).
 	skipMisses int64
 	// msg is reused for every DNS message.
 	msg      dns.Message
