@@ -68,7 +68,7 @@ func (s *stored) len() int { return int(s.end - s.seq) }
 type half struct {
 	started bool // the next sequence number is known
 	closed  bool // a FIN or RST ended it: nothing more is read
-	// restart: the connection was idle for two minutes (flushIdle); the
+	// restart: the connection was idle for two minutes (pushIdle); the
 	// half starts again at its next segment that is not wholly old,
 	// reporting the bytes between as a gap.
 	restart bool

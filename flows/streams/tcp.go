@@ -216,12 +216,12 @@ func (t *Tracker) inactive(c *conn) {
 	c.activeIdx = -1
 }
 
-// flushIdle hands over the stored data that waited since before cutoff
+// pushIdle hands over the stored data that waited since before cutoff
 // (the holes before it will not fill now), and makes the halves of a
 // connection that had no segment since cutoff start again at their next
 // new segment, as gopacket's FlushCloseOlderThan did (it dropped such a
 // connection, and the next segment made a new one).
-func (t *Tracker) flushIdle(cutoff int64) {
+func (t *Tracker) pushIdle(cutoff int64) {
 	for _, c := range t.active {
 		for d := range c.half {
 			h := &c.half[d]
@@ -650,13 +650,14 @@ func (t *Tracker) FlushDue() bool { return t.now-t.flushed >= int64(10*time.Seco
 // SetClock sets the tracker's capture clock (Config.ExternalClock).
 func (t *Tracker) SetClock(now int64) { t.now = now }
 
-// FlushIdle hands over data stored for two minutes of capture time, stops
-// reading connections idle that long and times out unanswered DNS queries.
+// FlushIdle hands over data stored for two minutes of capture time, makes
+// connections idle that long start again at their next new segments
+// (pushIdle), and times out unanswered DNS queries.
 // Packet calls it every ten seconds of capture time; with
 // Config.ExternalClock the caller does.
 func (t *Tracker) FlushIdle() {
 	t.flushed = t.now
-	t.flushIdle(t.now - int64(2*time.Minute))
+	t.pushIdle(t.now - int64(2*time.Minute))
 	t.dns.Expire(t.now)
 }
 
