@@ -154,6 +154,10 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 		wcfg.Flows.MaxFlows = flows.DefaultMaxFlows
 	}
 	wcfg.Flows.MaxFlows = (wcfg.Flows.MaxFlows + n - 1) / n
+	if wcfg.Streams.MaxPagesTotal <= 0 { // and so do the bytes held ahead of holes
+		wcfg.Streams.MaxPagesTotal = streams.DefaultMaxPagesTotal
+	}
+	wcfg.Streams.MaxPagesTotal = (wcfg.Streams.MaxPagesTotal + n - 1) / n
 	ws := make([]*worker, n)
 	for i := range ws {
 		ws[i] = newWorker(&wcfg)

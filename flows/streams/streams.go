@@ -59,6 +59,9 @@ type Config struct {
 	ExternalClock bool
 }
 
+// DefaultMaxPagesTotal is Config.MaxPagesTotal's default.
+const DefaultMaxPagesTotal = 16384
+
 // Sinks receive the records as they complete. Any may be nil.
 type Sinks struct {
 	DNS  func(*flows.DNSRecord)
@@ -162,7 +165,7 @@ func New(cfg Config, sinks Sinks) *Tracker {
 		cfg.MaxPagesPerConn = 256
 	}
 	if cfg.MaxPagesTotal <= 0 {
-		cfg.MaxPagesTotal = 16384
+		cfg.MaxPagesTotal = DefaultMaxPagesTotal
 	}
 	if cfg.DNSTimeout <= 0 {
 		cfg.DNSTimeout = 5 * time.Second
