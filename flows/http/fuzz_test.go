@@ -86,6 +86,9 @@ func playFuzzMode(t *testing.T, cfg Config, b []byte, mode int) ([]Transaction, 
 				for i := range l {
 					feed(b[i:i+1], ts)
 				}
+				if l == 0 {
+					feed(b[:0], ts) // as the other modes: an empty feed still sets the time
+				}
 			case modeSkip:
 				k := int(min(int64(l), skippable()))
 				skip(int64(k), ts)

@@ -99,8 +99,9 @@ func FuzzParser(f *testing.F) {
 		if h, err := ParseSSLv2ClientHello(stream); err == nil && (len(h.CipherSuites) > len(stream)/3 || h.JA4 != "") {
 			t.Fatalf("SSLv2 hello: %d ciphers from %d bytes, JA4 %q", len(h.CipherSuites), len(stream), h.JA4)
 		}
-		// What decides a connection is TLS must parse as a hello.
-		if LooksLikeSSLv2ClientHello(stream) {
+		// What decides a connection is TLS must parse as a hello, once the
+		// whole record is there (the sniff reads only its first 11 bytes).
+		if LooksLikeSSLv2ClientHello(stream) && len(stream) >= 2+(int(stream[0]&0x7f)<<8|int(stream[1])) {
 			if _, err := ParseSSLv2ClientHello(stream[2:]); err != nil {
 				t.Fatalf("looks like an SSLv2 hello but does not parse: %v", err)
 			}
