@@ -9,7 +9,6 @@ import (
 
 	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
-	"github.com/pcapx/pcapx/internal/memlimit"
 )
 
 // countSink counts what the analysis hands to a sink.
@@ -21,19 +20,10 @@ func (c *countSink) HTTP(*flows.HTTPRecord) error { c.rows++; return nil }
 func (c *countSink) TLS(*flows.TLSRecord) error   { c.rows++; return nil }
 
 // benchRun analyses path once, with the Parquet writer (into dir) or
-// without, and returns the rows handed to the sinks and the packets read.
-func benchRun(b *testing.B, path, dir string) (rows, packets int64) {
-	rows, packets, _ = benchRunTail(b, path, dir, false)
-	return rows, packets
-}
-
-// benchRunTail is benchRun that also returns how long Finish took: the
-// part of the Writer's work that comes after the analysis has ended. With
-// policy, the run is under pcapx analyze's collector policy
-// (internal/memlimit), as the command has it: from before the analysis to
-// the end of Finish, with MemoryReserve added to the floor when the
-// tables are written.
-func benchRunTail(b *testing.B, path, dir string, policy bool) (rows, packets int64, tail time.Duration) {
+// without, and returns the rows handed to the sinks, the packets read and
+// how long Finish took: the part of the Writer's work that comes after
+// the analysis has ended.
+func benchRun(b *testing.B, path, dir string) (rows, packets int64, tail time.Duration) {
 	count := &countSink{}
 	var sink analyze.Sink = count
 	var pw *Writer
@@ -43,13 +33,6 @@ func benchRunTail(b *testing.B, path, dir string, policy bool) (rows, packets in
 			b.Fatal(err)
 		}
 		pw, sink = w, analyze.Tee(count, w)
-	}
-	if policy {
-		var reserve int64
-		if pw != nil {
-			reserve = MemoryReserve
-		}
-		defer memlimit.Start(reserve)()
 	}
 	res, err := analyze.Run(analyze.Config{Inputs: []string{path}}, sink)
 	if err != nil {
@@ -71,15 +54,13 @@ func benchRunTail(b *testing.B, path, dir string, policy bool) (rows, packets in
 //
 // "off" is the analysis alone and "on" the same with the Parquet writer
 // (Finish included), for their allocations and throughput. "overhead"
-// (under Go's default collector, and under the policy pcapx analyze runs
-// with) runs the two alternately in every iteration, so that a change of load
+// runs the two alternately in every iteration, so that a change of load
 // on a shared machine hits both alike, each from a collected heap (as a
 // new process starts), and reports the overhead of "on"
 // in wall time (from the fastest run of each, from the medians, and the
 // median of each iteration's own two runs: the figure to go by) and
 // in CPU time (user + system, summed over the iterations), and how long
-// Finish takes (the part that comes after the analysis has ended). The
-// target is < 15%.
+// Finish takes (the part that comes after the analysis has ended).
 //
 //	PCAPX_BENCH_CAPTURE=$PWD/.bench/mixed-250MB.pcap \
 //	  go test -run '^$' -bench Parquet -benchtime 5x ./report/parquet
@@ -101,14 +82,14 @@ func BenchmarkParquet(b *testing.B) {
 			if write {
 				dir = b.TempDir()
 			}
-			rows, packets = benchRun(b, path, dir)
+			rows, packets, _ = benchRun(b, path, dir)
 		}
 		b.ReportMetric(float64(packets)*float64(b.N)/b.Elapsed().Seconds(), "pkts/s")
 		b.ReportMetric(float64(rows), "rows/op")
 	}
 	b.Run("off", func(b *testing.B) { single(b, false) })
 	b.Run("on", func(b *testing.B) { single(b, true) })
-	overhead := func(b *testing.B, policy bool) {
+	b.Run("overhead", func(b *testing.B) {
 		var wall [2][]time.Duration
 		var cpu [2]time.Duration
 		var tails []time.Duration
@@ -128,7 +109,7 @@ func BenchmarkParquet(b *testing.B) {
 				runtime.GC()
 				b.StartTimer()
 				t0, c0 := time.Now(), cpuTime()
-				_, _, tail := benchRunTail(b, path, dir, policy)
+				_, _, tail := benchRun(b, path, dir)
 				w := 0
 				if write {
 					w = 1
@@ -161,12 +142,6 @@ func BenchmarkParquet(b *testing.B) {
 		if cpu[0] > 0 {
 			b.ReportMetric(pct(cpu[1], cpu[0]), "overhead-cpu-%")
 		}
-	}
-	b.Run("overhead/gogc100", func(b *testing.B) { overhead(b, false) })
-	b.Run("overhead/pcapx-gc", func(b *testing.B) {
-		b.Setenv("GOGC", "")
-		b.Setenv("GOMEMLIMIT", "")
-		overhead(b, true)
 	})
 }
 

@@ -2,7 +2,6 @@ package parquet
 
 import (
 	"fmt"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -116,37 +115,25 @@ func (k kind) duckType() string {
 }
 
 // col is one column of a table of records R: its name, kind, unit and
-// meaning (for docs/schema.md), how to take its value from a record and
-// how to put a value read back from a file into one. The table specs in
-// tables.go are the one source of truth: the Arrow schema, the Parquet
-// files, docs/schema.md, the conformance test and the reader (read.go)
-// are all derived from them.
+// meaning (for docs/schema.md), how to append its value from a record to
+// an Arrow builder and how to set a record's field from the column's next
+// row read back from a file. The table specs in tables.go are the one
+// source of truth: the Arrow schema, the Parquet files, docs/schema.md,
+// the conformance test and the reader (read.go) are all derived from them.
 type col[R any] struct {
 	name     string
 	kind     kind
 	nullable bool
 	noDict   bool // a string column written PLAIN: nearly one value per row
-	// text is a string column's value (ok false: NULL), as bind appends
-	// it: a dictionary column's values go through it instead (table.go),
-	// or through texts when the column has that.
-	text func(*R) (string, bool)
-	unit string
-	doc  string
-	// bind returns the function that appends a record's value to b,
-	// the column's builder (bound once, so no type switch per row).
+	unit     string
+	doc      string
+	// bind returns the function that appends a record's value to b, the
+	// column's builder (bound once, so no type switch per row).
 	bind func(b array.Builder) func(*R)
-	// fill, if set, appends a batch's values at once, read at the
-	// field's offset (see fill.go); offset tells TestFieldOffsets where
-	// the accessor found a record's field and where fill reads it.
-	fill   fillFunc[R]
-	offset func(r *R) (accessor, fill uintptr)
-	// texts, if set, is a string column's values of a batch, read at the
-	// field's offset (a dictionary column's way to fill).
-	texts func(recs []*R, dst []string) []string
-	// load returns the function that sets a record's field from row i of
-	// a, the column as read back (bound once per record batch); an error
-	// if a is not of the column's type.
-	load func(a arrow.Array) (func(r *R, i int) error, error)
+	// load returns the function that sets a record's field from the next
+	// row of the column's leaf columns (one, or one per field of a list of
+	// structs), as read back (read.go).
+	load func(leaves []*leaf) func(r *R) error
 }
 
 // plain marks a string column whose values are (nearly) unique per row,
@@ -168,24 +155,14 @@ type appender[V any] interface {
 	AppendNull()
 }
 
-// valuer is what the typed Arrow arrays have in common.
-type valuer[V any] interface {
-	arrow.Array
-	Value(int) V
-}
-
 // integer is a record field held in an integer column.
 type integer interface {
 	~int | ~int8 | ~int16 | ~int32 | ~int64 | ~uint8 | ~uint16 | ~uint32
 }
 
-func wrongType(name string, k kind, a arrow.Array) error {
-	return fmt.Errorf("column %s is %s, want %s", name, a.DataType(), k.arrowType())
-}
-
 // scalar builds a column whose value may be missing (get's ok false: NULL;
 // a NULL read back leaves the record's field as it is).
-func scalar[R any, V any, B appender[V], A valuer[V]](name string, k kind, unit, doc string, nullable bool,
+func scalar[R any, V leafType, B appender[V]](name string, k kind, unit, doc string, nullable bool,
 	get func(*R) (V, bool), set func(*R, V) error) col[R] {
 	return col[R]{name: name, kind: k, nullable: nullable, unit: unit, doc: doc,
 		bind: func(b array.Builder) func(*R) {
@@ -198,17 +175,15 @@ func scalar[R any, V any, B appender[V], A valuer[V]](name string, k kind, unit,
 				}
 			}
 		},
-		load: func(a arrow.Array) (func(*R, int) error, error) {
-			arr, ok := a.(A)
-			if !ok {
-				return nil, wrongType(name, k, a)
-			}
-			return func(r *R, i int) error {
-				if arr.IsNull(i) {
-					return nil
+		load: func(ls []*leaf) func(*R) error {
+			l := ls[0]
+			return func(r *R) error {
+				i, _, err := l.next()
+				if err != nil || i < 0 {
+					return err
 				}
-				return set(r, arr.Value(i))
-			}, nil
+				return set(r, value[V](l, i))
+			}
 		}}
 }
 
@@ -221,21 +196,11 @@ func access[R any, T any, V any](p func(*R) *T, to func(T) V, from func(V) T) (f
 
 func same[T any](v T) T { return v }
 
-// A string read back aliases the Arrow buffer it was read into; a record
-// is kept (the sink's to keep) long after its batch, so it gets a copy.
-func cloned(s string) string { return strings.Clone(s) }
-
 // str is text taken from a capture (a DNS name, an HTTP target, an SNI):
 // it is made valid UTF-8 (see validUTF8).
 func str[R any](name, doc string, p func(*R) *string) col[R] {
-	get, set := access(p, validUTF8, cloned)
-	return withTexts(text(scalar[R, string, *array.StringBuilder, *array.String](name, kString, "", doc, false, get, set), get), p, true)
-}
-
-// text records get as a string column's value.
-func text[R any](c col[R], get func(*R) (string, bool)) col[R] {
-	c.text = get
-	return c
+	get, set := access(p, validUTF8, same[string])
+	return scalar[R, string, *array.StringBuilder](name, kString, "", doc, false, get, set)
 }
 
 // sym is text pcapx makes itself (addresses, Community IDs, rule ids,
@@ -243,63 +208,63 @@ func text[R any](c col[R], get func(*R) (string, bool)) col[R] {
 // always valid UTF-8, so the check is skipped. Never use it for bytes
 // copied from a capture.
 func sym[R any](name, doc string, p func(*R) *string) col[R] {
-	get, set := access(p, same[string], cloned)
-	return withTexts(text(scalar[R, string, *array.StringBuilder, *array.String](name, kString, "", doc, false, get, set), get), p, false)
+	get, set := access(p, same[string], same[string])
+	return scalar[R, string, *array.StringBuilder](name, kString, "", doc, false, get, set)
 }
 
 // symFunc is a sym column whose field is not a string (a severity): set
 // parses what get wrote.
 func symFunc[R any](name, doc string, get func(*R) string, set func(*R, string) error) col[R] {
-	g := func(r *R) (string, bool) { return get(r), true }
-	return text(scalar[R, string, *array.StringBuilder, *array.String](name, kString, "", doc, false, g, set), g)
+	return scalar[R, string, *array.StringBuilder](name, kString, "", doc, false,
+		func(r *R) (string, bool) { return get(r), true }, set)
 }
 
 // optStr is text that may be missing (NULL); set is called only for a
 // value.
 func optStr[R any](name, doc string, get func(*R) (string, bool), set func(*R, string)) col[R] {
-	g := func(r *R) (string, bool) {
-		s, ok := get(r)
-		return validUTF8(s), ok
-	}
-	return text(scalar[R, string, *array.StringBuilder, *array.String](name, kString, "", doc, true, g,
-		func(r *R, v string) error { set(r, cloned(v)); return nil }), g)
+	return scalar[R, string, *array.StringBuilder](name, kString, "", doc, true,
+		func(r *R) (string, bool) {
+			s, ok := get(r)
+			return validUTF8(s), ok
+		},
+		func(r *R, v string) error { set(r, v); return nil })
 }
 
 func i32[R any, T integer](name, unit, doc string, p func(*R) *T) col[R] {
 	get, set := access(p, func(v T) int32 { return int32(v) }, func(v int32) T { return T(v) })
-	return withFill(scalar[R, int32, *array.Int32Builder, *array.Int32](name, kInt32, unit, doc, false, get, set), p, fillInt32[R, T])
+	return scalar[R, int32, *array.Int32Builder](name, kInt32, unit, doc, false, get, set)
 }
 
 func optI32[R any](name, unit, doc string, get func(*R) (int32, bool), set func(*R, int32)) col[R] {
-	return scalar[R, int32, *array.Int32Builder, *array.Int32](name, kInt32, unit, doc, true, get,
+	return scalar[R, int32, *array.Int32Builder](name, kInt32, unit, doc, true, get,
 		func(r *R, v int32) error { set(r, v); return nil })
 }
 
 func i64[R any, T integer](name, unit, doc string, p func(*R) *T) col[R] {
 	get, set := access(p, func(v T) int64 { return int64(v) }, func(v int64) T { return T(v) })
-	return withFill(scalar[R, int64, *array.Int64Builder, *array.Int64](name, kInt64, unit, doc, false, get, set), p, fillInt64[R, T])
+	return scalar[R, int64, *array.Int64Builder](name, kInt64, unit, doc, false, get, set)
 }
 
 func optI64[R any](name, unit, doc string, get func(*R) (int64, bool), set func(*R, int64)) col[R] {
-	return scalar[R, int64, *array.Int64Builder, *array.Int64](name, kInt64, unit, doc, true, get,
+	return scalar[R, int64, *array.Int64Builder](name, kInt64, unit, doc, true, get,
 		func(r *R, v int64) error { set(r, v); return nil })
 }
 
 func f64[R any](name, unit, doc string, p func(*R) *float64) col[R] {
 	get, set := access(p, same[float64], same[float64])
-	return withFill(scalar[R, float64, *array.Float64Builder, *array.Float64](name, kFloat64, unit, doc, false, get, set), p, fillFloat64[R])
+	return scalar[R, float64, *array.Float64Builder](name, kFloat64, unit, doc, false, get, set)
 }
 
 // f64Func is a DOUBLE column computed from a field of another type.
 func f64Func[R any](name, unit, doc string, get func(*R) float64, set func(*R, float64)) col[R] {
-	return scalar[R, float64, *array.Float64Builder, *array.Float64](name, kFloat64, unit, doc, false,
+	return scalar[R, float64, *array.Float64Builder](name, kFloat64, unit, doc, false,
 		func(r *R) (float64, bool) { return get(r), true },
 		func(r *R, v float64) error { set(r, v); return nil })
 }
 
 func boolean[R any](name, doc string, p func(*R) *bool) col[R] {
 	get, set := access(p, same[bool], same[bool])
-	return withFill(scalar[R, bool, *array.BooleanBuilder, *array.Boolean](name, kBool, "", doc, false, get, set), p, fillBool[R])
+	return scalar[R, bool, *array.BooleanBuilder](name, kBool, "", doc, false, get, set)
 }
 
 const tsUnit = "ns since 1970-01-01 UTC"
@@ -307,12 +272,12 @@ const tsUnit = "ns since 1970-01-01 UTC"
 // ts is a capture time that every record has (ns since the epoch).
 func ts[R any](name, doc string, p func(*R) *int64) col[R] {
 	get, set := access(p, func(v int64) arrow.Timestamp { return arrow.Timestamp(v) }, func(v arrow.Timestamp) int64 { return int64(v) })
-	return withFill(scalar[R, arrow.Timestamp, *array.TimestampBuilder, *array.Timestamp](name, kTimestamp, tsUnit, doc, false, get, set), p, fillTimestamp[R])
+	return scalar[R, arrow.Timestamp, *array.TimestampBuilder](name, kTimestamp, tsUnit, doc, false, get, set)
 }
 
 // optTS is a capture time that may be missing (NULL).
 func optTS[R any](name, doc string, get func(*R) (int64, bool), set func(*R, int64)) col[R] {
-	return scalar[R, arrow.Timestamp, *array.TimestampBuilder, *array.Timestamp](name, kTimestamp, tsUnit, doc, true,
+	return scalar[R, arrow.Timestamp, *array.TimestampBuilder](name, kTimestamp, tsUnit, doc, true,
 		func(r *R) (arrow.Timestamp, bool) {
 			v, ok := get(r)
 			return arrow.Timestamp(v), ok
@@ -321,11 +286,13 @@ func optTS[R any](name, doc string, get func(*R) (int64, bool), set func(*R, int
 }
 
 // listOf builds a list column of kind k whose elements are written by add
-// (to the list's value builder) and read by elem (from the list's values,
-// bound once per batch); a nil slice is an empty list, and an empty list
-// reads back as a nil slice.
+// (to the list's value builder) and read back by fields: one per leaf
+// column of the list (a list of strings has one; a list of structs one
+// per struct field, in order), each setting its part of an element from
+// a leaf value. A nil slice is an empty list, and an empty list reads
+// back as a nil slice.
 func listOf[R any, E any](name string, k kind, doc string, p func(*R) *[]E,
-	add func(vb array.Builder) func(*E), elem func(values arrow.Array) (func(i int) E, bool)) col[R] {
+	add func(vb array.Builder) func(*E), fields ...func(e *E, l *leaf, i int)) col[R] {
 	return col[R]{name: name, kind: k, doc: doc,
 		bind: func(b array.Builder) func(*R) {
 			lb := b.(*array.ListBuilder)
@@ -338,31 +305,31 @@ func listOf[R any, E any](name string, k kind, doc string, p func(*R) *[]E,
 				}
 			}
 		},
-		load: func(a arrow.Array) (func(*R, int) error, error) {
-			la, ok := a.(*array.List)
-			if !ok {
-				return nil, wrongType(name, k, a)
-			}
-			at, ok := elem(la.ListValues())
-			if !ok {
-				return nil, wrongType(name, k, a)
-			}
-			return func(r *R, i int) error {
-				if la.IsNull(i) {
-					return nil
-				}
-				start, end := la.ValueOffsets(i)
-				if start == end {
-					*p(r) = nil
-					return nil
-				}
-				out := make([]E, 0, end-start)
-				for j := start; j < end; j++ {
-					out = append(out, at(int(j)))
+		load: func(ls []*leaf) func(*R) error {
+			return func(r *R) error {
+				var out []E
+				for j, l := range ls {
+					n := 0
+					err := l.list(func(i int) error {
+						if j == 0 {
+							out = append(out, *new(E))
+						} else if n == len(out) {
+							return fmt.Errorf("column %s: its fields hold lists of different lengths", name)
+						}
+						fields[j](&out[n], l, i)
+						n++
+						return nil
+					})
+					if err != nil {
+						return err
+					}
+					if n != len(out) {
+						return fmt.Errorf("column %s: its fields hold lists of different lengths", name)
+					}
 				}
 				*p(r) = out
 				return nil
-			}, nil
+			}
 		}}
 }
 
@@ -373,26 +340,7 @@ func strList[R any](name, doc string, p func(*R) *[]string) col[R] {
 			sb := vb.(*array.StringBuilder)
 			return func(s *string) { sb.Append(validUTF8(*s)) }
 		},
-		func(v arrow.Array) (func(int) string, bool) {
-			sa, ok := v.(*array.String)
-			return func(i int) string { return cloned(sa.Value(i)) }, ok
-		})
-}
-
-// structFields returns the field arrays of a list's struct values, if
-// they have the wanted types.
-func structFields(v arrow.Array, want ...arrow.Type) ([]arrow.Array, bool) {
-	sa, ok := v.(*array.Struct)
-	if !ok || sa.NumField() != len(want) {
-		return nil, false
-	}
-	out := make([]arrow.Array, len(want))
-	for i, t := range want {
-		if out[i] = sa.Field(i); out[i].DataType().ID() != t {
-			return nil, false
-		}
-	}
-	return out, true
+		func(s *string, l *leaf, i int) { *s = value[string](l, i) })
 }
 
 // frames is a list of {file, frame} evidence pointers.
@@ -408,14 +356,8 @@ func frames[R any](name, doc string, p func(*R) *[]rules.Evidence) col[R] {
 				frameB.Append(e.Frame)
 			}
 		},
-		func(v arrow.Array) (func(int) rules.Evidence, bool) {
-			fs, ok := structFields(v, arrow.INT32, arrow.INT64)
-			if !ok {
-				return nil, false
-			}
-			file, frame := fs[0].(*array.Int32), fs[1].(*array.Int64)
-			return func(i int) rules.Evidence { return rules.Evidence{File: int(file.Value(i)), Frame: frame.Value(i)} }, true
-		})
+		func(e *rules.Evidence, l *leaf, i int) { e.File = int(value[int32](l, i)) },
+		func(e *rules.Evidence, l *leaf, i int) { e.Frame = value[int64](l, i) })
 }
 
 // talkerList is a list of {addr, bytes, flows}: the run's top talkers.
@@ -433,16 +375,9 @@ func talkerList[R any](name, doc string, p func(*R) *[]analyze.Talker) col[R] {
 				flowsB.Append(t.Flows)
 			}
 		},
-		func(v arrow.Array) (func(int) analyze.Talker, bool) {
-			fs, ok := structFields(v, arrow.STRING, arrow.INT64, arrow.INT64)
-			if !ok {
-				return nil, false
-			}
-			addr, bytes, flows := fs[0].(*array.String), fs[1].(*array.Int64), fs[2].(*array.Int64)
-			return func(i int) analyze.Talker {
-				return analyze.Talker{Addr: cloned(addr.Value(i)), Bytes: bytes.Value(i), Flows: flows.Value(i)}
-			}, true
-		})
+		func(t *analyze.Talker, l *leaf, i int) { t.Addr = value[string](l, i) },
+		func(t *analyze.Talker, l *leaf, i int) { t.Bytes = value[int64](l, i) },
+		func(t *analyze.Talker, l *leaf, i int) { t.Flows = value[int64](l, i) })
 }
 
 // ruleCount is one rule and a number (the findings it suppressed).
@@ -464,14 +399,8 @@ func ruleCounts[R any](name, doc string, p func(*R) *[]ruleCount) col[R] {
 				countB.Append(c.Count)
 			}
 		},
-		func(v arrow.Array) (func(int) ruleCount, bool) {
-			fs, ok := structFields(v, arrow.STRING, arrow.INT64)
-			if !ok {
-				return nil, false
-			}
-			rule, count := fs[0].(*array.String), fs[1].(*array.Int64)
-			return func(i int) ruleCount { return ruleCount{Rule: cloned(rule.Value(i)), Count: count.Value(i)} }, true
-		})
+		func(c *ruleCount, l *leaf, i int) { c.Rule = value[string](l, i) },
+		func(c *ruleCount, l *leaf, i int) { c.Count = value[int64](l, i) })
 }
 
 // validUTF8 returns s with every byte that is not part of valid UTF-8

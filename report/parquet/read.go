@@ -1,7 +1,6 @@
 package parquet
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,7 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	pq "github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/apache/arrow-go/v18/parquet/schema"
 
 	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/run"
@@ -23,8 +22,8 @@ import (
 // directory that holds no tables.
 var ErrNoTables = errors.New("no pcapx tables")
 
-// readBatch is how many rows are decoded at a time: a table is read a
-// record batch at a time, so memory does not grow with its size.
+// readBatch is how many levels (values, for a flat column) of a column
+// are decoded at a time: memory does not grow with the table.
 const readBatch = 1024
 
 // Replay reads back the run whose tables a Writer wrote into dir (`pcapx
@@ -176,105 +175,275 @@ func findPartition(dir string) string {
 	return found
 }
 
-// readTable reads dir's table of spec s a record batch at a time and
-// calls each with every row as a new record, in file order. The columns
-// are found by name (others are ignored) and must have the spec's types.
+// readTable reads dir's table of spec s and calls each with every row as
+// a new record, in file order. The columns are found by name (others are
+// ignored) and must be as the spec writes them.
 //
-// A damaged or hostile file is an error, never a crash: the Parquet library
-// panics on some malformed input, so the columns are decoded on this
-// goroutine (not Parallel, whose goroutines a recover here cannot reach)
-// and a panic becomes an error naming the file.
-func readTable[R any](dir string, s *spec[R], each func(*R) error) (err error) {
+// A damaged or hostile file is an error naming it, never a crash: the
+// Parquet library panics on some malformed input, so the file is read on
+// this goroutine only (with the column readers of parquet/file, not
+// pqarrow's, which starts goroutines of its own for struct columns even
+// when told not to read in parallel, and a recover here cannot reach
+// those), and a panic becomes an error.
+func readTable[R any](dir string, s *spec[R], each func(*R) error) error {
 	path := filepath.Join(dir, s.name+".parquet")
+	f, err := os.Open(path)
+	if err != nil {
+		return err // names the file
+	}
+	defer f.Close()
+	if err := readFrom(f, s, each); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// readFrom reads a table of spec s from src (see readTable).
+func readFrom[R any](src pq.ReaderAtSeeker, s *spec[R], each func(*R) error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("damaged table: %v", p)
-		}
-		if err != nil {
-			err = fmt.Errorf("%s: %w", path, err)
+			err = fmt.Errorf("damaged table (the Parquet library panicked: %v)", p)
 		}
 	}()
 	// A buffered stream per column chunk: pages are read as they are
-	// decoded, not a whole row group's column at once.
+	// decoded, not a whole column chunk at once.
 	props := pq.NewReaderProperties(memory.DefaultAllocator)
 	props.BufferedStreamEnabled, props.BufferSize = true, 256<<10
-	rdr, err := file.OpenParquetFile(path, false, file.WithReadProps(props))
+	rdr, err := file.NewParquetReader(src, file.WithReadProps(props))
 	if err != nil {
 		return err
 	}
-	defer rdr.Close()
-	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: readBatch}, memory.DefaultAllocator)
+	want, err := s.parquetSchema()
 	if err != nil {
 		return err
 	}
-	sc, err := fr.Schema()
-	if err != nil {
-		return err
-	}
-	idx := make([]int, len(s.cols))
+	got := rdr.MetaData().Schema
+	loads := make([]func(*R) error, len(s.cols))
 	for i := range s.cols {
 		c := &s.cols[i]
-		at := sc.FieldIndices(c.name)
-		if len(at) != 1 {
-			return fmt.Errorf("no column %s (written by another pcapx? run pcapx analyze -o again)", c.name)
-		}
-		if got, want := sc.Field(at[0]).Type, c.kind.arrowType(); !sameType(got, want) {
-			return fmt.Errorf("column %s is %s, want %s", c.name, got, want)
-		}
-		idx[i] = at[0]
-	}
-	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
-	if err != nil {
-		return err
-	}
-	defer rr.Release()
-	loads := make([]func(*R, int) error, len(s.cols))
-	row := 0
-	for rr.Next() {
-		rec := rr.RecordBatch()
-		for i := range s.cols {
-			if loads[i], err = s.cols[i].load(rec.Column(idx[i])); err != nil {
+		var leaves []*leaf
+		for j := range want.NumColumns() {
+			w := want.Column(j)
+			if w.ColumnPath()[0] != c.name {
+				continue
+			}
+			k := got.ColumnIndexByName(w.Path())
+			if k < 0 && len(leaves) == 0 {
+				return fmt.Errorf("no column %s (written by another pcapx? run pcapx analyze -o again)", c.name)
+			}
+			if k < 0 {
+				return fmt.Errorf("column %s has no %s", c.name, w.Path())
+			}
+			if err := sameLeaf(got.Column(k), w); err != nil {
 				return err
 			}
+			leaves = append(leaves, newLeaf(rdr, k))
 		}
-		for i, n := 0, int(rec.NumRows()); i < n; i, row = i+1, row+1 {
-			r := new(R)
-			for _, load := range loads {
-				if err := load(r, i); err != nil {
-					return fmt.Errorf("row %d: %w", row, err)
-				}
-			}
-			if s.derive != nil {
-				s.derive(r)
-			}
-			if err := each(r); err != nil {
+		loads[i] = c.load(leaves)
+	}
+	for row := range rdr.NumRows() {
+		r := new(R)
+		for _, load := range loads {
+			if err := load(r); err != nil {
 				return fmt.Errorf("row %d: %w", row, err)
 			}
 		}
+		if s.derive != nil {
+			s.derive(r)
+		}
+		if err := each(r); err != nil {
+			return fmt.Errorf("row %d: %w", row, err)
+		}
 	}
-	return rr.Err()
+	return nil
 }
 
-// sameType compares two Arrow types, the nullability of list elements
-// and struct fields aside (a reader may mark them nullable).
-func sameType(a, b arrow.DataType) bool {
-	if a.ID() != b.ID() {
-		return false
+// sameLeaf checks that a leaf column of a file is as pcapx writes it
+// (want): its physical and logical type, and its levels, where a flat
+// column may be OPTIONAL in the file where pcapx writes it REQUIRED (or
+// the reverse: a NULL leaves the record's field as it is).
+func sameLeaf(got, want *schema.Column) error {
+	flat := got.MaxRepetitionLevel() == 0 && want.MaxRepetitionLevel() == 0 &&
+		got.MaxDefinitionLevel() <= 1 && want.MaxDefinitionLevel() <= 1
+	if got.PhysicalType() != want.PhysicalType() || !got.LogicalType().Equals(want.LogicalType()) ||
+		got.MaxRepetitionLevel() != want.MaxRepetitionLevel() ||
+		(got.MaxDefinitionLevel() != want.MaxDefinitionLevel() && !flat) {
+		return fmt.Errorf("column %s is %s, want %s", want.Path(), describeLeaf(got), describeLeaf(want))
 	}
-	switch at := a.(type) {
-	case *arrow.ListType:
-		return sameType(at.Elem(), b.(*arrow.ListType).Elem())
-	case *arrow.StructType:
-		bt := b.(*arrow.StructType)
-		if at.NumFields() != bt.NumFields() {
-			return false
+	return nil
+}
+
+func describeLeaf(c *schema.Column) string {
+	return fmt.Sprintf("%s %s (levels: definition %d, repetition %d)", c.PhysicalType(), c.LogicalType(), c.MaxDefinitionLevel(), c.MaxRepetitionLevel())
+}
+
+// leafType is the Go type of a column's values as builders take them and
+// leaves give them back.
+type leafType interface {
+	int32 | int64 | float64 | bool | string | arrow.Timestamp
+}
+
+// leaf reads one leaf column of a file, row group after row group, a page
+// (at most readBatch levels of it) at a time. The levels say where each
+// row starts (repetition level 0) and which have a value (definition
+// level at its maximum); the values come densely, without the NULLs and
+// empty lists.
+type leaf struct {
+	rdr            *file.Reader
+	col            int   // its index among the file's leaf columns
+	maxDef, maxRep int16 // its levels: a value is present at maxDef
+	rg             int   // the next row group to read
+	cr             file.ColumnChunkReader
+	def, rep       []int16
+	vals           any // []int32, []int64, []float64, []bool or []parquet.ByteArray, as the column's type
+	n, pos         int // levels decoded, and the next to take
+	nv, vpos       int // values decoded, and the next to take
+}
+
+// errEnd is the end of a leaf column.
+var errEnd = errors.New("a column ends before the table's last row")
+
+func newLeaf(rdr *file.Reader, col int) *leaf {
+	d := rdr.MetaData().Schema.Column(col)
+	l := &leaf{rdr: rdr, col: col, maxDef: d.MaxDefinitionLevel(), maxRep: d.MaxRepetitionLevel(),
+		def: make([]int16, readBatch), rep: make([]int16, readBatch)}
+	switch d.PhysicalType() { // as sameLeaf checked
+	case pq.Types.Int32:
+		l.vals = make([]int32, readBatch)
+	case pq.Types.Int64:
+		l.vals = make([]int64, readBatch)
+	case pq.Types.Double:
+		l.vals = make([]float64, readBatch)
+	case pq.Types.Boolean:
+		l.vals = make([]bool, readBatch)
+	case pq.Types.ByteArray:
+		l.vals = make([]pq.ByteArray, readBatch)
+	}
+	return l
+}
+
+// value is the leaf's value i (an index from next or list) as a V: the
+// leaf's own type (a timestamp is an INT64, a string a BYTE_ARRAY,
+// copied: the bytes are the page's).
+func value[V leafType](l *leaf, i int) V {
+	var v V
+	switch p := any(&v).(type) {
+	case *int32:
+		*p = l.vals.([]int32)[i]
+	case *int64:
+		*p = l.vals.([]int64)[i]
+	case *arrow.Timestamp:
+		*p = arrow.Timestamp(l.vals.([]int64)[i])
+	case *float64:
+		*p = l.vals.([]float64)[i]
+	case *bool:
+		*p = l.vals.([]bool)[i]
+	case *string:
+		*p = string(l.vals.([]pq.ByteArray)[i])
+	}
+	return v
+}
+
+// fill decodes the next page's levels and values (at most readBatch),
+// moving on to the next row group when this one's column chunk is done.
+// One page at a time: a string value points into its page's buffer,
+// which the next page may reuse, so every value is taken before the next
+// fill.
+func (l *leaf) fill() error {
+	for {
+		if l.cr != nil && l.cr.HasNext() {
+			var n int64
+			var err error
+			switch cr := l.cr.(type) {
+			case *file.Int32ColumnChunkReader:
+				n, l.nv, err = cr.ReadBatchInPage(readBatch, l.vals.([]int32), l.def, l.rep)
+			case *file.Int64ColumnChunkReader:
+				n, l.nv, err = cr.ReadBatchInPage(readBatch, l.vals.([]int64), l.def, l.rep)
+			case *file.Float64ColumnChunkReader:
+				n, l.nv, err = cr.ReadBatchInPage(readBatch, l.vals.([]float64), l.def, l.rep)
+			case *file.BooleanColumnChunkReader:
+				n, l.nv, err = cr.ReadBatchInPage(readBatch, l.vals.([]bool), l.def, l.rep)
+			case *file.ByteArrayColumnChunkReader:
+				n, l.nv, err = cr.ReadBatchInPage(readBatch, l.vals.([]pq.ByteArray), l.def, l.rep)
+			default:
+				return fmt.Errorf("column %d: unexpected reader %T", l.col, cr)
+			}
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return fmt.Errorf("column %d: a page with values decodes to none", l.col)
+			}
+			l.n, l.pos, l.vpos = int(n), 0, 0
+			return nil
 		}
-		for i := range at.NumFields() {
-			if at.Field(i).Name != bt.Field(i).Name || !sameType(at.Field(i).Type, bt.Field(i).Type) {
-				return false
+		if l.cr != nil {
+			if err := l.cr.Err(); err != nil {
+				return err
 			}
 		}
-		return true
+		if l.rg >= l.rdr.NumRowGroups() {
+			return errEnd
+		}
+		cr, err := l.rdr.RowGroup(l.rg).Column(l.col)
+		if err != nil {
+			return err
+		}
+		l.cr, l.rg = cr, l.rg+1
 	}
-	return arrow.TypeEqual(a, b)
+}
+
+// next takes the next level: the index of its value in l.vals, or -1 when
+// it has none (a NULL, an empty list), and its repetition level.
+func (l *leaf) next() (i int, rep int16, err error) {
+	if l.pos == l.n {
+		if err := l.fill(); err != nil {
+			return -1, 0, err
+		}
+	}
+	i = -1
+	if l.maxDef == 0 || l.def[l.pos] == l.maxDef {
+		if l.vpos >= l.nv {
+			return -1, 0, fmt.Errorf("column %d: more values defined than decoded", l.col)
+		}
+		i = l.vpos
+		l.vpos++
+	}
+	if l.maxRep > 0 {
+		rep = l.rep[l.pos]
+	}
+	l.pos++
+	return i, rep, nil
+}
+
+// list calls each with the index of every value of the next row of a
+// list column: its first level, and those after it that repeat (level
+// 1) until the next row's (0) or the end of the column.
+func (l *leaf) list(each func(i int) error) error {
+	for first := true; ; first = false {
+		if !first {
+			if l.pos == l.n {
+				if err := l.fill(); err == errEnd {
+					return nil
+				} else if err != nil {
+					return err
+				}
+			}
+			if l.rep[l.pos] == 0 {
+				return nil
+			}
+		}
+		i, rep, err := l.next()
+		if err != nil {
+			return err
+		}
+		if first && rep != 0 {
+			return fmt.Errorf("column %d: a row starts with repetition level %d", l.col, rep)
+		}
+		if i >= 0 {
+			if err := each(i); err != nil {
+				return err
+			}
+		}
+	}
 }

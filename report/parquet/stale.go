@@ -7,8 +7,9 @@ import (
 	"strings"
 )
 
-// A table is written as "." + name + ".parquet.tmp-" + digits (the digits
-// are os.CreateTemp's) and renamed when complete. A run that is killed
+// A file of a run's set is written as "." + name + ".tmp-" + digits
+// (".flows.parquet.tmp-123"; the digits are os.CreateTemp's) and renamed
+// when the set is complete. A run that is killed
 // outright (SIGKILL, a crash, the power) cannot remove its temporaries;
 // the next run into the directory does (removeStale). A Writer holds an
 // exclusive lock on each of its temporaries from creation until it is
@@ -17,12 +18,15 @@ import (
 // where the platform has no such locks, when it has not been written to
 // for staleAge).
 
-func tmpPrefix(table string) string { return "." + table + ".parquet.tmp-" }
+func tmpPrefix(name string) string { return "." + name + ".tmp-" }
 
 // isTemp says whether name is the temporary file of one of the tables.
+// Only the tables': a file added to the set (AddFile) has a name that
+// another program may use for its own temporaries (html.WritePage names
+// report.html's alike), so a killed run leaves that one behind.
 func isTemp(name string) bool {
 	for _, t := range tableSpecNames() {
-		if rest, ok := strings.CutPrefix(name, tmpPrefix(t)); ok {
+		if rest, ok := strings.CutPrefix(name, tmpPrefix(t+".parquet")); ok {
 			return rest != "" && strings.Trim(rest, "0123456789") == ""
 		}
 	}

@@ -7,24 +7,27 @@
 // their records to a sink again and rebuilds the run's summary, which is
 // how `pcapx report DIR` rebuilds the HTML report.
 //
-// A Writer is an analyze.Sink. It encodes on a goroutine of its own, beside
-// the analysis: records go through Arrow builders (batchRows at a time,
-// the columns of a batch spread over the cores: see table.go) into the
-// row group being built, which is held as compressed pages and written
-// out when it has Options.MaxRows rows, so memory does not grow with the
-// number of records. Findings, the capture overview and the
-// timeline are known only when the run ends: Finish writes them and
-// completes the eight files side by side. Each file is written under a
-// temporary name in the target directory (".flows.parquet.tmp-*", which
-// no "*.parquet" glob matches) and renamed over "flows.parquet" only when
-// it is complete, so an interrupted run never leaves a file that looks
-// whole, and a reader of the previous run's file sees either it or the
-// new one. Abort removes the temporaries; Interrupt does from a signal
-// handler; and New removes those an earlier run left when it was killed
-// outright (it holds a lock on its own while it writes them, so a run
-// never removes another live run's files; see stale.go). The Writer
-// creates, replaces and removes only its own files: other files in the
-// directory (the HTML report, earlier partitions) are left alone.
+// A Writer is an analyze.Sink. Each table is written by pqarrow.FileWriter
+// on a goroutine of its own, beside the analysis (table.go): records go
+// through Arrow builders into the row group being built, which is held as
+// compressed pages and written out when it has Options.MaxRows rows, so
+// memory does not grow with the number of records. Findings, the capture
+// overview and the timeline are known only when the run ends: Finish
+// writes them and completes the eight files side by side.
+//
+// The files of a run are a set: the eight tables and the files added with
+// AddFile (the HTML report). Each is written under a temporary name in the
+// target directory (".flows.parquet.tmp-*", which no "*.parquet" glob
+// matches), and only when every one of them is complete are they renamed
+// to their names, one after the other, so a run that fails or is
+// interrupted leaves the previous run's set as it was: never the tables
+// of one run beside the report of another. Abort removes the
+// temporaries; Interrupt does from a signal handler; and New removes
+// those an earlier run left when it was killed outright (it holds a lock
+// on its own while it writes them, so a run never removes another live
+// run's files; see stale.go). The Writer creates, replaces and removes
+// only its own files: other files in the directory (earlier partitions,
+// notes) are left alone.
 //
 // The files: zstd (fastest level), dictionary encoding for string columns
 // (but for the few that hold a distinct value per row; PLAIN for numbers),
@@ -36,16 +39,20 @@
 package parquet
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	pq "github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/apache/arrow-go/v18/parquet/schema"
 
 	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
@@ -53,46 +60,6 @@ import (
 
 // DefaultMaxRows is the default row group size.
 const DefaultMaxRows = 64 << 10
-
-// batchRows is how many rows the Arrow builders hold before they are
-// encoded into the row group being built.
-//
-// Each column of a batch is a pass over its records, so the batch's
-// records should stay in the core's cache from the first column to the
-// last: 1024 flow records are 544 KiB, 4096 are 2.1 MiB, past this
-// machine's 1 MiB L2. Larger batches pay pqarrow's setup per column and
-// batch less often, but beside the analysis, which is bound by memory
-// latency, the writer's cache misses are what slow it down. In-process
-// A/B runs of the 250 MB benchmark capture (30 iterations, the order
-// rotated each time; 2 vCPUs, the collector policy's floor at 80 MiB for
-// both, before MemoryReserve), the Parquet overhead, median:
-//
-//	rows per batch       4096    2048    1024     512
-//	Go's default GC     24.8%   20.7%   18.6%   19.1%
-//	pcapx's GC policy   26.8%   21.9%   23.2%   22.1%
-//
-// Below 4096 the sizes are within each other's noise; 1024 is the
-// hand-over's size too (chunkLen). On the 1 GB capture (default GC, 10
-// iterations): 16.8% at 4096, 15.7% at 1024. The writer's CPU alone
-// (BenchmarkWrite) did not change beyond the noise.
-const batchRows = 1024
-
-// MemoryReserve is what a Writer (with the HTML report's collector that
-// pcapx analyze -o runs beside it) holds and makes while the analysis
-// runs, for the collector policy to add to its floor
-// (memlimit.Start(MemoryReserve)): the chunks queued to the encoder, the
-// Arrow builders and the pool that recycles their buffers, each column
-// writer's page buffers, the row groups held as compressed pages until
-// they are complete, the dictionaries, and the garbage of all that. On
-// the 250 MB capture the Writer allocates about 34 MB per run
-// (BenchmarkParquet on minus off, B/op), 24-29 MB of it garbage
-// (BenchmarkWrite). Without the reserve, the run with -o collected twice
-// where the analysis alone collected once, and those collections were
-// about half of what writing the tables added to the run (see
-// internal/memlimit). Of the sizes tried, 32 MiB still collected twice,
-// 64 MiB once, and 128 MiB not at all, which is fewer times than the
-// analysis alone and would flatter the overhead: 64 MiB.
-const MemoryReserve = 64 << 20
 
 // Options tune a Writer.
 type Options struct {
@@ -109,16 +76,11 @@ type Options struct {
 }
 
 // Writer writes the tables of one run. It implements analyze.Sink; its
-// methods must be called from one goroutine (analyze.Run does).
-//
-// The records are encoded on a goroutine of the Writer's own: a sink call
-// only queues the record (the analysis hands records over for good, see
-// analyze.Sink), so the encoding and compression run beside the analysis
-// instead of in its way, and Finish completes the eight files side by side.
-// The queue is short (a few thousand records), so memory stays bounded and
-// a slow disk slows the analysis down rather than filling memory.
+// methods must be called from one goroutine (analyze.Run does), except
+// Interrupt.
 type Writer struct {
 	dir      string
+	version  string
 	flows    *table[flowRec]
 	findings *table[findingRec]
 	dns      *table[dnsRec]
@@ -127,78 +89,35 @@ type Writer struct {
 	icmp     *table[icmpRec]
 	capture  *table[captureRow]
 	timeline *table[timelineRow]
-	all      []tableFile
-	version  string
+	tables   []tableWriter
+	extras   []extra
 
-	// fmu guards the temporary files' names (table.tmp) and interrupted:
-	// Interrupt removes the files from another goroutine.
+	// fmu guards the temporary files (files, and their tmp names) and
+	// interrupted: Interrupt removes the files from another goroutine.
 	fmu         sync.Mutex
+	files       []*tempFile
 	interrupted bool
 
-	pending []item      // records not yet handed to the encoder
-	work    chan chunk  // to the encoder goroutine
-	free    chan []item // chunks the encoder is done with, for queue to fill again
-	stopped chan struct{}
-	running bool // the encoder goroutine has not been stopped
-
-	tail atomic.Bool // the input has ended (InputEnded, Finish)
-
-	mu       sync.Mutex
-	asyncErr error // the encoder's first error
-
-	err  error // first error: every later call returns it
-	done bool  // Finish or Abort was called
+	stopping atomic.Bool // Abort or Interrupt: the tables' goroutines encode nothing more
+	async    firstError  // the tables' goroutines' first error
+	done     bool        // Finish or Abort was called
 }
 
 var _ analyze.Sink = (*Writer)(nil)
+var _ analyze.ICMPSink = (*Writer)(nil)
 
-// item is one queued record; exactly one pointer is set.
-type item struct {
-	flow *flows.Record
-	dns  *flows.DNSRecord
-	http *flows.HTTPRecord
-	tls  *flows.TLSRecord
-	icmp *flows.ICMPRecord
+// tableWriter is what the Writer does with every table, whatever its
+// record type (table.go).
+type tableWriter interface {
+	end()  // hand over the last records and complete the file
+	wait() // until its goroutine has ended
+	sync() // hand over the queued records and wait until they are encoded
 }
 
-// chunk is a run of records for the encoder; ack, if set, is closed once
-// they are encoded (tests use it to wait).
-type chunk struct {
-	items []item
-	ack   chan struct{}
-}
-
-// chunkLen is how many records go to the encoder per hand-over (one
-// channel operation). The encoder is faster than the analysis and waits
-// for work most of the time, so a hand-over usually wakes it, and the
-// analysis then often waited to be scheduled again (go tool trace
-// -pprof=sched: the time goroutines were runnable but not running, three
-// runs of the 250 MB benchmark capture with the writer, 2 vCPUs):
-//
-//	records per hand-over              256     1024    4096
-//	scheduling delay per run           60      41      38 ms
-//	  of it, the analysis after a send 36      8       2 ms
-//	Finish (after the last packet)     23      23      31-34 ms
-//	overhead (analysis + writer        25-29%  20-25%  24-31%
-//	  against the analysis alone, pcapx's GC policy, medians of 20
-//	  alternating rounds, twice)
-//
-// (measured with batches of 4096 rows and before MemoryReserve: the
-// overhead is lower now, see batchRows and the README).
-//
-// Larger chunks leave more for Finish: the last one is handed over only
-// when the analysis ends. Memory: the chunks hold pointers to records the
-// analysis has finished with, at most (cap(work)+2)·chunkLen of them (the
-// chunk being filled, those queued, the one being encoded).
-const chunkLen = 1024
-
-// tableFile is what the Writer does with every table, whatever its record type.
-type tableFile interface {
-	close() error  // write the footer, flush and sync the temporary file (still open, still locked)
-	commit() error // rename it to its final name and close it (w.fmu held)
-	abort()        // close and remove the temporary file
-	remove() bool  // remove the temporary file, from any goroutine (w.fmu held); false if there was none
-	finalPath() string
+// extra is a file added to the set (AddFile).
+type extra struct {
+	name  string
+	write func(io.Writer) error
 }
 
 // New creates dir (and the partition directories under it), removes the
@@ -213,9 +132,9 @@ func New(dir string, opts Options) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	max := opts.MaxRows
-	if max <= 0 {
-		max = DefaultMaxRows
+	maxRows := opts.MaxRows
+	if maxRows <= 0 {
+		maxRows = DefaultMaxRows
 	}
 	target := filepath.Join(dir, filepath.FromSlash(part))
 	if err := os.MkdirAll(target, 0o755); err != nil {
@@ -229,109 +148,41 @@ func New(dir string, opts Options) (*Writer, error) {
 			w.Abort()
 		}
 	}()
-	if w.flows, err = newTable(w, flowsSpec, max); err != nil {
+	if w.flows, err = start(w, flowsSpec, maxRows); err != nil {
 		return nil, err
 	}
-	if w.findings, err = newTable(w, findingsSpec, max); err != nil {
+	if w.findings, err = start(w, findingsSpec, maxRows); err != nil {
 		return nil, err
 	}
-	if w.dns, err = newTable(w, dnsSpec, max); err != nil {
+	if w.dns, err = start(w, dnsSpec, maxRows); err != nil {
 		return nil, err
 	}
-	if w.http, err = newTable(w, httpSpec, max); err != nil {
+	if w.http, err = start(w, httpSpec, maxRows); err != nil {
 		return nil, err
 	}
-	if w.tls, err = newTable(w, tlsSpec, max); err != nil {
+	if w.tls, err = start(w, tlsSpec, maxRows); err != nil {
 		return nil, err
 	}
-	if w.icmp, err = newTable(w, icmpSpec, max); err != nil {
+	if w.icmp, err = start(w, icmpSpec, maxRows); err != nil {
 		return nil, err
 	}
-	if w.capture, err = newTable(w, captureSpec, max); err != nil {
+	if w.capture, err = start(w, captureSpec, maxRows); err != nil {
 		return nil, err
 	}
-	if w.timeline, err = newTable(w, timelineSpec, max); err != nil {
+	if w.timeline, err = start(w, timelineSpec, maxRows); err != nil {
 		return nil, err
 	}
-	w.work = make(chan chunk, 4)
-	w.free = make(chan []item, cap(w.work)+2)
-	w.pending = w.emptyChunk()
-	w.stopped = make(chan struct{})
-	w.running = true
-	go w.encode()
 	ok = true
 	return w, nil
 }
 
-// encode is the encoder goroutine: it appends the queued records to their
-// tables until the queue is closed. After an error it keeps draining (so
-// the sink calls never block) but writes nothing more.
-func (w *Writer) encode() {
-	defer close(w.stopped)
-	var err error
-	for c := range w.work {
-		if err == nil {
-			err = safely(func() error { return w.encodeChunk(c.items) })
-			if err != nil {
-				w.mu.Lock()
-				w.asyncErr = err
-				w.mu.Unlock()
-			}
-		}
-		if c.ack != nil {
-			close(c.ack)
-		}
-		clear(c.items) // the tables hold what they still need
-		select {
-		case w.free <- c.items[:0]:
-		default:
-		}
+// start starts a table and adds it to the Writer's.
+func start[R any](w *Writer, s *spec[R], maxRows int) (*table[R], error) {
+	t, err := newTable(w, s, maxRows)
+	if err == nil {
+		w.tables = append(w.tables, t)
 	}
-}
-
-// emptyChunk is an empty chunk for queue to fill: one the encoder is done
-// with, or a new one.
-func (w *Writer) emptyChunk() []item {
-	select {
-	case c := <-w.free:
-		return c
-	default:
-		return make([]item, 0, chunkLen)
-	}
-}
-
-func (w *Writer) encodeChunk(items []item) error {
-	for i := range items {
-		var err error
-		switch it := &items[i]; {
-		case it.flow != nil:
-			err = w.flows.add(it.flow)
-		case it.dns != nil:
-			err = w.dns.add(it.dns)
-		case it.http != nil:
-			err = w.http.add(it.http)
-		case it.tls != nil:
-			err = w.tls.add(it.tls)
-		case it.icmp != nil:
-			err = w.icmp.add(it.icmp)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// safely runs f and turns a panic into an error: the Parquet library
-// panics on some write failures, and a panic on one of the Writer's own
-// goroutines would end the process without its cleanup (Abort).
-func safely(f func() error) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("parquet output: %v", p)
-		}
-	}()
-	return f()
+	return t, err
 }
 
 // Dir is the directory the tables are written to (DIR/<partition>).
@@ -339,166 +190,135 @@ func (w *Writer) Dir() string { return w.dir }
 
 // Files are the paths of the tables as they are named once complete.
 func (w *Writer) Files() []string {
-	out := make([]string, len(w.all))
-	for i, t := range w.all {
-		out[i] = t.finalPath()
+	var out []string
+	for _, s := range Tables() {
+		out = append(out, filepath.Join(w.dir, s.Name+".parquet"))
 	}
 	return out
 }
 
-func (w *Writer) keep(err error) error {
-	if err != nil && w.err == nil {
-		w.err = err
-	}
-	return w.err
-}
-
-// check returns the first error, the encoder's included.
-func (w *Writer) check() error {
-	if w.err == nil {
-		w.mu.Lock()
-		w.err = w.asyncErr
-		w.mu.Unlock()
-	}
-	return w.err
-}
-
-// queue hands a record to the encoder.
-func (w *Writer) queue(it item) error {
+// queue hands a record to its table.
+func queue[R any](w *Writer, t *table[R], r *R) error {
 	if w.done {
 		return errors.New("parquet output: record after Finish or Abort")
 	}
-	w.pending = append(w.pending, it)
-	if len(w.pending) == chunkLen {
-		return w.handOver()
-	}
-	return nil
-}
-
-// handOver gives the encoder the queued records.
-func (w *Writer) handOver() error {
-	if err := w.check(); err != nil {
+	if err := w.async.get(); err != nil {
 		return err
 	}
-	w.send(nil)
+	t.add(r)
 	return nil
 }
 
-// send queues the pending records for the encoder (ack, if set, is closed
-// once they are encoded) and starts a new chunk.
-func (w *Writer) send(ack chan struct{}) {
-	w.work <- chunk{items: w.pending, ack: ack}
-	w.pending = w.emptyChunk()
-}
-
-// sync hands over the queued records and waits until they are encoded.
-func (w *Writer) sync() error {
-	if w.running {
-		ack := make(chan struct{})
-		w.send(ack)
-		<-ack
-	}
-	return w.check()
-}
-
-// stop hands over the queued records, lets the encoder finish them and
-// ends it.
-func (w *Writer) stop() {
-	if w.running {
-		w.running = false
-		if len(w.pending) > 0 {
-			w.work <- chunk{items: w.pending}
-			w.pending = nil
-		}
-		close(w.work)
-		<-w.stopped
-	}
-}
-
-// InputEnded implements analyze.InputEnder: from here on the tables are
-// encoded on every core (while the input was read, one was left to the
-// analysis), starting with the records queued now.
-func (w *Writer) InputEnded() {
-	w.tail.Store(true)
-	if w.running && !w.done && len(w.pending) > 0 {
-		w.keep(w.handOver())
-	}
-}
-
-var _ analyze.InputEnder = (*Writer)(nil)
-
 // Flow, DNS, HTTP and TLS implement analyze.Sink.
-func (w *Writer) Flow(r *flows.Record) error     { return w.queue(item{flow: r}) }
-func (w *Writer) DNS(r *flows.DNSRecord) error   { return w.queue(item{dns: r}) }
-func (w *Writer) HTTP(r *flows.HTTPRecord) error { return w.queue(item{http: r}) }
-func (w *Writer) TLS(r *flows.TLSRecord) error   { return w.queue(item{tls: r}) }
+func (w *Writer) Flow(r *flows.Record) error     { return queue(w, w.flows, r) }
+func (w *Writer) DNS(r *flows.DNSRecord) error   { return queue(w, w.dns, r) }
+func (w *Writer) HTTP(r *flows.HTTPRecord) error { return queue(w, w.http, r) }
+func (w *Writer) TLS(r *flows.TLSRecord) error   { return queue(w, w.tls, r) }
 
 // ICMP implements analyze.ICMPSink.
-func (w *Writer) ICMP(r *flows.ICMPRecord) error { return w.queue(item{icmp: r}) }
+func (w *Writer) ICMP(r *flows.ICMPRecord) error { return queue(w, w.icmp, r) }
+
+// AddFile adds a file to the run's set: Finish writes it into Dir() as
+// name (write is called with the file, buffered, once the tables have
+// their last rows) and renames it with the tables, replacing an earlier
+// run's. pcapx analyze -o adds report.html this way, so that the page and
+// the tables of one run replace those of the previous run together or
+// not at all. name is a file name (no directory), not one of the
+// tables'.
+func (w *Writer) AddFile(name string, write func(io.Writer) error) error {
+	if name == "" || name != filepath.Base(name) || strings.HasPrefix(name, ".") {
+		return fmt.Errorf("parquet output: %q is not a file name", name)
+	}
+	for _, f := range w.Files() {
+		if filepath.Base(f) == name {
+			return fmt.Errorf("parquet output: %s is a table", name)
+		}
+	}
+	w.extras = append(w.extras, extra{name, write})
+	return nil
+}
 
 // Finish writes the run's findings, its capture overview (a row per
-// input file) and its timeline, completes every table and renames the
-// files to their final names (replacing the files of an earlier run). On
-// an error the temporary files are removed. r may be nil (no findings, no
-// capture rows, no timeline).
+// input file) and its timeline, completes every table and the files
+// added with AddFile, and renames them all to their final names
+// (replacing the files of an earlier run). On an error the temporary
+// files are removed and the directory is left as it was. r may be nil (no
+// findings, no capture rows, no timeline).
 func (w *Writer) Finish(r *analyze.Result) error {
 	if w.done {
 		return errors.New("parquet output: Finish after Finish or Abort")
 	}
-	w.tail.Store(true)
-	w.stop()
-	if w.check() == nil && r != nil {
-		w.keep(safely(func() error {
-			for i := range r.Findings {
-				if err := w.findings.add(&r.Findings[i]); err != nil {
-					return err
-				}
-			}
-			for _, row := range captureRows(r, w.version) {
-				if err := w.capture.add(row); err != nil {
-					return err
-				}
-			}
-			for _, row := range timelineRows(r) {
-				if err := w.timeline.add(row); err != nil {
-					return err
-				}
-			}
-			return nil
-		}))
-	}
-	if w.err == nil {
-		// The tables are independent: complete them side by side.
-		errs := make([]error, len(w.all))
-		var wg sync.WaitGroup
-		for i, t := range w.all {
-			wg.Go(func() { errs[i] = safely(t.close) })
-		}
-		wg.Wait()
-		w.keep(errors.Join(errs...))
-	}
-	if w.err != nil {
-		w.Abort()
-		return w.err
-	}
-	// Every table is complete on disk: only now do they take their names,
-	// one rename each, back to back (not while Interrupt removes them).
-	w.fmu.Lock()
-	if w.interrupted {
-		w.keep(errors.New("parquet output: interrupted"))
-	}
-	for _, t := range w.all {
-		if w.err != nil || w.keep(t.commit()) != nil {
-			break
-		}
-	}
-	w.fmu.Unlock()
-	if w.err != nil {
-		w.Abort()
-		return w.err
-	}
 	w.done = true
+	if r != nil {
+		for i := range r.Findings {
+			w.findings.add(&r.Findings[i])
+		}
+		for _, row := range captureRows(r, w.version) {
+			w.capture.add(row)
+		}
+		for _, row := range timelineRows(r) {
+			w.timeline.add(row)
+		}
+	}
+	// The tables are completed on their goroutines while the extra files
+	// are written here.
+	for _, t := range w.tables {
+		t.end()
+	}
+	err := w.writeExtras()
+	for _, t := range w.tables {
+		t.wait()
+	}
+	if err == nil {
+		err = w.async.get()
+	}
+	if err == nil {
+		err = w.commit()
+	}
+	if err != nil {
+		w.Abort()
+		return err
+	}
 	syncDir(w.dir)
+	return nil
+}
+
+// writeExtras writes the files added with AddFile under temporary names.
+func (w *Writer) writeExtras() error {
+	for _, e := range w.extras {
+		f, err := w.createTemp(e.name)
+		if err != nil {
+			return err
+		}
+		bw := bufio.NewWriterSize(f.f, 64<<10)
+		if err := e.write(bw); err != nil {
+			return fmt.Errorf("%s: %w", f.path, err)
+		}
+		if err := bw.Flush(); err != nil {
+			return fmt.Errorf("%s: %w", f.path, err)
+		}
+		if err := f.finish(); err != nil {
+			return fmt.Errorf("%s: %w", f.path, err)
+		}
+	}
+	return nil
+}
+
+// commit gives every complete file its name, back to back (not while
+// Interrupt removes them). A rename that fails part way (they are in one
+// directory, so only an outside change to it can make one fail) leaves
+// the files renamed so far; Abort then removes the others.
+func (w *Writer) commit() error {
+	w.fmu.Lock()
+	defer w.fmu.Unlock()
+	if w.interrupted {
+		return errors.New("parquet output: interrupted")
+	}
+	for _, f := range w.files {
+		if err := f.commit(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -526,44 +346,62 @@ func timelineRows(r *analyze.Result) []*timelineRow {
 // Interrupt removes the run's temporary files, like Abort, but may be
 // called from any goroutine at any time: it is for a signal handler while
 // the analysis goes on, which exits the process right after. It only
-// removes the files (an encoder still writing to one writes to a file no
-// longer in the directory); Finish, if it gets that far, fails. If
-// Finish is renaming the files, Interrupt waits for it to end, so the
-// directory holds either the previous run's tables or all of this run's.
+// removes the files (a table's goroutine still writing to one writes to a
+// file no longer in the directory); Finish, if it gets that far, fails.
+// If Finish is renaming the files, Interrupt waits for it to end, so the
+// directory holds either the previous run's set or all of this run's.
 //
-// It reports whether it removed anything: false when the tables were
+// It reports whether it removed anything: false when the files were
 // already complete (Finish had renamed them) or already removed.
 func (w *Writer) Interrupt() (removed bool) {
+	w.stopping.Store(true)
 	w.fmu.Lock()
 	defer w.fmu.Unlock()
 	w.interrupted = true
-	for _, t := range w.all {
-		removed = t.remove() || removed
+	for _, f := range w.files {
+		removed = f.remove() || removed
 	}
 	return removed
 }
 
-// Abort stops the run's output: it closes the tables and removes their
-// temporary files, leaving the directory as it was (files of an earlier
-// run included). It is safe to call more than once, and after Finish (as a
-// deferred cleanup), where it does nothing.
+// Abort stops the run's output: it removes the temporary files and ends
+// the tables' goroutines, leaving the directory as it was (files of an
+// earlier run included). It is safe to call more than once, and after
+// Finish (as a deferred cleanup), where it does nothing.
 func (w *Writer) Abort() {
-	w.pending = nil // not worth encoding now
-	w.stop()
+	w.stopping.Store(true)
 	w.fmu.Lock()
-	defer w.fmu.Unlock()
-	for _, t := range w.all {
-		t.abort()
+	for _, f := range w.files {
+		f.remove() // before closing, while the file is still locked
+	}
+	w.fmu.Unlock()
+	for _, t := range w.tables {
+		t.end()
+	}
+	for _, t := range w.tables {
+		t.wait()
+	}
+	for _, f := range w.files {
+		f.close()
 	}
 	w.done = true
 }
 
+// sync hands the queued records to the tables and waits until they are
+// encoded (for tests).
+func (w *Writer) sync() error {
+	for _, t := range w.tables {
+		t.sync()
+	}
+	return w.async.get()
+}
+
 // writerProps are the Parquet settings of a table: see the package doc.
-// Dictionary encoding is on for the string columns not marked plain.
+// Dictionary encoding is on for the string columns not marked plain;
+// arrow-go's encoder falls back to PLAIN in a row group whose dictionary
+// outgrows dictPageLimit.
 func writerProps[R any](s *spec[R], maxRows int) (*pq.WriterProperties, error) {
-	opts := []pq.WriterProperty{
-		pq.WithVersion(pq.V2_LATEST),
-		pq.WithRootRepetition(pq.Repetitions.Required),
+	opts := append(schemaProps(),
 		pq.WithCompression(compress.Codecs.Zstd),
 		pq.WithCompressionLevel(zstdLevel),
 		pq.WithDictionaryDefault(false),
@@ -572,9 +410,8 @@ func writerProps[R any](s *spec[R], maxRows int) (*pq.WriterProperties, error) {
 		pq.WithDataPageSize(pageSize),
 		pq.WithDictionaryPageSizeLimit(dictPageLimit),
 		pq.WithCreatedBy("pcapx (github.com/apache/arrow-go/v18)"),
-		pq.WithAllocator(tableAllocator),
-	}
-	schema, err := pqarrow.ToParquet(s.schema(), pq.NewWriterProperties(opts...), pqarrow.DefaultWriterProps())
+	)
+	sc, err := s.parquetSchema()
 	if err != nil {
 		return nil, err
 	}
@@ -584,7 +421,8 @@ func writerProps[R any](s *spec[R], maxRows int) (*pq.WriterProperties, error) {
 			plain[s.cols[i].name] = true
 		}
 	}
-	for _, c := range schema.Columns() {
+	for i := range sc.NumColumns() {
+		c := sc.Column(i)
 		if c.PhysicalType() == pq.Types.ByteArray && !plain[c.ColumnPath()[0]] {
 			opts = append(opts, pq.WithDictionaryPath(c.ColumnPath(), true))
 		}
@@ -592,18 +430,24 @@ func writerProps[R any](s *spec[R], maxRows int) (*pq.WriterProperties, error) {
 	return pq.NewWriterProperties(opts...), nil
 }
 
+// schemaProps are the writer settings that shape the Parquet schema (a
+// REQUIRED root; format 2.6, where nanosecond timestamps stay nanosecond).
+func schemaProps() []pq.WriterProperty {
+	return []pq.WriterProperty{pq.WithVersion(pq.V2_LATEST), pq.WithRootRepetition(pq.Repetitions.Required)}
+}
+
+// parquetSchema is the Parquet schema of the spec's files: the reader
+// (read.go) holds a file's columns to it.
+func (s *spec[R]) parquetSchema() (*schema.Schema, error) {
+	return pqarrow.ToParquet(s.schema(), pq.NewWriterProperties(schemaProps()...), pqarrow.DefaultWriterProps())
+}
+
 // pageSize bounds a column's data page. A row group stays in memory, as
 // compressed pages, until it is complete; each column's current page is
 // kept uncompressed until it is full. With ~140 columns in all, 1 MiB
 // pages (the library's default) would hold up to 140 MiB; 16 KiB pages
 // hold about 2 MiB and get compressed while the run goes on rather than
-// at its end. They are also what most of the Writer's garbage is made
-// of: arrow-go gives every column writer (one per column and row group)
-// its own page buffers, grown to the page size, so on the benchmark
-// capture 16 KiB pages made 22 MB of garbage per run where 64 KiB pages
-// made 39 MB (BenchmarkWrite, B/op), for files 1.7% larger and no CPU
-// time that could be told apart. (Dictionary columns are the exception:
-// a row group's indices are one page, see dictionary in table.go.)
+// at its end.
 const pageSize = 16 << 10
 
 // dictPageLimit is how large a column's dictionary may grow in a row group

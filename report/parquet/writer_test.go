@@ -258,38 +258,6 @@ func openParquet(t *testing.T, path string) *file.Reader {
 	return rdr
 }
 
-// TestInputEndedHandsOver checks that the records queued when the input
-// ends go to the encoder at once (it can start on them while the analysis
-// hands over the flows still open) and are written.
-func TestInputEndedHandsOver(t *testing.T) {
-	dir := t.TempDir()
-	w, err := New(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 3 {
-		w.Flow(&flows.Record{CommunityID: fmt.Sprintf("1:%d", i), Proto: "tcp"})
-	}
-	if len(w.pending) != 3 {
-		t.Fatalf("%d records queued before the input ended, want 3", len(w.pending))
-	}
-	w.InputEnded()
-	if len(w.pending) != 0 {
-		t.Errorf("%d records still queued after InputEnded, want 0", len(w.pending))
-	}
-	if !w.tail.Load() {
-		t.Error("InputEnded did not free the last core for the tables")
-	}
-	w.Flow(&flows.Record{CommunityID: "1:3", Proto: "tcp"})
-	if err := w.Finish(nil); err != nil {
-		t.Fatal(err)
-	}
-	if rows := readRows(t, filepath.Join(dir, "flows.parquet")); len(rows) != 4 {
-		t.Errorf("%d flow rows, want 4", len(rows))
-	}
-	w.InputEnded() // after Finish: nothing to do, no panic
-}
-
 func TestEmptyTablesAreValid(t *testing.T) {
 	dir := emptyTables(t)
 	for _, n := range tableNames {
@@ -456,7 +424,7 @@ func TestBoundedMemory(t *testing.T) {
 		return ms.HeapAlloc
 	}
 	tmpSize := func() int64 {
-		st, err := os.Stat(w.flows.tmp)
+		st, err := os.Stat(w.flows.out.tmp)
 		if err != nil {
 			t.Fatal(err)
 		}
