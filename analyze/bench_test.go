@@ -9,7 +9,6 @@ import (
 
 	"github.com/pcapx/pcapx/analyze/source"
 	"github.com/pcapx/pcapx/flows"
-	"github.com/pcapx/pcapx/internal/memlimit"
 )
 
 // The benchmarks run on a large generated capture (make bench writes one of
@@ -90,11 +89,9 @@ func BenchmarkDecode(b *testing.B) {
 
 // BenchmarkAnalyze: the whole run (reader, decoder, flow table, TCP
 // analysis, reassembly and every parser, rules, flow records) with no
-// output sink. "gogc100" runs under Go's default collector settings;
-// "pcapx-gc" under the policy pcapx analyze runs with (internal/memlimit:
-// GOGC off, a soft memory limit that follows the live heap). Run it with
-// -cpu 1 for the one-core figure: with more, the collector's marking moves
-// to another core.
+// output sink, under Go's default collector settings (as pcapx analyze
+// runs). Run it with -cpu 1 for the one-core figure: with more, the
+// collector's marking moves to another core.
 func BenchmarkAnalyze(b *testing.B) {
 	path, size := benchCapture(b)
 	run := func(b *testing.B) {
@@ -111,13 +108,6 @@ func BenchmarkAnalyze(b *testing.B) {
 		report(b, n, size)
 	}
 	b.Run("gogc100", run)
-	b.Run("pcapx-gc", func(b *testing.B) {
-		b.Setenv("GOGC", "")
-		b.Setenv("GOMEMLIMIT", "")
-		stop := memlimit.Start(0)
-		defer stop()
-		run(b)
-	})
 }
 
 // BenchmarkAnalyzeWorkers is BenchmarkAnalyze with 1 worker (everything

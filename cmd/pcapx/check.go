@@ -160,7 +160,6 @@ func runCheck(fl checkFlags, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return &codeError{exitError, err}
 	}
-	defer startMemPolicy(0)()
 	check := &regress.Check{FailOn: failOn, HasBaseline: base != nil}
 	ids := enabledRules(rcfg)
 	var failed []string // captures that could not be analysed

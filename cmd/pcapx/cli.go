@@ -13,7 +13,6 @@ import (
 
 	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
-	"github.com/pcapx/pcapx/internal/memlimit"
 	"github.com/pcapx/pcapx/report"
 	"github.com/pcapx/pcapx/report/html"
 	"github.com/pcapx/pcapx/report/parquet"
@@ -173,9 +172,6 @@ a capture); 2 with --strict when a capture was damaged.`,
 	return cmd
 }
 
-// startMemPolicy is memlimit.Start; a test records what a run asks of it.
-var startMemPolicy = memlimit.Start
-
 func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if fl.format != "text" && fl.format != "json" && fl.format != "ndjson" {
 		return &codeError{exitError, fmt.Errorf("--format %q: want text, json or ndjson", fl.format)}
@@ -262,14 +258,6 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 	} else if fl.outPart != "" {
 		return &codeError{exitError, errors.New("--partition needs -o DIR")}
 	}
-	// The collector policy holds to the end of the command (its return):
-	// stopping it sets GOGC back, and the runtime would collect at once,
-	// while the tables are being completed.
-	var reserve int64
-	if pw != nil {
-		reserve = parquet.MemoryReserve
-	}
-	defer startMemPolicy(reserve)()
 	res, err := analyze.Run(cfg, sink)
 	if bar != nil {
 		bar.finish()
@@ -278,27 +266,26 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 		return &codeError{exitError, err}
 	}
 	if pw != nil {
-		// The page is rendered while the tables are completed (both only
-		// read res), and written only once they are: a run whose tables
-		// failed leaves the previous page with the previous tables.
-		type rendered struct {
-			page []byte
-			err  error
-		}
-		pc := make(chan rendered, 1)
+		// The page is one of the run's set of files: the Writer writes it
+		// under a temporary name and renames it with the tables, so a run
+		// that fails (a full disk while writing the page) leaves the
+		// previous run's tables and page as they were. It is rendered
+		// while the tables are completed (both only read res).
+		page := make(chan rendered, 1)
 		go func() {
-			page, err := renderReport(html.FromResult(res, html.Options{}))
-			pc <- rendered{page, err}
+			b, err := renderReport(html.FromResult(res, html.Options{}))
+			page <- rendered{b, err}
 		}()
-		ferr := pw.Finish(res)
-		r := <-pc
-		if ferr != nil {
-			return &codeError{exitError, ferr}
+		if err := pw.AddFile(reportHTML, func(w io.Writer) error {
+			r := <-page
+			if r.err != nil {
+				return r.err
+			}
+			return writePageTo(w, r.page)
+		}); err != nil {
+			return &codeError{exitError, err}
 		}
-		if r.err != nil {
-			return &codeError{exitError, r.err}
-		}
-		if err := writePage(pw.Dir(), r.page); err != nil {
+		if err := pw.Finish(res); err != nil {
 			return &codeError{exitError, err}
 		}
 		// The tables and the page are complete: from here a signal

@@ -87,7 +87,6 @@ func runDiff(fl diffFlags, args []string, stdin io.Reader, stdout, stderr io.Wri
 	if err := fl.window.apply(&cfg); err != nil {
 		return &codeError{exitError, err}
 	}
-	defer startMemPolicy(0)()
 	var sides [2]*regress.Side
 	for i, arg := range args {
 		s, err := loadSide(arg, cfg, fl.window.set(), stderr)

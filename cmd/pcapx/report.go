@@ -51,6 +51,19 @@ func writePage(dir string, page []byte) error {
 	return nil
 }
 
+// rendered is a page rendered on another goroutine.
+type rendered struct {
+	page []byte
+	err  error
+}
+
+// writePageTo writes a rendered page to w (a test makes it fail, as a full
+// disk would).
+var writePageTo = func(w io.Writer, page []byte) error {
+	_, err := w.Write(page)
+	return err
+}
+
 // reportFromTables rebuilds the page's data from the tables in dir: the
 // run's result as parquet.Replay rebuilds it (the records through the same
 // summariser as in the run).
