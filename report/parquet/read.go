@@ -52,11 +52,16 @@ func Replay(dir string, sink run.Sink) (*run.Result, error) {
 	if err := checkDir(dir); err != nil {
 		return nil, err
 	}
+	return replay(os.DirFS(dir), dir, sink)
+}
+
+// replay is Replay of the tables in fsys, which is dir (errors name it).
+func replay(fsys fs.FS, dir string, sink run.Sink) (*run.Result, error) {
 	res := &run.Result{Suppressed: map[string]int64{}}
 	top := 0 // the run's --top: as many talkers as it listed
 
 	var files []analyze.File
-	err := readTable(dir, captureSpec, func(r *captureRow) error {
+	err := readTable(fsys, dir, captureSpec, func(r *captureRow) error {
 		if r.Index != len(files) {
 			return fmt.Errorf("row %d has file_index %d: the rows are not one run's files in order", len(files), r.Index)
 		}
@@ -76,7 +81,7 @@ func Replay(dir string, sink run.Sink) (*run.Result, error) {
 	res.Capture.Files = files
 
 	tl := &res.Timeline
-	err = readTable(dir, timelineSpec, func(r *timelineRow) error {
+	err = readTable(fsys, dir, timelineSpec, func(r *timelineRow) error {
 		if len(tl.Buckets) == 0 {
 			tl.Start, tl.Width = r.StartNS, r.WidthNS
 		}
@@ -90,7 +95,7 @@ func Replay(dir string, sink run.Sink) (*run.Result, error) {
 		return nil, err
 	}
 
-	if err := readTable(dir, findingsSpec, func(f *findingRec) error {
+	if err := readTable(fsys, dir, findingsSpec, func(f *findingRec) error {
 		res.Findings = append(res.Findings, *f)
 		return nil
 	}); err != nil {
@@ -105,19 +110,19 @@ func Replay(dir string, sink run.Sink) (*run.Result, error) {
 		run.Sink
 		run.ICMPSink
 	})
-	if err := readTable(dir, flowsSpec, all.Flow); err != nil {
+	if err := readTable(fsys, dir, flowsSpec, all.Flow); err != nil {
 		return nil, err
 	}
-	if err := readTable(dir, dnsSpec, all.DNS); err != nil {
+	if err := readTable(fsys, dir, dnsSpec, all.DNS); err != nil {
 		return nil, err
 	}
-	if err := readTable(dir, httpSpec, all.HTTP); err != nil {
+	if err := readTable(fsys, dir, httpSpec, all.HTTP); err != nil {
 		return nil, err
 	}
-	if err := readTable(dir, tlsSpec, all.TLS); err != nil {
+	if err := readTable(fsys, dir, tlsSpec, all.TLS); err != nil {
 		return nil, err
 	}
-	if err := readTable(dir, icmpSpec, all.ICMP); err != nil {
+	if err := readTable(fsys, dir, icmpSpec, all.ICMP); err != nil {
 		return nil, err
 	}
 	sum.Summarise(res)
@@ -175,7 +180,7 @@ func findPartition(dir string) string {
 	return found
 }
 
-// readTable reads dir's table of spec s and calls each with every row as
+// readTable reads the table of spec s in fsys (dir) and calls each with every row as
 // a new record, in file order. The columns are found by name (others are
 // ignored) and must be as the spec writes them.
 //
@@ -185,17 +190,23 @@ func findPartition(dir string) string {
 // pqarrow's, which starts goroutines of its own for struct columns even
 // when told not to read in parallel, and a recover here cannot reach
 // those), and a panic becomes an error.
-func readTable[R any](dir string, s *spec[R], each func(*R) error) error {
-	path := filepath.Join(dir, s.name+".parquet")
-	f, err := os.Open(path)
+func readTable[R any](fsys fs.FS, dir string, s *spec[R], each func(*R) error) (err error) {
+	name := s.name + ".parquet"
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("%s: %w", filepath.Join(dir, name), err)
+		}
+	}()
+	f, err := fsys.Open(name)
 	if err != nil {
-		return err // names the file
+		return err
 	}
 	defer f.Close()
-	if err := readFrom(f, s, each); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+	src, ok := f.(pq.ReaderAtSeeker)
+	if !ok {
+		return errors.New("not a regular file")
 	}
-	return nil
+	return readFrom(src, s, each)
 }
 
 // readFrom reads a table of spec s from src (see readTable).
