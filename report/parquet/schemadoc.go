@@ -88,13 +88,15 @@ empty, never NULL. Strings are UTF-8: a byte that is not valid UTF-8 in a captur
 name or HTTP target becomes U+FFFD, as in the JSON.
 
 **Complete or absent.** Each file is written under a temporary name in the same directory
-(` + "`.flows.parquet.tmp-*`" + `, which no ` + "`*.parquet`" + ` glob matches) and renamed when the run has
-finished, replacing the previous run's file. An interrupted run leaves the previous files
-as they were; it never leaves a file that looks whole but is not. Stopped by SIGINT
+(` + "`.flows.parquet.tmp-*`" + `, which no ` + "`*.parquet`" + ` glob matches), and the tables and
+` + "`report.html`" + ` of a run are renamed, replacing the previous run's, only once every one of
+them is complete. A run that fails or is interrupted (the disk filling up while the page is
+written, say) leaves the previous run's tables and page as they were; it never leaves a file
+that looks whole but is not, nor the tables of one run beside the page of another. Stopped by SIGINT
 (Ctrl-C) or SIGTERM, it removes its temporary files before it exits; killed outright
 (SIGKILL, a crash), it cannot, and the next run into DIR removes them (only files so
 named that no running pcapx holds a lock on). pcapx writes, replaces and removes only
-these eight files and their temporaries: other files in DIR are left alone.
+these eight files, ` + "`report.html`" + ` and their temporaries: other files in DIR are left alone.
 
 **Joins.** Every table about a flow carries its ` + "`community_id`" + ` (Community ID v1, seed 0), so
 the tables join with each other and with Zeek, Suricata and Arkime logs:

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -613,5 +615,51 @@ func TestInterrupt(t *testing.T) {
 	}
 	if rows := readRows(t, filepath.Join(dir, "flows.parquet")); len(rows) != 1 || rows[0]["community_id"] != "1:first" {
 		t.Errorf("flows: %v", rows)
+	}
+}
+
+// TestAddFile: a file added to the set is written and renamed with the
+// tables; when writing it fails, neither it nor any table replaces the
+// previous run's, and no temporary is left.
+func TestAddFile(t *testing.T) {
+	dir := t.TempDir()
+	runWith := func(flowsN int, page string, fail error) error {
+		w, err := New(dir, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Abort()
+		for _, name := range []string{"", "a/b", "../x", ".hidden", "flows.parquet"} {
+			if w.AddFile(name, nil) == nil {
+				t.Errorf("AddFile(%q): no error", name)
+			}
+		}
+		if err := w.AddFile("report.html", func(out io.Writer) error {
+			io.WriteString(out, page)
+			return fail
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for i := range flowsN {
+			w.Flow(&flows.Record{CommunityID: "1:x", FirstNS: int64(i)})
+		}
+		return w.Finish(nil)
+	}
+	if err := runWith(3, "first", nil); err != nil {
+		t.Fatal(err)
+	}
+	before := parquetFiles(t, dir)
+	boom := errors.New("no space left")
+	if err := runWith(5, "second", boom); !errors.Is(err, boom) || !strings.Contains(err.Error(), "report.html") {
+		t.Errorf("Finish = %v, want the page's error naming it", err)
+	}
+	if got := parquetFiles(t, dir); !slices.Equal(got, before) {
+		t.Errorf("after the failed run: %v, want %v", got, before)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "report.html")); string(b) != "first" {
+		t.Errorf("report.html = %q, want the first run's", b)
+	}
+	if rows := readRows(t, filepath.Join(dir, "flows.parquet")); len(rows) != 3 {
+		t.Errorf("flows: %d rows, want the first run's 3", len(rows))
 	}
 }
