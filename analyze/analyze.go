@@ -88,7 +88,6 @@ func (cfg *Config) windowText() string {
 type (
 	Sink       = run.Sink
 	ICMPSink   = run.ICMPSink
-	InputEnder = run.InputEnder
 	Result     = run.Result
 	Capture    = run.Capture
 	File       = run.File
@@ -145,8 +144,7 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 	r := &Result{}
 	// Every record goes to the summariser as well as to the caller's sink.
 	sum := run.NewSummariser(run.Options{TopTalkers: cfg.TopTalkers})
-	ender, _ := sink.(InputEnder)
-	m := newMerger(engine, run.Tee(sum, sink), ender, n)
+	m := newMerger(engine, run.Tee(sum, sink), n)
 	// --max-flows bounds the run, not each worker: every worker's table
 	// gets its share.
 	wcfg := cfg
@@ -338,7 +336,7 @@ func readInline(cfg *Config, rd source.Reader, w *worker, m *merger, r *Result) 
 		if err := guard(func() { w.process(rnd) }); err != nil {
 			return err
 		}
-		if err := guard(func() { m.merge(rounds, !more) }); err != nil {
+		if err := guard(func() { m.merge(rounds) }); err != nil {
 			return err
 		}
 		rnd.reset()
@@ -398,7 +396,7 @@ func readSharded(cfg *Config, rd source.Reader, ws []*worker, m *merger, r *Resu
 				rounds[i] = rnd
 			}
 			if crash.get() == nil {
-				crash.set(guard(func() { m.merge(rounds, rounds[0].ended()) }))
+				crash.set(guard(func() { m.merge(rounds) }))
 			}
 			for i, rnd := range rounds {
 				rnd.reset()
@@ -471,10 +469,6 @@ func (e *firstError) get() error {
 	return e.err
 }
 
-// ended says whether the round holds the end of the input.
-func (r *round) ended() bool {
-	return len(r.items) > 0 && r.items[len(r.items)-1].kind == itemEnd
-}
 
 // reset empties a round for the next one (keeping its buffers).
 func (r *round) reset() {

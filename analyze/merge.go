@@ -21,8 +21,7 @@ type merger struct {
 		run.Sink
 		run.ICMPSink
 	}
-	ender run.InputEnder // the caller's sink, told when the input ended (nil: not wanted)
-	err   error          // the sinks' first error
+	err error // the sinks' first error
 	// failed is set with err, for the reader to stop early.
 	failed atomic.Bool
 
@@ -38,9 +37,9 @@ type merger struct {
 	creates                                             []created
 }
 
-func newMerger(engine *rules.Engine, sink run.Sink, ender run.InputEnder, workers int) *merger {
+func newMerger(engine *rules.Engine, sink run.Sink, workers int) *merger {
 	return &merger{
-		engine: engine, ender: ender,
+		engine: engine,
 		sink: run.Tee(sink).(interface {
 			run.Sink
 			run.ICMPSink
@@ -56,8 +55,7 @@ func newMerger(engine *rules.Engine, sink run.Sink, ender run.InputEnder, worker
 }
 
 // merge consumes one round of every worker (rounds[w] is worker w's).
-// last says it is the round with the end of the input.
-func (m *merger) merge(rounds []*round, last bool) {
+func (m *merger) merge(rounds []*round) {
 	// The connections the round created, in capture order, get the run's
 	// stream numbers.
 	m.creates = m.creates[:0]
@@ -92,13 +90,8 @@ func (m *merger) merge(rounds []*round, last bool) {
 	sort.SliceStable(m.all, func(i, j int) bool { return m.all[i].ord.less(&m.all[j].ord) })
 
 	next := 0 // of m.creates not yet counted active
-	ended := false
 	for i := range m.all {
 		o := &m.all[i]
-		if o.ord.at == endOfInput && !ended {
-			ended = true
-			m.inputEnded()
-		}
 		if o.flow != nil {
 			// Flows created before this end was made: at its packet
 			// index only if it ended later in the packet's work.
@@ -113,9 +106,6 @@ func (m *merger) merge(rounds []*round, last bool) {
 	for ; next < len(m.creates); next++ {
 		m.flowCreated()
 	}
-	if last && !ended {
-		m.inputEnded()
-	}
 	clear(m.all)
 }
 
@@ -125,11 +115,6 @@ func (m *merger) flowCreated() {
 	m.peak = max(m.peak, m.active)
 }
 
-func (m *merger) inputEnded() {
-	if m.ender != nil && m.err == nil {
-		m.ender.InputEnded()
-	}
-}
 
 // renumber gives a worker's record the run's stream numbers.
 func (m *merger) renumber(w int, o *output) {

@@ -31,16 +31,6 @@ type ICMPSink interface {
 	ICMP(*flows.ICMPRecord) error
 }
 
-// InputEnder is a Sink that is told when the input has been read to its
-// end. What follows is the run's tail: the flows still open are ended and
-// handed over at once (in a capture shorter than the flow table's
-// timeouts, that is every flow), and the analysis needs no more cores. The
-// Parquet writer encodes with a core fewer than it could until then, so as
-// not to slow the analysis, and with all of them after.
-type InputEnder interface {
-	InputEnded()
-}
-
 // Result is what a run found, apart from the records handed to the sinks.
 // The Summariser fills FlowStates, Protocols, TCP, TopTalkers, WorstFlows,
 // App and Lists from the records; the run fills the rest (Capture and the

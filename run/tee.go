@@ -2,8 +2,8 @@ package run
 
 import "github.com/pcapx/pcapx/flows"
 
-// Tee hands every record to several sinks (JSON on stdout, Parquet tables
-// and the HTML collector in one run). It stops at the first error.
+// Tee hands every record to several sinks (JSON on stdout, the Parquet
+// tables and the summariser in one run). It stops at the first error.
 func Tee(sinks ...Sink) Sink {
 	var s tee
 	for _, k := range sinks {
@@ -38,13 +38,4 @@ func (t tee) ICMP(r *flows.ICMPRecord) error {
 		}
 		return nil
 	})
-}
-
-// InputEnded tells the sinks that want to know (InputEnder).
-func (t tee) InputEnded() {
-	for _, s := range t {
-		if e, ok := s.(InputEnder); ok {
-			e.InputEnded()
-		}
-	}
 }
