@@ -469,7 +469,6 @@ func (e *firstError) get() error {
 	return e.err
 }
 
-
 // reset empties a round for the next one (keeping its buffers).
 func (r *round) reset() {
 	clear(r.items) // drop the packets' references into the arena

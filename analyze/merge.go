@@ -115,7 +115,6 @@ func (m *merger) flowCreated() {
 	m.peak = max(m.peak, m.active)
 }
 
-
 // renumber gives a worker's record the run's stream numbers.
 func (m *merger) renumber(w int, o *output) {
 	s := m.streams[w]
