@@ -39,7 +39,13 @@ func Text(w io.Writer, r *analyze.Result) error {
 		fmt.Fprintf(&b, "States    %s\n", countsLine(r.FlowStates))
 	}
 	if c.NotIP+c.Malformed+c.Fragments+c.Truncated > 0 {
-		fmt.Fprintf(&b, "Frames    non-IP %d, malformed %d, IP fragments %d, cut by snaplen %d\n", c.NotIP, c.Malformed, c.Fragments, c.Truncated)
+		frags := fmt.Sprint(c.Fragments)
+		if c.FragmentsDropped > 0 {
+			// Dropped fragments are datagrams the analysis never saw;
+			// overlapping ones are an attack or evasion attempt.
+			frags += fmt.Sprintf(" (%d not reassembled: %d overlapping, %d over the reassembly limits)", c.FragmentsDropped, c.FragmentsOverlapping, c.FragmentsOverLimit)
+		}
+		fmt.Fprintf(&b, "Frames    non-IP %d, malformed %d, IP fragments %s, cut by snaplen %d\n", c.NotIP, c.Malformed, frags, c.Truncated)
 	}
 
 	writeFindings(&b, r)
