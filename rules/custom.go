@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common"
@@ -481,7 +482,7 @@ func (c *customChecker) dnsText(e *group, d *flows.DNSRecord) (msg, filter strin
 	servers := strings.Join(e.examples, ", ")
 	if d.Unanswered || d.Rcode < 0 {
 		msg = fmt.Sprintf("%s: %d DNS query(ies) for %s to %s got no response", c.rule.Title, e.count, name, servers)
-		filter = fmt.Sprintf("dns.flags.response == 0 && !dns.response_in && dns.qry.name == %s", wsString(d.QName))
+		filter = "dns.flags.response == 0 && !dns.response_in && " + dnsNameFilter(d.QName)
 		return
 	}
 	rc := d.RcodeName
@@ -489,7 +490,7 @@ func (c *customChecker) dnsText(e *group, d *flows.DNSRecord) (msg, filter strin
 		rc = "rcode " + strconv.Itoa(d.Rcode)
 	}
 	msg = fmt.Sprintf("%s: %d %s response(s) for %s from %s", c.rule.Title, e.count, rc, name, servers)
-	filter = fmt.Sprintf("dns.flags.response == 1 && dns.qry.name == %s && dns.flags.rcode == %d", wsString(d.QName), d.Rcode&0xf)
+	filter = fmt.Sprintf("dns.flags.response == 1 && %s && dns.flags.rcode == %d", dnsNameFilter(d.QName), d.Rcode&0xf)
 	return
 }
 
@@ -502,16 +503,18 @@ func (c *customChecker) httpText(e *group, h *flows.HTTPRecord) (msg, filter str
 	if h.Status == 0 {
 		msg = fmt.Sprintf("%s: %d HTTP request(s) to %s (%s:%d) without a response, e.g. %s", c.rule.Title, e.count, host, h.DstAddr, h.DstPort, examples)
 		if h.Host != "" {
-			filter = "http.request && !http.response_in && http.host == " + wsString(h.Host)
+			filter = "http.request && !http.response_in && http.host == " + wsASCII(h.Host)
 		} else {
 			filter = "http.request && !http.response_in && " + hostFilter(h.DstAddr)
 		}
 		return
 	}
 	msg = fmt.Sprintf("%s: %d HTTP response(s) %d %s from %s (%s:%d), e.g. %s", c.rule.Title, e.count, h.Status, h.Reason, host, h.DstAddr, h.DstPort, examples)
-	if h.Host != "" {
+	if h.Host != "" && utf8.ValidString(h.Host) {
 		// The Host header is on the request; a response names its
-		// request's URI (scheme://host/target) in http.response_for.uri.
+		// request's URI (scheme://host/target) in http.response_for.uri,
+		// with the host's bytes as they are — when they are UTF-8:
+		// Wireshark makes no URI of a host that is not.
 		filter = fmt.Sprintf("http.response.code == %d && http.response_for.uri contains %s", h.Status, wsString("://"+h.Host+"/"))
 	} else {
 		filter = fmt.Sprintf("http.response.code == %d && %s", h.Status, hostFilter(h.DstAddr))
@@ -527,7 +530,7 @@ func (c *customChecker) tlsText(e *group, t *flows.TLSRecord) (msg, filter strin
 		return
 	}
 	msg = fmt.Sprintf("%s: %d TLS handshake(s) for %s, e.g. to %s:%d (%s)", c.rule.Title, e.count, t.SNI, t.DstAddr, t.DstPort, outcomes)
-	filter = "tls.handshake.type == 1 && tls.handshake.extensions_server_name == " + wsString(t.SNI)
+	filter = "tls.handshake.type == 1 && tls.handshake.extensions_server_name == " + wsASCII(t.SNI)
 	return
 }
 
