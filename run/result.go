@@ -101,7 +101,7 @@ type Capture struct {
 	FragmentsOverlapping int64 `json:"ip_fragments_overlapping"` // of them: overlapping (datagram discarded) or duplicates
 	FragmentsOverLimit   int64 `json:"ip_fragments_over_limit"`  // of them: past the reassembly's bounds
 
-	Truncated int64    `json:"truncated_frames"` // cut short by the snapshot length
+	Truncated int64 `json:"truncated_frames"` // cut short by the snapshot length
 	// Window is the time window of analyze.Config's Since and Until as an
 	// RFC 3339 interval ("SINCE/UNTIL", ".." for an open end); "" without
 	// one.
