@@ -13,9 +13,6 @@ import (
 	"cel.dev/cel-go/interpreter"
 
 	"github.com/pcapx/pcapx/flows"
-	"github.com/pcapx/pcapx/flows/dns"
-	"github.com/pcapx/pcapx/flows/http"
-	"github.com/pcapx/pcapx/flows/tls"
 )
 
 // This file exposes the records to CEL. Each record kind is one CEL object
@@ -51,6 +48,22 @@ type celField struct {
 const (
 	maxCELString = 1024
 	maxCELList   = 128
+)
+
+// The caps of the parsers (flows/http, flows/tls, flows/dns), which rules
+// may not import (docs/architecture.md); TestCELBoundsMatchParsers keeps
+// them equal.
+const (
+	httpMaxMethod    = 32
+	httpMaxTarget    = 8 << 10
+	httpMaxHost      = 255
+	httpMaxUserAgent = 1 << 10
+	httpMaxReason    = 256
+	httpMaxVersion   = 16
+	tlsMaxSNI        = 255
+	tlsMaxALPN       = 32
+	tlsMaxMessage    = 64 << 10
+	dnsMaxAnswers    = 8
 )
 
 // sized sets the size bound of a field (see celField.size).
@@ -214,8 +227,8 @@ var flowFields = []celField{
 	fInt("window_updates", func(r *fr) int64 { return r.WindowUpdates }),
 	fInt("reused_ports", func(r *fr) int64 { return r.ReusedPorts }),
 	fStr("app", func(r *fr) string { return r.App }),
-	sized(fStr("sni", func(r *fr) string { return r.SNI }), tls.MaxSNI),
-	sized(fStr("http_host", func(r *fr) string { return r.HTTPHost }), http.MaxHost),
+	sized(fStr("sni", func(r *fr) string { return r.SNI }), tlsMaxSNI),
+	sized(fStr("http_host", func(r *fr) string { return r.HTTPHost }), httpMaxHost),
 	fDouble("dns_ms", func(r *fr) float64 { return r.DNSMS }),
 	fDouble("connect_ms", func(r *fr) float64 { return r.ConnectMS }),
 	fDouble("tls_ms", func(r *fr) float64 { return r.TLSMS }),
@@ -236,7 +249,7 @@ var dnsFields = append(flowRefFields(func(r *dr) *flows.FlowRef { return &r.Flow
 	fInt("rcode", func(r *dr) int { return r.Rcode }),
 	fStr("rcode_name", func(r *dr) string { return r.RcodeName }),
 	fInt("answers", func(r *dr) int { return r.Answers }),
-	sizedList(fStrings("answer_addrs", func(r *dr) []string { return r.AnswerAddrs }), dns.MaxAnswers, uint64(len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"))),
+	sizedList(fStrings("answer_addrs", func(r *dr) []string { return r.AnswerAddrs }), dnsMaxAnswers, uint64(len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"))),
 	fBool("tc", func(r *dr) bool { return r.TC }),
 	fBool("unanswered", func(r *dr) bool { return r.Unanswered }),
 	fInt("retransmissions", func(r *dr) int { return r.Retransmissions }),
@@ -247,13 +260,13 @@ type hr = flows.HTTPRecord
 
 var httpFields = append(flowRefFields(func(r *hr) *flows.FlowRef { return &r.FlowRef }),
 	fTime("request_time", func(r *hr) flows.Time { return r.RequestTime }),
-	sized(fStr("method", func(r *hr) string { return r.Method }), http.MaxMethod),
-	sized(fStr("host", func(r *hr) string { return r.Host }), http.MaxHost),
-	sized(fStr("target", func(r *hr) string { return r.Target }), http.MaxTarget),
-	sized(fStr("user_agent", func(r *hr) string { return r.UserAgent }), http.MaxUserAgent),
-	sized(fStr("version", func(r *hr) string { return r.Version }), http.MaxVersion),
+	sized(fStr("method", func(r *hr) string { return r.Method }), httpMaxMethod),
+	sized(fStr("host", func(r *hr) string { return r.Host }), httpMaxHost),
+	sized(fStr("target", func(r *hr) string { return r.Target }), httpMaxTarget),
+	sized(fStr("user_agent", func(r *hr) string { return r.UserAgent }), httpMaxUserAgent),
+	sized(fStr("version", func(r *hr) string { return r.Version }), httpMaxVersion),
 	fInt("status", func(r *hr) int { return r.Status }),
-	sized(fStr("reason", func(r *hr) string { return r.Reason }), http.MaxReason),
+	sized(fStr("reason", func(r *hr) string { return r.Reason }), httpMaxReason),
 	fInt("response_bytes", func(r *hr) int64 { return r.ResponseBytes }),
 	fDouble("ttfb_ms", func(r *hr) float64 { return r.TTFBMS }),
 	fDouble("rtt_ms", func(r *hr) float64 { return r.RTTMS }),
@@ -268,17 +281,17 @@ type tr = flows.TLSRecord
 
 var tlsFields = append(flowRefFields(func(r *tr) *flows.FlowRef { return &r.FlowRef }),
 	fTime("client_hello_time", func(r *tr) flows.Time { return r.ClientHelloTime }),
-	sized(fStr("sni", func(r *tr) string { return r.SNI }), tls.MaxSNI),
+	sized(fStr("sni", func(r *tr) string { return r.SNI }), tlsMaxSNI),
 	// An ALPN name is at most 255 bytes (a one-byte length).
-	sizedList(fStrings("alpn", func(r *tr) []string { return r.ALPN }), tls.MaxALPN, 255),
+	sizedList(fStrings("alpn", func(r *tr) []string { return r.ALPN }), tlsMaxALPN, 255),
 	// supported_versions holds at most 127 versions (a one-byte length
 	// of two-byte values); a name is "TLS 1.3" or "0x7f1c".
 	sizedList(fStrings("offered_versions", func(r *tr) []string { return r.OfferedVersions }), 127, 16),
 	fStr("version", func(r *tr) string { return r.Version }),
 	fStr("cipher", func(r *tr) string { return r.Cipher }),
 	// JA3 lists the hello's values in decimal, each at most 5 digits and
-	// a separator for 2 bytes of a hello of at most tls.MaxMessage bytes.
-	sized(fStr("ja3", func(r *tr) string { return r.JA3 }), tls.MaxMessage*3),
+	// a separator for 2 bytes of a hello of at most tlsMaxMessage bytes.
+	sized(fStr("ja3", func(r *tr) string { return r.JA3 }), tlsMaxMessage*3),
 	fStr("ja3_hash", func(r *tr) string { return r.JA3Hash }),
 	fStr("ja4", func(r *tr) string { return r.JA4 }),
 	fBool("server_hello", func(r *tr) bool { return r.ServerHello }),

@@ -19,7 +19,6 @@ import (
 	"cel.dev/cel-go/interpreter"
 
 	"github.com/pcapx/pcapx/flows"
-	"github.com/pcapx/pcapx/flows/http"
 )
 
 // CustomRule is a rule a user writes in the rules file: a CEL condition
@@ -184,7 +183,7 @@ func compileExpr(env *cel.Env, k *celKind, src, what string, want *cel.Type) (ce
 		return nil, fmt.Errorf("%s: its cost has no upper bound (it builds a string or list of unbounded size); pcapx runs only rules whose worst case is at most %d", what, MaxRuleCost)
 	case est.Max > MaxRuleCost:
 		return nil, fmt.Errorf("%s: worst-case cost %d is over the limit of %d per record (nested comprehensions or large lists multiply; a record's strings are up to their caps, e.g. an HTTP target %d characters)",
-			what, est.Max, MaxRuleCost, http.MaxTarget)
+			what, est.Max, MaxRuleCost, httpMaxTarget)
 	}
 	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(runtimeCostLimit))
 	if err != nil {

@@ -6,7 +6,29 @@ import (
 	"time"
 
 	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/flows/dns"
+	"github.com/pcapx/pcapx/flows/http"
+	"github.com/pcapx/pcapx/flows/tls"
 )
+
+// The size bounds of the cost estimate are the parsers' caps: a parser that
+// keeps longer strings makes the estimate unsound.
+func TestCELBoundsMatchParsers(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		ours, cap int
+	}{
+		{"http.MaxMethod", httpMaxMethod, http.MaxMethod}, {"http.MaxTarget", httpMaxTarget, http.MaxTarget},
+		{"http.MaxHost", httpMaxHost, http.MaxHost}, {"http.MaxUserAgent", httpMaxUserAgent, http.MaxUserAgent},
+		{"http.MaxReason", httpMaxReason, http.MaxReason}, {"http.MaxVersion", httpMaxVersion, http.MaxVersion},
+		{"tls.MaxSNI", tlsMaxSNI, tls.MaxSNI}, {"tls.MaxALPN", tlsMaxALPN, tls.MaxALPN},
+		{"tls.MaxMessage", tlsMaxMessage, tls.MaxMessage}, {"dns.MaxAnswers", dnsMaxAnswers, dns.MaxAnswers},
+	} {
+		if c.ours != c.cap {
+			t.Errorf("%s is %d, the CEL bound %d", c.name, c.cap, c.ours)
+		}
+	}
+}
 
 // bomb nests n comprehensions over a literal list of ten: 10^n steps for
 // one record. Seven levels took 48 s on a ten-packet capture before rules
