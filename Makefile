@@ -14,9 +14,18 @@ build:
 # captures in ../shared run when that folder is present and skip otherwise.
 # ./... skips directories named testdata, so the fixture generator (whose
 # test fails when a committed fixture is stale) is named explicitly.
+#
+# Then the race detector over the packages that start goroutines (a go
+# statement, sync.WaitGroup.Go or errgroup outside tests), found afresh on
+# every run so a package that starts one is covered from then on. -short
+# leaves out their slowest tests (the race detector makes everything 5-10
+# times slower); the detector needs cgo.
+RACE_RE := '^[[:space:]]*go (func|[[:alnum:]_.]+[(])|[.]Go[(]|errgroup[.]'
+RACE_PKGS = $(shell grep -rlE --include='*.go' --exclude='*_test.go' $(RACE_RE) . | grep -v '/testdata/' | xargs -r -n1 dirname | sort -u)
 test:
 	$(GO) vet $(PKGS) ./testdata/gen
 	$(GO) test -count=1 $(PKGS) ./testdata/gen
+	CGO_ENABLED=1 $(GO) test -race -short -count=1 $(RACE_PKGS)
 
 # Analyse the bundled sample capture: the terminal summary, the Parquet tables
 # and report.html in out/, and the JSON document in out/demo.json.

@@ -344,6 +344,7 @@ func readInline(cfg *Config, rd source.Reader, w *worker, m *merger, r *Result) 
 			break
 		}
 	}
+	x.dec.Flush() // the datagrams still waiting for fragments are counted
 	r.Decode = x.dec.Stats
 	r.Timeline.Merge(&x.timeline)
 	return nil
@@ -431,6 +432,7 @@ func readSharded(cfg *Config, rd source.Reader, ws []*worker, m *merger, r *Resu
 	if err := crash.get(); err != nil {
 		return err
 	}
+	x.dec.Flush() // the datagrams still waiting for fragments are counted
 	r.Decode = x.dec.Stats
 	r.Timeline.Merge(&x.timeline)
 	return readErr
@@ -537,4 +539,5 @@ func fillCapture(r *Result, rd source.Reader) {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("flow table full: %d flows were evicted before they ended (raise --max-flows)", c.Evicted))
 	}
 	c.NotIP, c.Malformed, c.Fragments, c.Truncated = r.Decode.NotIP, r.Decode.Malformed, r.Decode.Fragments, r.Decode.Truncated
+	c.FragmentsDropped, c.FragmentsOverlapping, c.FragmentsOverLimit = r.Decode.FragDropped, r.Decode.FragOverlap, r.Decode.FragOverLimit
 }

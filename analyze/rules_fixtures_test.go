@@ -265,7 +265,7 @@ var ruleCases = []ruleCase{
 	}},
 	{file: "tcp/clean-http.pcap"},
 	{file: "tcp/syn-unanswered.pcap", want: []string{"tcp-syn-unanswered error"}, check: func(t *testing.T, r *ruleRun) {
-		if f := r.find("tcp-syn-unanswered")[0]; !strings.Contains(f.Message, "3 SYNs sent") {
+		if f := r.find("tcp-syn-unanswered")[0]; !strings.Contains(f.Message, "(3 SYNs with the retransmissions)") {
 			t.Errorf("message %q", f.Message)
 		}
 	}},

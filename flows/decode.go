@@ -145,9 +145,21 @@ type DecodeStats struct {
 	Malformed   int64 // frames whose headers did not parse
 	Fragments   int64 // IP fragments seen
 	Reassembled int64 // datagrams rebuilt from fragments
-	FragDropped int64 // fragments given up on (timeout, overlap, too many pending)
-	Tunneled    int64 // frames decapsulated from VXLAN or GRE
-	Truncated   int64 // frames cut short by the snapshot length
+	// FragDropped counts the fragments that were not reassembled: the sum
+	// of the five reasons below.
+	FragDropped int64
+	// FragOverlap: in a datagram discarded because a fragment overlapped
+	// another (RFC 5722; Linux does the same for IPv4), or a copy of data
+	// already held (dropped alone).
+	FragOverlap int64
+	// FragOverLimit: given up for a bound of the reassembly — pieces of one
+	// datagram, datagrams or bytes waiting at once — oldest first.
+	FragOverLimit  int64
+	FragTimedOut   int64 // in a datagram still incomplete 30 s (capture time) after its first fragment
+	FragInvalid    int64 // empty, past the 64 KiB IP limit, or disagreeing on the datagram's length
+	FragUnfinished int64 // in a datagram still incomplete when the capture ended (see Flush)
+	Tunneled       int64 // frames decapsulated from VXLAN or GRE
+	Truncated      int64 // frames cut short by the snapshot length
 }
 
 type feedback struct{ truncated bool }
@@ -157,6 +169,12 @@ func (f *feedback) SetTruncated() { f.truncated = true }
 // NewDecoder returns a Decoder with its own IP defragmenter.
 func NewDecoder() *Decoder {
 	return &Decoder{defrag: newDefragmenter()}
+}
+
+// Flush ends the input: the datagrams still waiting for fragments are given
+// up and counted (Stats.FragUnfinished), and their memory released.
+func (d *Decoder) Flush() {
+	d.defrag.flush(&d.Stats)
 }
 
 // Link types (LINKTYPE_* values) the decoder understands.

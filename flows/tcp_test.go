@@ -231,3 +231,21 @@ func TestTCPAnalysisRules(t *testing.T) {
 		}
 	})
 }
+
+// A flood of resets at ever new sequence numbers into one connection
+// (Zeek adds an R for each) keeps its history bounded.
+func TestHistoryBounded(t *testing.T) {
+	c := newConv(t)
+	c.handshake(1, 2)
+	for i := range 10000 {
+		c.seg(3+float64(i)*0.01, i%2 == 0, FlagRST|FlagACK, cISN+1+uint32(i), sISN+1, 0, c.window)
+	}
+	c.table.Flush()
+	longest := 0
+	for _, r := range c.ended {
+		longest = max(longest, len(r.History))
+	}
+	if longest != maxHistory {
+		t.Errorf("longest history %d letters, want the cap %d (%d flows)", longest, maxHistory, len(c.ended))
+	}
+}

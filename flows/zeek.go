@@ -19,11 +19,19 @@ const (
 	histQ    = 0x40
 )
 
+// maxHistory bounds a flow's history. Zeek repeats S, F and R for every
+// SYN, FIN or RST at a new sequence number, so a flood of resets with
+// varying sequence numbers into one flow would grow it by a byte per
+// packet, in every flow of the table; real connections stay far below.
+const maxHistory = 64
+
 func (t *TCPFlow) addHistory(dir Dir, c byte) {
 	if dir == FromServer {
 		c += 'a' - 'A'
 	}
-	t.History = append(t.History, c)
+	if len(t.History) < maxHistory {
+		t.History = append(t.History, c)
+	}
 }
 
 // once appends a once-per-direction letter and reports whether it was new.

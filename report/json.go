@@ -7,7 +7,6 @@ package report
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -27,9 +26,10 @@ import (
 // is known, so each table is spilled to an unlinked temporary file and
 // copied in at the end: the document keeps a natural order (summary first)
 // and memory stays flat however many records there are. Every string is
-// escaped by encoding/json (HTML-safe: <, >, & become \u003c...), so a
+// escaped as encoding/json does (HTML-safe: <, >, & become \u003c...), so a
 // hostile name in a capture cannot break the document or a page that
-// embeds it.
+// embeds it; a byte that is not part of valid UTF-8 is the escape \u00XX
+// of its value rather than U+FFFD (jsonbytes.go).
 type JSON struct {
 	out    io.Writer
 	tables [5]*spill // flows, dns, http, tls, icmp
@@ -45,7 +45,7 @@ type spill struct {
 }
 
 func (s *spill) add(v any) error {
-	b, err := json.Marshal(v)
+	b, err := marshalJSON(v, "")
 	if err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func (j *JSON) Finish(r *analyze.Result) error {
 	if doc.Omitted == nil {
 		doc.Omitted = []rules.Omitted{}
 	}
-	head, err := json.MarshalIndent(doc, "", "  ")
+	head, err := marshalJSON(doc, "  ")
 	if err != nil {
 		return fmt.Errorf("json output: %w", err)
 	}
@@ -152,11 +152,13 @@ func (j *JSON) Finish(r *analyze.Result) error {
 // object as in the JSON document's findings array.
 func NDJSON(w io.Writer, findings []rules.Finding) error {
 	bw := bufio.NewWriter(w)
-	enc := json.NewEncoder(bw)
 	for i := range findings {
-		if err := enc.Encode(&findings[i]); err != nil {
+		b, err := marshalJSON(&findings[i], "")
+		if err != nil {
 			return fmt.Errorf("ndjson output: %w", err)
 		}
+		bw.Write(b)
+		bw.WriteByte('\n')
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("ndjson output: %w", err)

@@ -101,3 +101,26 @@ func TestTermSafe(t *testing.T) {
 		}
 	}
 }
+
+// A flood of DNS queries none of which was answered, and HTTP requests
+// without a response, read as sentences: no empty list after a colon.
+func TestTextAppLinesWithoutAnswers(t *testing.T) {
+	r := sample()
+	r.App = analyze.AppSummary{DNSTransactions: 100000, DNSUnanswered: 100000, DNSRcodes: map[string]int64{},
+		HTTPRequests: 20000, HTTPStatus: map[string]int64{}}
+	var b bytes.Buffer
+	if err := Text(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\nDNS       100000 transactions: unanswered 100000\n", "\nHTTP      20000 requests, 0 responses\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, b.String())
+		}
+	}
+	r.App.DNSRcodes, r.App.DNSUnanswered = map[string]int64{"NOERROR": 99990}, 10
+	b.Reset()
+	Text(&b, r)
+	if !strings.Contains(b.String(), "\nDNS       100000 transactions: NOERROR 99990, unanswered 10\n") {
+		t.Errorf("summary:\n%s", b.String())
+	}
+}

@@ -39,7 +39,13 @@ func Text(w io.Writer, r *analyze.Result) error {
 		fmt.Fprintf(&b, "States    %s\n", countsLine(r.FlowStates))
 	}
 	if c.NotIP+c.Malformed+c.Fragments+c.Truncated > 0 {
-		fmt.Fprintf(&b, "Frames    non-IP %d, malformed %d, IP fragments %d, cut by snaplen %d\n", c.NotIP, c.Malformed, c.Fragments, c.Truncated)
+		frags := fmt.Sprint(c.Fragments)
+		if c.FragmentsDropped > 0 {
+			// Dropped fragments are datagrams the analysis never saw;
+			// overlapping ones are an attack or evasion attempt.
+			frags += fmt.Sprintf(" (%d not reassembled: %d overlapping, %d over the reassembly limits)", c.FragmentsDropped, c.FragmentsOverlapping, c.FragmentsOverLimit)
+		}
+		fmt.Fprintf(&b, "Frames    non-IP %d, malformed %d, IP fragments %s, cut by snaplen %d\n", c.NotIP, c.Malformed, frags, c.Truncated)
 	}
 
 	writeFindings(&b, r)
@@ -222,14 +228,23 @@ func writeApp(b *strings.Builder, r *analyze.Result) {
 	}
 	fmt.Fprintf(b, "\n")
 	if a.DNSTransactions > 0 {
-		fmt.Fprintf(b, "DNS       %d transactions: %s", a.DNSTransactions, countsLine(a.DNSRcodes))
-		if a.DNSUnanswered > 0 {
-			fmt.Fprintf(b, ", unanswered %d", a.DNSUnanswered)
+		// The rcodes of the answered ones, then the unanswered: either
+		// may be missing (a flood of queries never answered has no rcode).
+		var parts []string
+		if len(a.DNSRcodes) > 0 {
+			parts = append(parts, countsLine(a.DNSRcodes))
 		}
-		b.WriteString("\n")
+		if a.DNSUnanswered > 0 {
+			parts = append(parts, fmt.Sprintf("unanswered %d", a.DNSUnanswered))
+		}
+		fmt.Fprintf(b, "DNS       %d transactions: %s\n", a.DNSTransactions, strings.Join(parts, ", "))
 	}
 	if a.HTTPRequests+a.HTTPResponses > 0 {
-		fmt.Fprintf(b, "HTTP      %d requests, %d responses: %s\n", a.HTTPRequests, a.HTTPResponses, countsLine(a.HTTPStatus))
+		fmt.Fprintf(b, "HTTP      %d requests, %d responses", a.HTTPRequests, a.HTTPResponses)
+		if len(a.HTTPStatus) > 0 {
+			fmt.Fprintf(b, ": %s", countsLine(a.HTTPStatus))
+		}
+		b.WriteString("\n")
 	}
 	if a.TLSHandshakes > 0 {
 		fmt.Fprintf(b, "TLS       %d handshakes: %s\n", a.TLSHandshakes, countsLine(a.TLSOutcomes))

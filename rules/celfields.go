@@ -1,11 +1,13 @@
 package rules
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"reflect"
 	"time"
 
+	"cel.dev/cel-go/common/cost"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/interpreter"
@@ -31,6 +33,49 @@ type celField struct {
 	typ  *types.Type
 	get  func(rec any) ref.Val // nil when rec is not of the field's record type
 	set  func(rec any) bool
+	// size bounds a string field's length (code points) or a list
+	// field's length; elem bounds the strings of a list. Zero means the
+	// default, maxCELString (strings) or maxCELList (lists). They feed the
+	// cost estimate of a rule (custom.go), so they must hold for every
+	// record the parsers can make: each mirrors the cap of its parser.
+	size, elem uint64
+}
+
+// Default size bounds of string and list fields. The strings without an
+// explicit bound are addresses, names of states, outcomes and kinds, and
+// DNS names in presentation form (255 octets on the wire, at most 4
+// characters each once escaped: \DDD).
+const (
+	maxCELString = 1024
+	maxCELList   = 128
+)
+
+// The caps of the parsers (flows/http, flows/tls, flows/dns), which rules
+// may not import (docs/architecture.md); TestCELBoundsMatchParsers keeps
+// them equal.
+const (
+	httpMaxMethod    = 32
+	httpMaxTarget    = 8 << 10
+	httpMaxHost      = 255
+	httpMaxUserAgent = 1 << 10
+	httpMaxReason    = 256
+	httpMaxVersion   = 16
+	tlsMaxSNI        = 255
+	tlsMaxALPN       = 32
+	tlsMaxMessage    = 64 << 10
+	dnsMaxAnswers    = 8
+)
+
+// sized sets the size bound of a field (see celField.size).
+func sized(f celField, size uint64) celField {
+	f.size = size
+	return f
+}
+
+// sizedList sets the bounds of a list field and of its strings.
+func sizedList(f celField, size, elem uint64) celField {
+	f.size, f.elem = size, elem
+	return f
 }
 
 var errWrongRecord = errors.New("field read from a record of another kind")
@@ -182,8 +227,8 @@ var flowFields = []celField{
 	fInt("window_updates", func(r *fr) int64 { return r.WindowUpdates }),
 	fInt("reused_ports", func(r *fr) int64 { return r.ReusedPorts }),
 	fStr("app", func(r *fr) string { return r.App }),
-	fStr("sni", func(r *fr) string { return r.SNI }),
-	fStr("http_host", func(r *fr) string { return r.HTTPHost }),
+	sized(fStr("sni", func(r *fr) string { return r.SNI }), tlsMaxSNI),
+	sized(fStr("http_host", func(r *fr) string { return r.HTTPHost }), httpMaxHost),
 	fDouble("dns_ms", func(r *fr) float64 { return r.DNSMS }),
 	fDouble("connect_ms", func(r *fr) float64 { return r.ConnectMS }),
 	fDouble("tls_ms", func(r *fr) float64 { return r.TLSMS }),
@@ -204,7 +249,7 @@ var dnsFields = append(flowRefFields(func(r *dr) *flows.FlowRef { return &r.Flow
 	fInt("rcode", func(r *dr) int { return r.Rcode }),
 	fStr("rcode_name", func(r *dr) string { return r.RcodeName }),
 	fInt("answers", func(r *dr) int { return r.Answers }),
-	fStrings("answer_addrs", func(r *dr) []string { return r.AnswerAddrs }),
+	sizedList(fStrings("answer_addrs", func(r *dr) []string { return r.AnswerAddrs }), dnsMaxAnswers, uint64(len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"))),
 	fBool("tc", func(r *dr) bool { return r.TC }),
 	fBool("unanswered", func(r *dr) bool { return r.Unanswered }),
 	fInt("retransmissions", func(r *dr) int { return r.Retransmissions }),
@@ -215,13 +260,13 @@ type hr = flows.HTTPRecord
 
 var httpFields = append(flowRefFields(func(r *hr) *flows.FlowRef { return &r.FlowRef }),
 	fTime("request_time", func(r *hr) flows.Time { return r.RequestTime }),
-	fStr("method", func(r *hr) string { return r.Method }),
-	fStr("host", func(r *hr) string { return r.Host }),
-	fStr("target", func(r *hr) string { return r.Target }),
-	fStr("user_agent", func(r *hr) string { return r.UserAgent }),
-	fStr("version", func(r *hr) string { return r.Version }),
+	sized(fStr("method", func(r *hr) string { return r.Method }), httpMaxMethod),
+	sized(fStr("host", func(r *hr) string { return r.Host }), httpMaxHost),
+	sized(fStr("target", func(r *hr) string { return r.Target }), httpMaxTarget),
+	sized(fStr("user_agent", func(r *hr) string { return r.UserAgent }), httpMaxUserAgent),
+	sized(fStr("version", func(r *hr) string { return r.Version }), httpMaxVersion),
 	fInt("status", func(r *hr) int { return r.Status }),
-	fStr("reason", func(r *hr) string { return r.Reason }),
+	sized(fStr("reason", func(r *hr) string { return r.Reason }), httpMaxReason),
 	fInt("response_bytes", func(r *hr) int64 { return r.ResponseBytes }),
 	fDouble("ttfb_ms", func(r *hr) float64 { return r.TTFBMS }),
 	fDouble("rtt_ms", func(r *hr) float64 { return r.RTTMS }),
@@ -236,12 +281,17 @@ type tr = flows.TLSRecord
 
 var tlsFields = append(flowRefFields(func(r *tr) *flows.FlowRef { return &r.FlowRef }),
 	fTime("client_hello_time", func(r *tr) flows.Time { return r.ClientHelloTime }),
-	fStr("sni", func(r *tr) string { return r.SNI }),
-	fStrings("alpn", func(r *tr) []string { return r.ALPN }),
-	fStrings("offered_versions", func(r *tr) []string { return r.OfferedVersions }),
+	sized(fStr("sni", func(r *tr) string { return r.SNI }), tlsMaxSNI),
+	// An ALPN name is at most 255 bytes (a one-byte length).
+	sizedList(fStrings("alpn", func(r *tr) []string { return r.ALPN }), tlsMaxALPN, 255),
+	// supported_versions holds at most 127 versions (a one-byte length
+	// of two-byte values); a name is "TLS 1.3" or "0x7f1c".
+	sizedList(fStrings("offered_versions", func(r *tr) []string { return r.OfferedVersions }), 127, 16),
 	fStr("version", func(r *tr) string { return r.Version }),
 	fStr("cipher", func(r *tr) string { return r.Cipher }),
-	fStr("ja3", func(r *tr) string { return r.JA3 }),
+	// JA3 lists the hello's values in decimal, each at most 5 digits and
+	// a separator for 2 bytes of a hello of at most tlsMaxMessage bytes.
+	sized(fStr("ja3", func(r *tr) string { return r.JA3 }), tlsMaxMessage*3),
 	fStr("ja3_hash", func(r *tr) string { return r.JA3Hash }),
 	fStr("ja4", func(r *tr) string { return r.JA4 }),
 	fBool("server_hello", func(r *tr) bool { return r.ServerHello }),
@@ -289,11 +339,19 @@ type celKind struct {
 	fields []celField
 	byName map[string]*types.FieldType
 	names  []string
+	sizes  map[string]cost.SizeEstimate // string and list fields' bounds
 }
 
 func newCELKind(k EventKind, typeName string, fields []celField) *celKind {
-	c := &celKind{kind: k, typ: types.NewObjectType(typeName), fields: fields, byName: map[string]*types.FieldType{}}
+	c := &celKind{kind: k, typ: types.NewObjectType(typeName), fields: fields, byName: map[string]*types.FieldType{}, sizes: map[string]cost.SizeEstimate{}}
 	for _, f := range fields {
+		switch f.typ {
+		case types.StringType:
+			c.sizes[f.name] = cost.RangedSizeEstimate(0, cmp.Or(f.size, maxCELString))
+		case stringListType:
+			elem := cost.RangedSizeEstimate(0, cmp.Or(f.elem, maxCELString))
+			c.sizes[f.name] = cost.SizeEstimate{Min: 0, Max: cmp.Or(f.size, maxCELList), Elem: &elem}
+		}
 		if _, dup := c.byName[f.name]; dup {
 			panic("rules: CEL field " + f.name + " declared twice for " + typeName)
 		}

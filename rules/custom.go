@@ -1,16 +1,22 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common"
+	"cel.dev/cel-go/common/cost"
+	"cel.dev/cel-go/common/overloads"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/ext"
+	"cel.dev/cel-go/interpreter"
 
 	"github.com/pcapx/pcapx/flows"
 )
@@ -116,13 +122,13 @@ func (s CustomRule) compile() (*Rule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("custom rule %s: CEL environment: %w", s.ID, err)
 	}
-	when, err := compileExpr(env, s.When, "when", cel.BoolType)
+	when, err := compileExpr(env, celKinds[k], s.When, "when", cel.BoolType)
 	if err != nil {
 		return nil, fmt.Errorf("custom rule %s: %w", s.ID, err)
 	}
 	cp := &customProg{spec: s, kind: celKinds[k], when: when}
 	if strings.TrimSpace(s.Message) != "" {
-		if cp.msg, err = compileExpr(env, s.Message, "message", cel.StringType); err != nil {
+		if cp.msg, err = compileExpr(env, celKinds[k], s.Message, "message", cel.StringType); err != nil {
 			return nil, fmt.Errorf("custom rule %s: %w", s.ID, err)
 		}
 	}
@@ -139,9 +145,25 @@ func (s CustomRule) compile() (*Rule, error) {
 	return r, nil
 }
 
-// compileExpr parses and type-checks src and plans it once, with constant
-// folding (cel.OptOptimize).
-func compileExpr(env *cel.Env, src, what string, want *cel.Type) (cel.Program, error) {
+// MaxRuleCost bounds the work of one evaluation of a custom rule's
+// expression, in CEL's cost units (about one per operation; a string
+// operation costs a tenth of a unit per character). A rule runs on every
+// record of its kind, and its author may not be the person running pcapx
+// on a capture an attacker filled: a few nested comprehensions over
+// literal lists multiply into billions of steps. 100,000 units take a few
+// milliseconds; the rules of docs/rules.md cost under 100 on any record,
+// a regular expression over the longest HTTP target about 6,000.
+const MaxRuleCost = 100_000
+
+// runtimeCostLimit is MaxRuleCost; a test lowers it to reach the run-time
+// stop with an expression the load-time estimate accepts.
+var runtimeCostLimit uint64 = MaxRuleCost
+
+// compileExpr parses and type-checks src, rejects it when its worst-case
+// cost is over MaxRuleCost, and plans it once, with constant folding
+// (cel.OptOptimize) and the cost limit as a safety net for what the
+// estimate does not see.
+func compileExpr(env *cel.Env, k *celKind, src, what string, want *cel.Type) (cel.Program, error) {
 	ast, iss := env.CompileSource(common.NewStringSource(src, what))
 	if err := iss.Err(); err != nil {
 		return nil, err // names the source: "ERROR: when:1:6: undefined field ..."
@@ -149,11 +171,66 @@ func compileExpr(env *cel.Env, src, what string, want *cel.Type) (cel.Program, e
 	if !ast.OutputType().IsExactType(want) {
 		return nil, fmt.Errorf("%s: %q is of type %s, want %s", what, src, ast.OutputType(), want)
 	}
-	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	// The estimate is the worst case over every record the parsers can
+	// make: each string and list field has the bound of its parser's cap
+	// (celfields.go), so an expression's cost is finite unless it builds
+	// something whose size no bound covers.
+	est, err := env.EstimateCost(ast, sizeEstimator{k})
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%s: cannot estimate its cost: %v", what, err)
+	case est.Max == math.MaxUint64:
+		return nil, fmt.Errorf("%s: its cost has no upper bound (it builds a string or list of unbounded size); pcapx runs only rules whose worst case is at most %d", what, MaxRuleCost)
+	case est.Max > MaxRuleCost:
+		return nil, fmt.Errorf("%s: worst-case cost %d is over the limit of %d per record (nested comprehensions or large lists multiply; a record's strings are up to their caps, e.g. an HTTP target %d characters)",
+			what, est.Max, MaxRuleCost, httpMaxTarget)
+	}
+	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(runtimeCostLimit))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", what, err)
 	}
 	return prg, nil
+}
+
+// sizeEstimator gives the cost estimate the size bounds of a record's
+// string and list fields.
+type sizeEstimator struct{ k *celKind }
+
+func (e sizeEstimator) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
+	p := n.Path()
+	if len(p) < 2 || p[0] != e.k.kind.String() {
+		return nil
+	}
+	sz, ok := e.k.sizes[p[1]]
+	switch {
+	case !ok:
+		return nil
+	case len(p) == 2:
+		return &sz
+	case len(p) == 3 && p[2] == "@items" && sz.Elem != nil:
+		return sz.Elem
+	}
+	return nil
+}
+
+// EstimateCallCost bounds what CEL cannot: the text of a number, bool,
+// time or duration (string(http.status)) is short, where CEL's own model
+// says nothing of its size and any rule printing a number in its message
+// would look unbounded.
+func (sizeEstimator) EstimateCallCost(_, overload string, _ *cost.AstNode, _ []cost.AstNode) *cost.CallEstimate {
+	switch overload {
+	case overloads.BoolToString, overloads.IntToString, overloads.UintToString, overloads.DoubleToString,
+		overloads.TimestampToString, overloads.DurationToString:
+		sz := cost.RangedSizeEstimate(0, 64)
+		return cost.NewCallEstimate(cost.FixedCostEstimate(1), &sz)
+	}
+	return nil
+}
+
+// costStopped says whether err is an evaluation stopped by the cost limit.
+func costStopped(err error) bool {
+	var ce interpreter.EvalCancelledError
+	return errors.As(err, &ce) && ce.Cause == interpreter.CostLimitExceeded
 }
 
 // customChecker runs one custom rule. Matches are grouped by what tells
@@ -171,6 +248,10 @@ type customChecker struct {
 	evals, errs       int64 // when: evaluations, runtime errors
 	msgErrs           int64 // message: runtime errors
 	firstErr, msgErr1 string
+	// stopped is set when an evaluation hit the cost limit: the rule is
+	// off for the rest of the run (stoppedBy says where and on what).
+	stopped   bool
+	stoppedBy string
 }
 
 func newCustomChecker(r *Rule, c *customProg, p Params) *customChecker {
@@ -200,7 +281,7 @@ func (c *customChecker) Event(ev *Event, report func(Finding)) {
 	case EventICMP:
 		rec = ev.ICMP
 	}
-	if ev.Kind != c.c.kind.kind || rec == nil {
+	if ev.Kind != c.c.kind.kind || rec == nil || c.stopped {
 		return
 	}
 	c.act.val.rec = rec
@@ -208,6 +289,10 @@ func (c *customChecker) Event(ev *Event, report func(Finding)) {
 	c.evals++
 	out, _, err := c.c.when.Eval(&c.act)
 	if err != nil {
+		if costStopped(err) {
+			c.stop("when")
+			return
+		}
 		c.fail(err)
 		return
 	}
@@ -271,6 +356,34 @@ func (c *customChecker) Event(ev *Event, report func(Finding)) {
 	}
 }
 
+// stop turns the rule off after an evaluation ran into the cost limit.
+// The estimate at load time should make this impossible; if it happens
+// anyway, one record must not cost the run more than one stopped
+// evaluation, and the next record would likely cost as much.
+func (c *customChecker) stop(what string) {
+	c.stopped = true
+	c.stoppedBy = fmt.Sprintf("%s: evaluation %d (a %s record of flow %s) ran past the cost limit of %d",
+		what, c.evals, c.c.kind.kind, c.flowOf(), runtimeCostLimit)
+}
+
+// flowOf names the flow of the current record, for the stop warning.
+func (c *customChecker) flowOf() string {
+	var r flows.FlowRef
+	switch v := c.act.val.rec.(type) {
+	case *flows.Record:
+		r = v.Ref()
+	case *flows.DNSRecord:
+		r = v.FlowRef
+	case *flows.HTTPRecord:
+		r = v.FlowRef
+	case *flows.TLSRecord:
+		r = v.FlowRef
+	case *flows.ICMPRecord:
+		return v.SrcAddr + " → " + v.DstAddr
+	}
+	return fmt.Sprintf("%s %s:%d → %s:%d", r.Proto, r.SrcAddr, r.SrcPort, r.DstAddr, r.DstPort)
+}
+
 func (c *customChecker) fail(err error) {
 	c.errs++
 	if c.firstErr == "" {
@@ -287,6 +400,12 @@ func (c *customChecker) message() string {
 	}
 	out, _, err := c.c.msg.Eval(&c.act)
 	if err != nil {
+		if costStopped(err) {
+			// The match stands (with the default message); the rule
+			// stops after it.
+			c.stop("message")
+			return ""
+		}
 		c.msgErrs++
 		if c.msgErr1 == "" {
 			c.msgErr1 = err.Error()
@@ -362,7 +481,7 @@ func (c *customChecker) dnsText(e *group, d *flows.DNSRecord) (msg, filter strin
 	servers := strings.Join(e.examples, ", ")
 	if d.Unanswered || d.Rcode < 0 {
 		msg = fmt.Sprintf("%s: %d DNS query(ies) for %s to %s got no response", c.rule.Title, e.count, name, servers)
-		filter = fmt.Sprintf("dns.flags.response == 0 && !dns.response_in && dns.qry.name == %s", wsString(d.QName))
+		filter = "dns.flags.response == 0 && !dns.response_in && " + dnsNameFilter(d.QName)
 		return
 	}
 	rc := d.RcodeName
@@ -370,7 +489,7 @@ func (c *customChecker) dnsText(e *group, d *flows.DNSRecord) (msg, filter strin
 		rc = "rcode " + strconv.Itoa(d.Rcode)
 	}
 	msg = fmt.Sprintf("%s: %d %s response(s) for %s from %s", c.rule.Title, e.count, rc, name, servers)
-	filter = fmt.Sprintf("dns.flags.response == 1 && dns.qry.name == %s && dns.flags.rcode == %d", wsString(d.QName), d.Rcode&0xf)
+	filter = fmt.Sprintf("dns.flags.response == 1 && %s && dns.flags.rcode == %d", dnsNameFilter(d.QName), d.Rcode&0xf)
 	return
 }
 
@@ -383,16 +502,18 @@ func (c *customChecker) httpText(e *group, h *flows.HTTPRecord) (msg, filter str
 	if h.Status == 0 {
 		msg = fmt.Sprintf("%s: %d HTTP request(s) to %s (%s:%d) without a response, e.g. %s", c.rule.Title, e.count, host, h.DstAddr, h.DstPort, examples)
 		if h.Host != "" {
-			filter = "http.request && !http.response_in && http.host == " + wsString(h.Host)
+			filter = "http.request && !http.response_in && http.host == " + wsASCII(h.Host)
 		} else {
 			filter = "http.request && !http.response_in && " + hostFilter(h.DstAddr)
 		}
 		return
 	}
 	msg = fmt.Sprintf("%s: %d HTTP response(s) %d %s from %s (%s:%d), e.g. %s", c.rule.Title, e.count, h.Status, h.Reason, host, h.DstAddr, h.DstPort, examples)
-	if h.Host != "" {
+	if h.Host != "" && utf8.ValidString(h.Host) {
 		// The Host header is on the request; a response names its
-		// request's URI (scheme://host/target) in http.response_for.uri.
+		// request's URI (scheme://host/target) in http.response_for.uri,
+		// with the host's bytes as they are — when they are UTF-8:
+		// Wireshark makes no URI of a host that is not.
 		filter = fmt.Sprintf("http.response.code == %d && http.response_for.uri contains %s", h.Status, wsString("://"+h.Host+"/"))
 	} else {
 		filter = fmt.Sprintf("http.response.code == %d && %s", h.Status, hostFilter(h.DstAddr))
@@ -408,7 +529,7 @@ func (c *customChecker) tlsText(e *group, t *flows.TLSRecord) (msg, filter strin
 		return
 	}
 	msg = fmt.Sprintf("%s: %d TLS handshake(s) for %s, e.g. to %s:%d (%s)", c.rule.Title, e.count, t.SNI, t.DstAddr, t.DstPort, outcomes)
-	filter = "tls.handshake.type == 1 && tls.handshake.extensions_server_name == " + wsString(t.SNI)
+	filter = "tls.handshake.type == 1 && tls.handshake.extensions_server_name == " + wsASCII(t.SNI)
 	return
 }
 
@@ -429,6 +550,10 @@ func (c *customChecker) icmpText(e *group, m *flows.ICMPRecord) (msg, filter str
 // the expression, e.g. an index out of range): they did not match.
 func (c *customChecker) Warnings() []string {
 	var w []string
+	if c.stopped {
+		w = append(w, fmt.Sprintf("custom rule %s: %s; the rule was disabled for the rest of the run, its findings cover only the records before",
+			c.rule.ID, c.stoppedBy))
+	}
 	if c.errs > 0 {
 		w = append(w, fmt.Sprintf("custom rule %s: when: %d of %d %s records could not be evaluated and did not match; first error: %s",
 			c.rule.ID, c.errs, c.evals, c.c.kind.kind, c.firstErr))

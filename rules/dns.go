@@ -61,7 +61,7 @@ func (c *dnsError) Finish(report func(Finding)) {
 		var msg, filter string
 		if len(n.names) == 1 {
 			msg = fmt.Sprintf("%d %s response(s) for %s from %s", e.count, n.rcodeName, e.examples[0], n.server)
-			filter = fmt.Sprintf("dns.flags.response == 1 && dns.qry.name == %s && dns.flags.rcode == %d", wsString(n.qname), n.rcode&0xf)
+			filter = fmt.Sprintf("dns.flags.response == 1 && %s && dns.flags.rcode == %d", dnsNameFilter(n.qname), n.rcode&0xf)
 		} else {
 			msg = fmt.Sprintf("%d %s response(s) from %s for %s distinct names, e.g. %s", e.count, n.rcodeName, n.server, n.distinct(), strings.Join(e.examples, ", "))
 			filter = fmt.Sprintf("dns.flags.response == 1 && dns.flags.rcode == %d && %s", n.rcode&0xf, srcFilter(n.server))
@@ -233,7 +233,7 @@ func (c *dnsUnanswered) Finish(report func(Finding)) {
 		msg := fmt.Sprintf("%d query(ies) to %s got no response (%s distinct name(s)), e.g. %s", e.count, n.server, n.distinct(), strings.Join(e.examples, ", "))
 		filter := fmt.Sprintf("dns.flags.response == 0 && !dns.response_in && %s", dstFilter(n.server))
 		if len(n.names) == 1 {
-			filter += " && dns.qry.name == " + wsString(n.qname)
+			filter += " && " + dnsNameFilter(n.qname)
 		}
 		report(e.finding(DNSUnanswered, c.p.Severity, msg, filter).keyed("server", n.server))
 	}

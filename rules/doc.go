@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"cel.dev/cel-go/common/cost"
 	"cel.dev/cel-go/common/types"
 )
 
@@ -86,6 +87,15 @@ custom:
 - A record on which an expression fails at run time (say ` + "`dns.answer_addrs[0]`" + ` with no
   answers) does not match; the run goes on, and one warning per rule on stderr
   counts them. Guard with ` + "`size(dns.answer_addrs) > 0 && ...`" + `.
+- Every expression has a budget of ` + fmt.Sprint(MaxRuleCost) + ` CEL cost units per record (about
+  one per operation; a string function costs a tenth per character it reads).
+  When the file is loaded its worst case is estimated, with every string and list
+  field as long as a record can hold (the *at most* column below), and a rule over
+  the budget is refused, naming it: nested comprehensions multiply
+  (` + "`[...ten items].all(a, [...ten].all(b, ...))`" + ` is 10 × 10 × ... steps), and a rule
+  cheap on the records of one capture can be costly on an attacker's. Should an
+  evaluation still run past the budget, it is stopped and the rule is disabled for
+  the rest of the run with a warning (a rule warning: ` + "`--strict`" + ` does not count it).
 - Matches are grouped like the built-in rules' findings: one finding per **flow**
   for ` + "`on: flow`" + ` (at most 500 per rule); per (host, status) for ` + "`http`" + `; per (qname,
   rcode) for ` + "`dns`" + `; per SNI for ` + "`tls`" + `; per (kind, sender, quoted destination) for ` + "`icmp`" + ` — each with a count, the first and last time,
@@ -96,11 +106,22 @@ custom:
   ` + "`pcapx rules --rules FILE`" + ` lists the custom rules; ` + "`pcapx rules --rules FILE ID`" + ` shows one.
 `)
 	for _, k := range celKinds {
-		fmt.Fprintf(b, "\n### `%s` fields\n\n| field | CEL type |\n|---|---|\n", k.kind)
+		fmt.Fprintf(b, "\n### `%s` fields\n\n| field | CEL type | at most |\n|---|---|---|\n", k.kind)
 		for _, f := range k.fields {
-			fmt.Fprintf(b, "| `%s` | %s |\n", f.name, celTypeName(f.typ))
+			fmt.Fprintf(b, "| `%s` | %s | %s |\n", f.name, celTypeName(f.typ), sizeNote(k.sizes[f.name]))
 		}
 	}
+}
+
+// sizeNote is the size bound of a string or list field, for the doc.
+func sizeNote(s cost.SizeEstimate) string {
+	switch {
+	case s.Max == 0:
+		return ""
+	case s.Elem != nil:
+		return fmt.Sprintf("%d items of %d characters", s.Max, s.Elem.Max)
+	}
+	return fmt.Sprintf("%d characters", s.Max)
 }
 
 // celTypeName names a field type as CEL's docs do.

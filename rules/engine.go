@@ -2,7 +2,9 @@ package rules
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"sort"
@@ -55,6 +57,11 @@ func LoadConfig(path string) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
+		if errors.Is(err, io.EOF) {
+			// No document at all (an empty file, or only comments):
+			// yaml says "EOF", which reads like a cut-off file.
+			return nil, fmt.Errorf("rules file %s: empty (no rules: or custom: section); give it rule overrides or custom rules, or drop --rules", path)
+		}
 		return nil, fmt.Errorf("rules file %s: %w", path, err)
 	}
 	if err := c.Validate(); err != nil {

@@ -147,13 +147,16 @@ func TestDNSErrorsGroupedByNameAndRcode(t *testing.T) {
 	}
 }
 
-// A hostile name must stay one string literal in the display filter.
+// A hostile name must stay one string literal in the display filter, on
+// one line, with nothing a terminal would act on.
 func TestFilterQuoting(t *testing.T) {
 	for in, want := range map[string]string{
-		`a.example`:           `"a.example"`,
-		`x" || 1 == 1 || "`:   `"x\" || 1 == 1 || \""`,
-		"<script>\x00\n\\":    `"<script>\x00\x0a\\"`,
-		"b\u00fccher.example": `"b\xc3\xbccher.example"`,
+		`a.example`:             `"a.example"`,
+		`x" || 1 == 1 || "`:     `"x\" || 1 == 1 || \""`,
+		"<script>\x00\n\\\x7f":  `"<script>\x00\x0a\\\x7f"`,
+		"b\u00fccher.example":   `"bücher.example"`,
+		"\u202egnp.exe \u0085":  `"\u202egnp.exe \u0085"`,
+		"\U000e0001 \U0001f600": `"\U000e0001 😀"`,
 	} {
 		if got := wsString(in); got != want {
 			t.Errorf("wsString(%q) = %s, want %s", in, got, want)

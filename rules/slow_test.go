@@ -159,7 +159,7 @@ func TestScanDoesNotCrowdOut(t *testing.T) {
 	if got := rulesOf(fs); got != "tcp-syn-unanswered:error,tcp-port-scan:warning" {
 		t.Fatalf("findings %q", got)
 	}
-	if !strings.Contains(fs[0].Message, "3 connection attempt(s) to 10.0.0.7:5432") {
+	if !strings.Contains(fs[0].Message, "3 connection attempts to 10.0.0.7:5432") {
 		t.Errorf("the outage behind the scan: %q", fs[0].Message)
 	}
 	evs = nil
@@ -167,7 +167,7 @@ func TestScanDoesNotCrowdOut(t *testing.T) {
 		evs = append(evs, s0(fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), "10.0.0.7", 443))
 	}
 	fs = run(t, nil, evs...)
-	if len(fs) != 1 || fs[0].Count != 15_000 || !strings.HasPrefix(fs[0].Message, "15000 connection attempt(s) to 10.0.0.7:443") {
+	if len(fs) != 1 || fs[0].Count != 15_000 || !strings.HasPrefix(fs[0].Message, "15000 connection attempts to 10.0.0.7:443") {
 		t.Errorf("15,000 clients: %s %q", rulesOf(fs), fs[0].Message)
 	}
 }
@@ -186,7 +186,7 @@ func TestClientFailuresFolded(t *testing.T) {
 	}
 	var folded int
 	for _, f := range fs {
-		if strings.HasPrefix(f.Message, "10.0.0.1 got no answer from 3 server endpoints (3 connection attempt(s), 6 SYNs sent in all): 192.0.2.1:80 (1), 192.0.2.2:80 (1), 192.0.2.3:443 (1)") {
+		if strings.HasPrefix(f.Message, "10.0.0.1 got no answer from 3 server endpoints (3 connection attempts, 6 SYNs with the retransmissions): 192.0.2.1:80 (1), 192.0.2.2:80 (1), 192.0.2.3:443 (1)") {
 			folded++
 			if f.Filter != "tcp.flags.syn == 1 && tcp.flags.ack == 0 && ip.src == 10.0.0.1" {
 				t.Errorf("filter %q", f.Filter)
@@ -213,5 +213,26 @@ func TestRetransmissionsByServer(t *testing.T) {
 	}
 	if !strings.HasPrefix(fs[1].Message, "10.0.0.1:40004 → 10.0.0.3:443: 10 of 100") || fs[1].Flow == nil {
 		t.Errorf("lone flow: %q", fs[1].Message)
+	}
+}
+
+// A SYN flood of single SYNs does not say "(10000 SYNs sent in all)", which
+// read like retries; SYNs sent again are counted.
+func TestSYNUnansweredMessage(t *testing.T) {
+	s0 := func(port uint16, syns int64) *Event {
+		return &Event{Kind: EventFlow, Flow: &flows.Record{Proto: "tcp", SrcAddr: "10.0.0.1", SrcPort: port, DstAddr: "192.0.2.1", DstPort: 80,
+			State: "S0", History: "S", OrigPackets: syns, CommunityID: "1:f"}}
+	}
+	var evs []*Event
+	for i := range 100 {
+		evs = append(evs, s0(uint16(40000+i), 1))
+	}
+	fs := only(run(t, nil, evs...), "tcp-syn-unanswered")
+	if len(fs) != 1 || !strings.HasPrefix(fs[0].Message, "100 connection attempts to 192.0.2.1:80 got no answer, from 10.0.0.1") {
+		t.Errorf("flood: %+v", fs)
+	}
+	fs = only(run(t, nil, s0(40000, 3)), "tcp-syn-unanswered")
+	if len(fs) != 1 || !strings.HasPrefix(fs[0].Message, "1 connection attempt to 192.0.2.1:80 got no answer (3 SYNs with the retransmissions), from 10.0.0.1") {
+		t.Errorf("one attempt: %+v", fs)
 	}
 }

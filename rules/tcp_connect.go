@@ -166,8 +166,8 @@ func (c *connGroup) Finish(report func(Finding)) {
 		if cf.servers > len(cf.names) {
 			more = fmt.Sprintf(", … %d more", cf.servers-len(cf.names))
 		}
-		msg := fmt.Sprintf("%s %s %d server endpoints (%d connection attempt(s), %d SYNs sent in all): %s%s — the client's own path, proxy or firewall is likelier than each server",
-			e.key, how, cf.servers, e.count, cf.syns, strings.Join(cf.names, ", "), more)
+		msg := fmt.Sprintf("%s %s %d server endpoints (%s%s): %s%s — the client's own path, proxy or firewall is likelier than each server",
+			e.key, how, cf.servers, attempts(e.count), synsNote(e.count, cf.syns, ", "), strings.Join(cf.names, ", "), more)
 		report(e.finding(rule, c.p.Severity, msg, filter).keyed("client", e.key))
 	}
 	for _, e := range merged.sorted() {
@@ -179,10 +179,14 @@ func (c *connGroup) Finish(report func(Finding)) {
 		a := e.data.(*attemptData)
 		if c.state == "S0" {
 			rule = TCPSYNUnanswered
-			msg = fmt.Sprintf("%d connection attempt(s) to %s got no answer (%d SYNs sent in all), from %s", e.count, e.key, a.syns, strings.Join(e.examples, ", "))
+			note := synsNote(e.count, a.syns, "")
+			if note != "" {
+				note = " (" + note + ")"
+			}
+			msg = fmt.Sprintf("%s to %s got no answer%s, from %s", attempts(e.count), e.key, note, strings.Join(e.examples, ", "))
 			filter = fmt.Sprintf("tcp.flags.syn == 1 && tcp.flags.ack == 0 && %s && tcp.dstport == %d", hostFilter(a.dst), a.port)
 		} else {
-			msg = fmt.Sprintf("%d connection attempt(s) to %s were refused with a reset, from %s", e.count, e.key, strings.Join(e.examples, ", "))
+			msg = fmt.Sprintf("%s to %s %s refused with a reset, from %s", attempts(e.count), e.key, plural(int(min(e.count, 2)), "was", "were"), strings.Join(e.examples, ", "))
 			filter = fmt.Sprintf("tcp.flags.reset == 1 && %s && tcp.srcport == %d", hostFilter(a.dst), a.port)
 		}
 		report(e.finding(rule, c.p.Severity, msg, filter).keyed("server", e.key))
@@ -195,4 +199,19 @@ func (c *connGroup) Finish(report func(Finding)) {
 		report(Finding{Rule: rule.ID, Severity: c.p.Severity, Title: rule.Title, Count: n, Evidence: []Evidence{},
 			Message: fmt.Sprintf("%d more failed connection attempt(s) to servers beyond the first %d", n, maxGroups)})
 	}
+}
+
+// attempts is "1 connection attempt" or "N connection attempts".
+func attempts(n int64) string {
+	return fmt.Sprintf("%d %s", n, plural(int(min(n, 2)), "connection attempt", "connection attempts"))
+}
+
+// synsNote says how many SYNs the attempts took when some were sent again
+// ("" when each attempt was one SYN: a count equal to the attempts' says
+// nothing, and read like retries in a SYN flood of 10,000 single SYNs).
+func synsNote(attempts, syns int64, sep string) string {
+	if syns <= attempts {
+		return ""
+	}
+	return fmt.Sprintf("%s%d SYNs with the retransmissions", sep, syns)
 }

@@ -84,7 +84,14 @@ type Capture struct {
 	NotIP     int64    `json:"non_ip_frames"`
 	Malformed int64    `json:"malformed_frames"`
 	Fragments int64    `json:"ip_fragments"`
-	Truncated int64    `json:"truncated_frames"` // cut short by the snapshot length
+
+	// FragmentsDropped were not reassembled: overlapping, over a bound of
+	// the reassembly, invalid, or incomplete (30 s, or at the end).
+	FragmentsDropped     int64 `json:"ip_fragments_dropped"`
+	FragmentsOverlapping int64 `json:"ip_fragments_overlapping"` // of them: overlapping (datagram discarded) or duplicates
+	FragmentsOverLimit   int64 `json:"ip_fragments_over_limit"`  // of them: past the reassembly's bounds
+
+	Truncated int64 `json:"truncated_frames"` // cut short by the snapshot length
 	// Window is the time window of analyze.Config's Since and Until as an
 	// RFC 3339 interval ("SINCE/UNTIL", ".." for an open end); "" without
 	// one.

@@ -58,17 +58,23 @@ type input struct {
 	section  int       // current section, -1 before the first SHB
 	snapZero bool      // some interface has no snaplen limit
 
-	pkt         Packet // the head packet, reused for every record
-	outside     bool   // the record emit last saw is outside the time window: not a packet to return
-	frames      int64  // frames numbered so far, as Wireshark numbers them
-	lastTS      int64  // timestamp of the previous packet (for SPBs, which have none)
-	hasFirst    bool
-	firstTS     int64 // first packet's timestamp, found by the probe
-	done        bool
-	warnedSnap  bool
-	warnCount   int
-	sink        *[]Warning // where warnings go: pendingWarn while probing, then the reader's list
-	pendingWarn []Warning
+	pkt        Packet // the head packet, reused for every record
+	outside    bool   // the record emit last saw is outside the time window: not a packet to return
+	frames     int64  // frames numbered so far, as Wireshark numbers them
+	lastTS     int64  // timestamp of the previous packet (for SPBs, which have none)
+	hasFirst   bool
+	firstTS    int64 // first packet's timestamp, found by the probe
+	done       bool
+	warnedSnap bool
+	warnedOrig bool
+	// timed is set once the file has given a packet with a timestamp;
+	// untimed marks the packet being emitted as one without (an SPB
+	// before any), which stays out of First and Last; spanSet says
+	// whether First and Last hold a packet's time yet.
+	timed, untimed, spanSet bool
+	warnCount               int
+	sink                    *[]Warning // where warnings go: pendingWarn while probing, then the reader's list
+	pendingWarn             []Warning
 }
 
 type ioError struct {
@@ -287,6 +293,8 @@ func (in *input) resetState() {
 	in.lastTS = 0
 	in.done = false
 	in.warnedSnap = false
+	in.warnedOrig = false
+	in.timed, in.untimed, in.spanSet = false, false, false
 	in.warnCount = 0
 	in.pkt = Packet{File: in.idx}
 }
@@ -420,6 +428,16 @@ func (in *input) kept() string {
 
 // emit fills the head packet. It is on the per-packet path: no allocation.
 func (in *input) emit(off int64, data []byte, ts int64, orig int, lt uint16, iface int) {
+	if orig < len(data) {
+		// A frame is never shorter on the wire than in the file: the
+		// record is damaged. Its bytes are there, so they count.
+		if !in.warnedOrig {
+			in.warnedOrig = true
+			in.warn(off, in.frames+1, "original length %d is below the captured length %d; counted the %d captured bytes (reported once per file)",
+				orig, len(data), len(data))
+		}
+		orig = len(data)
+	}
 	in.frames++
 	in.info.Frames = in.frames
 	p := &in.pkt
@@ -442,11 +460,14 @@ func (in *input) emit(off int64, data []byte, ts int64, orig int, lt uint16, ifa
 		return
 	}
 	in.outside = false
-	if fi.Packets == 0 || ts < fi.First {
-		fi.First = ts
-	}
-	if fi.Packets == 0 || ts > fi.Last {
-		fi.Last = ts
+	if !in.untimed {
+		if !in.spanSet || ts < fi.First {
+			fi.First = ts
+		}
+		if !in.spanSet || ts > fi.Last {
+			fi.Last = ts
+		}
+		in.spanSet = true
 	}
 	fi.Packets++
 	fi.Bytes += int64(orig)

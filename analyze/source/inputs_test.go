@@ -196,7 +196,8 @@ func TestDirectory(t *testing.T) {
 	wantWarn(t, res, "e-partial.pcap: not a pcap or pcapng capture: pcap file header cut short (12 of 24 bytes")
 	wantWarn(t, res, "f-notes.txt: not a pcap or pcapng capture: unknown magic")
 	wantWarn(t, res, "h-v1.pcap: unsupported capture format: pcap major version 1 unsupported; skipped it")
-	if len(res.warns) != 4 {
+	wantWarn(t, res, "sub: a directory, not a regular file; skipped it (directories are not read recursively)")
+	if len(res.warns) != 5 {
 		t.Fatalf("warnings:\n%s", res.warnText())
 	}
 }

@@ -144,7 +144,12 @@ func (r *reader) expand(paths []string) ([]candidate, error) {
 				typ = est.Mode().Type()
 			}
 			if !typ.IsRegular() {
-				continue // subdirectories, sockets, devices: not part of a ring
+				// Subdirectories, FIFOs, sockets, devices: not part of
+				// a ring, and a FIFO would block the run. Not read, but
+				// said, so nothing is left out unnoticed.
+				r.warnings = append(r.warnings, Warning{File: full, Offset: -1,
+					Msg: fmt.Sprintf("%s, not a regular file; skipped it (directories are not read recursively)", fileKind(typ))})
+				continue
 			}
 			add(candidate{name: full, path: full, lenient: true})
 			n++
@@ -154,6 +159,21 @@ func (r *reader) expand(paths []string) ([]candidate, error) {
 		}
 	}
 	return out, nil
+}
+
+// fileKind names what a directory entry that is not a regular file is.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "not a file"
 }
 
 func hasGlobMeta(p string) bool { return strings.ContainsAny(p, "*?[") }

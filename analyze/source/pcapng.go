@@ -417,6 +417,9 @@ func containsU16(s []uint16, v uint16) bool {
 }
 
 // iface returns the interface a packet refers to, or nil after warning.
+// (Wireshark stops reading at a packet on an undeclared interface; pcapx
+// skips it and reads on, keeping the packets after it. It takes no frame
+// number, so the frames before it keep Wireshark's numbers.)
 func (in *input) iface(off int64, id uint32) *ngIface {
 	if uint64(id) >= uint64(len(in.ifaces)) {
 		in.warn(off, in.frames+1, "packet on interface %d, but section %d declares %d interfaces; skipped the packet",
@@ -467,6 +470,7 @@ func (in *input) ngPacket(off int64, body []byte, obsolete bool) bool {
 	if pad := (end + 3) &^ 3; pad < len(body) {
 		in.packetOptions(off, body[pad:])
 	}
+	in.timed = true
 	in.emit(off, data, c.ns(units), int(origlen), c.linkType, int(id))
 	return true
 }
@@ -489,8 +493,13 @@ func (in *input) ngSimple(off int64, body []byte) bool {
 	}
 	caplen = min(caplen, uint64(len(body)-4))
 	// An SPB has no timestamp. It takes the previous packet's, so that
-	// merging with other files leaves it where it is in its file.
+	// merging with other files leaves it where it is in its file. Before
+	// any packet with a time it has none to take (Wireshark shows 1970):
+	// it then stays out of the file's span, or an SPB followed by
+	// timestamped packets would make a capture of 50 years.
+	in.untimed = !in.timed
 	in.emit(off, body[4:4+caplen:4+caplen], in.lastTS, int(origlen), c.linkType, 0)
+	in.untimed = false
 	return true
 }
 

@@ -346,3 +346,55 @@ func TestPcapngBlockLargerThanBuffer(t *testing.T) {
 		t.Fatalf("%v %d %s", res.err, len(res.pkts), res.warnText())
 	}
 }
+
+// Simple Packet Blocks before any packet with a timestamp have no time to
+// take (Wireshark shows them at 1970): they are read and numbered, but stay
+// out of the file's span, which is the timestamped packets' (not 50 years).
+// A file of SPBs only has the span of time 0, as in Wireshark.
+func TestPcapngUntimedSPBs(t *testing.T) {
+	w := &ngW{}
+	w.shb(false).idb(1, 0).spb(60, pkt(1, 60)).spb(60, pkt(2, 60)).epb(0, us0, pkt(3, 60), 0).spb(60, pkt(4, 60)).epb(0, us0+7, pkt(5, 60), 0)
+	res := readCapture(t, w.b)
+	if res.err != nil || len(res.pkts) != 5 {
+		t.Fatalf("%v, %d packets", res.err, len(res.pkts))
+	}
+	noWarn(t, res)
+	for i, p := range res.pkts {
+		if p.Frame != int64(i+1) {
+			t.Errorf("packet %d: frame %d", i, p.Frame)
+		}
+	}
+	if res.pkts[3].Timestamp != t0 {
+		t.Errorf("an SPB after a timed packet takes its time: %d", res.pkts[3].Timestamp)
+	}
+	if fi := res.files[0]; fi.First != t0 || fi.Last != t0+7000 || fi.Packets != 5 {
+		t.Errorf("span %d..%d, %d packets; want %d..%d, 5", fi.First, fi.Last, fi.Packets, t0, t0+7000)
+	}
+	res = readCapture(t, (&ngW{}).shb(false).idb(1, 0).spb(60, pkt(1, 60)).spb(60, pkt(2, 60)).b)
+	if fi := res.files[0]; fi.First != 0 || fi.Last != 0 || fi.Packets != 2 {
+		t.Errorf("SPBs only: span %d..%d, %d packets", fi.First, fi.Last, fi.Packets)
+	}
+}
+
+// A record whose original length is below its captured length is damaged
+// (a warning, so --strict fails), and counts the bytes it holds.
+func TestOrigLenBelowCapLen(t *testing.T) {
+	for name, b := range map[string][]byte{
+		"pcap":   pcapFile(pcapHdr{}, rec{ts: t0, data: pkt(1, 60), orig: 30, caplen: -1}, rec{ts: t0, data: pkt(2, 60), orig: 20, caplen: -1}),
+		"pcapng": (&ngW{}).shb(false).idb(1, 0).epb(0, us0, pkt(1, 60), 30).epb(0, us0, pkt(2, 60), 20).b,
+	} {
+		t.Run(name, func(t *testing.T) {
+			res := readCapture(t, b)
+			if res.err != nil || len(res.pkts) != 2 {
+				t.Fatalf("%v, %d packets", res.err, len(res.pkts))
+			}
+			w := wantWarn(t, res, "frame 1: original length 30 is below the captured length 60; counted the 60 captured bytes (reported once per file)")
+			if len(res.warns) != 1 || w.Frame != 1 {
+				t.Errorf("warnings:\n%s", res.warnText())
+			}
+			if res.pkts[0].OrigLen != 60 || res.pkts[1].OrigLen != 60 || res.files[0].Bytes != 120 {
+				t.Errorf("orig %d, %d, bytes %d: want the captured 60, 60, 120", res.pkts[0].OrigLen, res.pkts[1].OrigLen, res.files[0].Bytes)
+			}
+		})
+	}
+}

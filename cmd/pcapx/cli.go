@@ -184,6 +184,15 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 	if fl.workers < 0 {
 		return &codeError{exitError, fmt.Errorf("--workers %d: want 0 (one per core) or more", fl.workers)}
 	}
+	// Zero or less would not mean "no limit" or "none" to the code below
+	// (the flow table and the summary take it for their default), so it
+	// is refused rather than silently replaced.
+	if fl.maxFlows < 1 {
+		return &codeError{exitError, fmt.Errorf("--max-flows %d: want at least 1 (flows tracked at once)", fl.maxFlows)}
+	}
+	if fl.top < 1 {
+		return &codeError{exitError, fmt.Errorf("--top %d: want at least 1 (top talkers listed)", fl.top)}
+	}
 	var failOn *rules.Severity
 	if fl.failOn != "" {
 		sev, err := rules.ParseSeverity(fl.failOn)

@@ -96,16 +96,42 @@ func DNSTXT(name string, ttl uint32, texts ...string) DNSRecord {
 // except '.', so hostile names (markup, control characters) survive.
 func appendDNSName(b []byte, name string) []byte {
 	name = strings.TrimSuffix(name, ".")
-	if name != "" {
-		for _, l := range strings.Split(name, ".") {
-			if len(l) > 63 {
-				l = l[:63]
-			}
-			b = append(b, byte(len(l)))
-			b = append(b, l...)
+	if name == "" {
+		return append(b, 0)
+	}
+	return appendDNSLabels(b, strings.Split(name, "."))
+}
+
+// appendDNSLabels encodes labels that may hold any bytes, '.' included.
+func appendDNSLabels(b []byte, labels []string) []byte {
+	for _, l := range labels {
+		if len(l) > 63 {
+			l = l[:63]
 		}
+		b = append(b, byte(len(l)))
+		b = append(b, l...)
 	}
 	return append(b, 0)
+}
+
+// DNSQueryLabels is DNSQuery for a name given as its labels, which may
+// hold any bytes, a '.' included.
+func DNSQueryLabels(id uint16, labels []string, qtype uint16) []byte {
+	b := binary.BigEndian.AppendUint16(nil, id)
+	b = append(b, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0)
+	b = appendDNSLabels(b, labels)
+	b = binary.BigEndian.AppendUint16(b, qtype)
+	return binary.BigEndian.AppendUint16(b, 1)
+}
+
+// DNSResponseLabels is the answerless response to DNSQueryLabels with the
+// response code.
+func DNSResponseLabels(id uint16, labels []string, qtype uint16, rcode uint8) []byte {
+	b := binary.BigEndian.AppendUint16(nil, id)
+	b = append(b, 0x81, 0x80|rcode&0xf, 0, 1, 0, 0, 0, 0, 0, 0)
+	b = appendDNSLabels(b, labels)
+	b = binary.BigEndian.AppendUint16(b, qtype)
+	return binary.BigEndian.AppendUint16(b, 1)
 }
 
 // DNSQuery returns a recursive query (RD set) for name and qtype.

@@ -35,7 +35,10 @@ func roundTripFixtures(t *testing.T) []string {
 	caps := capturesDir(t)
 	out := []string{"ring"}
 	filepath.WalkDir(caps, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && (strings.Contains(d.Name(), ".pcap")) {
+		// app/hostile-names.pcap holds bytes that are not UTF-8, which
+		// the tables hold as U+FFFD and the run's page data raw: the one
+		// difference TestReplayInvalidUTF8 pins.
+		if err == nil && !d.IsDir() && strings.Contains(d.Name(), ".pcap") && d.Name() != "hostile-names.pcap" {
 			rel, _ := filepath.Rel(caps, p)
 			out = append(out, filepath.ToSlash(rel))
 		}

@@ -255,6 +255,81 @@ the HTML report must run no script.`)
 		c.done()
 	}
 
+	// Hostile names: the display filters must still match.
+	{
+		c := g.appFixture("app/hostile-names.pcap", `
+Names whose bytes a display filter must quote the way Wireshark reads them.
+DNS queries from 192.0.2.10 to the resolver 192.0.2.53, each answered
+NXDOMAIN, for names with a space, "(", ";", quotes, a backslash, UTF-8
+(café), a '.' inside a label, a tab, bytes that are not UTF-8 (ff fe) and a
+right-to-left override; one SERVFAIL for "übel (1).example" and one query,
+for "lost; name.example", never answered. HTTP requests to 198.51.100.20:80
+whose Host is "my host" (503), q"uote\back (404), café.example (503) and
+bytes that are not UTF-8 (503), and one, to "paren(1);x", that gets no
+response; their targets hold "(", ";", quotes and UTF-8. TLS ClientHellos
+whose SNI is "my sni.example", "q\"(x);\\.example", café.example and
+non-UTF-8 bytes, each reset by the server.`)
+		eth := capgen.DefaultEthernet
+		tm := capgen.Epoch
+		id := uint16(0x5000)
+		port := uint16(53500)
+		query := func(labels []string, rcode uint8, answer bool) {
+			q := capgen.IP{Src: cliEP.Addr(), Dst: resolver, ID: id}
+			must(c.WriteFrame(capgen.Frame{Time: tm, Data: eth.AppendFrame(nil, q.UDP(port, 53, capgen.DNSQueryLabels(id, labels, capgen.DNSTypeA)))}))
+			if answer {
+				r := capgen.IP{Src: resolver, Dst: cliEP.Addr(), ID: id ^ 0x5555}
+				must(c.WriteFrame(capgen.Frame{Time: tm.Add(2 * ms), Data: eth.Reverse().AppendFrame(nil, r.UDP(53, port, capgen.DNSResponseLabels(id, labels, capgen.DNSTypeA, rcode)))}))
+			}
+			tm = tm.Add(20 * ms)
+			id++
+			port++
+		}
+		for _, l := range [][]string{
+			{"my printer", "local"}, {"printer(2)", "local"}, {"a;b", "example"}, {`say"hi"`, "example"},
+			{`back\slash`, "example"}, {"café", "example"}, {"dot.in", "label", "example"}, {"tab\there", "example"},
+			{"\xff\xfe", "example"}, {"\u202egnp.exe", "example"},
+		} {
+			query(l, capgen.RcodeNXDomain, true)
+		}
+		query([]string{"übel (1)", "example"}, capgen.RcodeServFail, true)
+		query([]string{"lost; name", "example"}, 0, false)
+		cport := uint16(52000)
+		conn := func(srv netip.AddrPort) *capgen.TCPConn {
+			t := capgen.NewTCPConn(c, netip.AddrPortFrom(cliEP.Addr(), cport), srv, &capgen.TCPOptions{Start: tm})
+			cport++
+			t.Handshake(10 * ms)
+			return t
+		}
+		for _, h := range []struct {
+			host, target string
+			status       int
+		}{
+			{"my host", "/a(b);c", 503},
+			{`q"uote\back`, `/say"hi"`, 404},
+			{"café.example", "/bücher?q=1;2", 503},
+			{"bad\xffhost", "/x", 503},
+			{"paren(1);x", "/(y)", 0},
+		} {
+			t := conn(srvEP)
+			t.SendData(C, capgen.HTTPRequest("GET", h.host, h.target, "User-Agent: capgen-client/1.0"))
+			t.Sleep(10 * ms)
+			if h.status != 0 {
+				t.SendData(S, capgen.HTTPResponse(h.status, []byte("no\n"), "Content-Type: text/plain"))
+				t.Ack(C)
+			}
+			t.Close(C)
+			tm = t.Now().Add(50 * ms)
+		}
+		for _, sni := range []string{"my sni.example", `q"(x);\.example`, "café.example", "\xff\xfe.example"} {
+			t := conn(tlsEP)
+			t.SendData(C, capgen.TLSClientHello(capgen.ClientHello{SNI: sni}))
+			t.Sleep(10 * ms)
+			t.Rst(S)
+			tm = t.Now().Add(50 * ms)
+		}
+		c.done()
+	}
+
 	// Slow phases, curl -w style.
 	{
 		c := g.appFixture("app/slow-phases.pcap", `

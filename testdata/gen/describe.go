@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"net"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -156,12 +159,24 @@ func isText(b []byte) bool {
 func dnsSummary(d *layers.DNS) string {
 	var q string
 	if len(d.Questions) > 0 {
-		q = fmt.Sprintf("%s %s", d.Questions[0].Type, d.Questions[0].Name)
+		q = fmt.Sprintf("%s %s", d.Questions[0].Type, readableName(d.Questions[0].Name))
 	}
 	if !d.QR {
 		return fmt.Sprintf("DNS query id=%d %s", d.ID, q)
 	}
 	return fmt.Sprintf("DNS response id=%d %s rcode=%s answers=%d", d.ID, q, d.ResponseCode, len(d.Answers))
+}
+
+// readableName shows a DNS name as it is, or quoted with Go escapes when
+// it holds bytes that would not read as text (controls, invalid UTF-8,
+// format characters such as a right-to-left override).
+func readableName(name []byte) string {
+	for _, r := range string(name) {
+		if r == utf8.RuneError || !unicode.IsGraphic(r) {
+			return strconv.QuoteToGraphic(string(name))
+		}
+	}
+	return string(name)
 }
 
 func icmp4Summary(ic *layers.ICMPv4) string {

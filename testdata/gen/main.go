@@ -4,6 +4,7 @@
 //	go run ./testdata/gen                       # rewrite testdata/captures
 //	go run ./testdata/gen -out DIR              # write the fixtures elsewhere
 //	go run ./testdata/gen -big PATH -size 250MB # large mixed capture (not committed)
+//	go run ./testdata/gen -hostile KIND PATH    # a hostile capture (not committed), see hostile.go
 //
 // Every fixture is built in memory from a script (see the fixture files of
 // this directory) and written only when its bytes differ from the file on
@@ -31,7 +32,16 @@ func run() error {
 	size := flag.String("size", "250MB", "target size of the -big capture (KB, MB, GB; KiB, MiB, GiB)")
 	seed := flag.Uint64("seed", 1, "PRNG seed of the -big capture")
 	format := flag.String("format", "pcap", "file format of the -big capture: pcap or pcapng")
+	hostile := flag.String("hostile", "", "write a hostile capture of this kind to the path given as argument instead of the fixtures: "+hostileKinds())
+	count := flag.Int("count", 100_000, "packets of the -hostile capture")
 	flag.Parse()
+
+	if *hostile != "" {
+		if flag.NArg() != 1 {
+			return fmt.Errorf("-hostile %s: want one output path", *hostile)
+		}
+		return writeHostile(*hostile, flag.Arg(0), *count)
+	}
 
 	if *big != "" {
 		n, err := parseSize(*size)
