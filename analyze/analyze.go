@@ -364,7 +364,7 @@ func readSharded(cfg *Config, rd source.Reader, ws []*worker, m *merger, r *Resu
 	for i := range ws {
 		in[i], out[i], free[i] = make(chan *round, inFlight), make(chan *round, inFlight), make(chan *round, inFlight)
 		for range inFlight {
-			free[i] <- &round{}
+			free[i] <- &round{items: make([]item, 0, roundPackets+64)} // a round may go to one worker whole (a bulk transfer)
 		}
 	}
 	var crash firstError
