@@ -404,10 +404,12 @@ func ruleCounts[R any](name, doc string, p func(*R) *[]ruleCount) col[R] {
 }
 
 // validUTF8 returns s with every byte that is not part of valid UTF-8
-// replaced by U+FFFD, one per byte, exactly as encoding/json does: the
-// tables then hold the same strings as --format json, and readers that
-// insist on valid UTF-8 in STRING columns (DuckDB does) accept the file
-// even when a capture carries raw bytes in a DNS name or an HTTP target.
+// read as the character of its value (U+0080..U+00FF), one per byte, as
+// the JSON output writes it (\u00XX, docs/json.md): the tables then hold
+// the same strings as --format json, two different raw bytes stay two
+// different characters, and readers that insist on valid UTF-8 in STRING
+// columns (DuckDB does) accept the file even when a capture carries raw
+// bytes in a DNS name or an HTTP target.
 func validUTF8(s string) string {
 	if utf8.ValidString(s) {
 		return s
@@ -416,7 +418,7 @@ func validUTF8(s string) string {
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
-			out = append(out, "\uFFFD"...)
+			out = utf8.AppendRune(out, rune(s[i]))
 		} else {
 			out = append(out, s[i:i+size]...)
 		}

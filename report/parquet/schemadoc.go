@@ -85,7 +85,8 @@ in memory until full, then written out: memory does not grow with the number of 
 REQUIRED schema root, and REQUIRED columns except those marked NULL below. Lists
 (` + "`answer_addrs`, `alpn`, `offered_versions`, `evidence`, `top_talkers`, ..." + `) are Parquet LISTs; a missing list is
 empty, never NULL. Strings are UTF-8: a byte that is not valid UTF-8 in a capture's DNS
-name or HTTP target becomes U+FFFD, as in the JSON.
+name or HTTP target becomes the character of its value (0xFF is U+00FF, ÿ), as the JSON
+writes it (` + "`\\u00ff`" + `).
 
 **Complete or absent.** Each file is written under a temporary name in the same directory
 (` + "`.flows.parquet.tmp-*`" + `, which no ` + "`*.parquet`" + ` glob matches), and the tables and

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -229,16 +230,41 @@ func flowFor(f *findingRec) *flows.FlowRef {
 }
 
 // keyText is a finding's Key as a JSON object, "" for none. encoding/json
-// sorts the names and writes valid UTF-8, so the text is canonical.
+// sorts the names, so the text is canonical. A byte of a value that is not
+// UTF-8 is U+FFFD, as in the key of the JSON output (written as the
+// character, not as the escape encoding/json would give a raw byte).
 func keyText(f *findingRec) string {
 	if len(f.Key) == 0 {
 		return ""
 	}
-	b, err := json.Marshal(f.Key)
+	k := make(map[string]string, len(f.Key))
+	for name, v := range f.Key {
+		k[replaceInvalid(name)] = replaceInvalid(v)
+	}
+	b, err := json.Marshal(k)
 	if err != nil { // a map of strings always marshals
 		panic(err)
 	}
 	return string(b)
+}
+
+// replaceInvalid is s with each byte that is not part of valid UTF-8
+// replaced by U+FFFD (one per byte, as encoding/json reads it).
+func replaceInvalid(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	out := make([]byte, 0, len(s)+8)
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			out = append(out, "\uFFFD"...)
+		} else {
+			out = append(out, s[i:i+n]...)
+		}
+		i += n
+	}
+	return string(out)
 }
 
 // setKey reads keyText back.

@@ -28,6 +28,7 @@ import (
 
 	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/report"
 	"github.com/pcapx/pcapx/rules"
 )
 
@@ -131,7 +132,7 @@ func TestRoundTrip(t *testing.T) {
 	if len(dns) != 2 || dns[0]["response_time"] != nil || dns[1]["response_time"] != "2023-11-14T22:13:20.500000003" {
 		t.Errorf("dns response_time: %v", dns)
 	}
-	if dns[0]["qname"] != "bad\uFFFDname." {
+	if dns[0]["qname"] != "bad\u00ffname." {
 		t.Errorf("invalid UTF-8 not replaced: %q", dns[0]["qname"])
 	}
 	if a, ok := dns[0]["answer_addrs"].([]any); !ok || len(a) != 0 {
@@ -477,13 +478,21 @@ func TestBoundedMemory(t *testing.T) {
 	}
 }
 
+// TestValidUTF8LikeJSON: a string in the tables is the string pcapx's
+// JSON output gives (report's writer, which keeps each byte that is not
+// UTF-8 as \u00XX), read back.
 func TestValidUTF8LikeJSON(t *testing.T) {
 	for _, s := range []string{"ok", "", "a\xffb", "\xff\xfe", "\xe2\x82", "é\x80x", "<script>"} {
-		b, _ := json.Marshal(s)
-		var viaJSON string
-		json.Unmarshal(b, &viaJSON)
-		if got := validUTF8(s); got != viaJSON {
-			t.Errorf("validUTF8(%q) = %q, encoding/json gives %q", s, got, viaJSON)
+		var b bytes.Buffer
+		if err := report.NDJSON(&b, []rules.Finding{{Message: s}}); err != nil {
+			t.Fatal(err)
+		}
+		var f struct{ Message string }
+		if err := json.Unmarshal(b.Bytes(), &f); err != nil {
+			t.Fatal(err)
+		}
+		if got := validUTF8(s); got != f.Message {
+			t.Errorf("validUTF8(%q) = %q, the JSON output gives %q", s, got, f.Message)
 		}
 	}
 }
