@@ -35,7 +35,11 @@ func mum(a, b uint64) uint64 {
 
 // hash folds the key's six words in three seeded multiplications, the way
 // wyhash does (the key is fixed-size, so there is no length to mix in).
-func (ix *flowIndex) hash(k *Key) uint64 {
+func (ix *flowIndex) hash(k *Key) uint64 { return keyHash(k, ix.seed) }
+
+// keyHash is the seeded hash of a flow key (the index's, and the
+// Sharder's with a seed of its own).
+func keyHash(k *Key, s uint64) uint64 {
 	const p0, p1, p2 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db, 0x8ebc6af09c88c6e3
 	le := binary.LittleEndian
 	var v6 uint64
@@ -43,7 +47,6 @@ func (ix *flowIndex) hash(k *Key) uint64 {
 		v6 = 1
 	}
 	ports := uint64(k.APort) | uint64(k.BPort)<<16 | uint64(k.Proto)<<32 | v6<<40 | uint64(k.VLAN)<<48
-	s := ix.seed
 	h := mum(le.Uint64(k.A[0:8])^s, le.Uint64(k.A[8:16])^p0)
 	h ^= mum(le.Uint64(k.B[0:8])^p1, le.Uint64(k.B[8:16])^s)
 	h ^= mum(ports^p2, uint64(k.Tunnel)^s^p0)

@@ -1,6 +1,6 @@
 package flows
 
-import "hash/maphash"
+import "math/rand/v2"
 
 // Sharder assigns packets to one of n shards by their flow: both
 // directions of a flow land in the same shard (the key is the canonical,
@@ -9,12 +9,12 @@ import "hash/maphash"
 type Sharder struct {
 	n      int
 	byVLAN bool
-	seed   maphash.Seed
+	seed   uint64
 }
 
 // NewSharder returns a Sharder over n shards; byVLAN as in Config.KeyByVLAN.
 func NewSharder(n int, byVLAN bool) *Sharder {
-	return &Sharder{n: n, byVLAN: byVLAN, seed: maphash.MakeSeed()}
+	return &Sharder{n: n, byVLAN: byVLAN, seed: rand.Uint64()}
 }
 
 // Of is the shard of a decoded packet's flow.
@@ -23,7 +23,7 @@ func (s *Sharder) Of(p *Packet) int {
 		return 0
 	}
 	k, _ := keyOf(p, s.byVLAN)
-	return int(maphash.Comparable(s.seed, k) % uint64(s.n))
+	return int(keyHash(&k, s.seed) % uint64(s.n))
 }
 
 // OfQuoted is the shard of the flow an ICMP error quotes (the TCP flow
