@@ -109,6 +109,13 @@ func hasInvalid(v reflect.Value, depth int) bool {
 				return true
 			}
 		}
+	case reflect.Map:
+		// The values: the names of our maps (a finding's key) are ours.
+		for it := v.MapRange(); it.Next(); {
+			if hasInvalid(it.Value(), depth+1) {
+				return true
+			}
+		}
 	}
 	return false
 }
@@ -155,6 +162,12 @@ func replaceInvalid(v reflect.Value, originals *[]string, depth int) reflect.Val
 			a.Index(i).Set(replaceInvalid(v.Index(i), originals, depth+1))
 		}
 		return a
+	case reflect.Map:
+		m := reflect.MakeMapWithSize(v.Type(), v.Len())
+		for it := v.MapRange(); it.Next(); {
+			m.SetMapIndex(it.Key(), replaceInvalid(it.Value(), originals, depth+1))
+		}
+		return m
 	}
 	return v
 }

@@ -89,3 +89,19 @@ func FuzzJSONString(f *testing.F) {
 		}
 	})
 }
+
+// A finding's key is a map: its values keep their bytes like any other
+// string, and the map is not changed.
+func TestJSONKeepsBytesInMaps(t *testing.T) {
+	f := rules.Finding{Rule: "r", Key: map[string]string{"sni": "\xff\xfe.example", "server": "10.0.0.1:443"}}
+	b, err := marshalJSON(&f, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(`"sni":"\u00ff\u00fe.example"`)) || !bytes.Contains(b, []byte(`"server":"10.0.0.1:443"`)) {
+		t.Errorf("%s", b)
+	}
+	if f.Key["sni"] != "\xff\xfe.example" {
+		t.Error("the finding's key was changed")
+	}
+}

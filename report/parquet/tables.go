@@ -231,15 +231,15 @@ func flowFor(f *findingRec) *flows.FlowRef {
 
 // keyText is a finding's Key as a JSON object, "" for none. encoding/json
 // sorts the names, so the text is canonical. A byte of a value that is not
-// UTF-8 is U+FFFD, as in the key of the JSON output (written as the
-// character, not as the escape encoding/json would give a raw byte).
+// UTF-8 is the character of its value (validUTF8), as the JSON output
+// writes it (\u00XX) and as every other string of the tables holds it.
 func keyText(f *findingRec) string {
 	if len(f.Key) == 0 {
 		return ""
 	}
 	k := make(map[string]string, len(f.Key))
 	for name, v := range f.Key {
-		k[replaceInvalid(name)] = replaceInvalid(v)
+		k[replaceInvalid(name)] = validUTF8(v)
 	}
 	b, err := json.Marshal(k)
 	if err != nil { // a map of strings always marshals
@@ -249,7 +249,8 @@ func keyText(f *findingRec) string {
 }
 
 // replaceInvalid is s with each byte that is not part of valid UTF-8
-// replaced by U+FFFD (one per byte, as encoding/json reads it).
+// replaced by U+FFFD (one per byte, as encoding/json writes a map's names,
+// which the JSON output leaves to it).
 func replaceInvalid(s string) string {
 	if utf8.ValidString(s) {
 		return s
