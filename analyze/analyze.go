@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pcapx/pcapx/analyze/source"
@@ -367,7 +368,13 @@ func readSharded(cfg *Config, rd source.Reader, ws []*worker, m *merger, r *Resu
 			free[i] <- &round{items: make([]item, 0, roundPackets+64)} // a round may go to one worker whole (a bulk transfer)
 		}
 	}
-	var crash firstError
+	// crash is the first panic of a worker or the merger, as an error.
+	var crash atomic.Pointer[error]
+	crashed := func(err error) {
+		if err != nil {
+			crash.CompareAndSwap(nil, &err)
+		}
+	}
 	var wg sync.WaitGroup
 	for i, w := range ws {
 		wg.Add(1)
@@ -377,8 +384,8 @@ func readSharded(cfg *Config, rd source.Reader, ws []*worker, m *merger, r *Resu
 			for rnd := range in[i] {
 				// After a failure the rounds still pass through, unread,
 				// so that the reader and the merger wind down.
-				if crash.get() == nil {
-					crash.set(guard(func() { w.process(rnd) }))
+				if crash.Load() == nil {
+					crashed(guard(func() { w.process(rnd) }))
 				}
 				out[i] <- rnd
 			}
@@ -396,8 +403,8 @@ func readSharded(cfg *Config, rd source.Reader, ws []*worker, m *merger, r *Resu
 				}
 				rounds[i] = rnd
 			}
-			if crash.get() == nil {
-				crash.set(guard(func() { m.merge(rounds) }))
+			if crash.Load() == nil {
+				crashed(guard(func() { m.merge(rounds) }))
 			}
 			for i, rnd := range rounds {
 				rnd.reset()
@@ -413,7 +420,7 @@ func readSharded(cfg *Config, rd source.Reader, ws []*worker, m *merger, r *Resu
 			rounds[i] = <-free[i]
 		}
 		more, err := x.fill(rounds)
-		if err != nil || crash.get() != nil || m.failed.Load() {
+		if err != nil || crash.Load() != nil || m.failed.Load() {
 			readErr = err
 			more = false
 		}
@@ -429,8 +436,8 @@ func readSharded(cfg *Config, rd source.Reader, ws []*worker, m *merger, r *Resu
 	}
 	wg.Wait()
 	<-merged
-	if err := crash.get(); err != nil {
-		return err
+	if err := crash.Load(); err != nil {
+		return *err
 	}
 	x.dec.Flush() // the datagrams still waiting for fragments are counted
 	r.Decode = x.dec.Stats
@@ -449,26 +456,6 @@ func guard(f func()) (err error) {
 	}()
 	f()
 	return nil
-}
-
-// firstError keeps the first error of several goroutines.
-type firstError struct {
-	mu  sync.Mutex
-	err error
-}
-
-func (e *firstError) set(err error) {
-	e.mu.Lock()
-	if e.err == nil {
-		e.err = err
-	}
-	e.mu.Unlock()
-}
-
-func (e *firstError) get() error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.err
 }
 
 // reset empties a round for the next one (keeping its buffers).
