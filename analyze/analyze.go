@@ -84,24 +84,6 @@ func (cfg *Config) windowText() string {
 	return s + "/" + u
 }
 
-// The run model lives in package run; these names keep the callers that
-// say analyze.Result compiling until they move.
-type (
-	Sink       = run.Sink
-	ICMPSink   = run.ICMPSink
-	Result     = run.Result
-	Capture    = run.Capture
-	File       = run.File
-	TCPSummary = run.TCPSummary
-	AppSummary = run.AppSummary
-	Talker     = run.Talker
-	Timeline   = run.Timeline
-	Bucket     = run.Bucket
-)
-
-// Tee hands every record to several sinks (see run.Tee).
-func Tee(sinks ...Sink) Sink { return run.Tee(sinks...) }
-
 // Run analyses the inputs. Flows go to sink (which may be nil) as they end;
 // the returned Result summarises the capture. An error means the job could
 // not be done (no readable input, an I/O failure, or the sink failed);
@@ -112,7 +94,7 @@ func Tee(sinks ...Sink) Sink { return run.Tee(sinks...) }
 // its own goroutine and a merger goroutine puts their records in the run's
 // one order (worker.go, merge.go, docs/architecture.md). The output does
 // not depend on the number of workers.
-func Run(cfg Config, sink Sink) (*Result, error) {
+func Run(cfg Config, sink run.Sink) (*run.Result, error) {
 	if !cfg.Since.IsZero() && !cfg.Until.IsZero() && !cfg.Since.Before(cfg.Until) {
 		return nil, fmt.Errorf("time window: since %s is not before until %s", cfg.Since.UTC().Format(time.RFC3339Nano), cfg.Until.UTC().Format(time.RFC3339Nano))
 	}
@@ -142,7 +124,7 @@ func Run(cfg Config, sink Sink) (*Result, error) {
 		n = 1 // the callback sees packets in capture order, one at a time
 	}
 
-	r := &Result{}
+	r := &run.Result{}
 	// Every record goes to the summariser as well as to the caller's sink.
 	sum := run.NewSummariser(run.Options{TopTalkers: cfg.TopTalkers})
 	m := newMerger(engine, run.Tee(sum, sink), n)
@@ -325,7 +307,7 @@ func keepBytes(p *flows.Packet, a *arena) {
 
 // readInline runs the whole analysis on the calling goroutine: one worker,
 // each round read, processed and merged in turn.
-func readInline(cfg *Config, rd source.Reader, w *worker, m *merger, r *Result) error {
+func readInline(cfg *Config, rd source.Reader, w *worker, m *merger, r *run.Result) error {
 	x := newReader(cfg, rd, 1)
 	rnd := &round{}
 	rounds := []*round{rnd}
@@ -355,7 +337,7 @@ func readInline(cfg *Config, rd source.Reader, w *worker, m *merger, r *Result) 
 // the reader on the calling one. Rounds circulate: the reader fills one per
 // worker, each worker processes its own, the merger merges them and hands
 // them back to be filled again (three in flight per worker).
-func readSharded(cfg *Config, rd source.Reader, ws []*worker, m *merger, r *Result) error {
+func readSharded(cfg *Config, rd source.Reader, ws []*worker, m *merger, r *run.Result) error {
 	n := len(ws)
 	x := newReader(cfg, rd, n)
 	const inFlight = 3
@@ -470,7 +452,7 @@ func (r *round) reset() {
 
 // runInfo is what the rules learn of the capture as a whole: the frames
 // read and cut short, its time span, and which files were read or skipped.
-func runInfo(rd source.Reader, c *Capture) rules.RunInfo {
+func runInfo(rd source.Reader, c *run.Capture) rules.RunInfo {
 	info := rules.RunInfo{Packets: c.Packets, TruncatedFrames: c.Truncated, FirstNS: c.FirstNS, LastNS: c.LastNS, OutsideWindow: c.OutsideWindow}
 	for _, fi := range rd.Files() {
 		if fi.Skipped {
@@ -482,11 +464,11 @@ func runInfo(rd source.Reader, c *Capture) rules.RunInfo {
 	return info
 }
 
-func fillCapture(r *Result, rd source.Reader) {
+func fillCapture(r *run.Result, rd source.Reader) {
 	c := &r.Capture
 	seenLT := map[uint16]bool{}
 	for _, fi := range rd.Files() {
-		f := File{Name: fi.Name, Format: fi.Format, Compression: fi.Compression, Packets: fi.Packets, Comments: fi.Comments, Skipped: fi.Skipped}
+		f := run.File{Name: fi.Name, Format: fi.Format, Compression: fi.Compression, Packets: fi.Packets, Comments: fi.Comments, Skipped: fi.Skipped}
 		for _, lt := range fi.LinkTypes {
 			f.LinkTypes = append(f.LinkTypes, flows.LinkTypeName(lt))
 			if !seenLT[lt] {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pcapx/pcapx/internal/capgen"
 	"github.com/pcapx/pcapx/rules"
+	"github.com/pcapx/pcapx/run"
 )
 
 // flood writes a raw-IP pcap of the packets gen makes (one call per
@@ -171,7 +172,7 @@ func TestAppFloodsCounted(t *testing.T) {
 
 // counted is what a run says of one rule: the findings it listed, the
 // occurrences they and findings_omitted count, and the findings omitted.
-func counted(res *Result, rule string) (found, occ, omitted int64) {
+func counted(res *run.Result, rule string) (found, occ, omitted int64) {
 	for _, f := range res.Findings {
 		if f.Rule == rule {
 			found++

@@ -13,13 +13,14 @@ import (
 	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/rules"
+	"github.com/pcapx/pcapx/run"
 )
 
 // ruleRun is what one fixture's analysis produced: the result, the
 // application records the sink received, and what the test saw of each
 // frame.
 type ruleRun struct {
-	res   *analyze.Result
+	res   *run.Result
 	dns   []*flows.DNSRecord
 	http  []*flows.HTTPRecord
 	tls   []*flows.TLSRecord

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pcapx/pcapx/internal/capgen"
+	"github.com/pcapx/pcapx/run"
 )
 
 // TestStopLiveInput: closing Config.Stop while the standard input is a
@@ -32,7 +33,7 @@ func TestStopLiveInput(t *testing.T) {
 	}()
 	stop := make(chan struct{})
 	done := make(chan struct{})
-	var res *Result
+	var res *run.Result
 	var err error
 	go func() {
 		defer close(done)

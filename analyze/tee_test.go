@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/run"
 )
 
 // countSink counts records.
@@ -26,7 +27,7 @@ func TestTee(t *testing.T) {
 		t.Fatalf("demo: %+v", direct)
 	}
 	a, b := &countSink{}, &countSink{}
-	if _, err := Run(Config{Inputs: []string{path}}, Tee(a, nil, Tee(b))); err != nil {
+	if _, err := Run(Config{Inputs: []string{path}}, run.Tee(a, nil, run.Tee(b))); err != nil {
 		t.Fatal(err)
 	}
 	if *a != *direct || *b != *direct {

@@ -11,9 +11,9 @@ import (
 	"io"
 	"os"
 
-	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/rules"
+	"github.com/pcapx/pcapx/run"
 )
 
 // JSON writes `--format json`: one document
@@ -81,35 +81,35 @@ func (j *JSON) close() {
 	}
 }
 
-// Flow, DNS, HTTP and TLS implement analyze.Sink.
+// Flow, DNS, HTTP and TLS implement run.Sink.
 func (j *JSON) Flow(r *flows.Record) error     { return j.tables[0].add(r) }
 func (j *JSON) DNS(r *flows.DNSRecord) error   { return j.tables[1].add(r) }
 func (j *JSON) HTTP(r *flows.HTTPRecord) error { return j.tables[2].add(r) }
 func (j *JSON) TLS(r *flows.TLSRecord) error   { return j.tables[3].add(r) }
 
-// ICMP implements analyze.ICMPSink.
+// ICMP implements run.ICMPSink.
 func (j *JSON) ICMP(r *flows.ICMPRecord) error { return j.tables[4].add(r) }
 
 // document is the top level of the JSON output; the record arrays are
 // written by hand after it.
 type document struct {
-	Capture    analyze.Capture    `json:"capture"`
-	TCP        analyze.TCPSummary `json:"tcp"`
-	FlowStates map[string]int64   `json:"flow_states"`
-	Protocols  map[string]int64   `json:"protocols"`
-	TopTalkers []analyze.Talker   `json:"top_talkers"`
-	Findings   []rules.Finding    `json:"findings"`
+	Capture    run.Capture      `json:"capture"`
+	TCP        run.TCPSummary   `json:"tcp"`
+	FlowStates map[string]int64 `json:"flow_states"`
+	Protocols  map[string]int64 `json:"protocols"`
+	TopTalkers []run.Talker     `json:"top_talkers"`
+	Findings   []rules.Finding  `json:"findings"`
 	// Omitted: what each rule's cap left out of findings, with the
 	// occurrences those findings grouped.
 	Omitted []rules.Omitted `json:"findings_omitted"`
 }
 
 // Finish writes the document. It must be called once, after the run.
-func (j *JSON) Finish(r *analyze.Result) error {
+func (j *JSON) Finish(r *run.Result) error {
 	defer j.close()
 	doc := document{Capture: r.Capture, TCP: r.TCP, FlowStates: r.FlowStates, Protocols: r.Protocols, TopTalkers: r.TopTalkers, Findings: r.Findings}
 	if doc.TopTalkers == nil {
-		doc.TopTalkers = []analyze.Talker{}
+		doc.TopTalkers = []run.Talker{}
 	}
 	if doc.Findings == nil {
 		doc.Findings = []rules.Finding{}

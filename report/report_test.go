@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/internal/golden"
 	"github.com/pcapx/pcapx/rules"
+	"github.com/pcapx/pcapx/run"
 )
 
 func checkGolden(t *testing.T, name string, got []byte) {
@@ -22,10 +22,10 @@ func checkGolden(t *testing.T, name string, got []byte) {
 
 // sample is a hand-made result with hostile strings where a capture can
 // put them (file comments, warnings quoting a file name).
-func sample() *analyze.Result {
-	return &analyze.Result{
-		Capture: analyze.Capture{
-			Files:     []analyze.File{{Name: "cap\x1b[31m.pcap", Format: "pcap", Packets: 12, LinkTypes: []string{"ether"}, Comments: []string{"<script>alert(1)</script>\x07"}}},
+func sample() *run.Result {
+	return &run.Result{
+		Capture: run.Capture{
+			Files:     []run.File{{Name: "cap\x1b[31m.pcap", Format: "pcap", Packets: 12, LinkTypes: []string{"ether"}, Comments: []string{"<script>alert(1)</script>\x07"}}},
 			Packets:   12,
 			Bytes:     3456,
 			First:     "2026-01-02T03:04:05Z",
@@ -35,10 +35,10 @@ func sample() *analyze.Result {
 			Flows:     2,
 			Warnings:  []string{"cap\x1b[31m.pcap: byte 1234, frame 13: truncated record; stopped reading this file"},
 		},
-		TCP:        analyze.TCPSummary{Streams: 1, TCPCounts: flows.TCPCounts{Retransmissions: 3, FastRetransmissions: 1, DuplicateAcks: 2}},
+		TCP:        run.TCPSummary{Streams: 1, TCPCounts: flows.TCPCounts{Retransmissions: 3, FastRetransmissions: 1, DuplicateAcks: 2}},
 		FlowStates: map[string]int64{"SF": 1, "S0": 1},
 		Protocols:  map[string]int64{"tcp": 1, "udp": 1},
-		TopTalkers: []analyze.Talker{{Addr: "10.0.0.1", Bytes: 3000, Flows: 2}, {Addr: "10.0.0.2", Bytes: 3000, Flows: 2}},
+		TopTalkers: []run.Talker{{Addr: "10.0.0.1", Bytes: 3000, Flows: 2}, {Addr: "10.0.0.2", Bytes: 3000, Flows: 2}},
 		Findings: []rules.Finding{{Rule: "dns-unanswered", Severity: rules.Warning, Title: "DNS queries without a response",
 			Message: "3 query(ies) to 10.0.0.53 got no response (1 distinct name(s)), e.g. A x.example", First: "2026-01-02T03:04:05Z", Last: "2026-01-02T03:04:06Z",
 			Count: 3, Evidence: []rules.Evidence{{Frame: 4}}, Filter: "dns.flags.response == 0 && !dns.response_in && ip.dst == 10.0.0.53"}},
@@ -106,7 +106,7 @@ func TestTermSafe(t *testing.T) {
 // without a response, read as sentences: no empty list after a colon.
 func TestTextAppLinesWithoutAnswers(t *testing.T) {
 	r := sample()
-	r.App = analyze.AppSummary{DNSTransactions: 100000, DNSUnanswered: 100000, DNSRcodes: map[string]int64{},
+	r.App = run.AppSummary{DNSTransactions: 100000, DNSUnanswered: 100000, DNSRcodes: map[string]int64{},
 		HTTPRequests: 20000, HTTPStatus: map[string]int64{}}
 	var b bytes.Buffer
 	if err := Text(&b, r); err != nil {

@@ -8,13 +8,13 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/rules"
+	"github.com/pcapx/pcapx/run"
 )
 
 // Text writes the terminal summary: what a person reads in ten seconds to
 // know what the capture holds and whether TCP was healthy.
-func Text(w io.Writer, r *analyze.Result) error {
+func Text(w io.Writer, r *run.Result) error {
 	c := &r.Capture
 	var b strings.Builder
 	names := make([]string, 0, len(c.Files))
@@ -176,7 +176,7 @@ func TermSafe(s string) string {
 // maxTextFindings: the terminal shows the most severe few; JSON has all.
 const maxTextFindings = 20
 
-func writeFindings(b *strings.Builder, r *analyze.Result) {
+func writeFindings(b *strings.Builder, r *run.Result) {
 	if len(r.Findings) == 0 {
 		fmt.Fprintf(b, "\nFindings  none: no rule fired\n")
 		return
@@ -214,14 +214,14 @@ func writeFindings(b *strings.Builder, r *analyze.Result) {
 
 // evidenceRef names a frame: the frame number alone for a one-file capture,
 // file:frame when there are several files.
-func evidenceRef(r *analyze.Result, e rules.Evidence) string {
+func evidenceRef(r *run.Result, e rules.Evidence) string {
 	if len(r.Capture.Files) <= 1 || e.File >= len(r.Capture.Files) {
 		return fmt.Sprint(e.Frame)
 	}
 	return fmt.Sprintf("%s:%d", TermSafe(filepath.Base(r.Capture.Files[e.File].Name)), e.Frame)
 }
 
-func writeApp(b *strings.Builder, r *analyze.Result) {
+func writeApp(b *strings.Builder, r *run.Result) {
 	a := &r.App
 	if a.DNSTransactions+a.HTTPRequests+a.HTTPResponses+a.TLSHandshakes+a.ICMPMessages == 0 {
 		return

@@ -17,6 +17,7 @@ import (
 	"github.com/pcapx/pcapx/report/html"
 	"github.com/pcapx/pcapx/report/parquet"
 	"github.com/pcapx/pcapx/rules"
+	runmodel "github.com/pcapx/pcapx/run"
 )
 
 // Exit codes, as docs/cli.md#exit-status documents them. They are a
@@ -223,7 +224,7 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 	if bar != nil {
 		cfg.Progress = bar.update
 	}
-	var sink analyze.Sink
+	var sink runmodel.Sink
 	var js *report.JSON
 	if fl.format == "json" {
 		var err error
@@ -263,7 +264,7 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 			stopSignals = exitOnSignal(interrupted)
 			defer stopSignals()
 		}
-		sink = analyze.Tee(sink, pw)
+		sink = runmodel.Tee(sink, pw)
 	} else if fl.outPart != "" {
 		return &codeError{exitError, errors.New("--partition needs -o DIR")}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/run"
 )
 
 // countSink counts what the analysis hands to a sink.
@@ -25,14 +26,14 @@ func (c *countSink) TLS(*flows.TLSRecord) error   { c.rows++; return nil }
 // the analysis has ended.
 func benchRun(b *testing.B, path, dir string) (rows, packets int64, tail time.Duration) {
 	count := &countSink{}
-	var sink analyze.Sink = count
+	var sink run.Sink = count
 	var pw *Writer
 	if dir != "" {
 		w, err := New(dir, Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		pw, sink = w, analyze.Tee(count, w)
+		pw, sink = w, run.Tee(count, w)
 	}
 	res, err := analyze.Run(analyze.Config{Inputs: []string{path}}, sink)
 	if err != nil {
@@ -161,7 +162,7 @@ func (c *collectSink) TLS(r *flows.TLSRecord) error   { c.tls = append(c.tls, r)
 func (c *collectSink) ICMP(r *flows.ICMPRecord) error { c.icmp = append(c.icmp, r); return nil }
 
 // sendTo hands the kept records to s: the flows, then DNS, HTTP and TLS.
-func (c *collectSink) sendTo(s analyze.Sink) {
+func (c *collectSink) sendTo(s run.Sink) {
 	for _, r := range c.flows {
 		s.Flow(r)
 	}
@@ -174,7 +175,7 @@ func (c *collectSink) sendTo(s analyze.Sink) {
 	for _, r := range c.tls {
 		s.TLS(r)
 	}
-	if is, ok := s.(analyze.ICMPSink); ok {
+	if is, ok := s.(run.ICMPSink); ok {
 		for _, r := range c.icmp {
 			is.ICMP(r)
 		}

@@ -7,8 +7,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
-	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/rules"
+	"github.com/pcapx/pcapx/run"
 )
 
 // kind is a column's type. Each kind has one Arrow type (which fixes the
@@ -361,23 +361,23 @@ func frames[R any](name, doc string, p func(*R) *[]rules.Evidence) col[R] {
 }
 
 // talkerList is a list of {addr, bytes, flows}: the run's top talkers.
-func talkerList[R any](name, doc string, p func(*R) *[]analyze.Talker) col[R] {
+func talkerList[R any](name, doc string, p func(*R) *[]run.Talker) col[R] {
 	return listOf(name, kTalkers, doc, p,
-		func(vb array.Builder) func(*analyze.Talker) {
+		func(vb array.Builder) func(*run.Talker) {
 			sb := vb.(*array.StructBuilder)
 			addrB := sb.FieldBuilder(0).(*array.StringBuilder)
 			bytesB := sb.FieldBuilder(1).(*array.Int64Builder)
 			flowsB := sb.FieldBuilder(2).(*array.Int64Builder)
-			return func(t *analyze.Talker) {
+			return func(t *run.Talker) {
 				sb.Append(true)
 				addrB.Append(t.Addr)
 				bytesB.Append(t.Bytes)
 				flowsB.Append(t.Flows)
 			}
 		},
-		func(t *analyze.Talker, l *leaf, i int) { t.Addr = value[string](l, i) },
-		func(t *analyze.Talker, l *leaf, i int) { t.Bytes = value[int64](l, i) },
-		func(t *analyze.Talker, l *leaf, i int) { t.Flows = value[int64](l, i) })
+		func(t *run.Talker, l *leaf, i int) { t.Addr = value[string](l, i) },
+		func(t *run.Talker, l *leaf, i int) { t.Bytes = value[int64](l, i) },
+		func(t *run.Talker, l *leaf, i int) { t.Flows = value[int64](l, i) })
 }
 
 // ruleCount is one rule and a number (the findings it suppressed).

@@ -16,6 +16,7 @@ import (
 	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/report"
+	"github.com/pcapx/pcapx/run"
 )
 
 // analyzeBoth runs pcapx's analysis of inputs once, writing the Parquet
@@ -35,7 +36,7 @@ func analyzeBoth(t *testing.T, dir, partition string, inputs ...string) map[stri
 		t.Fatal(err)
 	}
 	rec := &recorder{}
-	res, err := analyze.Run(analyze.Config{Inputs: inputs}, analyze.Tee(pw, js, rec))
+	res, err := analyze.Run(analyze.Config{Inputs: inputs}, run.Tee(pw, js, rec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +71,7 @@ const conformanceVersion = "conformance-test"
 //     JSON does not have either: DuckDB must read what pcapx wrote, and
 //     TestDuckDBConformance checks its sums against the JSON's capture
 //     totals besides.
-func tableRows(t *testing.T, doc map[string]any, res *analyze.Result, rec *recorder) {
+func tableRows(t *testing.T, doc map[string]any, res *run.Result, rec *recorder) {
 	num := func(v int64) json.Number { return json.Number(strconv.FormatInt(v, 10)) }
 	frames := func(table, prefix string, refs []flows.FrameRef) {
 		rows, _ := doc[table].([]any)

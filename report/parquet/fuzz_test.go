@@ -11,9 +11,9 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/rules"
+	"github.com/pcapx/pcapx/run"
 )
 
 // smallRun writes the tables of a small run into dir and returns them by
@@ -39,11 +39,11 @@ func smallRun(t testing.TB, dir string) map[string][]byte {
 	w.ICMP(&flows.ICMPRecord{TimeNS: 1_700_000_000_300_000_000, CommunityID: "1:icmp=", Proto: "icmp", Type: 3, Code: 4, NextHopMTU: 1400, QuotedCommunityID: ref.CommunityID})
 	w.ICMP(&flows.ICMPRecord{TimeNS: 1_700_000_000_400_000_000, CommunityID: "1:icmp=", Proto: "icmp", Type: 11})
 	res := sampleResult()
-	res.Capture = analyze.Capture{Files: []analyze.File{{Name: "a.pcap", Format: "pcap", Packets: 7, LinkTypes: []string{"ether"}}, {Name: "b.pcap", Format: "pcapng", Comments: []string{"c"}}},
+	res.Capture = run.Capture{Files: []run.File{{Name: "a.pcap", Format: "pcap", Packets: 7, LinkTypes: []string{"ether"}}, {Name: "b.pcap", Format: "pcapng", Comments: []string{"c"}}},
 		Packets: 9, Bytes: 900, FirstNS: 1_700_000_000_000_000_000, LastNS: 1_700_000_002_000_000_000, LinkTypes: []string{"ether"}, Warnings: []string{}}
-	res.TopTalkers = []analyze.Talker{{Addr: "10.0.0.1", Bytes: 900, Flows: 3}, {Addr: "10.0.0.2", Bytes: 800, Flows: 3}}
+	res.TopTalkers = []run.Talker{{Addr: "10.0.0.1", Bytes: 900, Flows: 3}, {Addr: "10.0.0.2", Bytes: 800, Flows: 3}}
 	res.Suppressed = map[string]int64{"dns-error": 2}
-	res.Timeline = analyze.Timeline{Start: 1_700_000_000_000_000_000, Width: 1e9, Buckets: []analyze.Bucket{{Packets: 5, Bytes: 500}, {}, {Packets: 4, Bytes: 400, Resets: 1}}}
+	res.Timeline = run.Timeline{Start: 1_700_000_000_000_000_000, Width: 1e9, Buckets: []run.Bucket{{Packets: 5, Bytes: 500}, {}, {Packets: 4, Bytes: 400, Resets: 1}}}
 	res.Findings = append(res.Findings, rules.Finding{Rule: "x", Severity: rules.Info, Count: 1, Evidence: []rules.Evidence{}})
 	if err := w.Finish(res); err != nil {
 		t.Fatal(err)

@@ -14,7 +14,6 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/schema"
 
-	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/run"
 )
 
@@ -60,7 +59,7 @@ func replay(fsys fs.FS, dir string, sink run.Sink) (*run.Result, error) {
 	res := &run.Result{Suppressed: map[string]int64{}}
 	top := 0 // the run's --top: as many talkers as it listed
 
-	var files []analyze.File
+	var files []run.File
 	err := readTable(fsys, dir, captureSpec, func(r *captureRow) error {
 		if r.Index != len(files) {
 			return fmt.Errorf("row %d has file_index %d: the rows are not one run's files in order", len(files), r.Index)

@@ -53,7 +53,7 @@ func roundTripFixtures(t *testing.T) []string {
 // liveRun analyses inputs as `pcapx analyze -o dir` does: one run feeding
 // the Parquet writer and the HTML collector, and returns the page data
 // the run made.
-func liveRun(t *testing.T, dir string, o Options, inputs ...string) (*html.Data, *analyze.Result, error) {
+func liveRun(t *testing.T, dir string, o Options, inputs ...string) (*html.Data, *run.Result, error) {
 	t.Helper()
 	pw, err := New(dir, o)
 	if err != nil {
@@ -71,7 +71,7 @@ func liveRun(t *testing.T, dir string, o Options, inputs ...string) (*html.Data,
 }
 
 // rebuilt is what `pcapx report dir` makes of the tables.
-func rebuilt(t *testing.T, dir string) (*html.Data, *analyze.Result) {
+func rebuilt(t *testing.T, dir string) (*html.Data, *run.Result) {
 	t.Helper()
 	res, err := Replay(dir, nil)
 	if err != nil {
@@ -158,7 +158,7 @@ func TestReplayResult(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := analyze.Run(analyze.Config{Inputs: []string{filepath.Join(caps, "demo.pcapng")}}, analyze.Tee(pw, rec))
+	want, err := analyze.Run(analyze.Config{Inputs: []string{filepath.Join(caps, "demo.pcapng")}}, run.Tee(pw, rec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,7 +390,7 @@ func TestReplayManyRows(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	res := &analyze.Result{Capture: analyze.Capture{Files: []analyze.File{{Name: "x.pcap", Format: "pcap", Comments: []string{"c"}}}}, Findings: sampleResult().Findings,
+	res := &run.Result{Capture: run.Capture{Files: []run.File{{Name: "x.pcap", Format: "pcap", Comments: []string{"c"}}}}, Findings: sampleResult().Findings,
 		Suppressed: map[string]int64{"tcp-retransmissions": 3, "dns-error": 3, "x": 9}}
 	if err := w.Finish(res); err != nil {
 		t.Fatal(err)
@@ -437,7 +437,7 @@ func TestReplayInvalidUTF8(t *testing.T) {
 		t.Fatal(err)
 	}
 	live := run.NewSummariser(run.Options{})
-	sink := analyze.Tee(pw, live)
+	sink := run.Tee(pw, live)
 	ref := flows.FlowRef{CommunityID: "1:x=", Proto: "tcp", SrcAddr: "10.0.0.1", SrcPort: 1000, DstAddr: "10.0.0.2", DstPort: 443}
 	fl := &flows.Record{CommunityID: ref.CommunityID, Proto: "tcp", SrcAddr: ref.SrcAddr, SrcPort: ref.SrcPort, DstAddr: ref.DstAddr, DstPort: ref.DstPort,
 		State: "SF", FirstNS: 1e18, First: flows.Time(1e18), OrigBytes: 100, ConnectMS: 1, TotalMS: 5, Duration: 1, App: "tls", SNI: "bad\xffsni"}
@@ -450,7 +450,7 @@ func TestReplayInvalidUTF8(t *testing.T) {
 	must(sink.DNS(&flows.DNSRecord{FlowRef: ref, QName: "bad\xfe.example", Rcode: 3, RcodeName: "NXDOMAIN"}))
 	must(sink.HTTP(&flows.HTTPRecord{FlowRef: ref, Method: "GET", Host: "h\xff", Target: "/\xff", UserAgent: "ua\xff", Status: 500}))
 	must(sink.TLS(&flows.TLSRecord{FlowRef: ref, SNI: "t\xff", Outcome: "rejected-alert"}))
-	res := &analyze.Result{Capture: analyze.Capture{Files: []analyze.File{{Name: "x.pcap", Format: "pcap", LinkTypes: []string{}}}, LinkTypes: []string{}, Warnings: []string{}}}
+	res := &run.Result{Capture: run.Capture{Files: []run.File{{Name: "x.pcap", Format: "pcap", LinkTypes: []string{}}}, LinkTypes: []string{}, Warnings: []string{}}}
 	live.Summarise(res)
 	must(pw.Finish(res))
 	want := html.FromResult(res, html.Options{})
@@ -487,7 +487,7 @@ func TestReplayBoundedMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := w.Finish(&analyze.Result{Capture: analyze.Capture{Files: []analyze.File{{Name: "x"}}}}); err != nil {
+	if err := w.Finish(&run.Result{Capture: run.Capture{Files: []run.File{{Name: "x"}}}}); err != nil {
 		t.Fatal(err)
 	}
 	heap := func() uint64 {

@@ -11,11 +11,11 @@ import (
 
 	"github.com/apache/arrow-go/v18/parquet/schema"
 
-	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/internal/golden"
 	"github.com/pcapx/pcapx/internal/jsontags"
 	"github.com/pcapx/pcapx/rules"
+	"github.com/pcapx/pcapx/run"
 )
 
 func cat2(parts ...[]string) []string {
@@ -94,9 +94,9 @@ func TestColumnsMatchJSON(t *testing.T) {
 		// capture: the JSON's capture object (its files flattened into
 		// file_* columns), tcp object (tcp_*) and top_talkers.
 		{"capture", cat2(
-			[]string{"file_index"}, prefixed("file_", jsontags.Names(reflect.TypeOf(analyze.File{}))),
-			jsontags.Names(reflect.TypeOf(analyze.Capture{})),
-			prefixed("tcp_", jsontags.Names(reflect.TypeOf(analyze.TCPSummary{}))),
+			[]string{"file_index"}, prefixed("file_", jsontags.Names(reflect.TypeOf(run.File{}))),
+			jsontags.Names(reflect.TypeOf(run.Capture{})),
+			prefixed("tcp_", jsontags.Names(reflect.TypeOf(run.TCPSummary{}))),
 			[]string{"top_talkers"}),
 			map[string]string{"files": ""}, []string{"suppressed", "pcapx_version"}},
 	}

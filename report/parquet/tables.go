@@ -9,9 +9,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
-	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/rules"
+	"github.com/pcapx/pcapx/run"
 )
 
 // The table specs: one per Parquet file, its columns in file order.
@@ -470,11 +470,11 @@ var icmpSpec = &spec[icmpRec]{
 // one input file (a run that cannot open one fails), so its totals are
 // never lost.
 type captureRow struct {
-	Index      int            // the file's index in the run's input files
-	File       analyze.File   // the file
-	Run        analyze.Result // the run: Capture (its Files aside), TCP, TopTalkers
-	Suppressed []ruleCount    // Run.Suppressed, by count then rule
-	Version    string         // pcapx's version
+	Index      int         // the file's index in the run's input files
+	File       run.File    // the file
+	Run        run.Result  // the run: Capture (its Files aside), TCP, TopTalkers
+	Suppressed []ruleCount // Run.Suppressed, by count then rule
+	Version    string      // pcapx's version
 }
 
 // sortedRuleCounts lists a rule → count map, most first, then by rule.
@@ -493,7 +493,7 @@ func sortedRuleCounts(m map[string]int64) []ruleCount {
 }
 
 func captureCols() []col[captureRow] {
-	cp := func(r *captureRow) *analyze.Capture { return &r.Run.Capture }
+	cp := func(r *captureRow) *run.Capture { return &r.Run.Capture }
 	tc := func(r *captureRow) *flows.TCPCounts { return &r.Run.TCP.TCPCounts }
 	return []col[captureRow]{
 		i32("file_index", "", "the file's index in the run's input files, in the order given: `first_file` in flows, `evidence.file` in findings and the `*_file` columns of dns, http and tls point here", func(r *captureRow) *int { return &r.Index }),
@@ -542,7 +542,7 @@ func captureCols() []col[captureRow] {
 		i64("tcp_resets", "segments", "run total of flows' `resets`", func(r *captureRow) *int64 { return &tc(r).Resets }),
 		i64("tcp_window_updates", "segments", "run total of flows' `window_updates`", func(r *captureRow) *int64 { return &tc(r).WindowUpdates }),
 		i64("tcp_reused_ports", "segments", "run total of flows' `reused_ports`", func(r *captureRow) *int64 { return &tc(r).ReusedPorts }),
-		talkerList("top_talkers", "run: the hosts with the most bytes (`--top`), most first: bytes and flows of the flows they took part in (approximate past 100,000 hosts: the flows table has the exact numbers)", func(r *captureRow) *[]analyze.Talker { return &r.Run.TopTalkers }),
+		talkerList("top_talkers", "run: the hosts with the most bytes (`--top`), most first: bytes and flows of the flows they took part in (approximate past 100,000 hosts: the flows table has the exact numbers)", func(r *captureRow) *[]run.Talker { return &r.Run.TopTalkers }),
 		ruleCounts("suppressed", "run: findings not kept past a rule's cap, by rule, most first (the findings table has the others)", func(r *captureRow) *[]ruleCount { return &r.Suppressed }),
 		sym("pcapx_version", "the pcapx that wrote the tables", func(r *captureRow) *string { return &r.Version }),
 	}
@@ -579,7 +579,7 @@ func nonNil(s []string) []string {
 type timelineRow struct {
 	StartNS int64 // the bucket's start
 	WidthNS int64
-	analyze.Bucket
+	run.Bucket
 }
 
 var timelineSpec = &spec[timelineRow]{

@@ -7,7 +7,7 @@
 // their records to a sink again and rebuilds the run's summary, which is
 // how `pcapx report DIR` rebuilds the HTML report.
 //
-// A Writer is an analyze.Sink. Each table is written by pqarrow.FileWriter
+// A Writer is an run.Sink. Each table is written by pqarrow.FileWriter
 // on a goroutine of its own, beside the analysis (table.go): records go
 // through Arrow builders into the row group being built, which is held as
 // compressed pages and written out when it has Options.MaxRows rows, so
@@ -54,8 +54,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/apache/arrow-go/v18/parquet/schema"
 
-	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/run"
 )
 
 // DefaultMaxRows is the default row group size.
@@ -75,7 +75,7 @@ type Options struct {
 	Version string
 }
 
-// Writer writes the tables of one run. It implements analyze.Sink; its
+// Writer writes the tables of one run. It implements run.Sink; its
 // methods must be called from one goroutine (analyze.Run does), except
 // Interrupt.
 type Writer struct {
@@ -103,8 +103,8 @@ type Writer struct {
 	done     bool        // Finish or Abort was called
 }
 
-var _ analyze.Sink = (*Writer)(nil)
-var _ analyze.ICMPSink = (*Writer)(nil)
+var _ run.Sink = (*Writer)(nil)
+var _ run.ICMPSink = (*Writer)(nil)
 
 // tableWriter is what the Writer does with every table, whatever its
 // record type (table.go).
@@ -209,13 +209,13 @@ func queue[R any](w *Writer, t *table[R], r *R) error {
 	return nil
 }
 
-// Flow, DNS, HTTP and TLS implement analyze.Sink.
+// Flow, DNS, HTTP and TLS implement run.Sink.
 func (w *Writer) Flow(r *flows.Record) error     { return queue(w, w.flows, r) }
 func (w *Writer) DNS(r *flows.DNSRecord) error   { return queue(w, w.dns, r) }
 func (w *Writer) HTTP(r *flows.HTTPRecord) error { return queue(w, w.http, r) }
 func (w *Writer) TLS(r *flows.TLSRecord) error   { return queue(w, w.tls, r) }
 
-// ICMP implements analyze.ICMPSink.
+// ICMP implements run.ICMPSink.
 func (w *Writer) ICMP(r *flows.ICMPRecord) error { return queue(w, w.icmp, r) }
 
 // AddFile adds a file to the run's set: Finish writes it into Dir() as
@@ -244,7 +244,7 @@ func (w *Writer) AddFile(name string, write func(io.Writer) error) error {
 // (replacing the files of an earlier run). On an error the temporary
 // files are removed and the directory is left as it was. r may be nil (no
 // findings, no capture rows, no timeline).
-func (w *Writer) Finish(r *analyze.Result) error {
+func (w *Writer) Finish(r *run.Result) error {
 	if w.done {
 		return errors.New("parquet output: Finish after Finish or Abort")
 	}
@@ -324,7 +324,7 @@ func (w *Writer) commit() error {
 
 // captureRows are the rows of the capture table: one per input file, each
 // with the run's totals.
-func captureRows(r *analyze.Result, version string) []*captureRow {
+func captureRows(r *run.Result, version string) []*captureRow {
 	sup := sortedRuleCounts(r.Suppressed)
 	out := make([]*captureRow, len(r.Capture.Files))
 	for i := range out {
@@ -334,7 +334,7 @@ func captureRows(r *analyze.Result, version string) []*captureRow {
 }
 
 // timelineRows are the rows of the timeline table: one per time bucket.
-func timelineRows(r *analyze.Result) []*timelineRow {
+func timelineRows(r *run.Result) []*timelineRow {
 	tl := &r.Timeline
 	out := make([]*timelineRow, len(tl.Buckets))
 	for i := range out {

@@ -26,10 +26,10 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/apache/arrow-go/v18/parquet/schema"
 
-	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/report"
 	"github.com/pcapx/pcapx/rules"
+	"github.com/pcapx/pcapx/run"
 )
 
 var tableNames = []string{"flows", "findings", "dns", "http", "tls", "icmp", "capture", "timeline"}
@@ -88,8 +88,8 @@ func parquetFiles(t *testing.T, dir string) []string {
 	return out
 }
 
-func sampleResult() *analyze.Result {
-	return &analyze.Result{Findings: []rules.Finding{
+func sampleResult() *run.Result {
+	return &run.Result{Findings: []rules.Finding{
 		{Rule: "tcp-retransmissions", Severity: rules.Error, Title: "t", Message: "m", FirstNS: 1_700_000_000_000_000_007, LastNS: 1_700_000_009_000_000_009, Count: 3,
 			Flow:     &flows.FlowRef{CommunityID: "1:abc=", Proto: "tcp", SrcAddr: "10.0.0.1", SrcPort: 40000, DstAddr: "10.0.0.2", DstPort: 443, Stream: 0},
 			Evidence: []rules.Evidence{{File: 0, Frame: 7}, {File: 1, Frame: 9}}, Filter: "tcp.stream eq 0"},
@@ -440,7 +440,7 @@ func TestBoundedMemory(t *testing.T) {
 	var size0 int64
 	for i := 0; i < total; i++ {
 		x := int64(uint32(i) * 2654435761) // incompressible-ish values, so the file grows
-		// A new record each time: the sink keeps it (analyze.Sink).
+		// A new record each time: the sink keeps it (run.Sink).
 		rec := &flows.Record{Proto: "tcp", SrcAddr: "10.1.2.3", DstAddr: "192.0.2.80", State: "SF", History: "ShADadFf", End: "closed", CaptureSide: "client"}
 		rec.CommunityID = fmt.Sprintf("1:%026x=", x)
 		rec.FirstNS, rec.LastNS, rec.OrigBytes, rec.RespBytes = int64(i)*1e6+x, int64(i)*1e6+x+5e5, x, x>>3
