@@ -56,6 +56,9 @@ type Config struct {
 	// with Since <= timestamp < Until are analysed. The reader skips the
 	// others before they are decoded (Capture.OutsideWindow counts them).
 	Since, Until time.Time
+	// Follow, when set, makes the run one step of following a growing
+	// set of files (pcapx watch; follow.go).
+	Follow *Follow
 }
 
 // window is the source's window (ns) for Since and Until.
@@ -128,6 +131,10 @@ func Run(cfg Config, sink run.Sink) (*run.Result, error) {
 	// Every record goes to the summariser as well as to the caller's sink.
 	sum := run.NewSummariser(run.Options{TopTalkers: cfg.TopTalkers})
 	m := newMerger(engine, run.Tee(sum, sink), n)
+	if cfg.Follow != nil {
+		m.follow = newFollower(cfg.Follow)
+		m.nextStream = cfg.Follow.FirstStream
+	}
 	// --max-flows bounds the run, not each worker: every worker's table
 	// gets its share.
 	wcfg := cfg
@@ -155,6 +162,7 @@ func Run(cfg Config, sink run.Sink) (*run.Result, error) {
 	if m.err != nil {
 		return nil, fmt.Errorf("write output: %w", m.err)
 	}
+
 	if cfg.Progress != nil {
 		cfg.Progress(rd.Progress())
 	}
@@ -169,6 +177,13 @@ func Run(cfg Config, sink run.Sink) (*run.Result, error) {
 	sum.Summarise(r)
 	fillCapture(r, rd)
 	r.Capture.Window = cfg.windowText()
+	if m.follow != nil {
+		for _, w := range ws {
+			w.follow.account(w, -1, 0)
+		}
+		collectPeriods(r, m.follow.reader, ws, m.follow, r.Capture.Files)
+		r.NextStream = m.nextStream
+	}
 	if live && stopped(cfg.Stop) {
 		r.Capture.Warnings = append(r.Capture.Warnings, fmt.Sprintf("standard input: stopped after %d packets (interrupted): the analysis covers what was read until then", r.Capture.Packets))
 	}
@@ -205,13 +220,25 @@ type reader struct {
 	started bool
 
 	clock              flows.Clock
+	now                int64 // the clock at the last packet
 	lastExpire         int64
 	appClock, appFlush int64
 	timeline           run.Timeline // packets no flow takes (non-IP, malformed)
+
+	follow *readerFollow // following a capture (follow.go)
+	names  []string      // the input files' names, by index
 }
 
 func newReader(cfg *Config, rd source.Reader, workers int) *reader {
-	return &reader{cfg: cfg, rd: rd, dec: flows.NewDecoder(), shard: flows.NewSharder(workers, cfg.Flows.KeyByVLAN)}
+	x := &reader{cfg: cfg, rd: rd, dec: flows.NewDecoder(), shard: flows.NewSharder(workers, cfg.Flows.KeyByVLAN)}
+	if cfg.Follow != nil {
+		for _, fi := range rd.Files() {
+			x.names = append(x.names, fi.Name)
+		}
+		x.follow = newReaderFollow(cfg.Follow, x.names)
+		x.lastExpire, x.appFlush = -1, -1
+	}
+	return x
 }
 
 // fill reads up to roundPackets packets into rounds. It returns false at
@@ -222,7 +249,10 @@ func (x *reader) fill(rounds []*round) (more bool, err error) {
 		if err == io.EOF {
 			for _, r := range rounds {
 				r.start, r.started = x.start, x.started
-				r.items = append(r.items, item{kind: itemEnd})
+				r.items = append(r.items, item{kind: itemEnd, clock: x.now})
+				if x.follow != nil {
+					r.cut = x.follow.cut
+				}
 			}
 			return false, nil
 		}
@@ -239,30 +269,34 @@ func (x *reader) fill(rounds []*round) (more bool, err error) {
 		}
 		p := &x.p
 		p.Index, p.Timestamp, p.File, p.Frame, p.WireLen = x.n, pkt.Timestamp, pkt.File, pkt.Frame, pkt.OrigLen
+		owner, pstart := int32(-1), int64(0)
+		if x.follow != nil {
+			owner, pstart = x.follow.owner(pkt.File, pkt.Timestamp, x.n)
+			x.follow.decoded(x.dec, owner)
+			if owner >= 0 {
+				x.follow.at(owner, pstart).AddPacket(x.names[pkt.File], pkt.Timestamp, pkt.OrigLen)
+			}
+		}
 		kind := x.dec.Decode(pkt.LinkType, pkt.Data, p)
 		switch kind {
 		case flows.KindTCP, flows.KindUDP, flows.KindICMP, flows.KindIP:
 		default:
-			x.timeline.Add(p.Timestamp, p.WireLen, 0)
+			switch {
+			case x.follow == nil:
+				x.timeline.Add(p.Timestamp, p.WireLen, 0)
+			case owner >= 0:
+				x.follow.list[owner].Timeline.Add(p.Timestamp, p.WireLen, 0)
+			}
 			continue
 		}
 		// The clocks and the moments to check for idle flows are the
 		// run's, decided here for every worker alike.
 		now := x.clock.Advance(p.Timestamp)
-		expire := now-x.lastExpire >= int64(1e9)
-		if expire {
-			x.lastExpire = now
-		}
-		flushIdle := false
-		if kind == flows.KindTCP || kind == flows.KindUDP {
-			x.appClock = max(x.appClock, p.Timestamp)
-			if x.appClock-x.appFlush >= int64(10e9) {
-				flushIdle, x.appFlush = true, x.appClock
-			}
-		}
+		x.now = now
+		expire, flushIdle := x.due(kind, now, p.Timestamp)
 		w := x.shard.Of(p)
 		r := rounds[w]
-		r.items = append(r.items, item{kind: itemPacket, pktKind: kind, clock: now, appClock: x.appClock, expire: expire, flushIdle: flushIdle})
+		r.items = append(r.items, item{kind: itemPacket, pktKind: kind, clock: now, appClock: x.appClock, expire: expire, flushIdle: flushIdle, owner: owner, pstart: pstart})
 		it := &r.items[len(r.items)-1]
 		it.pkt = *p
 		keepBytes(&it.pkt, &r.arena)
@@ -282,8 +316,42 @@ func (x *reader) fill(rounds []*round) (more bool, err error) {
 	}
 	for _, r := range rounds {
 		r.start, r.started = x.start, x.started
+		if x.follow != nil {
+			r.cut = x.follow.cut
+		}
 	}
 	return true, nil
+}
+
+// due says whether the table's check for idle flows and the parsers'
+// idle flush are due at a packet of this kind, at clock now and time ts:
+// a second after the last check, and ten seconds after the last flush.
+// Following a capture, at every whole second (and tenth second) of
+// capture time instead, so that re-reading a file checks at the same
+// packets as the first reading did (follow.go).
+func (x *reader) due(kind flows.Kind, now, ts int64) (expire, flushIdle bool) {
+	const second, flushEvery = int64(1e9), int64(10e9)
+	aligned := x.follow != nil
+	if aligned {
+		expire = now/second != x.lastExpire/second
+	} else {
+		expire = now-x.lastExpire >= second
+	}
+	if expire {
+		x.lastExpire = now
+	}
+	if kind == flows.KindTCP || kind == flows.KindUDP {
+		x.appClock = max(x.appClock, ts)
+		if aligned {
+			flushIdle = x.appClock/flushEvery != x.appFlush/flushEvery
+		} else {
+			flushIdle = x.appClock-x.appFlush >= flushEvery
+		}
+		if flushIdle {
+			x.appFlush = x.appClock
+		}
+	}
+	return expire, flushIdle
 }
 
 // keepBytes moves the packet's payload and segment into the round's arena:
@@ -327,9 +395,7 @@ func readInline(cfg *Config, rd source.Reader, w *worker, m *merger, r *run.Resu
 			break
 		}
 	}
-	x.dec.Flush() // the datagrams still waiting for fragments are counted
-	r.Decode = x.dec.Stats
-	r.Timeline.Merge(&x.timeline)
+	x.finish(r, m)
 	return nil
 }
 
@@ -421,10 +487,20 @@ func readSharded(cfg *Config, rd source.Reader, ws []*worker, m *merger, r *run.
 	if err := crash.Load(); err != nil {
 		return *err
 	}
-	x.dec.Flush() // the datagrams still waiting for fragments are counted
+	x.finish(r, m)
+	return readErr
+}
+
+// finish ends the decoding: the datagrams still waiting for fragments
+// are counted.
+func (x *reader) finish(r *run.Result, m *merger) {
+	x.dec.Flush()
+	if x.follow != nil {
+		x.follow.flushDecode(x.dec)
+		m.follow.reader = x.follow
+	}
 	r.Decode = x.dec.Stats
 	r.Timeline.Merge(&x.timeline)
-	return readErr
 }
 
 // guard runs f and turns a panic in it into an error: a bug in a parser

@@ -17,11 +17,9 @@ import (
 // a worker other than its own saw.
 type merger struct {
 	engine *rules.Engine
-	sink   interface {
-		run.Sink
-		run.ICMPSink
-	}
-	err error // the sinks' first error
+	sink   recordSink
+	follow *follower // following a capture (follow.go); nil otherwise
+	err    error     // the sinks' first error
 	// failed is set with err, for the reader to stop early.
 	failed atomic.Bool
 
@@ -32,30 +30,24 @@ type merger struct {
 	created    int64
 	answers    dnsAnswers
 
-	dnsEvent, httpEvent, tlsEvent, icmpEvent, flowEvent rules.Event
-	all                                                 []output
-	creates                                             []created
+	all     []output
+	creates []created
 }
 
 func newMerger(engine *rules.Engine, sink run.Sink, workers int) *merger {
 	return &merger{
-		engine: engine,
-		sink: run.Tee(sink).(interface {
-			run.Sink
-			run.ICMPSink
-		}),
-		streams:   make([][]int64, workers),
-		answers:   dnsAnswers{m: map[string]*answerList{}},
-		dnsEvent:  rules.Event{Kind: rules.EventDNS},
-		httpEvent: rules.Event{Kind: rules.EventHTTP},
-		tlsEvent:  rules.Event{Kind: rules.EventTLS},
-		icmpEvent: rules.Event{Kind: rules.EventICMP},
-		flowEvent: rules.Event{Kind: rules.EventFlow},
+		engine:  engine,
+		sink:    run.Tee(sink).(recordSink),
+		streams: make([][]int64, workers),
+		answers: dnsAnswers{m: map[string]*answerList{}},
 	}
 }
 
 // merge consumes one round of every worker (rounds[w] is worker w's).
 func (m *merger) merge(rounds []*round) {
+	if m.follow != nil && m.follow.cut == 0 {
+		m.follow.cut = rounds[0].cut
+	}
 	// The connections the round created, in capture order, get the run's
 	// stream numbers.
 	m.creates = m.creates[:0]
@@ -96,7 +88,7 @@ func (m *merger) merge(rounds []*round) {
 			// Flows created before this end was made: at its packet
 			// index only if it ended later in the packet's work.
 			for next < len(m.creates) && (m.creates[next].at < o.ord.at || m.creates[next].at == o.ord.at && o.ord.phase > phaseTable) {
-				m.flowCreated()
+				m.flowCreated(&m.creates[next])
 				next++
 			}
 			m.active--
@@ -104,15 +96,18 @@ func (m *merger) merge(rounds []*round) {
 		m.consume(o)
 	}
 	for ; next < len(m.creates); next++ {
-		m.flowCreated()
+		m.flowCreated(&m.creates[next])
 	}
 	clear(m.all)
 }
 
-func (m *merger) flowCreated() {
+func (m *merger) flowCreated(c *created) {
 	m.created++
 	m.active++
 	m.peak = max(m.peak, m.active)
+	if m.follow != nil {
+		m.follow.created(c.at, c.ts, m.active)
+	}
 }
 
 // renumber gives a worker's record the run's stream numbers.
@@ -138,9 +133,11 @@ func (m *merger) renumber(w int, o *output) {
 	}
 }
 
-// consume hands one record to the rules and the sinks.
+// consume hands one record to the rules and the sinks (following a
+// capture: to its period's sink, or nowhere; follow.go).
 func (m *merger) consume(o *output) {
-	var err error
+	// What needs every worker's records first: a connection's DNS lookup
+	// time, from the answers seen so far.
 	switch {
 	case o.flow != nil:
 		rec := o.flow
@@ -149,11 +146,6 @@ func (m *merger) consume(o *output) {
 				rec.DNSMS = ms
 			}
 		}
-		m.flowEvent.Flow = rec
-		m.engine.Event(&m.flowEvent)
-		if m.err == nil {
-			err = m.sink.Flow(rec)
-		}
 	case o.dns != nil:
 		d := o.dns
 		if !d.Unanswered && d.LatencyMS > 0 {
@@ -161,34 +153,45 @@ func (m *merger) consume(o *output) {
 				m.answers.add(a, d.ResponseNS, d.LatencyMS)
 			}
 		}
-		m.dnsEvent.DNS = d
-		m.engine.Event(&m.dnsEvent)
-		if m.err == nil {
-			err = m.sink.DNS(d)
-		}
-	case o.http != nil:
-		m.httpEvent.HTTP = o.http
-		m.engine.Event(&m.httpEvent)
-		if m.err == nil {
-			err = m.sink.HTTP(o.http)
-		}
-	case o.tls != nil:
-		m.tlsEvent.TLS = o.tls
-		m.engine.Event(&m.tlsEvent)
-		if m.err == nil {
-			err = m.sink.TLS(o.tls)
-		}
-	case o.icmp != nil:
-		m.icmpEvent.ICMP = o.icmp
-		m.engine.Event(&m.icmpEvent)
-		if m.err == nil {
-			err = m.sink.ICMP(o.icmp)
-		}
 	}
-	if err != nil && m.err == nil {
+	to := m.sink
+	if m.follow != nil {
+		if to = m.follow.route(o); to == nil {
+			return
+		}
+	} else {
+		deliver(m.engine, o)
+	}
+	if m.err != nil {
+		return
+	}
+	if err := deliver(to, o); err != nil {
 		m.err = err
 		m.failed.Store(true)
 	}
+}
+
+// recordSink is a sink of every kind of record.
+type recordSink interface {
+	run.Sink
+	run.ICMPSink
+}
+
+// deliver hands the record to s.
+func deliver(s recordSink, o *output) error {
+	switch {
+	case o.flow != nil:
+		return s.Flow(o.flow)
+	case o.dns != nil:
+		return s.DNS(o.dns)
+	case o.http != nil:
+		return s.HTTP(o.http)
+	case o.tls != nil:
+		return s.TLS(o.tls)
+	case o.icmp != nil:
+		return s.ICMP(o.icmp)
+	}
+	return nil
 }
 
 // dnsAnswers remembers, per answered address, the last few DNS answers

@@ -40,6 +40,7 @@ type order struct {
 	at      int64
 	phase   uint8
 	a, b, c int64
+	ts      int64 // the capture clock at the event (not part of the order)
 }
 
 func (x *order) less(y *order) bool {
@@ -73,6 +74,7 @@ type output struct {
 // tcp.stream number in that table (-1 for other protocols).
 type created struct {
 	at     int64
+	ts     int64 // capture time
 	stream int64
 	worker int // set by the merger
 }
@@ -89,6 +91,11 @@ type item struct {
 	appClock  int64 // the streams tracker's clock at the packet
 	expire    bool  // check the table for idle flows before the packet
 	flushIdle bool  // the tracker's idle flush is due at the packet
+	// Following a capture (follow.go): the packet's period, as the
+	// reader numbers them, and its start; owner is -1 when the packet is
+	// not counted.
+	owner  int32
+	pstart int64
 }
 
 type itemKind uint8
@@ -104,6 +111,7 @@ const (
 type round struct {
 	start   int64 // the capture's first packet time (the timeline's start), if started
 	started bool
+	cut     int64 // following: index of the first packet counted, once read
 	items   []item
 	arena   arena
 	out     []output
@@ -116,6 +124,7 @@ type worker struct {
 	app      *streams.Tracker
 	timeline run.Timeline
 	onPacket func(p *flows.Packet, f *flows.Flow, dir flows.Dir, a flows.Analysis)
+	follow   *workerFollow // following a capture (follow.go)
 
 	cur     *round
 	ord     order
@@ -124,6 +133,9 @@ type worker struct {
 
 func newWorker(cfg *Config) *worker {
 	w := &worker{onPacket: cfg.OnPacket}
+	if cfg.Follow != nil {
+		w.follow = &workerFollow{owner: -1}
+	}
 	scfg := cfg.Streams
 	scfg.ExternalClock = true
 	w.app = streams.New(scfg, streams.Sinks{
@@ -141,7 +153,7 @@ func newWorker(cfg *Config) *worker {
 	tcfg.ExternalClock = true
 	tcfg.OnEnd = w.flowEnded
 	tcfg.OnCreate = func(f *flows.Flow) {
-		w.cur.creates = append(w.cur.creates, created{at: w.ord.at, stream: f.Stream})
+		w.cur.creates = append(w.cur.creates, created{at: w.ord.at, ts: w.ord.ts, stream: f.Stream})
 	}
 	w.table = flows.NewTable(tcfg)
 	return w
@@ -183,11 +195,11 @@ func (w *worker) process(r *round) {
 		it := &r.items[i]
 		switch it.kind {
 		case itemEnd:
-			w.ord = order{at: endOfInput, phase: phaseFlush}
+			w.ord = order{at: endOfInput, phase: phaseFlush, ts: it.clock}
 			w.inFlush = true
 			w.table.Flush()
 			w.inFlush = false
-			w.ord = order{at: endOfInput, phase: phaseFinish}
+			w.ord = order{at: endOfInput, phase: phaseFinish, ts: it.clock}
 			w.app.Finish()
 			continue
 		case itemPathMTU:
@@ -196,14 +208,14 @@ func (w *worker) process(r *round) {
 		case itemTick:
 			if it.expire {
 				w.table.SetClock(it.clock)
-				w.ord = order{at: it.pkt.Index, phase: phaseExpire}
+				w.ord = order{at: it.pkt.Index, phase: phaseExpire, ts: it.clock}
 				w.inFlush = true
 				w.table.Expire()
 				w.inFlush = false
 			}
 			if it.flushIdle {
 				w.app.SetClock(it.appClock)
-				w.ord = order{at: it.pkt.Index, phase: phaseFlushIdle}
+				w.ord = order{at: it.pkt.Index, phase: phaseFlushIdle, ts: it.clock}
 				w.app.FlushIdle()
 			}
 			continue
@@ -211,26 +223,34 @@ func (w *worker) process(r *round) {
 		p := &it.pkt
 		w.table.SetClock(it.clock)
 		if it.expire {
-			w.ord = order{at: p.Index, phase: phaseExpire}
+			w.ord = order{at: p.Index, phase: phaseExpire, ts: it.clock}
 			w.inFlush = true
 			w.table.Expire()
 			w.inFlush = false
 		}
-		w.ord = order{at: p.Index, phase: phaseTable}
+		w.ord = order{at: p.Index, phase: phaseTable, ts: it.clock}
+		if w.follow != nil {
+			w.follow.account(w, it.owner, it.pstart)
+		}
 		f, dir, a := w.table.Process(p)
-		w.timeline.Add(p.Timestamp, p.WireLen, a)
+		switch {
+		case w.follow == nil:
+			w.timeline.Add(p.Timestamp, p.WireLen, a)
+		case it.owner >= 0:
+			w.follow.list[it.owner].Timeline.Add(p.Timestamp, p.WireLen, a)
+		}
 		switch it.pktKind {
 		case flows.KindTCP, flows.KindUDP:
 			w.app.SetClock(it.appClock)
 			if it.flushIdle {
-				w.ord = order{at: p.Index, phase: phaseFlushIdle}
+				w.ord = order{at: p.Index, phase: phaseFlushIdle, ts: it.clock}
 				w.app.FlushIdle()
 			}
-			w.ord = order{at: p.Index, phase: phaseApp}
+			w.ord = order{at: p.Index, phase: phaseApp, ts: it.clock}
 			w.app.Packet(p, f, dir)
 		case flows.KindICMP:
 			if p.IsICMPRecord() {
-				w.ord = order{at: p.Index, phase: phaseApp}
+				w.ord = order{at: p.Index, phase: phaseApp, ts: it.clock}
 				w.cur.out = append(w.cur.out, output{ord: w.ord, icmp: flows.NewICMPRecord(p, f)})
 			}
 		}

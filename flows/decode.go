@@ -162,6 +162,28 @@ type DecodeStats struct {
 	Truncated      int64 // frames cut short by the snapshot length
 }
 
+// Add adds o's counts to s.
+func (s *DecodeStats) Add(o *DecodeStats) { s.add(o, 1) }
+
+// Sub subtracts o's counts from s (what a decoder counted since o was
+// copied from it).
+func (s *DecodeStats) Sub(o *DecodeStats) { s.add(o, -1) }
+
+func (s *DecodeStats) add(o *DecodeStats, k int64) {
+	s.NotIP += k * o.NotIP
+	s.Malformed += k * o.Malformed
+	s.Fragments += k * o.Fragments
+	s.Reassembled += k * o.Reassembled
+	s.FragDropped += k * o.FragDropped
+	s.FragOverlap += k * o.FragOverlap
+	s.FragOverLimit += k * o.FragOverLimit
+	s.FragTimedOut += k * o.FragTimedOut
+	s.FragInvalid += k * o.FragInvalid
+	s.FragUnfinished += k * o.FragUnfinished
+	s.Tunneled += k * o.Tunneled
+	s.Truncated += k * o.Truncated
+}
+
 type feedback struct{ truncated bool }
 
 func (f *feedback) SetTruncated() { f.truncated = true }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/pcapx/pcapx/flows"
 	"io"
 	"os"
 	"slices"
@@ -190,6 +191,7 @@ type Engine struct {
 	// them); nil when none of them is enabled.
 	scans *scanBook
 	all   []*active
+	ev    Event // the sink methods' event, reused
 	// Omitted: the findings each rule's cap left out (filled by Finish),
 	// in registry order; Suppressed has their numbers by rule.
 	Omitted    []Omitted
@@ -339,6 +341,40 @@ func (e *Engine) Event(ev *Event) {
 	for _, a := range e.byKind[ev.Kind] {
 		a.checker.Event(ev, a.report)
 	}
+}
+
+// Flow, DNS, HTTP, TLS and ICMP hand a record to the rules as an event:
+// they make the Engine a sink of a run's records (run.Sink), for a driver
+// that hands them to the rules with the other sinks, or from storage
+// (pcapx watch). They never fail.
+func (e *Engine) Flow(r *flows.Record) error {
+	e.ev = Event{Kind: EventFlow, Flow: r}
+	e.Event(&e.ev)
+	return nil
+}
+
+func (e *Engine) DNS(r *flows.DNSRecord) error {
+	e.ev = Event{Kind: EventDNS, DNS: r}
+	e.Event(&e.ev)
+	return nil
+}
+
+func (e *Engine) HTTP(r *flows.HTTPRecord) error {
+	e.ev = Event{Kind: EventHTTP, HTTP: r}
+	e.Event(&e.ev)
+	return nil
+}
+
+func (e *Engine) TLS(r *flows.TLSRecord) error {
+	e.ev = Event{Kind: EventTLS, TLS: r}
+	e.Event(&e.ev)
+	return nil
+}
+
+func (e *Engine) ICMP(r *flows.ICMPRecord) error {
+	e.ev = Event{Kind: EventICMP, ICMP: r}
+	e.Event(&e.ev)
+	return nil
 }
 
 // Wants says whether any enabled rule consumes events of kind k (so the

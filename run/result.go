@@ -61,6 +61,15 @@ type Result struct {
 	Table    flows.TableStats `json:"-"`
 	Decode   flows.DecodeStats
 
+	// Following a capture (analyze.Follow): what the step counted by
+	// period, oldest first; the earliest first packet of a flow still
+	// open at the end of the input (0: none), where the next step must
+	// start re-reading to rebuild it; and the tcp.stream number the next
+	// step starts at.
+	Periods    []*Period `json:"-"`
+	OpenFromNS int64     `json:"-"`
+	NextStream int64     `json:"-"`
+
 	// RuleWarnings are the rules' own non-fatal problems (a custom rule
 	// that failed on some records), kept apart from the capture's damage
 	// warnings: --strict does not count them.

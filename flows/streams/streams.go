@@ -107,6 +107,21 @@ func (s *Stats) Add(o *Stats) {
 	s.ClientHellos += o.ClientHellos
 }
 
+// Sub subtracts o's counts from s (what a tracker counted since o was
+// copied from it).
+func (s *Stats) Sub(o *Stats) {
+	n := *o
+	n.Reassembled, n.Segments, n.Gaps, n.GapBytes = -n.Reassembled, -n.Segments, -n.Gaps, -n.GapBytes
+	n.DNSMessages, n.DNSMalformed, n.DNSOverflow, n.ClientHellos = -n.DNSMessages, -n.DNSMalformed, -n.DNSOverflow, -n.ClientHellos
+	for i := range n.DNSResponses {
+		n.DNSResponses[i] = -n.DNSResponses[i]
+	}
+	for i := range n.HTTPStatus {
+		n.HTTPStatus[i] = -n.HTTPStatus[i]
+	}
+	s.Add(&n)
+}
+
 // Tracker is the application layer of one run. Not safe for concurrent
 // use.
 type Tracker struct {
