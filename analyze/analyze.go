@@ -544,7 +544,7 @@ func fillCapture(r *run.Result, rd source.Reader) {
 	c := &r.Capture
 	seenLT := map[uint16]bool{}
 	for _, fi := range rd.Files() {
-		f := run.File{Name: fi.Name, Format: fi.Format, Compression: fi.Compression, Packets: fi.Packets, Comments: fi.Comments, Skipped: fi.Skipped}
+		f := run.File{Name: fi.Name, Format: fi.Format, Compression: fi.Compression, Packets: fi.Packets, Comments: fi.Comments, Skipped: fi.Skipped, FirstNS: fi.First, LastNS: fi.Last}
 		for _, lt := range fi.LinkTypes {
 			f.LinkTypes = append(f.LinkTypes, flows.LinkTypeName(lt))
 			if !seenLT[lt] {

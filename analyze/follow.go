@@ -78,7 +78,9 @@ func (f *follower) period(ts int64) int64 {
 // the input) belongs to this step.
 func (f *follower) kept(at int64) bool {
 	if at == endOfInput {
-		return f.cut != 0 && f.cfg.Drain
+		// Draining, the flows the input leaves open end, even in a step
+		// with no new file (they are the flows the step before left).
+		return f.cfg.Drain
 	}
 	return f.cut != 0 && at >= f.cut
 }

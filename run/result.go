@@ -120,6 +120,9 @@ type File struct {
 	LinkTypes   []string `json:"link_types"`
 	Comments    []string `json:"comments,omitempty"`
 	Skipped     bool     `json:"skipped,omitempty"`
+	// FirstNS and LastNS are its earliest and latest packet times.
+	FirstNS int64 `json:"-"`
+	LastNS  int64 `json:"-"`
 }
 
 // TCPSummary is the capture-wide TCP analysis.

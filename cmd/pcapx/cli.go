@@ -92,7 +92,7 @@ flow and analyses TCP the way Wireshark does.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newAnalyze(stdin, stdout, stderr), newReport(stdout), newRules(stdout), newVersion(stdout),
-		newCheck(stdout, stderr), newDiff(stdin, stdout, stderr))
+		newCheck(stdout, stderr), newDiff(stdin, stdout, stderr), newWatch(stdout, stderr))
 	return root
 }
 

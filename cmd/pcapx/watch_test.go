@@ -1,0 +1,206 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pcapx/pcapx/analyze"
+	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/internal/capgen"
+	"github.com/pcapx/pcapx/report/parquet"
+	"github.com/pcapx/pcapx/watch"
+)
+
+// ringWriter writes frames as a capture ring does: a new file every
+// `every` of capture time, the current one growing while watch runs.
+type ringWriter struct {
+	t     *testing.T
+	dir   string
+	every time.Duration
+	f     *os.File
+	w     *capgen.PcapWriter
+	end   time.Time
+	files []string
+}
+
+func (r *ringWriter) write(fr capgen.Frame) {
+	if r.w == nil || !fr.Time.Before(r.end) {
+		r.rotate(fr.Time)
+	}
+	if err := r.w.WriteFrame(fr); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *ringWriter) rotate(at time.Time) {
+	r.close()
+	name := filepath.Join(r.dir, fmt.Sprintf("cap_%s.pcap", at.UTC().Format("150405")))
+	f, err := os.Create(name)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	w, err := capgen.NewPcapWriter(f, capgen.PcapOptions{LinkType: capgen.LinkTypeEthernet, Nanosecond: true})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.f, r.w, r.end = f, w, at.Truncate(r.every).Add(r.every)
+	r.files = append(r.files, name)
+}
+
+// flush makes what was written visible to a reader (the file stays open).
+func (r *ringWriter) flush() {
+	if r.w != nil {
+		if err := r.w.Flush(); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+}
+
+func (r *ringWriter) close() {
+	if r.w != nil {
+		r.flush()
+		r.f.Close()
+		r.w = nil
+	}
+}
+
+// TestWatchRing follows a ring as it is written: watch --once after every
+// few hundred packets (the newest file still growing), once with its state
+// put back as a step killed before saving it would leave it, then
+// --drain. The partitions' tables must count every packet once, hold every
+// flow once (as many as one analysis of the whole ring finds, a flow
+// across files being one flow), and be one per period of --every.
+func TestWatchRing(t *testing.T) {
+	frames, err := capgen.Traffic{Start: time.Date(2026, 11, 21, 23, 59, 33, 0, time.Local), Duration: 50 * time.Second, Seed: 3}.Frames()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, out := t.TempDir(), t.TempDir()
+	ring := &ringWriter{t: t, dir: dir, every: 6 * time.Second}
+	watchOnce := func(extra ...string) string {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"watch", "--every", "10s", "--settle", "1h", "--partition", "host=web1", dir, "-o", out}, extra...)
+		if code := run(args, nil, &stdout, &stderr); code != 0 {
+			t.Fatalf("pcapx %s: exit %d: %s", strings.Join(args, " "), code, stderr.String())
+		}
+		return stdout.String() + stderr.String()
+	}
+
+	steps, restored := 0, false
+	for i, fr := range frames {
+		ring.write(fr)
+		if i%250 != 249 {
+			continue
+		}
+		ring.flush()
+		steps++
+		if steps == 5 && os.Getenv("NORESTORE") == "" {
+			// A step killed after writing partitions and before saving
+			// its state: the next step does its work again.
+			saved := t.TempDir()
+			copyDir(t, filepath.Join(out, ".pcapx-watch"), saved)
+			watchOnce("--once")
+			os.RemoveAll(filepath.Join(out, ".pcapx-watch"))
+			copyDir(t, saved, filepath.Join(out, ".pcapx-watch"))
+			restored = true
+			continue
+		}
+		watchOnce("--once")
+	}
+	ring.close()
+	if !restored && os.Getenv("NORESTORE") == "" || len(ring.files) < 8 {
+		t.Fatalf("%d steps over %d files: want a restored step and at least 8 files", steps, len(ring.files))
+	}
+	watchOnce("--drain")
+
+	// One analysis of the whole ring, for the flows.
+	whole, err := analyze.Run(analyze.Config{Inputs: []string{dir}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	periods := watch.Periods{Every: 10 * time.Second, Loc: time.Local}
+	wantParts := map[string]bool{}
+	for _, fr := range frames {
+		s, _ := periods.Of(fr.Time.UnixNano())
+		wantParts[periods.Partition(s)+"/host=web1"] = true
+	}
+	parts, _ := filepath.Glob(filepath.Join(out, "date=*", "*", "host=web1"))
+	if len(parts) != len(wantParts) {
+		t.Errorf("%d partitions, want %d (one per period with packets)", len(parts), len(wantParts))
+	}
+	var packets int64
+	seen := map[string]string{}
+	var flowsSeen int64
+	for _, p := range parts {
+		rel, _ := filepath.Rel(out, p)
+		if !wantParts[filepath.ToSlash(rel)] {
+			t.Errorf("partition %s: no packets of the ring fall in it", rel)
+		}
+		if _, err := os.Stat(filepath.Join(p, "report.html")); err != nil {
+			t.Errorf("partition %s: %v", rel, err)
+		}
+		keys := &flowKeys{}
+		res, err := parquet.Replay(p, keys)
+		if err != nil {
+			t.Fatalf("%s: %v", rel, err)
+		}
+		packets += res.Capture.Packets
+		start, end := periods.Of(res.Capture.FirstNS)
+		if res.Capture.LastNS >= end || periods.Partition(start)+"/host=web1" != filepath.ToSlash(rel) {
+			t.Errorf("partition %s: packets from %s to %s", rel, res.Capture.First, res.Capture.Last)
+		}
+		for _, k := range keys.keys {
+			if prev, dup := seen[k]; dup {
+				t.Errorf("flow %s in %s and in %s", k, prev, rel)
+			}
+			seen[k] = rel
+			flowsSeen++
+		}
+	}
+	if packets != int64(len(frames)) {
+		t.Errorf("the partitions' capture tables count %d packets, the ring has %d", packets, len(frames))
+	}
+	if flowsSeen != whole.Capture.Flows {
+		t.Errorf("the partitions hold %d flows, one analysis of the ring %d", flowsSeen, whole.Capture.Flows)
+	}
+}
+
+// flowKeys collects the flows' identities from a partition's table.
+type flowKeys struct{ keys []string }
+
+func (k *flowKeys) Flow(r *flows.Record) error {
+	k.keys = append(k.keys, fmt.Sprintf("%s %d", r.CommunityID, r.FirstNS))
+	return nil
+}
+func (k *flowKeys) DNS(*flows.DNSRecord) error   { return nil }
+func (k *flowKeys) HTTP(*flows.HTTPRecord) error { return nil }
+func (k *flowKeys) TLS(*flows.TLSRecord) error   { return nil }
+
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	err := filepath.Walk(from, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		dst := filepath.Join(to, rel)
+		if fi.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
