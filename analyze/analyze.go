@@ -183,6 +183,10 @@ func Run(cfg Config, sink run.Sink) (*run.Result, error) {
 		}
 		collectPeriods(r, m.follow.reader, ws, m.follow, r.Capture.Files)
 		r.NextStream = m.nextStream
+		r.FileLastNS = map[string]int64{}
+		for _, fi := range rd.Files() {
+			r.FileLastNS[fi.Name] = fi.Last
+		}
 	}
 	if live && stopped(cfg.Stop) {
 		r.Capture.Warnings = append(r.Capture.Warnings, fmt.Sprintf("standard input: stopped after %d packets (interrupted): the analysis covers what was read until then", r.Capture.Packets))
@@ -544,7 +548,7 @@ func fillCapture(r *run.Result, rd source.Reader) {
 	c := &r.Capture
 	seenLT := map[uint16]bool{}
 	for _, fi := range rd.Files() {
-		f := run.File{Name: fi.Name, Format: fi.Format, Compression: fi.Compression, Packets: fi.Packets, Comments: fi.Comments, Skipped: fi.Skipped, FirstNS: fi.First, LastNS: fi.Last}
+		f := run.File{Name: fi.Name, Format: fi.Format, Compression: fi.Compression, Packets: fi.Packets, Comments: fi.Comments, Skipped: fi.Skipped}
 		for _, lt := range fi.LinkTypes {
 			f.LinkTypes = append(f.LinkTypes, flows.LinkTypeName(lt))
 			if !seenLT[lt] {

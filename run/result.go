@@ -66,9 +66,11 @@ type Result struct {
 	// open at the end of the input (0: none), where the next step must
 	// start re-reading to rebuild it; and the tcp.stream number the next
 	// step starts at.
-	Periods    []*Period `json:"-"`
-	OpenFromNS int64     `json:"-"`
-	NextStream int64     `json:"-"`
+	// FileLastNS has the latest packet time of each input file.
+	Periods    []*Period        `json:"-"`
+	OpenFromNS int64            `json:"-"`
+	NextStream int64            `json:"-"`
+	FileLastNS map[string]int64 `json:"-"`
 
 	// RuleWarnings are the rules' own non-fatal problems (a custom rule
 	// that failed on some records), kept apart from the capture's damage
@@ -120,9 +122,6 @@ type File struct {
 	LinkTypes   []string `json:"link_types"`
 	Comments    []string `json:"comments,omitempty"`
 	Skipped     bool     `json:"skipped,omitempty"`
-	// FirstNS and LastNS are its earliest and latest packet times.
-	FirstNS int64 `json:"-"`
-	LastNS  int64 `json:"-"`
 }
 
 // TCPSummary is the capture-wide TCP analysis.

@@ -311,12 +311,18 @@ func (w *stepper) run() error {
 
 	// The capture time up to which everything is read: the first packet
 	// of the oldest file still being written, or the last packet read.
+	// (Only the newest file can be incomplete, so every packet before its
+	// first is in a file read.)
 	wm := st.Watermark
 	for _, f := range fresh {
 		wm = max(wm, f.LastNS+1)
 	}
-	for _, f := range waiting {
-		wm = min(wm, f.FirstNS)
+	if len(waiting) > 0 {
+		first := waiting[0].FirstNS
+		for _, f := range waiting {
+			first = min(first, f.FirstNS)
+		}
+		wm = max(wm, first)
 	}
 	if cfg.Drain {
 		wm = math.MaxInt64
@@ -497,11 +503,7 @@ func (w *stepper) analyse(fresh, reread []fileState) error {
 	// Remember what was read: the files (with their last packet time,
 	// for the next step's re-reading) and where the next step goes on.
 	for _, f := range fresh {
-		for _, rf := range res.Capture.Files {
-			if rf.Name == f.Name {
-				f.LastNS = rf.LastNS
-			}
-		}
+		f.LastNS = res.FileLastNS[f.Name]
 		st.Consumed = append(st.Consumed, f)
 	}
 	// The files no longer in the directory cannot be read again; the

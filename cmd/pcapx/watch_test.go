@@ -136,6 +136,9 @@ func TestWatchRing(t *testing.T) {
 	if !restored && os.Getenv("NORESTORE") == "" || len(ring.files) < 8 {
 		t.Fatalf("%d steps over %d files: want a restored step and at least 8 files", steps, len(ring.files))
 	}
+	// Before the drain, every period but the last two (the one being
+	// written and the one its open flows may still end in) is written.
+	before, _ := filepath.Glob(filepath.Join(out, "date=*", "*", "host=web1"))
 	output.WriteString(watchOnce("--drain"))
 	if lost == 0 || !strings.Contains(output.String(), "removed before pcapx read it") {
 		t.Errorf("no warning for the file removed unread (%d packets):\n%s", lost, output.String())
@@ -154,6 +157,9 @@ func TestWatchRing(t *testing.T) {
 		wantParts[periods.Partition(s)+"/host=web1"] = true
 	}
 	parts, _ := filepath.Glob(filepath.Join(out, "date=*", "*", "host=web1"))
+	if len(before) < len(wantParts)-2 {
+		t.Errorf("%d partitions written before --drain, want at least %d of the %d", len(before), len(wantParts)-2, len(wantParts))
+	}
 	if len(parts) != len(wantParts) {
 		t.Errorf("%d partitions, want %d (one per period with packets)", len(parts), len(wantParts))
 	}
