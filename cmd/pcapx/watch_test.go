@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -247,4 +250,85 @@ func countFrames(name string) (int, error) {
 		return 0, err
 	}
 	return int(res.Capture.Packets), nil
+}
+
+// lockedBuffer is a bytes.Buffer a child process writes while the test
+// reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestWatchFollowsUntilSIGTERM runs the built command as a service would:
+// pcapx watch without --once keeps following the directory, reads a file
+// once a newer one appears, and ends on SIGTERM with its state saved and
+// exit status 0.
+func TestWatchFollowsUntilSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "pcapx")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	dir, out := filepath.Join(tmp, "ring"), filepath.Join(tmp, "out")
+	os.Mkdir(dir, 0o755)
+	ring := filepath.Join("..", "..", "testdata", "captures", "ring")
+	cp := func(name string) {
+		b, err := os.ReadFile(filepath.Join(ring, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cp("ring-1.pcap")
+	cmd := exec.Command(bin, "watch", "--poll", "50ms", "--every", "1h", dir, "-o", out)
+	var stdout, stderr lockedBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitFor := func(what string) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); !strings.Contains(stdout.String(), what); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q after 20 s; stdout:\n%s\nstderr:\n%s", what, stdout.String(), stderr.String())
+			}
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // a few polls: ring-1 is the newest, still "being written"
+	if strings.Contains(stdout.String(), "read") {
+		t.Fatalf("read the newest file before it was complete:\n%s", stdout.String())
+	}
+	cp("ring-2.pcap") // ring-1 is complete now
+	waitFor("read 1 files")
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("after SIGTERM: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "stopped; the state") {
+		t.Errorf("stderr: %s", stderr.String())
+	}
+	b, err := os.ReadFile(filepath.Join(out, ".pcapx-watch", "state.json"))
+	if err != nil || !strings.Contains(string(b), "ring-1.pcap") {
+		t.Errorf("state after SIGTERM (%v): %s", err, b)
+	}
 }
