@@ -225,6 +225,7 @@ type reader struct {
 
 	clock              flows.Clock
 	now                int64 // the clock at the last packet
+	eof                bool  // the input has ended
 	lastExpire         int64
 	appClock, appFlush int64
 	timeline           run.Timeline // packets no flow takes (non-IP, malformed)
@@ -245,20 +246,18 @@ func newReader(cfg *Config, rd source.Reader, workers int) *reader {
 	return x
 }
 
-// fill reads up to roundPackets packets into rounds. It returns false at
-// the end of the input (having added the end item to every round).
+// fill reads up to roundPackets packets into rounds. At the end of the
+// input it adds the end item to the round of every worker not done yet,
+// and returns false once all are (their rounds carry nothing more).
 func (x *reader) fill(rounds []*round) (more bool, err error) {
 	for k := 0; k < roundPackets; k++ {
+		if x.eof {
+			break
+		}
 		pkt, err := x.rd.Next()
 		if err == io.EOF {
-			for _, r := range rounds {
-				r.start, r.started = x.start, x.started
-				r.items = append(r.items, item{kind: itemEnd, clock: x.now})
-				if x.follow != nil {
-					r.cut = x.follow.cut
-				}
-			}
-			return false, nil
+			x.eof = true
+			break
 		}
 		if err != nil {
 			return false, fmt.Errorf("read capture: %w", err)
@@ -318,13 +317,25 @@ func (x *reader) fill(rounds []*round) (more bool, err error) {
 			q.items[len(q.items)-1].pkt.Payload, q.items[len(q.items)-1].pkt.Segment = nil, nil
 		}
 	}
+	// At the end of the input every worker ends its flows, a batch per
+	// round, until each has said it is done (in a round it gave back).
+	more = true
+	if x.eof {
+		more = false
+		for _, r := range rounds {
+			if !r.done {
+				r.items = append(r.items, item{kind: itemEnd, clock: x.now})
+				more = true
+			}
+		}
+	}
 	for _, r := range rounds {
 		r.start, r.started = x.start, x.started
 		if x.follow != nil {
 			r.cut = x.follow.cut
 		}
 	}
-	return true, nil
+	return more, nil
 }
 
 // due says whether the table's check for idle flows and the parsers'

@@ -32,6 +32,10 @@ type merger struct {
 
 	all     []output
 	creates []created
+	// ends queues each worker's end-of-input records until they can be
+	// consumed in order; endDone says which workers have sent all theirs.
+	ends    [][]output
+	endDone []bool
 }
 
 func newMerger(engine *rules.Engine, sink run.Sink, workers int) *merger {
@@ -39,6 +43,8 @@ func newMerger(engine *rules.Engine, sink run.Sink, workers int) *merger {
 		engine:  engine,
 		sink:    run.Tee(sink).(recordSink),
 		streams: make([][]int64, workers),
+		ends:    make([][]output, workers),
+		endDone: make([]bool, workers),
 		answers: dnsAnswers{m: map[string]*answerList{}},
 	}
 }
@@ -70,12 +76,26 @@ func (m *merger) merge(rounds []*round) {
 		}
 	}
 
+	// The records of the end of the input come last, a batch per round
+	// from each worker, each worker's in order: they wait in ends until
+	// no worker can still send one that goes before (mergeEnds).
 	m.all = m.all[:0]
 	for w, r := range rounds {
 		for i := range r.out {
 			m.renumber(w, &r.out[i])
 		}
-		m.all = append(m.all, r.out...)
+		out := r.out
+		k := len(out)
+		for k > 0 && out[k-1].ord.at == endOfInput {
+			k--
+		}
+		m.all = append(m.all, out[:k]...)
+		if k < len(out) {
+			end := out[k:]
+			sort.SliceStable(end, func(i, j int) bool { return end[i].ord.less(&end[j].ord) })
+			m.ends[w] = append(m.ends[w], end...)
+		}
+		m.endDone[w] = r.done
 	}
 	// Stable: the records of one flow come from one worker, in the order
 	// it made them.
@@ -99,6 +119,40 @@ func (m *merger) merge(rounds []*round) {
 		m.flowCreated(&m.creates[next])
 	}
 	clear(m.all)
+	m.mergeEnds()
+}
+
+// mergeEnds consumes the end-of-input records that no worker can still
+// precede: the least head of the workers' queues, as long as every worker
+// not done has a record queued.
+func (m *merger) mergeEnds() {
+	for {
+		best := -1
+		for w := range m.ends {
+			if len(m.ends[w]) == 0 {
+				if !m.endDone[w] {
+					return // its next batch may go first
+				}
+				continue
+			}
+			if best < 0 || m.ends[w][0].ord.less(&m.ends[best][0].ord) {
+				best = w
+			}
+		}
+		if best < 0 {
+			return
+		}
+		o := &m.ends[best][0]
+		if o.flow != nil {
+			m.active--
+		}
+		m.consume(o)
+		m.ends[best][0] = output{}
+		m.ends[best] = m.ends[best][1:]
+		if len(m.ends[best]) == 0 {
+			m.ends[best] = m.ends[best][:0:0] // let the batch's array go
+		}
+	}
 }
 
 func (m *merger) flowCreated(c *created) {

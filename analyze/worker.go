@@ -79,6 +79,10 @@ type created struct {
 	worker int // set by the merger
 }
 
+// flushBatch is how many flows a worker ends per round at the end of the
+// input.
+var flushBatch = 4096 // a variable for the tests
+
 // item is one unit of a worker's input: a packet (with the clocks as they
 // stood at it and whether the table's expiry check or the tracker's idle
 // flush is due before it), an ICMP path-MTU message for the flow it quotes,
@@ -112,6 +116,10 @@ type round struct {
 	start   int64 // the capture's first packet time (the timeline's start), if started
 	started bool
 	cut     int64 // following: index of the first packet counted, once read
+	// done: the worker had ended its flows and its trackers at the end of
+	// the input when it processed the round (reset leaves it: a worker's
+	// rounds are its own, and it stays done).
+	done    bool
 	items   []item
 	arena   arena
 	out     []output
@@ -129,6 +137,7 @@ type worker struct {
 	cur     *round
 	ord     order
 	inFlush bool // table.Expire or Flush is ending flows: order them by list and last packet
+	done    bool // the flows and trackers ended at the end of the input
 }
 
 func newWorker(cfg *Config) *worker {
@@ -195,12 +204,24 @@ func (w *worker) process(r *round) {
 		it := &r.items[i]
 		switch it.kind {
 		case itemEnd:
+			// The end of the input: the flows still in the table end, a
+			// batch per round (the merger puts the batches of all workers
+			// in order as they come), then the trackers hand over what
+			// they still hold.
+			if w.done {
+				r.done = true
+				continue
+			}
 			w.ord = order{at: endOfInput, phase: phaseFlush, ts: it.clock}
 			w.inFlush = true
-			w.table.Flush()
+			more := w.table.FlushSome(flushBatch)
 			w.inFlush = false
-			w.ord = order{at: endOfInput, phase: phaseFinish, ts: it.clock}
-			w.app.Finish()
+			if !more {
+				w.ord = order{at: endOfInput, phase: phaseFinish, ts: it.clock}
+				w.app.Finish()
+				w.done = true
+			}
+			r.done = w.done
 			continue
 		case itemPathMTU:
 			w.table.NotePathMTU(&it.pkt)

@@ -1,5 +1,7 @@
 package flows
 
+import "sort"
+
 // Table is the flow table: it maps each packet to its flow, runs the
 // per-packet TCP analysis, and hands flows to OnEnd when they end. Time is
 // capture time throughout (never the wall clock), so a capture analysed a
@@ -22,6 +24,8 @@ type Table struct {
 	ids   uint64
 	tcpN  int64 // next tcp.stream number
 	free  []*Flow
+	// flushing is what FlushSome has still to end.
+	flushing []*Flow
 
 	Stats TableStats
 }
@@ -244,6 +248,36 @@ func (t *Table) Flush() {
 			t.end(f, why)
 		}
 	}
+}
+
+// FlushSome ends up to n of the flows still in the table, as Flush does,
+// in the order of their expiry list and then of their last packet
+// (Packet.Index): called until it reports none left, it ends every flow,
+// the flows of all its calls in that one order. A run ends its flows so,
+// a batch at a time, so that the records of a table of a hundred thousand
+// flows are not all held at once (analyze).
+func (t *Table) FlushSome(n int) (more bool) {
+	if t.flushing == nil {
+		for i := range t.lists {
+			start := len(t.flushing)
+			for f := t.lists[i].head; f != nil; f = f.next {
+				t.flushing = append(t.flushing, f)
+			}
+			part := t.flushing[start:]
+			sort.Slice(part, func(a, b int) bool { return part[a].LastIndex < part[b].LastIndex })
+		}
+		t.flushing = append(t.flushing, nil)[:len(t.flushing)] // non-nil when empty
+	}
+	for ; n > 0 && len(t.flushing) > 0; n-- {
+		f := t.flushing[0]
+		t.flushing = t.flushing[1:]
+		why := EndCapture
+		if f.list != nil && f.list.index == listTCPClosed {
+			why = EndClosed
+		}
+		t.end(f, why)
+	}
+	return len(t.flushing) > 0
 }
 
 // Len is the number of active flows.
