@@ -232,6 +232,11 @@ type reader struct {
 
 	follow *readerFollow // following a capture (follow.go)
 	names  []string      // the input files' names, by index
+
+	// inline is the one worker when it runs on the reader's goroutine
+	// (readInline): it gets each packet as it is decoded, in one.
+	inline *worker
+	one    item
 }
 
 func newReader(cfg *Config, rd source.Reader, workers int) *reader {
@@ -269,6 +274,9 @@ func (x *reader) fill(rounds []*round) (more bool, err error) {
 		if !x.started {
 			x.start, x.started = pkt.Timestamp, true
 			x.timeline.Begin(x.start)
+			if x.inline != nil {
+				x.inline.timeline.Begin(x.start)
+			}
 		}
 		p := &x.p
 		p.Index, p.Timestamp, p.File, p.Frame, p.WireLen = x.n, pkt.Timestamp, pkt.File, pkt.Frame, pkt.OrigLen
@@ -297,6 +305,17 @@ func (x *reader) fill(rounds []*round) (more bool, err error) {
 		now := x.clock.Advance(p.Timestamp)
 		x.now = now
 		expire, flushIdle := x.due(kind, now, p.Timestamp)
+		if x.inline != nil {
+			// One worker on this goroutine: it takes the packet now, while
+			// the reader's buffer still holds it, without a copy.
+			x.one = item{kind: itemPacket, pktKind: kind, clock: now, appClock: x.appClock, expire: expire, flushIdle: flushIdle, owner: owner, pstart: pstart, pkt: *p}
+			x.inline.processItem(&x.one)
+			if kind == flows.KindICMP && p.NextHopMTU > 0 && p.Quoted.Valid && p.Quoted.Proto == flows.ProtoTCP {
+				x.one.kind = itemPathMTU
+				x.inline.processItem(&x.one)
+			}
+			continue
+		}
 		w := x.shard.Of(p)
 		r := rounds[w]
 		r.items = append(r.items, item{kind: itemPacket, pktKind: kind, clock: now, appClock: x.appClock, expire: expire, flushIdle: flushIdle, owner: owner, pstart: pstart})
@@ -389,13 +408,20 @@ func keepBytes(p *flows.Packet, a *arena) {
 }
 
 // readInline runs the whole analysis on the calling goroutine: one worker,
-// each round read, processed and merged in turn.
+// which takes each packet as the reader decodes it (no copy of its bytes),
+// and the merger, which orders each round's records.
 func readInline(cfg *Config, rd source.Reader, w *worker, m *merger, r *run.Result) error {
 	x := newReader(cfg, rd, 1)
+	x.inline = w
 	rnd := &round{}
 	rounds := []*round{rnd}
 	for {
-		more, err := x.fill(rounds)
+		var more bool
+		var err error
+		w.cur = rnd
+		if perr := guard(func() { more, err = x.fill(rounds) }); perr != nil {
+			return perr
+		}
 		if err != nil {
 			return err
 		}

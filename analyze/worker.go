@@ -201,88 +201,93 @@ func (w *worker) process(r *round) {
 		w.timeline.Begin(r.start)
 	}
 	for i := range r.items {
-		it := &r.items[i]
-		switch it.kind {
-		case itemEnd:
-			// The end of the input: the flows still in the table end, a
-			// batch per round (the merger puts the batches of all workers
-			// in order as they come), then the trackers hand over what
-			// they still hold.
-			if w.done {
-				r.done = true
-				continue
-			}
-			w.ord = order{at: endOfInput, phase: phaseFlush, ts: it.clock}
-			w.inFlush = true
-			more := w.table.FlushSome(flushBatch)
-			w.inFlush = false
-			if !more {
-				w.ord = order{at: endOfInput, phase: phaseFinish, ts: it.clock}
-				w.app.Finish()
-				w.done = true
-			}
-			r.done = w.done
-			continue
-		case itemPathMTU:
-			w.table.NotePathMTU(&it.pkt)
-			continue
-		case itemTick:
-			if it.expire {
-				w.table.SetClock(it.clock)
-				w.ord = order{at: it.pkt.Index, phase: phaseExpire, ts: it.clock}
-				w.inFlush = true
-				w.table.Expire()
-				w.inFlush = false
-			}
-			if it.flushIdle {
-				w.app.SetClock(it.appClock)
-				w.ord = order{at: it.pkt.Index, phase: phaseFlushIdle, ts: it.clock}
-				w.app.FlushIdle()
-			}
-			continue
+		w.processItem(&r.items[i])
+	}
+	w.cur = nil
+}
+
+// processItem runs one item of the current round.
+func (w *worker) processItem(it *item) {
+	r := w.cur
+	switch it.kind {
+	case itemEnd:
+		// The end of the input: the flows still in the table end, a
+		// batch per round (the merger puts the batches of all workers
+		// in order as they come), then the trackers hand over what
+		// they still hold.
+		if w.done {
+			r.done = true
+			return
 		}
-		p := &it.pkt
-		w.table.SetClock(it.clock)
+		w.ord = order{at: endOfInput, phase: phaseFlush, ts: it.clock}
+		w.inFlush = true
+		more := w.table.FlushSome(flushBatch)
+		w.inFlush = false
+		if !more {
+			w.ord = order{at: endOfInput, phase: phaseFinish, ts: it.clock}
+			w.app.Finish()
+			w.done = true
+		}
+		r.done = w.done
+		return
+	case itemPathMTU:
+		w.table.NotePathMTU(&it.pkt)
+		return
+	case itemTick:
 		if it.expire {
-			w.ord = order{at: p.Index, phase: phaseExpire, ts: it.clock}
+			w.table.SetClock(it.clock)
+			w.ord = order{at: it.pkt.Index, phase: phaseExpire, ts: it.clock}
 			w.inFlush = true
 			w.table.Expire()
 			w.inFlush = false
 		}
-		w.ord = order{at: p.Index, phase: phaseTable, ts: it.clock}
-		if w.follow != nil {
-			w.follow.account(w, it.owner, it.pstart)
-		}
-		f, dir, a := w.table.Process(p)
-		switch {
-		case w.follow == nil:
-			w.timeline.Add(p.Timestamp, p.WireLen, a)
-		case it.owner >= 0:
-			w.follow.list[it.owner].Timeline.Add(p.Timestamp, p.WireLen, a)
-		}
-		switch it.pktKind {
-		case flows.KindTCP, flows.KindUDP:
+		if it.flushIdle {
 			w.app.SetClock(it.appClock)
-			if it.flushIdle {
-				w.ord = order{at: p.Index, phase: phaseFlushIdle, ts: it.clock}
-				w.app.FlushIdle()
-			}
+			w.ord = order{at: it.pkt.Index, phase: phaseFlushIdle, ts: it.clock}
+			w.app.FlushIdle()
+		}
+		return
+	}
+	p := &it.pkt
+	w.table.SetClock(it.clock)
+	if it.expire {
+		w.ord = order{at: p.Index, phase: phaseExpire, ts: it.clock}
+		w.inFlush = true
+		w.table.Expire()
+		w.inFlush = false
+	}
+	w.ord = order{at: p.Index, phase: phaseTable, ts: it.clock}
+	if w.follow != nil {
+		w.follow.account(w, it.owner, it.pstart)
+	}
+	f, dir, a := w.table.Process(p)
+	switch {
+	case w.follow == nil:
+		w.timeline.Add(p.Timestamp, p.WireLen, a)
+	case it.owner >= 0:
+		w.follow.list[it.owner].Timeline.Add(p.Timestamp, p.WireLen, a)
+	}
+	switch it.pktKind {
+	case flows.KindTCP, flows.KindUDP:
+		w.app.SetClock(it.appClock)
+		if it.flushIdle {
+			w.ord = order{at: p.Index, phase: phaseFlushIdle, ts: it.clock}
+			w.app.FlushIdle()
+		}
+		w.ord = order{at: p.Index, phase: phaseApp, ts: it.clock}
+		w.app.Packet(p, f, dir)
+	case flows.KindICMP:
+		if p.IsICMPRecord() {
 			w.ord = order{at: p.Index, phase: phaseApp, ts: it.clock}
-			w.app.Packet(p, f, dir)
-		case flows.KindICMP:
-			if p.IsICMPRecord() {
-				w.ord = order{at: p.Index, phase: phaseApp, ts: it.clock}
-				w.cur.out = append(w.cur.out, output{ord: w.ord, icmp: flows.NewICMPRecord(p, f)})
-			}
-		}
-		if w.onPacket != nil {
-			w.onPacket(p, f, dir, a)
-		}
-		if testWorkerHook != nil {
-			testWorkerHook(p)
+			w.cur.out = append(w.cur.out, output{ord: w.ord, icmp: flows.NewICMPRecord(p, f)})
 		}
 	}
-	w.cur = nil
+	if w.onPacket != nil {
+		w.onPacket(p, f, dir, a)
+	}
+	if testWorkerHook != nil {
+		testWorkerHook(p)
+	}
 }
 
 // testWorkerHook, set only by tests, sees each packet a worker processed
