@@ -59,6 +59,10 @@ type Config struct {
 	// Follow, when set, makes the run one step of following a growing
 	// set of files (pcapx watch; follow.go).
 	Follow *Follow
+	// Memory is the run's memory budget in bytes (0: DefaultMemory): the
+	// bounds Flows and Streams leave at zero are shares of it
+	// (budget.go).
+	Memory int64
 }
 
 // window is the source's window (ns) for Since and Until.
@@ -135,17 +139,17 @@ func Run(cfg Config, sink run.Sink) (*run.Result, error) {
 		m.follow = newFollower(cfg.Follow)
 		m.nextStream = cfg.Follow.FirstStream
 	}
-	// --max-flows bounds the run, not each worker: every worker's table
-	// gets its share.
+	// The bounds left unset are shares of the memory budget; they bound
+	// the run, not each worker: every worker's table gets its share, and
+	// so do the bytes held ahead of holes.
+	if cfg.Memory <= 0 {
+		cfg.Memory = DefaultMemory
+	}
+	Budget{cfg.Memory}.apply(&cfg)
 	wcfg := cfg
-	if wcfg.Flows.MaxFlows <= 0 {
-		wcfg.Flows.MaxFlows = flows.DefaultMaxFlows
-	}
 	wcfg.Flows.MaxFlows = (wcfg.Flows.MaxFlows + n - 1) / n
-	if wcfg.Streams.MaxPagesTotal <= 0 { // and so do the bytes held ahead of holes
-		wcfg.Streams.MaxPagesTotal = streams.DefaultMaxPagesTotal
-	}
 	wcfg.Streams.MaxPagesTotal = (wcfg.Streams.MaxPagesTotal + n - 1) / n
+	wcfg.Streams.MaxParsers = (wcfg.Streams.MaxParsers + n - 1) / n
 	ws := make([]*worker, n)
 	for i := range ws {
 		ws[i] = newWorker(&wcfg)
@@ -191,7 +195,9 @@ func Run(cfg Config, sink run.Sink) (*run.Result, error) {
 	if live && stopped(cfg.Stop) {
 		r.Capture.Warnings = append(r.Capture.Warnings, fmt.Sprintf("standard input: stopped after %d packets (interrupted): the analysis covers what was read until then", r.Capture.Packets))
 	}
-	engine.SetRun(runInfo(rd, &r.Capture))
+	info := runInfo(rd, &r.Capture)
+	info.Shed = rules.ShedCounts{EvictedFlows: r.Table.Evicted, ReassemblySkips: r.Streams.BoundSkips, ParsersStopped: r.Streams.ParsersStopped, DNSQueriesDropped: r.Streams.DNSOverflow, FragmentsOverLimit: r.Decode.FragOverLimit}
+	engine.SetRun(info)
 	r.Findings = engine.Finish()
 	r.Suppressed, r.Omitted = engine.Suppressed, engine.Omitted
 	r.RuleWarnings = engine.Warnings
@@ -622,7 +628,7 @@ func fillCapture(r *run.Result, rd source.Reader) {
 	}
 	c.Flows, c.Evicted, c.PeakFlows = r.Table.Flows, r.Table.Evicted, r.Table.Peak
 	if c.Evicted > 0 {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("flow table full: %d flows were evicted before they ended (raise --max-flows)", c.Evicted))
+		c.Warnings = append(c.Warnings, fmt.Sprintf("flow table full: %d flows were evicted before they ended (raise --memory)", c.Evicted))
 	}
 	c.NotIP, c.Malformed, c.Fragments, c.Truncated = r.Decode.NotIP, r.Decode.Malformed, r.Decode.Fragments, r.Decode.Truncated
 	c.FragmentsDropped, c.FragmentsOverlapping, c.FragmentsOverLimit = r.Decode.FragDropped, r.Decode.FragOverlap, r.Decode.FragOverLimit

@@ -252,6 +252,13 @@ var ruleCases = []ruleCase{
 		wantIn(t, r.find("http-incomplete-response")[0], "1 HTTP response(s) from files.example.com (198.51.100.20:80)", "GET /big.iso: 5688 of 20000 bytes",
 			"the connection was reset by the server")
 	}},
+	{file: "rules/capture-incomplete.pcap", want: []string{"capture-incomplete warning"}, check: func(t *testing.T, r *ruleRun) {
+		f := r.find("capture-incomplete")[0]
+		wantIn(t, f, "129 IP fragments given up past the defragmenter's bounds")
+		if r.res.Findings[0].Rule != "capture-incomplete" || f.Count != 129 || strings.Contains(f.Message, "--memory") {
+			t.Errorf("capture-incomplete: first %s, count %d, message %q", r.res.Findings[0].Rule, f.Count, f.Message)
+		}
+	}},
 	{file: "rules/capture-quality.pcap", want: []string{"capture-loss warning", "capture-midstream info"}, check: func(t *testing.T, r *ruleRun) {
 		// Capture quality comes first, whatever the severities.
 		if r.res.Findings[0].Rule != "capture-loss" || r.res.Findings[1].Rule != "capture-midstream" {

@@ -95,6 +95,26 @@ type RunInfo struct {
 	Files           []string // the files read as captures, as named in the input
 	Skipped         []string // files of a directory or glob skipped: empty, or not a capture
 	OutsideWindow   int64    // packets read but skipped as outside the time window (analyze --since/--until)
+	// What the run shed to stay within its bounds (its memory budget):
+	// flows evicted from a full table before they ended, holes the
+	// reassembly stopped waiting for, connections whose parsing stopped,
+	// DNS queries dropped from a full
+	// pending list, IP fragments given up past the defragmenter's bounds.
+	Shed ShedCounts
+}
+
+// ShedCounts is what a run gave up to stay within its memory budget.
+type ShedCounts struct {
+	EvictedFlows       int64
+	ReassemblySkips    int64
+	ParsersStopped     int64
+	DNSQueriesDropped  int64
+	FragmentsOverLimit int64
+}
+
+// Any says whether anything was shed.
+func (s ShedCounts) Any() bool {
+	return s.EvictedFlows+s.ReassemblySkips+s.ParsersStopped+s.DNSQueriesDropped+s.FragmentsOverLimit > 0
 }
 
 // RunAware is a Checker that wants the run's RunInfo before Finish.
@@ -256,6 +276,7 @@ func All() []*Rule {
 	return []*Rule{
 		CaptureEmpty, // capture quality first: it says how far the rest can be trusted
 		CaptureTruncated,
+		CaptureIncomplete,
 		CaptureLoss,
 		CaptureOffload,
 		CaptureMidstream,

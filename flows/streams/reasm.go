@@ -268,6 +268,7 @@ func (t *Tracker) store(c *conn, dir flows.Dir, seq uint32, b []byte, ts int64, 
 	// after one, which let a segment of several pages pass the bound) or
 	// holds nothing (what other connections store is theirs to give up).
 	for (h.pages >= t.cfg.MaxPagesPerConn || t.pages >= t.cfg.MaxPagesTotal) && t.push(c, dir, live{on: true, ts: ts}) {
+		t.Stats.BoundSkips++
 	}
 }
 

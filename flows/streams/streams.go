@@ -49,6 +49,12 @@ type Config struct {
 	// segments and the parsers see gaps (counted in Stats.Gaps).
 	MaxPagesPerConn int
 	MaxPagesTotal   int
+	// MaxParsers bounds the connections whose application parsers (HTTP,
+	// TLS, DNS over TCP, with their reassembly) are live at once (0: no
+	// bound). Past it the parsing of the connection that started parsing
+	// longest ago stops, as if it had closed: what it parsed is handed
+	// over, the rest of it is not parsed (Stats.ParsersStopped).
+	MaxParsers int
 	// DNSTimeout: a query with no response after this much capture time is
 	// unanswered. Default 5 s.
 	DNSTimeout time.Duration
@@ -75,6 +81,13 @@ type Stats struct {
 	Segments    int64 // segments fed to the reassembler
 	Gaps        int64 // holes reported to parsers (bytes never captured, or a bound hit)
 	GapBytes    int64
+	// BoundSkips counts the times a bound on the bytes held ahead of holes
+	// (Config.MaxPagesPerConn, MaxPagesTotal) made the reassembly give up
+	// waiting for a hole: what lay in it is never parsed.
+	BoundSkips int64
+	// ParsersStopped counts the connections whose parsing stopped early
+	// for Config.MaxParsers.
+	ParsersStopped int64
 	// DNSMessages counts the messages handed to the transaction tracker;
 	// DNSMalformed those that did not decode cleanly, whether still used
 	// (damaged after the question) or not (header or question broken).
@@ -95,6 +108,8 @@ func (s *Stats) Add(o *Stats) {
 	s.Segments += o.Segments
 	s.Gaps += o.Gaps
 	s.GapBytes += o.GapBytes
+	s.BoundSkips += o.BoundSkips
+	s.ParsersStopped += o.ParsersStopped
 	s.DNSMessages += o.DNSMessages
 	s.DNSMalformed += o.DNSMalformed
 	s.DNSOverflow += o.DNSOverflow
@@ -111,7 +126,7 @@ func (s *Stats) Add(o *Stats) {
 // copied from it).
 func (s *Stats) Sub(o *Stats) {
 	n := *o
-	n.Reassembled, n.Segments, n.Gaps, n.GapBytes = -n.Reassembled, -n.Segments, -n.Gaps, -n.GapBytes
+	n.Reassembled, n.Segments, n.Gaps, n.GapBytes, n.BoundSkips, n.ParsersStopped = -n.Reassembled, -n.Segments, -n.Gaps, -n.GapBytes, -n.BoundSkips, -n.ParsersStopped
 	n.DNSMessages, n.DNSMalformed, n.DNSOverflow, n.ClientHellos = -n.DNSMessages, -n.DNSMalformed, -n.DNSOverflow, -n.ClientHellos
 	for i := range n.DNSResponses {
 		n.DNSResponses[i] = -n.DNSResponses[i]
@@ -132,6 +147,11 @@ type Tracker struct {
 	dnsFrames map[dnsKey]flows.FrameRef
 	// active lists the connections being reassembled (conn.activeIdx).
 	active []*conn
+	// parsing queues the connections given parsers, in that order
+	// (finished ones are skipped when met); parsers counts those whose
+	// parsers are live. For Config.MaxParsers.
+	parsing []*conn
+	parsers int
 	// pages counts the pages (pageBytes) of the segments stored ahead of
 	// their position, for Config.MaxPagesTotal.
 	pages int

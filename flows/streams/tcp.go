@@ -329,6 +329,37 @@ func (c *conn) decide(k appKind) {
 	c.feeding, c.asm = true, true
 	t.activate(c)
 	t.Stats.Reassembled++
+	t.parsers++
+	if t.cfg.MaxParsers > 0 {
+		t.parsing = append(t.parsing, c)
+		t.boundParsers()
+	}
+}
+
+// boundParsers stops the parsing of the connections that started parsing
+// longest ago while more than Config.MaxParsers parse.
+func (t *Tracker) boundParsers() {
+	for t.cfg.MaxParsers > 0 && t.parsers > t.cfg.MaxParsers && len(t.parsing) > 0 {
+		c := t.parsing[0]
+		t.parsing[0] = nil
+		t.parsing = t.parsing[1:]
+		if c.done {
+			continue
+		}
+		t.finish(c, c.lastSeen, false)
+		t.Stats.ParsersStopped++
+	}
+	// Finished connections leave the queue when it is mostly theirs (they
+	// must not be kept alive by it).
+	if len(t.parsing) > 2*t.parsers+1024 {
+		live := make([]*conn, 0, 2*t.parsers+16)
+		for _, c := range t.parsing {
+			if !c.done {
+				live = append(live, c)
+			}
+		}
+		t.parsing = live
+	}
 }
 
 // setUp says whether the connection is past its setup, so client bytes are
@@ -611,6 +642,9 @@ func (t *Tracker) finish(c *conn, last int64, captureEnded bool) *appSummary {
 	}
 	t.drain(c)
 	c.done = true
+	if c.frames != nil { // it had parsers (decide)
+		t.parsers--
+	}
 	switch c.kind {
 	case appTLS:
 		if tr := c.tlsRecord(captureEnded); tr != nil {

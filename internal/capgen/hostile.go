@@ -94,3 +94,84 @@ func WriteFragFlood(w FrameWriter, f FragFlood) error {
 	}
 	return nil
 }
+
+// Flood is a flood of one kind of traffic: N units (SYNs, connections,
+// queries) from distinct sources, each unit one packet or a few, a Step
+// apart.
+type Flood struct {
+	N     int
+	Start time.Time
+	Step  time.Duration // between units; 0: 10 µs
+}
+
+func (f *Flood) defaults() {
+	if f.Step == 0 {
+		f.Step = 10 * time.Microsecond
+	}
+	if f.Start.IsZero() {
+		f.Start = Epoch
+	}
+}
+
+// floodAddr is the i-th source address of a flood, in 10.0.0.0/8.
+func floodAddr(i int) netip.Addr {
+	return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+}
+
+var floodTarget = netip.MustParseAddr("192.0.2.80")
+
+// WriteSYNFlood writes N SYNs to 192.0.2.80:80 from distinct addresses and
+// ports, never answered: a flow each, half-open until it times out.
+func WriteSYNFlood(w FrameWriter, f Flood) error {
+	f.defaults()
+	eth := DefaultEthernet
+	for i := range f.N {
+		ip := IP{Src: floodAddr(i), Dst: floodTarget}
+		pkt := ip.TCP(TCP{SrcPort: uint16(1024 + i%60000), DstPort: 80, Seq: uint32(i) * 7919, Flags: SYN, Window: 1024}, nil)
+		if err := w.WriteFrame(Frame{Time: f.Start.Add(time.Duration(i) * f.Step), Data: eth.AppendFrame(nil, pkt)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteSlowloris writes N connections to 192.0.2.80:80 that each open,
+// then send request bytes behind a hole: their first segment is never
+// seen, so a reassembler that waits for it holds what comes after (a
+// slowloris attack whose first segments a capture missed). Each
+// connection sends 8 segments of 1000 bytes behind the hole.
+func WriteSlowloris(w FrameWriter, f Flood) error {
+	f.defaults()
+	head := HTTPRequest("GET", "victim.example", "/", "X-Pad: "+string(make([]byte, 0)))
+	body := make([]byte, 1000)
+	copy(body, head)
+	for i := range f.N {
+		c := NewTCPConn(w, netip.AddrPortFrom(floodAddr(i), uint16(1024+i%60000)), netip.AddrPortFrom(floodTarget, 80),
+			&TCPOptions{Start: f.Start.Add(time.Duration(i) * f.Step), Step: time.Microsecond})
+		c.Handshake(time.Millisecond)
+		c.Drop(Client, 100) // the hole
+		for range 8 {
+			c.SendData(Client, body)
+		}
+		if err := c.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteDNSFlood writes N queries for distinct names (n12345.flood.example)
+// from distinct ports to one resolver, never answered.
+func WriteDNSFlood(w FrameWriter, f Flood) error {
+	f.defaults()
+	eth := DefaultEthernet
+	cli := netip.MustParseAddr("10.9.9.9")
+	for i := range f.N {
+		ip := IP{Src: cli, Dst: floodTarget, ID: uint16(i)}
+		q := DNSQuery(uint16(i), fmt.Sprintf("n%d.flood.example", i), DNSTypeA)
+		if err := w.WriteFrame(Frame{Time: f.Start.Add(time.Duration(i) * f.Step), Data: eth.AppendFrame(nil, ip.UDP(uint16(1024+i%60000), 53, q))}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -188,6 +188,7 @@ func (g *generator) all() {
 	g.pmtuScenarios()
 	g.healthScenarios()
 	g.qualityScenarios()
+	g.incompleteScenario()
 	g.checksumScenario()
 	g.formats()
 	g.links()

@@ -22,6 +22,14 @@ var hostile = map[string]struct {
 		func(w capgen.FrameWriter, n int) error {
 			return capgen.WriteFragFlood(w, capgen.FragFlood{Fragments: n, PerDatagram: 10000, Overlap: true})
 		}},
+	"syn-flood": {"SYNs from distinct addresses, never answered: a half-open flow each (flows: the flow table's bound)",
+		func(w capgen.FrameWriter, n int) error { return capgen.WriteSYNFlood(w, capgen.Flood{N: n}) }},
+	"slowloris": {"connections that send request bytes behind a hole, n/10 of them (streams: the bytes held ahead of holes)",
+		func(w capgen.FrameWriter, n int) error {
+			return capgen.WriteSlowloris(w, capgen.Flood{N: max(1, n/10)})
+		}},
+	"dns-flood": {"queries for distinct names, never answered (dns: pending queries, the rules' groups)",
+		func(w capgen.FrameWriter, n int) error { return capgen.WriteDNSFlood(w, capgen.Flood{N: n}) }},
 }
 
 func hostileKinds() string {

@@ -405,6 +405,24 @@ capture-midstream (info), both listed before any other finding.`)
 	c.done()
 }
 
+// incompleteScenario is the fixture of capture-incomplete: what a run
+// shed for its bounds, here an IP datagram in more pieces than the
+// defragmenter holds for one.
+func (g *generator) incompleteScenario() {
+	c := g.pmtuFixture("rules/capture-incomplete.pcap", `
+One HTTP download, then a UDP datagram sent in 130 IPv4 fragments of 8 bytes:
+more pieces than pcapx (like Linux) keeps for one datagram, 128, so the
+defragmenter gives it up. Expected: capture-incomplete (warning) naming the
+fragments given up, listed before any other finding.`)
+	t := capgen.NewTCPConn(c, cliEP, srvEP, &capgen.TCPOptions{Start: capgen.Epoch})
+	t.Handshake(20 * ms)
+	t.SendData(C, capgen.HTTPRequest("GET", "files.example.com", "/a.txt"))
+	t.SendData(S, capgen.HTTPResponse(200, filler(600, "body")))
+	t.Close(C)
+	must(capgen.WriteFragFlood(c, capgen.FragFlood{Fragments: 130, PerDatagram: 130, Start: t.Now().Add(10 * ms)}))
+	c.done()
+}
+
 // nicChecksums leaves the TCP checksum of the server's IPv4 segments to the
 // NIC, as a capture on that host shows them: zero, not filled in.
 type nicChecksums struct{ w capgen.FrameWriter }

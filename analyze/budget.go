@@ -1,0 +1,73 @@
+package analyze
+
+// A run's memory budget (Config.Memory, --memory) is shared out among
+// what it holds, as shares of the heap it may use: the budget less what
+// the process needs besides its heap (the program, the runtime, stacks,
+// read buffers: BudgetReserve).
+//
+//   - the flow table: 35%, at FlowCost a flow;
+//   - the application parsers of connections (HTTP, TLS, DNS over TCP with
+//     their reassembly state): 20%, at ParserCost a connection;
+//   - the bytes TCP reassembly holds ahead of holes: 10%;
+//   - the rows a Parquet table holds before it writes a row group: 10%,
+//     at ParquetRowCost a row (cmd/pcapx sets it);
+//   - the rest is the collector's headroom and what other bounds hold by
+//     count (pending DNS queries, fragments, the rules' groups, the
+//     summaries' lists).
+//
+// cmd/pcapx makes the heap size the Go runtime's memory limit, so the
+// collector works harder rather than let the heap pass it. What is shed at
+// a bound is counted (the capture-incomplete finding). docs/cli.md#memory
+// has the figures.
+const (
+	// DefaultMemory is the default budget: 256 MB.
+	DefaultMemory = 256 << 20
+	// BudgetReserve is what the process needs besides its heap, measured:
+	// 31 MB peak RSS for the bundled demo capture, 49 MB with -o.
+	BudgetReserve = 40 << 20
+	// MinMemory is the smallest budget accepted.
+	MinMemory = 64 << 20
+	// FlowCost is what a flow in the table costs, measured by
+	// TestFlowCost: 1,040 bytes for a half-open TCP flow.
+	FlowCost = 1152
+	// ParserCost is what a connection's live parsers add, measured by
+	// TestFlowCost: 3,350 bytes more for a kept-open HTTP connection.
+	ParserCost = 3584
+	// ParquetRowCost is what a row waiting for its row group costs
+	// (the flows table's widest rows, in arrow's builders).
+	ParquetRowCost = 1024
+	reassemblyPage = 1900 // streams' page (reasm.go)
+)
+
+// Budget is a memory budget shared out.
+type Budget struct {
+	Bytes int64
+}
+
+// Heap is the heap the budget allows: the Go runtime's memory limit.
+func (b Budget) Heap() int64 { return b.Bytes - BudgetReserve }
+
+// MaxFlows is the flow table's bound.
+func (b Budget) MaxFlows() int { return int(b.Heap() * 35 / 100 / FlowCost) }
+
+// MaxParsers bounds the connections with live parsers.
+func (b Budget) MaxParsers() int { return int(b.Heap() * 20 / 100 / ParserCost) }
+
+// ReassemblyPages bounds the bytes held ahead of holes, in pages.
+func (b Budget) ReassemblyPages() int { return int(b.Heap() / 10 / reassemblyPage) }
+
+// ParquetRows is the row group size of the Parquet tables.
+func (b Budget) ParquetRows() int { return int(b.Heap() / 10 / ParquetRowCost) }
+
+// apply sets the bounds the configuration leaves to the budget.
+func (b Budget) apply(cfg *Config) {
+	if cfg.Flows.MaxFlows <= 0 {
+		cfg.Flows.MaxFlows = b.MaxFlows()
+	}
+	if cfg.Streams.MaxPagesTotal <= 0 {
+		cfg.Streams.MaxPagesTotal = b.ReassemblyPages()
+	}
+	if cfg.Streams.MaxParsers <= 0 {
+		cfg.Streams.MaxParsers = b.MaxParsers()
+	}
+}

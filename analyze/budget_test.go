@@ -1,0 +1,95 @@
+package analyze
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"testing"
+	"time"
+
+	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/internal/capgen"
+)
+
+// TestFlowCost measures what a flow in the table costs, for the memory
+// budget's FlowCost and ParserCost: the heap growth from the 10,000th to the 20,000th of
+// 20,000 flows all still open, for half-open SYNs and for connections that
+// carried an HTTP exchange (with their parsers' state).
+func TestFlowCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures the heap")
+	}
+	const n = 20_000
+	shapes := map[string]func(w capgen.FrameWriter) error{
+		"half-open SYN": func(w capgen.FrameWriter) error { return capgen.WriteSYNFlood(w, capgen.Flood{N: n}) },
+		"HTTP, kept open": func(w capgen.FrameWriter) error {
+			for i := range n {
+				c := capgen.NewTCPConn(w, netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 40000),
+					netip.MustParseAddrPort("192.0.2.80:80"), &capgen.TCPOptions{Start: capgen.Epoch.Add(time.Duration(i) * time.Millisecond), Step: time.Microsecond})
+				c.Handshake(time.Millisecond)
+				c.SendData(capgen.Client, capgen.HTTPRequest("GET", "www.example.com", fmt.Sprintf("/%d", i)))
+				c.SendData(capgen.Server, capgen.HTTPResponse(200, make([]byte, 300)))
+				c.Ack(capgen.Client)
+				if err := c.Err(); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	for name, write := range shapes {
+		var fs capgen.Frames
+		if err := write(&fs); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "flows.pcap")
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw, _ := capgen.NewPcapWriter(f, capgen.PcapOptions{LinkType: capgen.LinkTypeEthernet})
+		for _, fr := range fs {
+			pw.WriteFrame(fr)
+		}
+		pw.Flush()
+		f.Close()
+		fs = nil
+
+		var at [2]uint64
+		flowsSeen := 0
+		var last *flows.Flow
+		// A budget large enough that nothing is shed.
+		_, err = Run(Config{Inputs: []string{path}, Memory: 4 << 30, OnPacket: func(p *flows.Packet, fl *flows.Flow, _ flows.Dir, _ flows.Analysis) {
+			if fl != last {
+				last = fl
+				flowsSeen++
+				if flowsSeen == n/2 || flowsSeen == n {
+					var ms runtime.MemStats
+					runtime.GC()
+					runtime.ReadMemStats(&ms)
+					at[flowsSeen/n] = ms.HeapAlloc
+					if os.Getenv("FLOWCOST_PROFILE") != "" && flowsSeen == n {
+						fh, _ := os.Create("/tmp/flowcost-" + name[:4] + ".prof")
+						pprof.Lookup("heap").WriteTo(fh, 0)
+						fh.Close()
+					}
+				}
+			}
+		}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cost := (int64(at[1]) - int64(at[0])) / (n / 2)
+		t.Logf("%s: %d bytes a flow", name, cost)
+		plan := int64(FlowCost)
+		if name != "half-open SYN" {
+			plan += ParserCost
+		}
+		if cost > plan || cost < 200 {
+			t.Errorf("%s: a flow costs %d bytes; the budget plans %d", name, cost, plan)
+		}
+	}
+}
