@@ -47,6 +47,8 @@ type Config struct {
 	Render func(*run.Result) ([]byte, error)
 	// Version is written into the capture table.
 	Version string
+	// MaxRows is the Parquet row group size (0: report/parquet's default).
+	MaxRows int
 	// Now is the wall clock (for Settle; default time.Now).
 	Now func() time.Time
 }
@@ -572,7 +574,7 @@ func (w *stepper) writePeriod(p *openPeriod) (string, error) {
 	}
 	final := filepath.Join(cfg.Out, filepath.FromSlash(part))
 	staging := filepath.Join(w.sd, fmt.Sprintf("staging-%d", p.Stats.Start))
-	pw, err := parquet.New(staging, parquet.Options{Version: cfg.Version})
+	pw, err := parquet.New(staging, parquet.Options{Version: cfg.Version, MaxRows: cfg.MaxRows})
 	if err != nil {
 		return "", err
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/analyze/source"
-	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/regress"
 	"github.com/pcapx/pcapx/report"
 	"github.com/pcapx/pcapx/rules"
@@ -26,7 +25,7 @@ type checkFlags struct {
 	baseline      string
 	writeBaseline string
 	rules         string
-	maxFlows      int
+	mem           memoryFlags
 	verbose       bool
 	window        windowFlags
 }
@@ -65,7 +64,7 @@ baseline or report file).`,
   pcapx check --fail-on warning a.pcap b.pcapng`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runCheck(fl, args, stdout, stderr)
+			return runCheck(cmd, fl, args, stdout, stderr)
 		},
 	}
 	f := cmd.Flags()
@@ -75,9 +74,9 @@ baseline or report file).`,
 	f.StringVar(&fl.baseline, "baseline", "", "accept the findings recorded in `FILE`: fail only on new ones, report the resolved ones")
 	f.StringVar(&fl.writeBaseline, "write-baseline", "", "record this run's findings as accepted in `FILE` (replacing it) and exit 0")
 	f.StringVar(&fl.rules, "rules", "", "YAML rules `FILE` (as for analyze)")
-	f.IntVar(&fl.maxFlows, "max-flows", 100_000, "most flows tracked at once, per capture")
 	f.BoolVarP(&fl.verbose, "verbose", "v", false, "list every finding with its key and filter, also when stdout is not a terminal")
 	fl.window.register(cmd)
+	fl.mem.register(cmd, ", per capture")
 	return cmd
 }
 
@@ -135,7 +134,7 @@ func enabledRules(cfg *rules.Config) []string {
 	return ids
 }
 
-func runCheck(fl checkFlags, args []string, stdout, stderr io.Writer) error {
+func runCheck(cmd *cobra.Command, fl checkFlags, args []string, stdout, stderr io.Writer) error {
 	failOn, err := rules.ParseSeverity(fl.failOn)
 	if err != nil {
 		return &codeError{exitError, fmt.Errorf("--fail-on: %w", err)}
@@ -152,8 +151,11 @@ func runCheck(fl checkFlags, args []string, stdout, stderr io.Writer) error {
 			return &codeError{exitError, err}
 		}
 	}
-	cfg := analyze.Config{Rules: rcfg, Flows: flows.Config{MaxFlows: fl.maxFlows}}
+	cfg := analyze.Config{Rules: rcfg}
 	if err := fl.window.apply(&cfg); err != nil {
+		return &codeError{exitError, err}
+	}
+	if _, err := fl.mem.apply(cmd, &cfg); err != nil {
 		return &codeError{exitError, err}
 	}
 	inputs, err := checkInputs(args)

@@ -112,7 +112,7 @@ type analyzeFlags struct {
 	format   string
 	failOn   string
 	rules    string
-	maxFlows int
+	mem      memoryFlags
 	workers  int
 	strict   bool
 	progress string
@@ -151,14 +151,13 @@ a capture); 2 with --strict when a capture was damaged.`,
   pcapx analyze --since 2026-11-21 --until 2026-11-22 /var/capture/   # one day of a ring`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runAnalyze(fl, args, stdin, stdout, stderr)
+			return runAnalyze(cmd, fl, args, stdin, stdout, stderr)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&fl.format, "format", "text", "output format: text (summary), json (one document), ndjson (one finding per line, for log pipelines)")
 	f.StringVar(&fl.failOn, "fail-on", "", "exit 3 when a finding has this severity or worse: info, warning, error, critical")
 	f.StringVar(&fl.rules, "rules", "", "YAML file tuning the rules (enable, severity, thresholds) and adding custom CEL rules; see pcapx rules and docs/rules.md")
-	f.IntVar(&fl.maxFlows, "max-flows", 100_000, "most flows tracked at once (about 1 KB each); beyond it the oldest is evicted and counted")
 	f.BoolVar(&fl.strict, "strict", false, "exit 2 when a capture is damaged (truncated, bad records)")
 	f.StringVar(&fl.progress, "progress", "auto", "progress bar on stderr: auto (terminal and large input), always, never")
 	f.IntVar(&fl.top, "top", 10, "how many top talkers the summary lists")
@@ -167,13 +166,14 @@ a capture); 2 with --strict when a capture was damaged.`,
 	f.StringVarP(&fl.outDir, "out", "o", "", "write the Parquet tables (flows, findings, dns, http, tls, icmp, capture, timeline) and report.html into `DIR`; see docs/schema.md")
 	f.StringVar(&fl.outPart, "partition", "", "with -o: write under a Hive partition, e.g. date=2026-11-21,host=web1 (DIR/date=.../host=.../)")
 	fl.window.register(cmd)
+	fl.mem.register(cmd, "")
 	cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"text", "json", "ndjson"}, cobra.ShellCompDirectiveNoFileComp
 	})
 	return cmd
 }
 
-func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func runAnalyze(cmd *cobra.Command, fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if fl.format != "text" && fl.format != "json" && fl.format != "ndjson" {
 		return &codeError{exitError, fmt.Errorf("--format %q: want text, json or ndjson", fl.format)}
 	}
@@ -184,12 +184,6 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 	}
 	if fl.workers < 0 {
 		return &codeError{exitError, fmt.Errorf("--workers %d: want 0 (one per core) or more", fl.workers)}
-	}
-	// Zero or less would not mean "no limit" or "none" to the code below
-	// (the flow table and the summary take it for their default), so it
-	// is refused rather than silently replaced.
-	if fl.maxFlows < 1 {
-		return &codeError{exitError, fmt.Errorf("--max-flows %d: want at least 1 (flows tracked at once)", fl.maxFlows)}
 	}
 	if fl.top < 1 {
 		return &codeError{exitError, fmt.Errorf("--top %d: want at least 1 (top talkers listed)", fl.top)}
@@ -213,11 +207,17 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 		Rules:      rcfg,
 		Inputs:     args,
 		Stdin:      stdin,
-		Flows:      flows.Config{MaxFlows: fl.maxFlows, KeyByVLAN: fl.byVLAN},
+		Flows:      flows.Config{KeyByVLAN: fl.byVLAN},
 		Workers:    fl.workers,
 		TopTalkers: fl.top,
 	}
 	if err := fl.window.apply(&cfg); err != nil {
+		return &codeError{exitError, err}
+	}
+	// --max-flows zero or less would not mean "no limit" to the flow
+	// table (it takes the budget's share), so it is refused.
+	budget, err := fl.mem.apply(cmd, &cfg)
+	if err != nil {
 		return &codeError{exitError, err}
 	}
 	bar := newProgress(fl.progress, stderr)
@@ -245,7 +245,7 @@ func runAnalyze(fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr 
 	stopSignals := func() {}
 	if fl.outDir != "" {
 		var err error
-		if pw, err = parquet.New(fl.outDir, parquet.Options{Partition: fl.outPart, Version: versionString()}); err != nil {
+		if pw, err = parquet.New(fl.outDir, parquet.Options{Partition: fl.outPart, Version: versionString(), MaxRows: budget.ParquetRows()}); err != nil {
 			return &codeError{exitError, err}
 		}
 		defer pw.Abort() // removes the temporary files unless Finish completed them

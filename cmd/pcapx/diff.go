@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pcapx/pcapx/analyze"
-	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/regress"
 	"github.com/pcapx/pcapx/report"
 	"github.com/pcapx/pcapx/report/parquet"
@@ -20,7 +19,7 @@ type diffFlags struct {
 	format    string
 	failOnNew string
 	rules     string
-	maxFlows  int
+	mem       memoryFlags
 	window    windowFlags
 }
 
@@ -50,22 +49,22 @@ became more severe) is at or above that severity; 1 could not do the job.`,
   pcapx diff 'ring-old/*.pcap' /var/capture/`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDiff(fl, args, stdin, stdout, stderr)
+			return runDiff(cmd, fl, args, stdin, stdout, stderr)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&fl.format, "format", "text", "output `FORMAT`: text or json")
 	f.StringVar(&fl.failOnNew, "fail-on-new", "", "exit 3 when a new finding (or one grown this severe) is `SEVERITY` or worse: info, warning, error, critical")
 	f.StringVar(&fl.rules, "rules", "", "YAML rules `FILE` for the sides that are captures (as for analyze)")
-	f.IntVar(&fl.maxFlows, "max-flows", 100_000, "most flows tracked at once, per side")
 	fl.window.register(cmd)
+	fl.mem.register(cmd, ", per side")
 	cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp
 	})
 	return cmd
 }
 
-func runDiff(fl diffFlags, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func runDiff(cmd *cobra.Command, fl diffFlags, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if fl.format != "text" && fl.format != "json" {
 		return &codeError{exitError, fmt.Errorf("--format %q: want text or json", fl.format)}
 	}
@@ -77,7 +76,10 @@ func runDiff(fl diffFlags, args []string, stdin io.Reader, stdout, stderr io.Wri
 		}
 		failOn = &sev
 	}
-	cfg := analyze.Config{Stdin: stdin, Flows: flows.Config{MaxFlows: fl.maxFlows}}
+	cfg := analyze.Config{Stdin: stdin}
+	if _, err := fl.mem.apply(cmd, &cfg); err != nil {
+		return &codeError{exitError, err}
+	}
 	if fl.rules != "" {
 		var err error
 		if cfg.Rules, err = rules.LoadConfig(fl.rules); err != nil {

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pcapx/pcapx/analyze"
-	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/report"
 	"github.com/pcapx/pcapx/report/html"
 	"github.com/pcapx/pcapx/report/parquet"
@@ -30,7 +29,7 @@ type watchFlags struct {
 	drain     bool
 	partition string
 	rules     string
-	maxFlows  int
+	mem       memoryFlags
 	workers   int
 }
 
@@ -56,7 +55,7 @@ the current step. docs/watch.md has the details.`,
   pcapx watch --drain /var/capture -o /srv/pcapx        # at shutdown: write the open period too`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runWatch(fl, args[0], stdout, stderr)
+			return runWatch(cmd, fl, args[0], stdout, stderr)
 		},
 	}
 	f := cmd.Flags()
@@ -68,12 +67,12 @@ the current step. docs/watch.md has the details.`,
 	f.BoolVar(&fl.drain, "drain", false, "treat every file as complete, end the open flows and write the open period too, then exit")
 	f.StringVar(&fl.partition, "partition", "", "more Hive partition keys under each period's, e.g. host=web1")
 	f.StringVar(&fl.rules, "rules", "", "YAML file tuning the rules (as for analyze)")
-	f.IntVar(&fl.maxFlows, "max-flows", 100_000, "most flows tracked at once (as for analyze)")
 	f.IntVar(&fl.workers, "workers", 0, "flow workers (0: one per core)")
+	fl.mem.register(cmd, "")
 	return cmd
 }
 
-func runWatch(fl watchFlags, dir string, stdout, stderr io.Writer) error {
+func runWatch(cmd *cobra.Command, fl watchFlags, dir string, stdout, stderr io.Writer) error {
 	if fl.out == "" {
 		return &codeError{exitError, errors.New("watch: -o OUT is required")}
 	}
@@ -86,15 +85,19 @@ func runWatch(fl watchFlags, dir string, stdout, stderr io.Writer) error {
 			return &codeError{exitError, err}
 		}
 	}
-	if fl.maxFlows < 1 || fl.workers < 0 || fl.poll <= 0 || fl.settle <= 0 {
-		return &codeError{exitError, errors.New("watch: --max-flows at least 1, --workers 0 or more, --poll and --settle above 0")}
+	if fl.workers < 0 || fl.poll <= 0 || fl.settle <= 0 {
+		return &codeError{exitError, errors.New("watch: --workers 0 or more, --poll and --settle above 0")}
+	}
+	acfg := analyze.Config{Workers: fl.workers}
+	budget, err := fl.mem.apply(cmd, &acfg)
+	if err != nil {
+		return &codeError{exitError, err}
 	}
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return &codeError{exitError, fmt.Errorf("watch: %s is not a directory", dir)}
 	}
-	var rcfg *rules.Config
 	if fl.rules != "" {
-		if rcfg, err = rules.LoadConfig(fl.rules); err != nil {
+		if acfg.Rules, err = rules.LoadConfig(fl.rules); err != nil {
 			return &codeError{exitError, err}
 		}
 	}
@@ -104,7 +107,8 @@ func runWatch(fl watchFlags, dir string, stdout, stderr io.Writer) error {
 		Settle:    fl.settle,
 		Drain:     fl.drain,
 		Partition: fl.partition,
-		Analyze:   analyze.Config{Rules: rcfg, Flows: flows.Config{MaxFlows: fl.maxFlows}, Workers: fl.workers},
+		Analyze:   acfg,
+		MaxRows:   budget.ParquetRows(),
 		Version:   versionString(),
 		Render: func(r *runmodel.Result) ([]byte, error) {
 			return renderReport(html.FromResult(r, html.Options{}))
