@@ -28,10 +28,12 @@ func TestHostileRSS(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	floods := map[string]func(w capgen.FrameWriter) error{
-		"syn-flood":      func(w capgen.FrameWriter) error { return capgen.WriteSYNFlood(w, capgen.Flood{N: 1_000_000}) },
-		"slowloris":      func(w capgen.FrameWriter) error { return capgen.WriteSlowloris(w, capgen.Flood{N: 20_000}) },
-		"dns-flood":      func(w capgen.FrameWriter) error { return capgen.WriteDNSFlood(w, capgen.Flood{N: 1_000_000}) },
-		"fragment-flood": func(w capgen.FrameWriter) error { return capgen.WriteFragFlood(w, capgen.FragFlood{Fragments: 1_000_000, PerDatagram: 10000, Overlap: true}) },
+		"syn-flood": func(w capgen.FrameWriter) error { return capgen.WriteSYNFlood(w, capgen.Flood{N: 1_000_000}) },
+		"slowloris": func(w capgen.FrameWriter) error { return capgen.WriteSlowloris(w, capgen.Flood{N: 20_000}) },
+		"dns-flood": func(w capgen.FrameWriter) error { return capgen.WriteDNSFlood(w, capgen.Flood{N: 1_000_000}) },
+		"fragment-flood": func(w capgen.FrameWriter) error {
+			return capgen.WriteFragFlood(w, capgen.FragFlood{Fragments: 1_000_000, PerDatagram: 10000, Overlap: true})
+		},
 	}
 	const budget, slack = 256 << 20, 16 << 20
 	for name, write := range floods {

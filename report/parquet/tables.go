@@ -515,7 +515,7 @@ func captureCols() []col[captureRow] {
 		f64("duration_s", "s", "run: `last - first`", func(r *captureRow) *float64 { return &cp(r).Duration }),
 		strList("link_types", "run: link types of all files", func(r *captureRow) *[]string { return &cp(r).LinkTypes }),
 		i64("flows", "flows", "run total: flows tracked", func(r *captureRow) *int64 { return &cp(r).Flows }),
-		i64("flows_evicted", "flows", "run total: flows pushed out of a full flow table before they ended (raise `--max-flows`)", func(r *captureRow) *int64 { return &cp(r).Evicted }),
+		i64("flows_evicted", "flows", "run total: flows pushed out of a full flow table before they ended (raise `--memory`)", func(r *captureRow) *int64 { return &cp(r).Evicted }),
 		i64("peak_active_flows", "flows", "run: most flows tracked at once", func(r *captureRow) *int { return &cp(r).PeakFlows }),
 		i64("non_ip_frames", "frames", "run total: frames with no IP layer (ARP, STP, ...)", func(r *captureRow) *int64 { return &cp(r).NotIP }),
 		i64("malformed_frames", "frames", "run total: frames whose headers did not parse", func(r *captureRow) *int64 { return &cp(r).Malformed }),
