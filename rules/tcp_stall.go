@@ -64,7 +64,9 @@ func (c *tcpStall) Event(ev *Event, report func(Finding)) {
 		msg += "; then the transfer went on"
 	}
 	msg += "; the receiver never advertised a zero window"
-	fd := flowFinding(TCPStall, c.p.Severity, f, 1, msg, "", f.Evidence, func(e *flows.TCPEvidence) flows.FrameRefs { return e.Retransmissions })
+	// The evidence is the wait's own resends, not the flow's first
+	// retransmissions (a SYN sent again, an earlier loss).
+	fd := flowFinding(TCPStall, c.p.Severity, f, 1, msg, "", f.Evidence, func(*flows.TCPEvidence) flows.FrameRefs { return s.Frames })
 	fd.First, fd.FirstNS = flows.FormatTime(s.From), s.From
 	fd.Last, fd.LastNS = flows.FormatTime(s.To), s.To
 	report(fd)
