@@ -7,7 +7,7 @@ package flows
 // stallDir is the stall bookkeeping of one direction's data.
 type stallDir struct {
 	since     int64  // data outstanding without progress since then; 0 when none
-	dataEnd   uint32 // the end of the data sent so far (not counting padding, see isPadding)
+	dataEnd   uint32 // the end of the data sent so far (not counting padding, see IsPadding)
 	dataSet   bool
 	zw        bool  // the receiver advertised a zero window during the current wait
 	retx      int32 // retransmissions during the current wait
@@ -37,7 +37,7 @@ func (s *Stall) NS() int64 { return s.To - s.From }
 func (t *TCPFlow) trackStall(p *Packet, dir Dir, a Analysis, acked bool, prevNext uint32) {
 	now := p.Timestamp
 	fwd, rev := &t.x.stall[dir], &t.x.stall[1-dir]
-	data := p.PayloadLen > 0 && p.Flags&FlagRST == 0 && a&(AKeepAlive|AZeroWindowProbe) == 0 && !isPadding(p)
+	data := p.PayloadLen > 0 && p.Flags&FlagRST == 0 && a&(AKeepAlive|AZeroWindowProbe) == 0 && !IsPadding(p)
 	// A resend sends again some of the data sent before: a segment Wireshark
 	// calls a retransmission only because it reuses padding's sequence
 	// numbers is the next data.
@@ -127,18 +127,19 @@ func (t *TCPFlow) outstanding(d Dir) uint32 {
 	return next - pm.ackedTo
 }
 
-// isPadding reports whether a segment's payload is most likely the padding
+// IsPadding reports whether a segment's payload is most likely the padding
 // of a minimum-size Ethernet frame that the IP header's total length counts:
-// a bare ACK (no SYN, FIN, RST, PSH or URG) whose datagram fits the 46 bytes
-// of such a frame, with at most 6 bytes of payload, all zero. Some hosts and
-// middleboxes send every pure ACK so (nDPI's heuristic_tcp_ack_payload
-// capture: 2 or 6 zero bytes on each). The peer never acknowledges those
-// bytes and the sender's next data reuses their sequence numbers. Wireshark
-// counts them as payload (and that next data as retransmissions), and so
-// does the analysis; only the stall bookkeeping leaves them out, since nobody
-// waits for them.
-func isPadding(p *Packet) bool {
-	if p.Flags&(FlagSYN|FlagFIN|FlagRST|FlagPSH|FlagURG) != 0 || p.Flags&FlagACK == 0 ||
+// an ACK or SYN-ACK without FIN, RST, PSH or URG whose datagram fits the 46
+// bytes of such a frame, with at most 6 bytes of payload, all zero. Some
+// hosts and middleboxes send every pure ACK so (nDPI's
+// heuristic_tcp_ack_payload capture: 2 or 6 zero bytes on each, and on a
+// SYN-ACK). The peer never acknowledges those bytes and the sender's next
+// data reuses their sequence numbers. Wireshark counts them as payload (and
+// that next data as retransmissions), and so does the TCP analysis; the
+// stall bookkeeping and the stream reassembly leave them out: nobody waits
+// for them, and they are not the stream's bytes.
+func IsPadding(p *Packet) bool {
+	if p.Flags&(FlagFIN|FlagRST|FlagPSH|FlagURG) != 0 || p.Flags&FlagACK == 0 ||
 		p.PayloadLen == 0 || p.PayloadLen > 6 || p.IPLen > 46 || len(p.Payload) != p.PayloadLen {
 		return false
 	}
