@@ -75,6 +75,17 @@ func TestPrecisionOnRealCaptures(t *testing.T) {
 			quiet: []string{"tcp-stall", "tls-handshake-rejected"},
 		},
 		{
+			file: "zeek__zeek/testing__btest__Traces__tunnels__gre-aruba.pcap",
+			why: "a mirror of the client's direction only: every client ACKs and sends its request after its one SYN, " +
+				"so the SYN-ACKs came, out of the capture's sight",
+			quiet: []string{"tcp-syn-unanswered"},
+		},
+		{
+			file:  "seladb__PcapPlusPlus/Tests__Pcap++Test__PcapExamples__raw_ip.pcap",
+			why:   "the IPv4 connections to 82.102.152.19 and 23.221.143.117 are captured one way: one SYN, then the client's ACKs and requests",
+			quiet: []string{"tcp-syn-unanswered"},
+		},
+		{
 			file: "OISF__suricata-verify/tests__smtp-to-comma__10.7.29.101_49898-178.63.41.150_25.pcap",
 			why: "the SMTP server answers the SYN 208 ms late while the data's ACKs show a path of 0.03 ms: " +
 				"server time (a tarpitting MTA), not distance",

@@ -218,3 +218,35 @@ func TestDupAckStormSACK(t *testing.T) {
 		})
 	}
 }
+
+// TestSYNAnsweredOutOfSight: a flow Zeek calls S0 whose client went on to
+// ACK and send data got its SYN-ACK; only the capture lacks the server's
+// direction (nDPI ocs.pcap, gre-aruba.pcap, PcapPlusPlus raw_ip.pcap). Such
+// flows were reported as unanswered, their ACKs and data counted as SYNs
+// ("27 SYNs with the retransmissions" for one SYN).
+func TestSYNAnsweredOutOfSight(t *testing.T) {
+	for _, c := range []struct {
+		name, history string
+		orig          int64
+		want          string // the message's SYN count, "" for no finding
+	}{
+		{"SYNs only: unanswered", "S", 3, "(3 SYNs with the retransmissions)"},
+		{"SYN then the client's ACK and data: answered out of sight", "SAD", 27, ""},
+		{"SYN then data: answered out of sight", "SD", 13, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fs := run(t, nil, &Event{Kind: EventFlow, Flow: flow(func(r *flows.Record) {
+				r.State, r.History, r.OrigPackets, r.RespPackets, r.RespPayload = "S0", c.history, c.orig, 0, 0
+			})})
+			var msg string
+			for _, f := range fs {
+				if f.Rule == "tcp-syn-unanswered" {
+					msg = f.Message
+				}
+			}
+			if c.want == "" && msg != "" || !strings.Contains(msg, c.want) {
+				t.Errorf("tcp-syn-unanswered %q, want %q", msg, c.want)
+			}
+		})
+	}
+}
