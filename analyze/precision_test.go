@@ -75,6 +75,12 @@ func TestPrecisionOnRealCaptures(t *testing.T) {
 			quiet: []string{"tcp-stall", "tls-handshake-rejected"},
 		},
 		{
+			file: "zeek__zeek/testing__btest__Traces__http__206_example_b.pcap",
+			why: "tcp.stream 0: the client's window is zero for ~20 ms and opens again without acknowledging anything; " +
+				"the server then sends its segment again for 80 s, never acknowledged, and resets",
+			want: []string{"tcp-stall", "the server's data waited 81 s", "abandoned with a reset", "opened its zero window again"},
+		},
+		{
 			file: "zeek__zeek/testing__btest__Traces__tunnels__gre-aruba.pcap",
 			why: "a mirror of the client's direction only: every client ACKs and sends its request after its one SYN, " +
 				"so the SYN-ACKs came, out of the capture's sight",

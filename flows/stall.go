@@ -10,6 +10,7 @@ type stallDir struct {
 	dataEnd   uint32 // the end of the data sent so far (not counting padding, see IsPadding)
 	dataSet   bool
 	zw        bool  // the receiver advertised a zero window during the current wait
+	afterZW   bool  // the current wait began when the receiver's window opened again
 	retx      int32 // retransmissions during the current wait
 	firstRetx int64
 	lastRetx  int64
@@ -27,6 +28,9 @@ type Stall struct {
 	FirstRetx int64 // when the first and the last of them were sent
 	LastRetx  int64
 	Frames    FrameRefs // the first few of them
+	// AfterZeroWindow: the wait began when the receiver opened its zero
+	// window again (the zero window before it is not part of it).
+	AfterZeroWindow bool
 }
 
 // NS is the stall's length.
@@ -56,10 +60,19 @@ func (t *TCPFlow) trackStall(p *Packet, dir Dir, a Analysis, acked bool, prevNex
 		rev.end(&t.x.longest, 1-dir, now, false)
 		if t.outstanding(1-dir) > 0 {
 			rev.begin(now)
+			rev.afterZW = true
 		}
 	}
-	if p.Window == 0 && p.Flags&(FlagSYN|FlagRST) == 0 && rev.since != 0 {
-		rev.zw = true // the peer's data waits because this side stopped reading
+	if p.Flags&(FlagSYN|FlagRST) == 0 && rev.since != 0 {
+		if p.Window == 0 {
+			rev.zw = true // the peer's data waits because this side stopped reading
+		} else if rev.zw {
+			// The window opened again: the zero window explains the wait
+			// until now, not what follows (206_example_b.pcap: a zero window
+			// of 20 ms, then 80 s of resends nobody acknowledged).
+			rev.begin(now)
+			rev.afterZW = true
+		}
 	}
 	// A wait begins with data sent while nothing was outstanding, and
 	// ends (or begins again) only when an ACK moves: outstanding data can
@@ -92,7 +105,7 @@ func (t *TCPFlow) trackStall(p *Packet, dir Dir, a Analysis, acked bool, prevNex
 }
 
 func (s *stallDir) begin(now int64) {
-	s.since, s.zw, s.retx, s.firstRetx, s.lastRetx = now, false, 0, 0, 0
+	s.since, s.zw, s.afterZW, s.retx, s.firstRetx, s.lastRetx = now, false, false, 0, 0, 0
 	s.frames = nil // not reused: the longest wait may hold the last one's
 }
 
@@ -100,7 +113,7 @@ func (s *stallDir) begin(now int64) {
 // wait, either direction) if it is longer and unexplained.
 func (s *stallDir) end(longest *Stall, d Dir, now int64, ended bool) {
 	if !s.zw && now-s.since > longest.NS() {
-		*longest = Stall{Dir: d, From: s.since, To: now, Ended: ended, Resends: int(s.retx), FirstRetx: s.firstRetx, LastRetx: s.lastRetx, Frames: s.frames}
+		*longest = Stall{Dir: d, From: s.since, To: now, Ended: ended, Resends: int(s.retx), FirstRetx: s.firstRetx, LastRetx: s.lastRetx, Frames: s.frames, AfterZeroWindow: s.afterZW}
 	}
 	s.since = 0
 }

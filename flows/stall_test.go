@@ -19,6 +19,7 @@ func TestStall(t *testing.T) {
 		by      string
 		resends int
 		frames  []int64 // the resends' frames
+		afterZW bool
 	}{
 		{
 			name: "loss: the server's segment is sent again with back-off until the ACK comes",
@@ -70,6 +71,36 @@ func TestStall(t *testing.T) {
 				c.seg(5140, true, FlagACK, cISN+101, sISN+231, 0, c.window)              // 9
 			},
 		},
+		{
+			name: "a zero window explains the wait while it lasts",
+			script: func(c *conv) {
+				c.seg(10, true, FlagACK|FlagPSH, cISN+1, sISN+1, 100, c.window)         // 4
+				c.seg(20, false, FlagACK, sISN+1, cISN+101, mss, c.window)              // 5
+				c.seg(30, true, FlagACK, cISN+101, sISN+1, 0, 0)                        // 6: zero window
+				c.seg(2030, false, FlagACK, sISN+1, cISN+101, mss, c.window)            // 7: sent again
+				c.seg(4030, true, FlagACK, cISN+101, sISN+1, 0, 0)                      // 8
+				c.seg(6030, true, FlagACK, cISN+101, sISN+1+mss, 0, c.window)           // 9: reads, opens
+				c.seg(6040, false, FlagACK|FlagPSH, sISN+1+mss, cISN+101, 10, c.window) // 10
+				c.seg(6050, true, FlagACK, cISN+101, sISN+11+mss, 0, c.window)          // 11
+			},
+		},
+		{
+			// 206_example_b.pcap tcp.stream 0: a zero window of ~20 ms, the
+			// window opened again without acknowledging anything, then 80 s
+			// of resends and the server's reset.
+			name: "after the zero window opens, the wait is a stall again",
+			script: func(c *conv) {
+				c.seg(10, true, FlagACK|FlagPSH, cISN+1, sISN+1, 100, c.window) // 4
+				c.seg(20, false, FlagACK, sISN+1, cISN+101, mss, c.window)      // 5
+				c.seg(30, true, FlagACK, cISN+101, sISN+1, 0, 0)                // 6: zero window
+				c.seg(50, true, FlagACK, cISN+101, sISN+1, 0, c.window)         // 7: open again
+				c.seg(450, false, FlagACK, sISN+1, cISN+101, mss, c.window)     // 8
+				c.seg(1250, false, FlagACK, sISN+1, cISN+101, mss, c.window)    // 9
+				c.seg(2850, false, FlagACK, sISN+1, cISN+101, mss, c.window)    // 10
+				c.seg(3050, true, FlagACK, cISN+101, sISN+1+mss, 0, c.window)   // 11
+			},
+			stallMS: 3000, by: "server", resends: 3, frames: []int64{8, 9, 10}, afterZW: true,
+		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cv := newConv(t)
@@ -90,9 +121,10 @@ func TestStall(t *testing.T) {
 			for _, f := range r.Stall.Frames {
 				frames = append(frames, f.Frame)
 			}
-			if !approx(r.StallMS, c.stallMS, 1) || r.StallBy != c.by || r.Stall.Resends != c.resends || !slices.Equal(frames, c.frames) {
-				t.Errorf("wait %.0f ms by the %s, %d resends in frames %v; want %.0f ms by the %s, %d in %v",
-					r.StallMS, r.StallBy, r.Stall.Resends, frames, c.stallMS, c.by, c.resends, c.frames)
+			if !approx(r.StallMS, c.stallMS, 1) || r.StallBy != c.by || r.Stall.Resends != c.resends || !slices.Equal(frames, c.frames) ||
+				r.Stall.AfterZeroWindow != c.afterZW {
+				t.Errorf("wait %.0f ms by the %s, %d resends in frames %v, after a zero window %v; want %.0f ms by the %s, %d in %v, %v",
+					r.StallMS, r.StallBy, r.Stall.Resends, frames, r.Stall.AfterZeroWindow, c.stallMS, c.by, c.resends, c.frames, c.afterZW)
 			}
 		})
 	}
