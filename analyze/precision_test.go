@@ -67,6 +67,31 @@ func TestPrecisionOnRealCaptures(t *testing.T) {
 			want: []string{"slow-connect", "173.252.97.2:443", "mostly the SYN or SYN-ACK sent again", "path RTT 49 ms"},
 		},
 		{
+			file: "ntop__nDPI/tests__cfgs__default__pcap__heuristic_tcp_ack_payload.pcap",
+			why: "the IP total length of every pure ACK counts 2 or 6 zero bytes of padding: the peer never acknowledges " +
+				"them and the next data, up to a minute later, reuses their sequence numbers (tshark: retransmissions). " +
+				"Idle TLS connections, not transfers waiting for an ACK; and the server's padding, at the sequence number its " +
+				"ServerHello starts at, is not the start of the TLS stream (every handshake has its ServerHello)",
+			quiet: []string{"tcp-stall", "tls-handshake-rejected"},
+		},
+		{
+			file: "zeek__zeek/testing__btest__Traces__http__206_example_b.pcap",
+			why: "tcp.stream 0: the client's window is zero for ~20 ms and opens again without acknowledging anything; " +
+				"the server then sends its segment again for 80 s, never acknowledged, and resets",
+			want: []string{"tcp-stall", "the server's data waited 81 s", "abandoned with a reset", "opened its zero window again"},
+		},
+		{
+			file: "zeek__zeek/testing__btest__Traces__tunnels__gre-aruba.pcap",
+			why: "a mirror of the client's direction only: every client ACKs and sends its request after its one SYN, " +
+				"so the SYN-ACKs came, out of the capture's sight",
+			quiet: []string{"tcp-syn-unanswered"},
+		},
+		{
+			file:  "seladb__PcapPlusPlus/Tests__Pcap++Test__PcapExamples__raw_ip.pcap",
+			why:   "the IPv4 connections to 82.102.152.19 and 23.221.143.117 are captured one way: one SYN, then the client's ACKs and requests",
+			quiet: []string{"tcp-syn-unanswered"},
+		},
+		{
 			file: "OISF__suricata-verify/tests__smtp-to-comma__10.7.29.101_49898-178.63.41.150_25.pcap",
 			why: "the SMTP server answers the SYN 208 ms late while the data's ACKs show a path of 0.03 ms: " +
 				"server time (a tarpitting MTA), not distance",

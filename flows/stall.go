@@ -6,11 +6,15 @@ package flows
 
 // stallDir is the stall bookkeeping of one direction's data.
 type stallDir struct {
-	since     int64 // data outstanding without progress since then; 0 when none
+	since     int64  // data outstanding without progress since then; 0 when none
+	dataEnd   uint32 // the end of the data sent so far (not counting padding, see IsPadding)
+	dataSet   bool
 	zw        bool  // the receiver advertised a zero window during the current wait
+	afterZW   bool  // the current wait began when the receiver's window opened again
 	retx      int32 // retransmissions during the current wait
 	firstRetx int64
 	lastRetx  int64
+	frames    FrameRefs // the first resends of the current wait
 }
 
 // Stall is the longest time one direction's data waited for the peer's
@@ -23,6 +27,10 @@ type Stall struct {
 	Resends   int   // retransmissions of that direction during the wait
 	FirstRetx int64 // when the first and the last of them were sent
 	LastRetx  int64
+	Frames    FrameRefs // the first few of them
+	// AfterZeroWindow: the wait began when the receiver opened its zero
+	// window again (the zero window before it is not part of it).
+	AfterZeroWindow bool
 }
 
 // NS is the stall's length.
@@ -33,29 +41,53 @@ func (s *Stall) NS() int64 { return s.To - s.From }
 func (t *TCPFlow) trackStall(p *Packet, dir Dir, a Analysis, acked bool, prevNext uint32) {
 	now := p.Timestamp
 	fwd, rev := &t.x.stall[dir], &t.x.stall[1-dir]
+	data := p.PayloadLen > 0 && p.Flags&FlagRST == 0 && a&(AKeepAlive|AZeroWindowProbe) == 0 && !IsPadding(p)
+	// A resend sends again some of the data sent before: a segment Wireshark
+	// calls a retransmission only because it reuses padding's sequence
+	// numbers is the next data.
+	resend := data && a&ARetransmission != 0 && a&ASpuriousRetransmission == 0 && fwd.dataSet && seqLT(p.Seq, fwd.dataEnd)
+	if data || p.Flags&(FlagFIN|FlagRST) == FlagFIN {
+		end := p.Seq + uint32(p.PayloadLen)
+		if p.Flags&FlagFIN != 0 {
+			end++
+		}
+		if !fwd.dataSet || seqGT(end, fwd.dataEnd) {
+			fwd.dataEnd, fwd.dataSet = end, true
+		}
+	}
 	// An ACK that moved the peer's data forward ends the peer's wait.
 	if acked && rev.since != 0 {
 		rev.end(&t.x.longest, 1-dir, now, false)
 		if t.outstanding(1-dir) > 0 {
 			rev.begin(now)
+			rev.afterZW = true
 		}
 	}
-	if p.Window == 0 && p.Flags&(FlagSYN|FlagRST) == 0 && rev.since != 0 {
-		rev.zw = true // the peer's data waits because this side stopped reading
+	if p.Flags&(FlagSYN|FlagRST) == 0 && rev.since != 0 {
+		if p.Window == 0 {
+			rev.zw = true // the peer's data waits because this side stopped reading
+		} else if rev.zw {
+			// The window opened again: the zero window explains the wait
+			// until now, not what follows (206_example_b.pcap: a zero window
+			// of 20 ms, then 80 s of resends nobody acknowledged).
+			rev.begin(now)
+			rev.afterZW = true
+		}
 	}
 	// A wait begins with data sent while nothing was outstanding, and
 	// ends (or begins again) only when an ACK moves: outstanding data can
 	// drop to none no other way.
-	if p.PayloadLen > 0 && p.Flags&FlagRST == 0 && a&(AKeepAlive|AZeroWindowProbe) == 0 {
+	if data {
 		if fwd.since == 0 && t.outstanding(dir) > 0 {
 			fwd.begin(now)
 		}
-		if a&ARetransmission != 0 && a&ASpuriousRetransmission == 0 {
+		if resend {
 			if fwd.retx == 0 {
 				fwd.firstRetx = now
 			}
 			fwd.retx++
 			fwd.lastRetx = now
+			fwd.frames.add(FrameRef{File: p.File, Frame: p.Frame})
 		}
 	}
 	if p.Flags&FlagRST != 0 && !t.x.rstSet {
@@ -73,30 +105,63 @@ func (t *TCPFlow) trackStall(p *Packet, dir Dir, a Analysis, acked bool, prevNex
 }
 
 func (s *stallDir) begin(now int64) {
-	s.since, s.zw, s.retx, s.firstRetx, s.lastRetx = now, false, 0, 0, 0
+	s.since, s.zw, s.afterZW, s.retx, s.firstRetx, s.lastRetx = now, false, false, 0, 0, 0
+	s.frames = nil // not reused: the longest wait may hold the last one's
 }
 
 // end closes the current wait, keeping it in longest (the flow's longest
 // wait, either direction) if it is longer and unexplained.
 func (s *stallDir) end(longest *Stall, d Dir, now int64, ended bool) {
 	if !s.zw && now-s.since > longest.NS() {
-		*longest = Stall{Dir: d, From: s.since, To: now, Ended: ended, Resends: int(s.retx), FirstRetx: s.firstRetx, LastRetx: s.lastRetx}
+		*longest = Stall{Dir: d, From: s.since, To: now, Ended: ended, Resends: int(s.retx), FirstRetx: s.firstRetx, LastRetx: s.lastRetx, Frames: s.frames, AfterZeroWindow: s.afterZW}
 	}
 	s.since = 0
 }
 
 // outstanding is how many bytes direction d sent that the peer has not
-// acknowledged (0 when unknown).
+// acknowledged (0 when unknown). It counts to the end of the data sent, not
+// to Wireshark's next sequence number, which padding counted as payload or
+// a SYN-ACK with a new ISN (a second incarnation answering a retransmitted
+// SYN) can move ahead of anything sent: the peer's ACKs never reach it, and
+// every gap between them would look like a wait. More than maxHole is a
+// sequence number gone wrong too.
 func (t *TCPFlow) outstanding(d Dir) uint32 {
 	if t.x == nil {
 		return 0
 	}
-	pm := &t.x.pmtu[d]
+	pm, s := &t.x.pmtu[d], &t.x.stall[d]
 	next := t.dirs[d].nextseq
-	if !pm.ackSet || next == 0 || !seqGT(next, pm.ackedTo) {
+	if s.dataSet && seqLT(s.dataEnd, next) {
+		next = s.dataEnd
+	}
+	if !pm.ackSet || !s.dataSet || next == 0 || !seqGT(next, pm.ackedTo) || next-pm.ackedTo >= maxHole {
 		return 0
 	}
 	return next - pm.ackedTo
+}
+
+// IsPadding reports whether a segment's payload is most likely the padding
+// of a minimum-size Ethernet frame that the IP header's total length counts:
+// an ACK or SYN-ACK without FIN, RST, PSH or URG whose datagram fits the 46
+// bytes of such a frame, with at most 6 bytes of payload, all zero. Some
+// hosts and middleboxes send every pure ACK so (nDPI's
+// heuristic_tcp_ack_payload capture: 2 or 6 zero bytes on each, and on a
+// SYN-ACK). The peer never acknowledges those bytes and the sender's next
+// data reuses their sequence numbers. Wireshark counts them as payload (and
+// that next data as retransmissions), and so does the TCP analysis; the
+// stall bookkeeping and the stream reassembly leave them out: nobody waits
+// for them, and they are not the stream's bytes.
+func IsPadding(p *Packet) bool {
+	if p.Flags&(FlagFIN|FlagRST|FlagPSH|FlagURG) != 0 || p.Flags&FlagACK == 0 ||
+		p.PayloadLen == 0 || p.PayloadLen > 6 || p.IPLen > 46 || len(p.Payload) != p.PayloadLen {
+		return false
+	}
+	for _, b := range p.Payload {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // LongestStall returns the longest unexplained wait of either direction

@@ -178,3 +178,75 @@ func TestTLSRejected(t *testing.T) {
 		t.Errorf("evidence %+v", fs[0].Evidence)
 	}
 }
+
+// TestDupAckStormSACK: SACK is "not negotiated" only when the handshake that
+// negotiates it is in the capture. ocs.pcap (tcp.stream 7) and
+// gre-aruba.pcap (tcp.stream 8, 11, 21) hold only the client's direction:
+// the SYN-ACK is missing and the client's duplicate ACKs carry SACK blocks.
+func TestDupAckStormSACK(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		mod  func(r *flows.Record)
+		want []string
+	}{
+		{"handshake seen, no SACK", func(r *flows.Record) { r.SYNToSYNACK, r.ClientMSS, r.ServerMSS = 20, 1460, 1460 },
+			[]string{"(SACK not negotiated), 3 retransmissions"}},
+		{"handshake seen, SACK", func(r *flows.Record) { r.SYNToSYNACK, r.SACKPermitted = 20, true },
+			[]string{"(SACK negotiated)"}},
+		{"one direction only, no SYN-ACK", func(r *flows.Record) { r.ClientMSS, r.RespPackets, r.Retransmissions = 1460, 0, 0 },
+			[]string{"(SACK unknown: the handshake is not all in the capture), 0 retransmissions", "one direction only"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fs := run(t, nil, &Event{Kind: EventFlow, Flow: flow(func(r *flows.Record) {
+				r.DuplicateAcks, r.Retransmissions = 150, 3
+				c.mod(r)
+			})})
+			var msg string
+			for _, f := range fs {
+				if f.Rule == "tcp-duplicate-ack-storm" {
+					msg = f.Message
+				}
+			}
+			for _, w := range c.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("message %q does not say %q", msg, w)
+				}
+			}
+			if !strings.Contains(strings.Join(c.want, "|"), "one direction") && strings.Contains(msg, "one direction") {
+				t.Errorf("message %q: both directions are in the capture", msg)
+			}
+		})
+	}
+}
+
+// TestSYNAnsweredOutOfSight: a flow Zeek calls S0 whose client went on to
+// ACK and send data got its SYN-ACK; only the capture lacks the server's
+// direction (nDPI ocs.pcap, gre-aruba.pcap, PcapPlusPlus raw_ip.pcap). Such
+// flows were reported as unanswered, their ACKs and data counted as SYNs
+// ("27 SYNs with the retransmissions" for one SYN).
+func TestSYNAnsweredOutOfSight(t *testing.T) {
+	for _, c := range []struct {
+		name, history string
+		orig          int64
+		want          string // the message's SYN count, "" for no finding
+	}{
+		{"SYNs only: unanswered", "S", 3, "(3 SYNs with the retransmissions)"},
+		{"SYN then the client's ACK and data: answered out of sight", "SAD", 27, ""},
+		{"SYN then data: answered out of sight", "SD", 13, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fs := run(t, nil, &Event{Kind: EventFlow, Flow: flow(func(r *flows.Record) {
+				r.State, r.History, r.OrigPackets, r.RespPackets, r.RespPayload = "S0", c.history, c.orig, 0, 0
+			})})
+			var msg string
+			for _, f := range fs {
+				if f.Rule == "tcp-syn-unanswered" {
+					msg = f.Message
+				}
+			}
+			if c.want == "" && msg != "" || !strings.Contains(msg, c.want) {
+				t.Errorf("tcp-syn-unanswered %q, want %q", msg, c.want)
+			}
+		})
+	}
+}

@@ -82,7 +82,7 @@ type attemptData struct {
 
 func (c *connGroup) Event(ev *Event, _ func(Finding)) {
 	f := ev.Flow
-	if f.Proto != "tcp" || f.State != c.state {
+	if f.Proto != "tcp" || f.State != c.state || answeredOutOfSight(f) {
 		return
 	}
 	ref := flows.FrameRef{File: f.FirstFile, Frame: f.FirstFrame}
@@ -97,7 +97,7 @@ func (c *connGroup) Event(ev *Event, _ func(Finding)) {
 	if e.data == nil {
 		e.data = &attemptData{src: f.SrcAddr, dst: f.DstAddr, port: f.DstPort}
 	}
-	e.data.(*attemptData).syns += f.OrigPackets // SYNs sent, for the message
+	e.data.(*attemptData).syns += f.OrigPackets // SYNs sent, for the message (S0 and REJ: the client sent only SYNs)
 }
 
 func (c *connGroup) Finish(report func(Finding)) {
@@ -214,4 +214,14 @@ func synsNote(attempts, syns int64, sep string) string {
 		return ""
 	}
 	return fmt.Sprintf("%s%d SYNs with the retransmissions", sep, syns)
+}
+
+// answeredOutOfSight says whether an attempt Zeek calls S0 (no reply seen)
+// was answered all the same: after its SYN the client acknowledged or sent
+// data, which it does only once a SYN-ACK came. The capture holds one
+// direction of the connection only (a mirror or tap of one direction, an
+// asymmetric route): nDPI ocs.pcap and Zeek's gre-aruba.pcap, whose clients
+// go on to send requests and ACK the answers no one captured.
+func answeredOutOfSight(f *flows.Record) bool {
+	return f.State == "S0" && strings.HasPrefix(f.History, "S") && strings.ContainsAny(f.History[1:], "AD")
 }

@@ -36,12 +36,27 @@ func (c *dupAckStorm) Event(ev *Event, report func(Finding)) {
 		return
 	}
 	sack := "SACK not negotiated"
-	if f.SACKPermitted {
+	switch {
+	case f.SACKPermitted:
 		sack = "SACK negotiated"
+	case !handshakeSeen(f):
+		// Negotiation is in the SYN and the SYN-ACK: without both, "not
+		// negotiated" would send the reader after a SACK-stripping
+		// middlebox (real captures: the dup ACKs carry SACK blocks).
+		sack = "SACK unknown: the handshake is not all in the capture"
 	}
 	msg := fmt.Sprintf("%s:%d → %s:%d: %d duplicate ACKs (%s), %d retransmissions",
 		f.SrcAddr, f.SrcPort, f.DstAddr, f.DstPort, f.DuplicateAcks, sack, f.Retransmissions)
+	if f.OrigPackets == 0 || f.RespPackets == 0 {
+		msg += " (the capture holds one direction only: the sender's retransmissions are not in it)"
+	}
 	report(flowFinding(TCPDuplicateAckStorm, c.p.Severity, f, f.DuplicateAcks, msg, "tcp.analysis.duplicate_ack", f.Evidence, func(e *flows.TCPEvidence) flows.FrameRefs { return e.DuplicateAcks }))
 }
 
 func (c *dupAckStorm) Finish(func(Finding)) {}
+
+// handshakeSeen says whether both the SYN and the SYN-ACK, which carry the
+// options the two sides negotiate, are in the capture.
+func handshakeSeen(f *flows.Record) bool {
+	return f.SYNToSYNACK > 0 || (f.ClientMSS != 0 && f.ServerMSS != 0)
+}

@@ -74,6 +74,8 @@ func attemptOf(f *flows.Record) (o outcome, ok bool) {
 		return 0, false
 	}
 	switch {
+	case answeredOutOfSight(f):
+		return answered, true // the SYN-ACK is only missing from the capture
 	case f.State == "S0":
 		return silent, true
 	case f.State == "REJ":

@@ -12,7 +12,8 @@ var TCPStall = &Rule{
 	ID:    "tcp-stall",
 	Title: "TCP transfer stalled",
 	Doc: `One side's data waited longer than the threshold for an acknowledgement, and the
-receiver had not said it was full (that is a zero window, tcp-zero-window). The
+receiver had not said it was full (that is a zero window, tcp-zero-window; once
+the receiver opens its window again, a wait that goes on is a stall). The
 transfer made no progress: the user saw a hang. Retransmissions during the wait
 (backing off: 0.2 s, 0.4 s, 0.8 s, ...) show the sender stuck; a wait without
 any is not reported, since an unacknowledged last segment is as often an ACK
@@ -63,8 +64,14 @@ func (c *tcpStall) Event(ev *Event, report func(Finding)) {
 	} else {
 		msg += "; then the transfer went on"
 	}
-	msg += "; the receiver never advertised a zero window"
-	fd := flowFinding(TCPStall, c.p.Severity, f, 1, msg, "", f.Evidence, func(e *flows.TCPEvidence) flows.FrameRefs { return e.Retransmissions })
+	if s.AfterZeroWindow {
+		msg += "; the wait began when the receiver opened its zero window again"
+	} else {
+		msg += "; the receiver never advertised a zero window"
+	}
+	// The evidence is the wait's own resends, not the flow's first
+	// retransmissions (a SYN sent again, an earlier loss).
+	fd := flowFinding(TCPStall, c.p.Severity, f, 1, msg, "", f.Evidence, func(*flows.TCPEvidence) flows.FrameRefs { return s.Frames })
 	fd.First, fd.FirstNS = flows.FormatTime(s.From), s.From
 	fd.Last, fd.LastNS = flows.FormatTime(s.To), s.To
 	report(fd)

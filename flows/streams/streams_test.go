@@ -161,6 +161,27 @@ func TestResetAfterClientHelloIsRejection(t *testing.T) {
 	}
 }
 
+// TestPaddingBeforeServerHello: nDPI's heuristic_tcp_ack_payload capture,
+// where the IP total length of every pure ACK counts the frame's padding.
+// The server's ACK of the ClientHello carries 6 zero bytes at the sequence
+// number its ServerHello then starts at; delivered first, they shifted the
+// ServerHello and the handshake read as rejected before any ServerHello.
+func TestPaddingBeforeServerHello(t *testing.T) {
+	var frames capgen.Frames
+	c := capgen.NewTCPConn(&frames, cli, srv, &capgen.TCPOptions{NoTimestamps: true})
+	c.Handshake(20 * time.Millisecond)
+	c.SendData(capgen.Client, capgen.TLSClientHello(capgen.ClientHello{SNI: "padded.example.com"}))
+	c.Sleep(10 * time.Millisecond)
+	c.Raw(capgen.Server, capgen.ACK, c.NextSeq(capgen.Server), c.NextSeq(capgen.Client), make([]byte, 6))
+	c.SendData(capgen.Server, capgen.TLSServerHello(capgen.ServerHello{Version: capgen.TLS12, Seed: "padded"}))
+	c.Sleep(10 * time.Millisecond)
+	c.Close(capgen.Client)
+	h := oneTLS(t, run(t, frames))
+	if !h.ServerHello || strings.HasPrefix(h.Outcome, "rejected") {
+		t.Errorf("server hello %v, outcome %q: the padding was read as the server's first bytes", h.ServerHello, h.Outcome)
+	}
+}
+
 // TestTLSAfterSSLRequest: PostgreSQL's SSLRequest comes first, so the
 // first payload is not TLS; the ClientHello two segments later is.
 func TestTLSAfterSSLRequest(t *testing.T) {

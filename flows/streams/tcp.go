@@ -10,6 +10,13 @@ import (
 )
 
 func (t *Tracker) tcpPacket(p *flows.Packet, f *flows.Flow, dir flows.Dir) {
+	if flows.IsPadding(p) {
+		// A pure ACK whose IP total length counts the frame's padding: its
+		// zero bytes are not the stream's, and the real data that follows
+		// reuses their sequence numbers (delivered first, they would
+		// shift every byte of a ServerHello).
+		return
+	}
 	c, _ := f.App.(*conn)
 	if c == nil {
 		if f.App != nil || p.PayloadLen == 0 {
