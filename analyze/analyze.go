@@ -196,12 +196,19 @@ func Run(cfg Config, sink run.Sink) (*run.Result, error) {
 		r.Capture.Warnings = append(r.Capture.Warnings, fmt.Sprintf("standard input: stopped after %d packets (interrupted): the analysis covers what was read until then", r.Capture.Packets))
 	}
 	info := runInfo(rd, &r.Capture)
-	info.Shed = rules.ShedCounts{EvictedFlows: r.Table.Evicted, ReassemblySkips: r.Streams.BoundSkips, ParsersStopped: r.Streams.ParsersStopped, DNSQueriesDropped: r.Streams.DNSOverflow, FragmentsOverLimit: r.Decode.FragOverLimit}
+	info.Shed = Shed(r)
 	engine.SetRun(info)
 	r.Findings = engine.Finish()
 	r.Suppressed, r.Omitted = engine.Suppressed, engine.Omitted
 	r.RuleWarnings = engine.Warnings
 	return r, nil
+}
+
+// Shed is what the run shed at its bounds, from its counters (for the
+// rules' RunInfo).
+func Shed(r *run.Result) rules.ShedCounts {
+	return rules.ShedCounts{EvictedFlows: r.Table.Evicted, ReassemblySkips: r.Streams.BoundSkips, ParsersStopped: r.Streams.ParsersStopped,
+		DNSQueriesDropped: r.Streams.DNSOverflow, FragmentsOverLimit: r.Decode.FragOverLimit}
 }
 
 func stopped(c <-chan struct{}) bool {

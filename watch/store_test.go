@@ -55,7 +55,7 @@ func TestChunkKeepsWhatRulesSee(t *testing.T) {
 			t.Fatal(err)
 		}
 		cp := &res.Capture
-		engine.SetRun(rules.RunInfo{Packets: cp.Packets, TruncatedFrames: cp.Truncated, FirstNS: cp.FirstNS, LastNS: cp.LastNS, Files: []string{f}})
+		engine.SetRun(rules.RunInfo{Packets: cp.Packets, TruncatedFrames: cp.Truncated, FirstNS: cp.FirstNS, LastNS: cp.LastNS, Files: []string{f}, Shed: analyze.Shed(res)})
 		got := engine.Finish()
 		wj, _ := json.Marshal(want.Findings)
 		gj, _ := json.Marshal(got)

@@ -610,7 +610,7 @@ func (w *stepper) writePeriod(p *openPeriod) (string, error) {
 	}
 	fillResult(r, p)
 	sum.Summarise(r)
-	info := rules.RunInfo{Packets: c.Packets, TruncatedFrames: c.Truncated, FirstNS: c.FirstNS, LastNS: c.LastNS}
+	info := rules.RunInfo{Packets: c.Packets, TruncatedFrames: c.Truncated, FirstNS: c.FirstNS, LastNS: c.LastNS, Shed: analyze.Shed(r)}
 	for _, f := range c.Files {
 		info.Files = append(info.Files, f.Name)
 	}
