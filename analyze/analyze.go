@@ -639,4 +639,5 @@ func fillCapture(r *run.Result, rd source.Reader) {
 	}
 	c.NotIP, c.Malformed, c.Fragments, c.Truncated = r.Decode.NotIP, r.Decode.Malformed, r.Decode.Fragments, r.Decode.Truncated
 	c.FragmentsDropped, c.FragmentsOverlapping, c.FragmentsOverLimit = r.Decode.FragDropped, r.Decode.FragOverlap, r.Decode.FragOverLimit
+	c.ReassemblySkips, c.ParsersStopped, c.DNSQueriesDropped = r.Streams.BoundSkips, r.Streams.ParsersStopped, r.Streams.DNSOverflow
 }

@@ -7,11 +7,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/internal/capgen"
+	"github.com/pcapx/pcapx/run"
 )
 
 // TestFlowCost measures what a flow in the table costs, for the memory
@@ -90,6 +92,50 @@ func TestFlowCost(t *testing.T) {
 		}
 		if cost > plan || cost < 200 {
 			t.Errorf("%s: a flow costs %d bytes; the budget plans %d", name, cost, plan)
+		}
+	}
+}
+
+// TestShedCounted: at a small budget a SYN flood evicts flows and
+// slowloris connections stop being parsed; both are counted in the
+// capture overview and named by capture-incomplete.
+func TestShedCounted(t *testing.T) {
+	cases := []struct {
+		name  string
+		write func(w capgen.FrameWriter) error
+		count func(c *run.Capture) int64
+		says  string
+	}{
+		{"syn-flood", func(w capgen.FrameWriter) error { return capgen.WriteSYNFlood(w, capgen.Flood{N: 20_000}) },
+			func(c *run.Capture) int64 { return c.Evicted }, "flows evicted from the full flow table"},
+		{"slowloris", func(w capgen.FrameWriter) error { return capgen.WriteSlowloris(w, capgen.Flood{N: 3000}) },
+			func(c *run.Capture) int64 { return c.ParsersStopped }, "connections whose HTTP/TLS/DNS parsing stopped early"},
+	}
+	for _, tc := range cases {
+		path := filepath.Join(t.TempDir(), tc.name+".pcap")
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw, _ := capgen.NewPcapWriter(f, capgen.PcapOptions{LinkType: capgen.LinkTypeEthernet})
+		if err := tc.write(pw); err != nil {
+			t.Fatal(err)
+		}
+		pw.Flush()
+		f.Close()
+		res, err := Run(Config{Inputs: []string{path}, Memory: MinMemory}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := tc.count(&res.Capture)
+		var msg string
+		for _, fd := range res.Findings {
+			if fd.Rule == "capture-incomplete" {
+				msg = fd.Message
+			}
+		}
+		if n == 0 || !strings.Contains(msg, fmt.Sprintf("%d %s", n, tc.says)) || res.Findings[0].Rule != "capture-incomplete" {
+			t.Errorf("%s at %d MB: %d shed; capture-incomplete says %q (first finding %s)", tc.name, MinMemory>>20, n, msg, res.Findings[0].Rule)
 		}
 	}
 }

@@ -103,6 +103,14 @@ type Capture struct {
 	FragmentsOverLimit   int64 `json:"ip_fragments_over_limit"`  // of them: past the reassembly's bounds
 
 	Truncated int64 `json:"truncated_frames"` // cut short by the snapshot length
+
+	// What the run shed at the bounds of its memory budget besides
+	// evicted flows (Evicted): holes in TCP streams it stopped waiting
+	// for, connections whose parsing stopped early, DNS queries dropped
+	// from a full pending list.
+	ReassemblySkips   int64 `json:"reassembly_holes_skipped"`
+	ParsersStopped    int64 `json:"parsers_stopped"`
+	DNSQueriesDropped int64 `json:"dns_queries_dropped"`
 	// Window is the time window of analyze.Config's Since and Until as an
 	// RFC 3339 interval ("SINCE/UNTIL", ".." for an open end); "" without
 	// one.

@@ -661,6 +661,7 @@ func fillResult(r *run.Result, p *openPeriod) {
 	c.NotIP, c.Malformed, c.Fragments, c.Truncated = d.NotIP, d.Malformed, d.Fragments, d.Truncated
 	c.FragmentsDropped, c.FragmentsOverlapping, c.FragmentsOverLimit = d.FragDropped, d.FragOverlap, d.FragOverLimit
 	c.Flows, c.Evicted, c.PeakFlows = s.Flows, s.Evicted, s.Peak
+	c.ReassemblySkips, c.ParsersStopped, c.DNSQueriesDropped = s.Streams.BoundSkips, s.Streams.ParsersStopped, s.Streams.DNSOverflow
 	c.Warnings = append([]string{}, p.Warnings...)
 	if c.Evicted > 0 {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("flow table full: %d flows were evicted before they ended (raise --max-flows)", c.Evicted))
