@@ -68,3 +68,13 @@ func TestChurnAndReuseOnRealCaptures(t *testing.T) {
 		}
 	})
 }
+
+// wantIn checks that a finding's message says each of want.
+func wantIn(t *testing.T, f rules.Finding, want ...string) {
+	t.Helper()
+	for _, s := range want {
+		if !strings.Contains(f.Message, s) {
+			t.Errorf("%s: message %q does not say %q", f.Rule, f.Message, s)
+		}
+	}
+}
