@@ -5,7 +5,10 @@
 // named thresholds with defaults, the event kinds it consumes, and a
 // constructor for fresh per-run state. The driver (package analyze) hands
 // each checker the events it asked for and a Report function; a rule never
-// sees a sink or an output format. All() is the explicit registry.
+// sees a sink or an output format. All() is the explicit registry. Each
+// rule's fixture test is beside it, as an analyzer's analysistest is:
+// tcp_stall_fixture_test.go beside tcp_stall.go (fixture_helpers_test.go
+// says how they work).
 package rules
 
 import (

@@ -12,7 +12,7 @@ import (
 // pmtu-frag-needed): both ends of a black hole and of a working PMTU
 // discovery, and the look-alikes that must not be called a black hole.
 // Their per-frame TCP analysis is not part of the documented table: what
-// matters is the diagnosis (analyze/rules_fixtures_test.go).
+// matters is the diagnosis (rules/pmtu_fixture_test.go).
 func (g *generator) pmtuFixture(path, desc string) *capture {
 	fx := g.add(&fixture{Path: path, Group: "Path MTU", Desc: desc})
 	return pcapCapture(fx, capgen.PcapOptions{LinkType: capgen.LinkTypeEthernet})

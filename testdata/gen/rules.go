@@ -14,9 +14,9 @@ import (
 	"github.com/pcapx/pcapx/internal/capgen"
 )
 
-// ruleFixture starts a fixture made for the rules' table test
-// (analyze/rules_fixtures_test.go): each shows one diagnosis, or the
-// absence of one, and its TCP analysis is documented and checked too.
+// ruleFixture starts a fixture made for the rules' fixture tests
+// (rules/*_fixture_test.go, each beside its rule): each shows one diagnosis,
+// or the absence of one, and its TCP analysis is documented and checked too.
 func (g *generator) ruleFixture(path, desc string) *capture {
 	fx := g.add(&fixture{Path: path, Group: "Rule fixtures", Desc: desc, Analysis: true})
 	return pcapCapture(fx, capgen.PcapOptions{LinkType: capgen.LinkTypeEthernet})
