@@ -19,11 +19,15 @@ type Table struct {
 	m     flowIndex
 	lists [numLists]flowList
 	now   int64
-	clock Clock
-	sweep int64 // capture time of the last expiry check
-	ids   uint64
-	tcpN  int64 // next tcp.stream number
-	free  []*Flow
+	// before is the clock before it last moved forward: a flow that
+	// expires when the clock jumped past a captureGap ended with the
+	// capture's gap, not idle.
+	before int64
+	clock  Clock
+	sweep  int64 // capture time of the last expiry check
+	ids    uint64
+	tcpN   int64 // next tcp.stream number
+	free   []*Flow
 	// flushing is what FlushSome has still to end.
 	flushing []*Flow
 
@@ -197,7 +201,7 @@ const (
 	clockConfirm = 4
 )
 
-func (t *Table) advanceClock(ts int64) { t.now = t.clock.Advance(ts) }
+func (t *Table) advanceClock(ts int64) { t.setNow(t.clock.Advance(ts)) }
 
 // Clock is the capture clock: the latest packet time, guarded against a
 // single wild timestamp (see clockJump). The zero value is ready.
@@ -229,7 +233,23 @@ func (c *Clock) Advance(ts int64) int64 {
 func (c *Clock) Now() int64 { return c.now }
 
 // SetClock sets the table's clock (ExternalClock).
-func (t *Table) SetClock(now int64) { t.now = now }
+func (t *Table) SetClock(now int64) { t.setNow(now) }
+
+// setNow moves the clock, remembering where it was before it last moved
+// forward (for captureGap).
+func (t *Table) setNow(now int64) {
+	if now > t.now {
+		t.before = t.now
+	}
+	t.now = now
+}
+
+// captureGap is the longest stretch of capture time without a packet that
+// pcapx takes for quiet traffic rather than a capture that stopped: joined
+// captures with years between them, or a capture paused for a day, must not
+// make their flows "idle" (an HTTP response cut short by the gap is not a
+// server that stopped sending).
+const captureGap = 24 * 3600 * second
 
 // ExpireDue says whether a second of capture time has passed since the
 // last expiry check: the table checks its flows once a second.
@@ -436,8 +456,14 @@ func (t *Table) Expire() {
 		l := &t.lists[i]
 		for f := l.head; f != nil && t.now-f.Last > l.timeout; f = l.head {
 			reason := EndIdle
-			if i == listTCPClosed {
+			switch {
+			case i == listTCPClosed:
 				reason = EndClosed
+			case t.now-t.before > captureGap && t.before-f.Last <= l.timeout:
+				// Still active when the capture went silent for a day or
+				// more: it ended as far as the capture shows, like a flow
+				// still open at the capture's end.
+				reason = EndCapture
 			}
 			t.end(f, reason)
 		}

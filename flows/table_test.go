@@ -67,6 +67,32 @@ func TestTableExpiresByCaptureTime(t *testing.T) {
 	}
 }
 
+// A flow still active when the capture goes silent for a day or more (two
+// captures joined, years apart) ends with the capture, not idle; a shorter
+// silence leaves it idle.
+func TestTableCaptureGap(t *testing.T) {
+	for _, c := range []struct {
+		gap  int64
+		want EndReason
+	}{{2 * 3600 * second, EndIdle}, {2 * 86400 * second, EndCapture}, {6 * 365 * 86400 * second, EndCapture}} {
+		var ends []EndReason
+		tab := NewTable(Config{OnEnd: func(f *Flow) { ends = append(ends, f.End) }})
+		a, b := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+		p := Packet{Kind: KindUDP, Proto: ProtoUDP, Src: a, Dst: b, SrcPort: 5000, DstPort: 53, WScale: -1}
+		tab.Process(&p)
+		// The clock must pass the wild-timestamp guard: several frames.
+		q := p
+		q.SrcPort = 5001
+		for i := range int64(clockConfirm + 1) {
+			q.Timestamp = c.gap + i
+			tab.Process(&q)
+		}
+		if len(ends) != 1 || ends[0] != c.want {
+			t.Errorf("silence of %d h: ends %v, want [%v]", c.gap/(3600*second), ends, c.want)
+		}
+	}
+}
+
 // One frame with a wild timestamp must not expire everything.
 func TestTableIgnoresOneWildTimestamp(t *testing.T) {
 	ended := 0
