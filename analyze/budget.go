@@ -1,5 +1,7 @@
 package analyze
 
+import "github.com/pcapx/pcapx/flows/streams"
+
 // A run's memory budget (Config.Memory, --memory) is shared out among
 // what it holds, as shares of the heap it may use: the budget less what
 // the process needs besides its heap (the program, the runtime, stacks,
@@ -36,7 +38,6 @@ const (
 	// ParquetRowCost is what a row waiting for its row group costs
 	// (the flows table's widest rows, in arrow's builders).
 	ParquetRowCost = 1024
-	reassemblyPage = 1900 // streams' page (reasm.go)
 )
 
 // Budget is a memory budget shared out.
@@ -54,7 +55,7 @@ func (b Budget) MaxFlows() int { return int(b.Heap() * 35 / 100 / FlowCost) }
 func (b Budget) MaxParsers() int { return int(b.Heap() * 20 / 100 / ParserCost) }
 
 // ReassemblyPages bounds the bytes held ahead of holes, in pages.
-func (b Budget) ReassemblyPages() int { return int(b.Heap() / 10 / reassemblyPage) }
+func (b Budget) ReassemblyPages() int { return int(b.Heap() / 10 / streams.PageBytes) }
 
 // ParquetRows is the row group size of the Parquet tables.
 func (b Budget) ParquetRows() int { return int(b.Heap() / 10 / ParquetRowCost) }

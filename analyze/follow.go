@@ -56,7 +56,6 @@ type follower struct {
 	reader  *readerFollow // the reader's part, once the input is read
 	cut     int64         // index of the first packet of a new file; 0 while none
 	sinks   map[int64]recordSink
-	err     error
 	peaks   map[int64]int64
 	openMin int64 // earliest first packet of a flow open at the end
 	cache   struct{ start, end int64 }
@@ -96,10 +95,10 @@ func (f *follower) route(o *output) recordSink {
 	start := f.period(o.ord.ts)
 	s, ok := f.sinks[start]
 	if !ok {
-		var k run.Sink
-		k, f.err = f.cfg.Sink(start)
-		if f.err != nil {
-			return failing{f.err}
+		k, err := f.cfg.Sink(start)
+		if err != nil {
+			f.sinks[start] = failing{err} // asked once: the run ends with the error
+			return f.sinks[start]
 		}
 		s = run.Tee(k).(recordSink)
 		f.sinks[start] = s

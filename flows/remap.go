@@ -2,12 +2,14 @@ package flows
 
 import "reflect"
 
-// RemapFiles changes every input-file index in a record — its FrameRefs,
-// wherever they are, and a flow's FirstFile — to f(index). pcapx watch
+// RemapFiles changes every input-file index in a record — its FrameRefs
+// that name a frame, wherever they are, and a flow's FirstFile — to
+// f(index). pcapx watch
 // needs it: a step numbers its own input files, a period's tables number
 // the period's. It walks the record by reflection because FrameRefs sit
 // in many fields (evidence lists, the rules' details) and a field added
-// later must not be missed. rec is a pointer to a record.
+// later must not be missed. rec is a pointer to a record (or to a struct
+// holding records).
 func RemapFiles(rec any, f func(int) int) {
 	remap(reflect.ValueOf(rec), f)
 }
@@ -25,8 +27,9 @@ func remap(v reflect.Value, f func(int) int) {
 		}
 	case reflect.Struct:
 		if v.Type() == frameRefType {
-			r := v.Addr().Interface().(*FrameRef)
-			r.File = f(r.File)
+			if r := v.Addr().Interface().(*FrameRef); r.Frame > 0 { // frame 0: none
+				r.File = f(r.File)
+			}
 			return
 		}
 		if v.Type() == recordType {

@@ -19,6 +19,7 @@ func fill(v reflect.Value, file int) {
 		switch v.Type() {
 		case reflect.TypeFor[FrameRef]():
 			v.Field(0).SetInt(int64(file))
+			v.Field(1).SetInt(1)
 			return
 		case reflect.TypeFor[Record]():
 			v.FieldByName("FirstFile").SetInt(int64(file))
@@ -69,5 +70,14 @@ func TestDecodeStatsAdd(t *testing.T) {
 	a.Sub(&b)
 	if a != b {
 		t.Errorf("Add twice then Sub: %+v, want %+v", a, b)
+	}
+}
+
+// A FrameRef that names no frame (frame 0) keeps its file index.
+func TestRemapFilesLeavesUnsetRefs(t *testing.T) {
+	h := &HTTPRecord{RequestFrame: FrameRef{File: 1, Frame: 7}}
+	RemapFiles(h, func(i int) int { return i + 4 })
+	if h.RequestFrame.File != 5 || h.ResponseFrame != (FrameRef{}) {
+		t.Errorf("request %+v, response %+v", h.RequestFrame, h.ResponseFrame)
 	}
 }

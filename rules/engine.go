@@ -347,32 +347,16 @@ func (e *Engine) Event(ev *Event) {
 // they make the Engine a sink of a run's records (run.Sink), for a driver
 // that hands them to the rules with the other sinks, or from storage
 // (pcapx watch). They never fail.
-func (e *Engine) Flow(r *flows.Record) error {
-	e.ev = Event{Kind: EventFlow, Flow: r}
-	e.Event(&e.ev)
-	return nil
-}
+func (e *Engine) Flow(r *flows.Record) error     { return e.record(Event{Kind: EventFlow, Flow: r}) }
+func (e *Engine) DNS(r *flows.DNSRecord) error   { return e.record(Event{Kind: EventDNS, DNS: r}) }
+func (e *Engine) HTTP(r *flows.HTTPRecord) error { return e.record(Event{Kind: EventHTTP, HTTP: r}) }
+func (e *Engine) TLS(r *flows.TLSRecord) error   { return e.record(Event{Kind: EventTLS, TLS: r}) }
+func (e *Engine) ICMP(r *flows.ICMPRecord) error { return e.record(Event{Kind: EventICMP, ICMP: r}) }
 
-func (e *Engine) DNS(r *flows.DNSRecord) error {
-	e.ev = Event{Kind: EventDNS, DNS: r}
-	e.Event(&e.ev)
-	return nil
-}
-
-func (e *Engine) HTTP(r *flows.HTTPRecord) error {
-	e.ev = Event{Kind: EventHTTP, HTTP: r}
-	e.Event(&e.ev)
-	return nil
-}
-
-func (e *Engine) TLS(r *flows.TLSRecord) error {
-	e.ev = Event{Kind: EventTLS, TLS: r}
-	e.Event(&e.ev)
-	return nil
-}
-
-func (e *Engine) ICMP(r *flows.ICMPRecord) error {
-	e.ev = Event{Kind: EventICMP, ICMP: r}
+// record hands ev to the rules in the engine's own Event (so that a
+// record does not allocate one).
+func (e *Engine) record(ev Event) error {
+	e.ev = ev
 	e.Event(&e.ev)
 	return nil
 }

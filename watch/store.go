@@ -123,20 +123,7 @@ func replayChunk(path string, sink run.Sink, file func(step []string, i int) int
 			}
 			return fmt.Errorf("pending records %s: %w", path, err)
 		}
-		var rec any
-		switch {
-		case e.Flow != nil:
-			rec = e.Flow
-		case e.DNS != nil:
-			rec = e.DNS
-		case e.HTTP != nil:
-			rec = e.HTTP
-		case e.TLS != nil:
-			rec = e.TLS
-		case e.ICMP != nil:
-			rec = e.ICMP
-		}
-		flows.RemapFiles(rec, remap)
+		flows.RemapFiles(&e, remap) // whichever record the entry holds
 		switch {
 		case e.Flow != nil:
 			err = sink.Flow(e.Flow)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/pcapx/pcapx/analyze"
+	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/rules"
 	"github.com/pcapx/pcapx/run"
 )
@@ -64,3 +65,40 @@ func TestChunkKeepsWhatRulesSee(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayChunkRemapsFiles: replayed records name the period's files,
+// whatever the kind of record.
+func TestReplayChunkRemapsFiles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chunk.gob")
+	c, err := newChunk(path, []string{"a.pcap", "b.pcap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Flow(&flows.Record{FirstFile: 1})
+	c.HTTP(&flows.HTTPRecord{RequestFrame: flows.FrameRef{File: 1, Frame: 7}})
+	if err := c.close(); err != nil {
+		t.Fatal(err)
+	}
+	got := &collect{}
+	if err := replayChunk(path, got, func(step []string, i int) int {
+		if step[i] != "b.pcap" {
+			t.Errorf("file %d is %q", i, step[i])
+		}
+		return 5
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.flows) != 1 || got.flows[0].FirstFile != 5 || len(got.http) != 1 || got.http[0].RequestFrame.File != 5 {
+		t.Errorf("replayed: %+v %+v", got.flows, got.http)
+	}
+}
+
+type collect struct {
+	flows []*flows.Record
+	http  []*flows.HTTPRecord
+}
+
+func (c *collect) Flow(r *flows.Record) error     { c.flows = append(c.flows, r); return nil }
+func (c *collect) DNS(*flows.DNSRecord) error     { return nil }
+func (c *collect) HTTP(r *flows.HTTPRecord) error { c.http = append(c.http, r); return nil }
+func (c *collect) TLS(*flows.TLSRecord) error     { return nil }

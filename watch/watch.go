@@ -87,7 +87,6 @@ type state struct {
 	OpenFrom   int64         `json:"open_from_ns"`
 	NextStream int64         `json:"next_stream"`
 	Open       []*openPeriod `json:"open"`
-	Written    []string      `json:"written"`
 }
 
 // fileState identifies a file of the ring: a ring reuses names (tcpdump
@@ -548,7 +547,6 @@ func (w *stepper) writeEnded() error {
 			return err
 		}
 		w.rep.Written = append(w.rep.Written, dir)
-		st.Written = append(st.Written, dir)
 		st.Open = st.Open[1:]
 		st.Done = end
 		for _, c := range p.Chunks {
@@ -593,15 +591,18 @@ func (w *stepper) writePeriod(p *openPeriod) (string, error) {
 	for _, f := range p.Stats.Files {
 		c.Files = append(c.Files, run.File{Name: f.Name, Format: f.Format, Packets: f.Packets, LinkTypes: nonNil(f.LinkTypes)})
 	}
+	index := map[string]int{}
+	for k, f := range c.Files {
+		index[f.Name] = k
+	}
 	fileIndex := func(step []string, i int) int {
-		name := step[i]
-		for k := range c.Files {
-			if c.Files[k].Name == name {
-				return k
-			}
+		k, ok := index[step[i]]
+		if !ok {
+			k = len(c.Files)
+			index[step[i]] = k
+			c.Files = append(c.Files, run.File{Name: step[i], LinkTypes: []string{}})
 		}
-		c.Files = append(c.Files, run.File{Name: name, LinkTypes: []string{}})
-		return len(c.Files) - 1
+		return k
 	}
 	for _, ch := range p.Chunks {
 		if err := replayChunk(filepath.Join(w.sd, "pending", ch), sink, fileIndex); err != nil {

@@ -45,9 +45,9 @@ import (
 //     keep the time they were captured. Each segment's bytes go to the
 //     parser as one piece with their own frame.
 
-// pageBytes is the unit of the buffer bounds (Config.MaxPagesPerConn and
+// PageBytes is the unit of the buffer bounds (Config.MaxPagesPerConn and
 // MaxPagesTotal), gopacket's page size, so the bounds mean what they meant.
-const pageBytes = 1900
+const PageBytes = 1900
 
 // stored is a segment that arrived ahead of its half's next sequence number.
 type stored struct {
@@ -246,7 +246,7 @@ func (t *Tracker) store(c *conn, dir flows.Dir, seq uint32, b []byte, ts int64, 
 	if t.overwrite(h, seq, end, b) {
 		return // inside a stored segment, whose bytes it replaced
 	}
-	s := stored{seq: seq, end: end, ts: ts, frame: fr, skip: skip, pages: int32((len(b) + pageBytes - 1) / pageBytes)}
+	s := stored{seq: seq, end: end, ts: ts, frame: fr, skip: skip, pages: int32((len(b) + PageBytes - 1) / PageBytes)}
 	if !skip {
 		s.buf = t.getBuf(len(b))
 		s.data = append((*s.buf)[:0], b...)

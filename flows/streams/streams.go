@@ -152,7 +152,7 @@ type Tracker struct {
 	// parsers are live. For Config.MaxParsers.
 	parsing []*conn
 	parsers int
-	// pages counts the pages (pageBytes) of the segments stored ahead of
+	// pages counts the pages (PageBytes) of the segments stored ahead of
 	// their position, for Config.MaxPagesTotal.
 	pages int
 	// freeBufs and freeQs keep the buffers and queues of stored segments

@@ -142,9 +142,8 @@ func WriteSYNFlood(w FrameWriter, f Flood) error {
 // connection sends 8 segments of 1000 bytes behind the hole.
 func WriteSlowloris(w FrameWriter, f Flood) error {
 	f.defaults()
-	head := HTTPRequest("GET", "victim.example", "/", "X-Pad: "+string(make([]byte, 0)))
-	body := make([]byte, 1000)
-	copy(body, head)
+	body := make([]byte, 1000) // a request head, then zeros
+	copy(body, HTTPRequest("GET", "victim.example", "/"))
 	for i := range f.N {
 		c := NewTCPConn(w, netip.AddrPortFrom(floodAddr(i), uint16(1024+i%60000)), netip.AddrPortFrom(floodTarget, 80),
 			&TCPOptions{Start: f.Start.Add(time.Duration(i) * f.Step), Step: time.Microsecond})
