@@ -223,7 +223,7 @@ func stopped(c <-chan struct{}) bool {
 // roundPackets is how many packets the reader hands out per round: large
 // enough that a round's hand-over costs little per packet, small enough
 // that the records wait little before the merger orders them.
-const roundPackets = 4096
+var roundPackets = 4096 // a variable for the tests
 
 // reader decodes the input into rounds of items, one round per worker.
 type reader struct {
@@ -247,7 +247,8 @@ type reader struct {
 	names  []string      // the input files' names, by index
 
 	// inline is the one worker when it runs on the reader's goroutine
-	// (readInline): it gets each packet as it is decoded, in one.
+	// (readInline): it gets each packet as it is decoded, in one (the
+	// packet is decoded into it).
 	inline *worker
 	one    item
 }
@@ -292,6 +293,9 @@ func (x *reader) fill(rounds []*round) (more bool, err error) {
 			}
 		}
 		p := &x.p
+		if x.inline != nil {
+			p = &x.one.pkt // decoded where the worker takes it
+		}
 		p.Index, p.Timestamp, p.File, p.Frame, p.WireLen = x.n, pkt.Timestamp, pkt.File, pkt.Frame, pkt.OrigLen
 		owner, pstart := int32(-1), int64(0)
 		if x.follow != nil {
@@ -321,8 +325,10 @@ func (x *reader) fill(rounds []*round) (more bool, err error) {
 		if x.inline != nil {
 			// One worker on this goroutine: it takes the packet now, while
 			// the reader's buffer still holds it, without a copy.
-			x.one = item{kind: itemPacket, pktKind: kind, clock: now, appClock: x.appClock, expire: expire, flushIdle: flushIdle, owner: owner, pstart: pstart, pkt: *p}
-			x.inline.processItem(&x.one)
+			it := &x.one
+			it.kind, it.pktKind, it.clock, it.appClock = itemPacket, kind, now, x.appClock
+			it.expire, it.flushIdle, it.owner, it.pstart = expire, flushIdle, owner, pstart
+			x.inline.processItem(it)
 			if kind == flows.KindICMP && p.NextHopMTU > 0 && p.Quoted.Valid && p.Quoted.Proto == flows.ProtoTCP {
 				x.one.kind = itemPathMTU
 				x.inline.processItem(&x.one)

@@ -7,3 +7,9 @@ func SetFlushBatch(n int) (restore func()) {
 	flushBatch = n
 	return func() { flushBatch = old }
 }
+
+func SetRoundPackets(n int) (restore func()) {
+	old := roundPackets
+	roundPackets = n
+	return func() { roundPackets = old }
+}

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"sync/atomic"
 
@@ -30,7 +31,14 @@ type merger struct {
 	created    int64
 	answers    dnsAnswers
 
+	// reuse: every sink is a run.Borrower, so a flow record goes back to
+	// the worker that made it once consumed (in the spare list of the
+	// worker's round being merged).
+	reuse  bool
+	rounds []*round
+
 	all     []output
+	heads   [][]output // per worker, its records of the round not yet merged
 	creates []created
 	// ends queues each worker's end-of-input records until they can be
 	// consumed in order; endDone says which workers have sent all theirs.
@@ -42,6 +50,7 @@ func newMerger(engine *rules.Engine, sink run.Sink, workers int) *merger {
 	return &merger{
 		engine:  engine,
 		sink:    run.Tee(sink).(recordSink),
+		reuse:   run.Borrows(sink),
 		streams: make([][]int64, workers),
 		ends:    make([][]output, workers),
 		endDone: make([]bool, workers),
@@ -51,6 +60,8 @@ func newMerger(engine *rules.Engine, sink run.Sink, workers int) *merger {
 
 // merge consumes one round of every worker (rounds[w] is worker w's).
 func (m *merger) merge(rounds []*round) {
+	m.rounds = rounds
+	defer func() { m.rounds = nil }()
 	if m.follow != nil && m.follow.cut == 0 {
 		m.follow.cut = rounds[0].cut
 	}
@@ -80,26 +91,45 @@ func (m *merger) merge(rounds []*round) {
 	// from each worker, each worker's in order: they wait in ends until
 	// no worker can still send one that goes before (mergeEnds).
 	m.all = m.all[:0]
+	m.heads = m.heads[:0]
 	for w, r := range rounds {
 		for i := range r.out {
+			r.out[i].from = w
 			m.renumber(w, &r.out[i])
 		}
+		// A worker makes its records nearly always in order already.
+		// Stable: the records of one flow come from one worker, in the
+		// order it made them.
 		out := r.out
+		if !slices.IsSortedFunc(out, cmpOutput) {
+			slices.SortStableFunc(out, cmpOutput)
+		}
 		k := len(out)
 		for k > 0 && out[k-1].ord.at == endOfInput {
 			k--
 		}
-		m.all = append(m.all, out[:k]...)
+		if k > 0 {
+			m.heads = append(m.heads, out[:k])
+		}
 		if k < len(out) {
-			end := out[k:]
-			sort.SliceStable(end, func(i, j int) bool { return end[i].ord.less(&end[j].ord) })
-			m.ends[w] = append(m.ends[w], end...)
+			m.ends[w] = append(m.ends[w], out[k:]...)
 		}
 		m.endDone[w] = r.done
 	}
-	// Stable: the records of one flow come from one worker, in the order
-	// it made them.
-	sort.SliceStable(m.all, func(i, j int) bool { return m.all[i].ord.less(&m.all[j].ord) })
+	// The workers' records, merged in order (ties to the lower worker,
+	// as a stable sort of them one worker after another would).
+	for len(m.heads) > 0 {
+		best := 0
+		for h := 1; h < len(m.heads); h++ {
+			if m.heads[h][0].ord.less(&m.heads[best][0].ord) {
+				best = h
+			}
+		}
+		m.all = append(m.all, m.heads[best][0])
+		if m.heads[best] = m.heads[best][1:]; len(m.heads[best]) == 0 {
+			m.heads = slices.Delete(m.heads, best, best+1)
+		}
+	}
 
 	next := 0 // of m.creates not yet counted active
 	for i := range m.all {
@@ -120,6 +150,17 @@ func (m *merger) merge(rounds []*round) {
 	}
 	clear(m.all)
 	m.mergeEnds()
+}
+
+// cmpOutput orders records by their order.
+func cmpOutput(a, b output) int {
+	switch {
+	case a.ord.less(&b.ord):
+		return -1
+	case b.ord.less(&a.ord):
+		return 1
+	}
+	return 0
 }
 
 // mergeEnds consumes the end-of-input records that no worker can still
@@ -222,6 +263,10 @@ func (m *merger) consume(o *output) {
 	if err := deliver(to, o); err != nil {
 		m.err = err
 		m.failed.Store(true)
+	}
+	if o.flow != nil && m.reuse && m.follow == nil {
+		r := m.rounds[o.from]
+		r.spare = append(r.spare, o.flow)
 	}
 }
 

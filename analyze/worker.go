@@ -63,6 +63,7 @@ const endOfInput = math.MaxInt64
 // output is one record a worker made, with its order.
 type output struct {
 	ord  order
+	from int // the worker that made it (set by the merger)
 	flow *flows.Record
 	dns  *flows.DNSRecord
 	http *flows.HTTPRecord
@@ -124,6 +125,9 @@ type round struct {
 	arena   arena
 	out     []output
 	creates []created
+	// spare are flow records the sinks are done with, for the worker to
+	// reuse (the merger fills it when every sink is a run.Borrower).
+	spare []*flows.Record
 }
 
 // worker owns the flows of one shard.
@@ -187,7 +191,12 @@ func (w *worker) flowEnded(f *flows.Flow) {
 	if w.inFlush {
 		w.ord.a, w.ord.b, w.ord.c = int64(f.EndList), f.LastIndex, 0
 	}
-	rec := new(flows.Record) // the merger's, then the sinks' to keep
+	var rec *flows.Record // the merger's, then the sinks' to keep (or give back)
+	if n := len(w.cur.spare); n > 0 {
+		rec, w.cur.spare = w.cur.spare[n-1], w.cur.spare[:n-1]
+	} else {
+		rec = new(flows.Record)
+	}
 	*rec = f.Record()
 	w.app.FlowEnd(f, rec)
 	w.cur.out = append(w.cur.out, output{ord: w.ord, flow: rec})

@@ -9,19 +9,34 @@ import (
 	"testing"
 
 	"github.com/pcapx/pcapx/analyze"
+	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/report"
+	"github.com/pcapx/pcapx/run"
 )
 
 // jsonOf is the JSON document of a run over path with n workers (or the
 // error's text).
 func jsonOf(t *testing.T, path string, n int) []byte {
 	t.Helper()
+	return jsonOfSink(t, path, n, false)
+}
+
+// jsonOfSink is jsonOf; with keeping, the JSON sink is handed to the run
+// as a sink that may keep the records (not a run.Borrower), so the run
+// makes every flow record anew instead of reusing one the sinks are done
+// with.
+func jsonOfSink(t *testing.T, path string, n int, keeping bool) []byte {
+	t.Helper()
 	var out bytes.Buffer
 	js, err := report.NewJSON(&out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := analyze.Run(analyze.Config{Inputs: []string{path}, Workers: n}, js)
+	var sink run.Sink = js
+	if keeping {
+		sink = keeper{js}
+	}
+	res, err := analyze.Run(analyze.Config{Inputs: []string{path}, Workers: n}, sink)
 	if err != nil {
 		return []byte("error: " + err.Error())
 	}
@@ -72,10 +87,25 @@ func TestWorkersSameOutput(t *testing.T) {
 					t.Errorf("--workers %d differs from --workers 1:\n%s", n, firstDiff(one, got))
 				}
 			}
+			// A flow record is reused once the sinks are done with it
+			// (every sink is a run.Borrower), a round later: in rounds of
+			// 5 packets, and 2 flows ended per round at the end, nearly
+			// every record is a reused one, and no rule may keep one.
+			// Nothing is reused when a sink may keep them.
+			restoreRound, restoreBatch := analyze.SetRoundPackets(5), analyze.SetFlushBatch(2)
+			got := jsonOfSink(t, path, 1, false)
+			restoreRound()
+			restoreBatch()
+			if !bytes.Equal(one, got) {
+				t.Errorf("in rounds of 5 packets, reusing flow records, the document differs:\n%s", firstDiff(one, got))
+			}
+			if got := jsonOfSink(t, path, 2, true); !bytes.Equal(one, got) {
+				t.Errorf("without reusing flow records, the document differs:\n%s", firstDiff(one, got))
+			}
 			// The flows left at the end are ended a batch per round; with
 			// batches of 2 flows the workers' batches interleave.
 			restore := analyze.SetFlushBatch(2)
-			got := jsonOf(t, path, 2)
+			got = jsonOf(t, path, 2)
 			restore()
 			if !bytes.Equal(one, got) {
 				t.Errorf("--workers 2, flows ended 2 at a time at the end, differs from --workers 1:\n%s", firstDiff(one, got))
@@ -83,6 +113,16 @@ func TestWorkersSameOutput(t *testing.T) {
 		})
 	}
 }
+
+// keeper hands records to a sink without saying that it copies them (it
+// is not a run.Borrower).
+type keeper struct{ js *report.JSON }
+
+func (k keeper) Flow(r *flows.Record) error     { return k.js.Flow(r) }
+func (k keeper) DNS(r *flows.DNSRecord) error   { return k.js.DNS(r) }
+func (k keeper) HTTP(r *flows.HTTPRecord) error { return k.js.HTTP(r) }
+func (k keeper) TLS(r *flows.TLSRecord) error   { return k.js.TLS(r) }
+func (k keeper) ICMP(r *flows.ICMPRecord) error { return k.js.ICMP(r) }
 
 // firstDiff shows the first line where two documents differ.
 func firstDiff(a, b []byte) string {

@@ -290,6 +290,7 @@ func (t *Table) FlushSome(n int) (more bool) {
 	}
 	for ; n > 0 && len(t.flushing) > 0; n-- {
 		f := t.flushing[0]
+		t.flushing[0] = nil
 		t.flushing = t.flushing[1:]
 		why := EndCapture
 		if f.list != nil && f.list.index == listTCPClosed {
@@ -297,7 +298,13 @@ func (t *Table) FlushSome(n int) (more bool) {
 		}
 		t.end(f, why)
 	}
-	return len(t.flushing) > 0
+	if len(t.flushing) > 0 {
+		return true
+	}
+	// No packet comes after: the index goes whole rather than a flow at
+	// a time (end leaves the flushed flows in it).
+	t.m = newFlowIndex()
+	return false
 }
 
 // Len is the number of active flows.
@@ -493,7 +500,15 @@ func (t *Table) end(f *Flow, why EndReason) {
 		f.EndList = uint8(f.list.index)
 		f.list.remove(f)
 	}
-	t.m.del(f)
+	// In FlushSome every flow ends and no packet comes after: the index
+	// is dropped whole at the last, and no flow is created to reuse this
+	// one.
+	flushing := t.flushing != nil
+	if flushing {
+		t.m.n--
+	} else {
+		t.m.del(f)
+	}
 	t.Stats.Active = t.m.len()
 	if f.TCP != nil {
 		f.TCP.finish(f)
@@ -501,7 +516,9 @@ func (t *Table) end(f *Flow, why EndReason) {
 	if t.cfg.OnEnd != nil {
 		t.cfg.OnEnd(f)
 	}
-	t.free = append(t.free, f)
+	if !flushing {
+		t.free = append(t.free, f)
+	}
 }
 
 // flowList is an intrusive doubly linked list of flows in last-seen order.

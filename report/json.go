@@ -90,6 +90,10 @@ func (j *JSON) TLS(r *flows.TLSRecord) error   { return j.tables[3].add(r) }
 // ICMP implements run.ICMPSink.
 func (j *JSON) ICMP(r *flows.ICMPRecord) error { return j.tables[4].add(r) }
 
+// BorrowsRecords implements run.Borrower: a record is encoded when it
+// arrives.
+func (j *JSON) BorrowsRecords() {}
+
 // document is the top level of the JSON output; the record arrays are
 // written by hand after it.
 type document struct {

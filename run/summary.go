@@ -103,9 +103,12 @@ func NewSummariser(o Options) *Summariser {
 }
 
 var (
-	_ Sink     = (*Summariser)(nil)
+	_ Borrower = (*Summariser)(nil)
 	_ ICMPSink = (*Summariser)(nil)
 )
+
+// BorrowsRecords implements Borrower: the summariser copies what it keeps.
+func (c *Summariser) BorrowsRecords() {}
 
 // ProblemScore is the trouble a flow had, as the reports rank flows by:
 // retransmissions, lost segments, zero windows and resets added up.

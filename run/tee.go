@@ -16,6 +16,30 @@ func Tee(sinks ...Sink) Sink {
 
 type tee []Sink
 
+// Borrower is a Sink that keeps no record past the call that hands it
+// over (it copies what it keeps): the run may then reuse the record's
+// memory for the next one. A flow record is about a kilobyte, and a run
+// can end millions of flows.
+type Borrower interface {
+	Sink
+	BorrowsRecords()
+}
+
+// Borrows says whether s keeps no record past the call: a Borrower, or a
+// Tee of nothing but Borrowers.
+func Borrows(s Sink) bool {
+	if t, ok := s.(tee); ok {
+		for _, k := range t {
+			if !Borrows(k) {
+				return false
+			}
+		}
+		return true
+	}
+	_, ok := s.(Borrower)
+	return ok
+}
+
 func (t tee) each(f func(Sink) error) error {
 	for _, s := range t {
 		if err := f(s); err != nil {
