@@ -31,8 +31,8 @@ type merger struct {
 	created    int64
 	answers    dnsAnswers
 
-	// reuse: every sink is a run.Borrower, so a flow record goes back to
-	// the worker that made it once consumed (in the spare list of the
+	// reuse: every sink is a run.Borrower, so a record goes back to the
+	// worker that made it once consumed (in the spare lists of the
 	// worker's round being merged).
 	reuse  bool
 	rounds []*round
@@ -264,9 +264,8 @@ func (m *merger) consume(o *output) {
 		m.err = err
 		m.failed.Store(true)
 	}
-	if o.flow != nil && m.reuse && m.follow == nil {
-		r := m.rounds[o.from]
-		r.spare = append(r.spare, o.flow)
+	if m.reuse && m.follow == nil {
+		m.rounds[o.from].spare.give(o)
 	}
 }
 

@@ -125,9 +125,43 @@ type round struct {
 	arena   arena
 	out     []output
 	creates []created
-	// spare are flow records the sinks are done with, for the worker to
-	// reuse (the merger fills it when every sink is a run.Borrower).
-	spare []*flows.Record
+	// spare are records the sinks are done with, for the worker to reuse
+	// (the merger fills it when every sink is a run.Borrower).
+	spare spares
+}
+
+// spares are records to reuse, by kind.
+type spares struct {
+	flow []*flows.Record
+	dns  []*flows.DNSRecord
+	http []*flows.HTTPRecord
+	tls  []*flows.TLSRecord
+}
+
+// give keeps the record of o for reuse.
+func (s *spares) give(o *output) {
+	switch {
+	case o.flow != nil:
+		s.flow = append(s.flow, o.flow)
+	case o.dns != nil:
+		s.dns = append(s.dns, o.dns)
+	case o.http != nil:
+		s.http = append(s.http, o.http)
+	case o.tls != nil:
+		s.tls = append(s.tls, o.tls)
+	}
+}
+
+// take returns a spare record, or a new one.
+func take[R any](s *[]*R) *R {
+	n := len(*s)
+	if n == 0 {
+		return new(R)
+	}
+	r := (*s)[n-1]
+	(*s)[n-1] = nil
+	*s = (*s)[:n-1]
+	return r
 }
 
 // worker owns the flows of one shard.
@@ -152,6 +186,9 @@ func newWorker(cfg *Config) *worker {
 	scfg := cfg.Streams
 	scfg.ExternalClock = true
 	w.app = streams.New(scfg, streams.Sinks{
+		NewDNS:  func() *flows.DNSRecord { return take(&w.cur.spare.dns) },
+		NewHTTP: func() *flows.HTTPRecord { return take(&w.cur.spare.http) },
+		NewTLS:  func() *flows.TLSRecord { return take(&w.cur.spare.tls) },
 		DNS: func(d *flows.DNSRecord) {
 			w.emit(output{dns: d}, d.QueryNS, int64(d.QueryFrame.File), d.QueryFrame.Frame)
 		},
@@ -191,12 +228,7 @@ func (w *worker) flowEnded(f *flows.Flow) {
 	if w.inFlush {
 		w.ord.a, w.ord.b, w.ord.c = int64(f.EndList), f.LastIndex, 0
 	}
-	var rec *flows.Record // the merger's, then the sinks' to keep (or give back)
-	if n := len(w.cur.spare); n > 0 {
-		rec, w.cur.spare = w.cur.spare[n-1], w.cur.spare[:n-1]
-	} else {
-		rec = new(flows.Record)
-	}
+	rec := take(&w.cur.spare.flow) // the merger's, then the sinks' to keep (or give back)
 	*rec = f.Record()
 	w.app.FlowEnd(f, rec)
 	w.cur.out = append(w.cur.out, output{ord: w.ord, flow: rec})

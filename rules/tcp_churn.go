@@ -95,13 +95,15 @@ type churnKey struct {
 // churnFirst is what a group's first connection leaves until a second
 // one makes the group: most clients open one connection per server, and a
 // group each would cost more than the rest of the run's rule state.
+// It keeps of the connection's FlowRef what the key does not say.
 type churnFirst struct {
-	ns    int64
-	frame flows.FrameRef
-	ref   flows.FlowRef
-	sport uint16
-	ms    float64
-	hist  string
+	ns     int64
+	frame  flows.FrameRef
+	cid    string
+	stream int64
+	ms     float64
+	closed string // closedBy
+	sport  uint16
 }
 
 // maxChurnFirst bounds the first connections kept.
@@ -119,23 +121,24 @@ func (c *churnCheck) Event(ev *Event, _ func(Finding)) {
 		first, seen := c.first[k]
 		if !seen {
 			if len(c.first) < maxChurnFirst {
-				c.first[k] = churnFirst{ns: f.FirstNS, frame: frame, ref: f.Ref(), sport: f.SrcPort, ms: f.Duration * 1000, hist: f.History}
+				c.first[k] = churnFirst{ns: f.FirstNS, frame: frame, cid: f.CommunityID, stream: f.Stream, sport: f.SrcPort, ms: f.Duration * 1000, closed: closedBy(f.History)}
 			} else {
 				c.unevaluated++
 			}
 			return
 		}
 		delete(c.first, k)
-		if e = c.g.add(f.SrcAddr+"|"+endpoint(f.DstAddr, f.DstPort), first.ns, first.frame, first.ref); e == nil {
+		ref := flows.FlowRef{CommunityID: first.cid, Proto: f.Proto, SrcAddr: f.SrcAddr, SrcPort: first.sport, DstAddr: f.DstAddr, DstPort: f.DstPort, Stream: first.stream}
+		if e = c.g.add(f.SrcAddr+"|"+endpoint(f.DstAddr, f.DstPort), first.ns, first.frame, ref); e == nil {
 			c.unevaluated++ // the first; g counted this one in its overflow
 			return
 		}
 		e.data = &churnData{src: f.SrcAddr, dst: f.DstAddr, port: f.DstPort, minPort: first.sport, maxPort: first.sport}
-		c.count(e.data.(*churnData), first.sport, first.ms, first.hist)
+		c.count(e.data.(*churnData), first.sport, first.ms, first.closed)
 		c.byKey[k] = e
 	}
 	e.again(f.FirstNS, frame, f.Ref())
-	c.count(e.data.(*churnData), f.SrcPort, f.Duration*1000, f.History)
+	c.count(e.data.(*churnData), f.SrcPort, f.Duration*1000, closedBy(f.History))
 }
 
 // Warnings says how many connections the rule could not weigh: churn is
@@ -148,15 +151,16 @@ func (c *churnCheck) Warnings() []string {
 		TCPConnectionChurn.ID, c.unevaluated+c.g.overflow, maxGroups)}
 }
 
-// count adds one connection's port, duration and close to a group.
-func (c *churnCheck) count(d *churnData, sport uint16, ms float64, hist string) {
+// count adds one connection's port, duration and close (closedBy) to a
+// group.
+func (c *churnCheck) count(d *churnData, sport uint16, ms float64, closed string) {
 	if ms < c.p.T("max_duration_ms") {
 		d.short++
 	}
 	d.durations.add(ms)
 	d.minPort, d.maxPort = min(d.minPort, sport), max(d.maxPort, sport)
 	d.ports.add(sport)
-	switch closedBy(hist) {
+	switch closed {
 	case "client":
 		d.clientFirst++
 	case "server":

@@ -73,6 +73,20 @@ type Sinks struct {
 	DNS  func(*flows.DNSRecord)
 	HTTP func(*flows.HTTPRecord)
 	TLS  func(*flows.TLSRecord)
+	// NewDNS, NewHTTP and NewTLS, when set, give the memory for the next
+	// record (which the tracker overwrites whole): a run reuses the
+	// records its sinks are done with. Unset, each record is new.
+	NewDNS  func() *flows.DNSRecord
+	NewHTTP func() *flows.HTTPRecord
+	NewTLS  func() *flows.TLSRecord
+}
+
+// record returns the memory for a new record: from alloc, or new.
+func record[R any](alloc func() *R) *R {
+	if alloc != nil {
+		return alloc()
+	}
+	return new(R)
 }
 
 // Stats counts what the reassembly and parsers did.
@@ -248,11 +262,15 @@ type conn struct {
 	// server's first bytes after that.
 	reqAt, respAt int64
 	// Filled by finish for the flow record.
-	sni       string
-	tlsMS     float64
-	sum       *appSummary
-	firstHTTP *flows.HTTPRecord
-	synAt     int64
+	sni   string
+	tlsMS float64
+	sum   *appSummary
+	synAt int64
+	// The first HTTP exchange answered: its Host and time to first byte,
+	// for the flow record.
+	firstHTTP bool
+	firstHost string
+	firstTTFB float64
 	// tcp is the flow's TCP analysis (nil for none), read for the path
 	// round trip and retransmission waits of the records.
 	tcp *flows.TCPFlow
@@ -431,7 +449,8 @@ func (t *Tracker) dnsDone(tx *dns.Transaction[*dnsFlow]) {
 		// so "unanswered" would be wrong.
 		return
 	}
-	r := &flows.DNSRecord{
+	r := record(t.sinks.NewDNS)
+	*r = flows.DNSRecord{
 		FlowRef:         ref,
 		Transport:       transport,
 		QueryNS:         tx.QueryTime,

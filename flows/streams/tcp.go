@@ -443,7 +443,8 @@ func (c *conn) httpDone(tx *http.Transaction) {
 		c.t.Stats.HTTPStatus[tx.Status/100]++
 	}
 	c.t.Stats.HTTPStatus[1] += int64(tx.Informational)
-	r := &flows.HTTPRecord{
+	r := record(c.t.sinks.NewHTTP)
+	*r = flows.HTTPRecord{
 		FlowRef:       c.ref,
 		RequestNS:     tx.RequestTime,
 		Method:        tx.Method,
@@ -478,9 +479,8 @@ func (c *conn) httpDone(tx *http.Transaction) {
 			r.TotalMS = float64(tx.ResponseDoneTime-tx.RequestTime) / 1e6
 		}
 	}
-	if c.firstHTTP == nil && tx.Status != 0 && tx.RequestTime != 0 {
-		rr := *r
-		c.firstHTTP = &rr
+	if !c.firstHTTP && tx.Status != 0 && tx.RequestTime != 0 {
+		c.firstHTTP, c.firstHost, c.firstTTFB = true, r.Host, r.TTFBMS
 	}
 	if c.t.sinks.HTTP != nil {
 		c.t.sinks.HTTP(r)
@@ -496,7 +496,8 @@ func (c *conn) tlsRecord(captureEnded bool) *flows.TLSRecord {
 		return nil
 	}
 	ch := h.ClientHello
-	r := &flows.TLSRecord{
+	r := record(c.t.sinks.NewTLS)
+	*r = flows.TLSRecord{
 		FlowRef:          c.ref,
 		ClientHelloTime:  flows.Time(ch.Time),
 		ClientHelloNS:    ch.Time,
@@ -667,9 +668,8 @@ func (t *Tracker) finish(c *conn, last int64, captureEnded bool) *appSummary {
 		c.httpC.Close()
 	}
 	sum := &appSummary{kind: c.kind, sni: c.sni, tlsMS: c.tlsMS, synAt: c.synAt}
-	if c.firstHTTP != nil {
-		sum.httpHost = c.firstHTTP.Host
-		sum.ttfbMS = c.firstHTTP.TTFBMS
+	if c.firstHTTP {
+		sum.httpHost, sum.ttfbMS = c.firstHost, c.firstTTFB
 	} else if c.reqAt != 0 && c.respAt != 0 {
 		sum.ttfbMS = float64(c.respAt-c.reqAt) / 1e6
 	}
@@ -677,7 +677,7 @@ func (t *Tracker) finish(c *conn, last int64, captureEnded bool) *appSummary {
 	if c.frames != nil && len(t.freeFrames) < maxFreeFrames {
 		t.freeFrames = append(t.freeFrames, c.frames)
 	}
-	c.tlsC, c.tlsS, c.httpC, c.firstHTTP, c.frames = nil, nil, nil, nil, nil
+	c.tlsC, c.tlsS, c.httpC, c.frames = nil, nil, nil, nil
 	c.dnsTCP = [2]*dns.TCPStream{}
 	c.half = [2]half{}
 	c.sum = sum
