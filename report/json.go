@@ -108,20 +108,26 @@ type document struct {
 	Omitted []rules.Omitted `json:"findings_omitted"`
 }
 
-// Finish writes the document. It must be called once, after the run.
-func (j *JSON) Finish(r *run.Result) error {
-	defer j.close()
-	doc := document{Capture: r.Capture, TCP: r.TCP, FlowStates: r.FlowStates, Protocols: r.Protocols, TopTalkers: r.TopTalkers, Findings: r.Findings}
+// summaryOf is the document's sections before the record arrays (empty
+// lists as [], not null).
+func summaryOf(r *run.Result) document {
+	doc := document{Capture: r.Capture, TCP: r.TCP, FlowStates: r.FlowStates, Protocols: r.Protocols, TopTalkers: r.TopTalkers, Findings: r.Findings, Omitted: r.Omitted}
 	if doc.TopTalkers == nil {
 		doc.TopTalkers = []run.Talker{}
 	}
 	if doc.Findings == nil {
 		doc.Findings = []rules.Finding{}
 	}
-	doc.Omitted = r.Omitted
 	if doc.Omitted == nil {
 		doc.Omitted = []rules.Omitted{}
 	}
+	return doc
+}
+
+// Finish writes the document. It must be called once, after the run.
+func (j *JSON) Finish(r *run.Result) error {
+	defer j.close()
+	doc := summaryOf(r)
 	head, err := marshalJSON(doc, "  ")
 	if err != nil {
 		return fmt.Errorf("json output: %w", err)
@@ -147,25 +153,6 @@ func (j *JSON) Finish(r *run.Result) error {
 	w.WriteString("\n}\n")
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("json output: %w", err)
-	}
-	return nil
-}
-
-// NDJSON writes `--format ndjson`: one finding per line, most severe first,
-// for log pipelines (Loki, Elasticsearch, jq -c). Each line is the same
-// object as in the JSON document's findings array.
-func NDJSON(w io.Writer, findings []rules.Finding) error {
-	bw := bufio.NewWriter(w)
-	for i := range findings {
-		b, err := marshalJSON(&findings[i], "")
-		if err != nil {
-			return fmt.Errorf("ndjson output: %w", err)
-		}
-		bw.Write(b)
-		bw.WriteByte('\n')
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("ndjson output: %w", err)
 	}
 	return nil
 }

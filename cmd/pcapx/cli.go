@@ -110,6 +110,7 @@ func newVersion(stdout io.Writer) *cobra.Command {
 
 type analyzeFlags struct {
 	format   string
+	records  bool // --records: ndjson streams every record
 	failOn   string
 	rules    string
 	mem      memoryFlags
@@ -143,6 +144,7 @@ or above that severity; 1 could not do the job (bad flag, unreadable file, not
 a capture); 2 with --strict when a capture was damaged.`,
 		Example: `  pcapx analyze capture.pcap
   pcapx analyze --format json capture.pcapng.gz | jq '.tcp'
+  pcapx analyze --format ndjson --records big.pcap | jq -c 'select(.event_type=="dns")'
   tcpdump -i eth0 -w - | pcapx analyze -
   pcapx analyze /var/capture/          # a ring buffer directory
   pcapx analyze --fail-on error fixtures/*.pcapng   # CI: exit 3 on errors
@@ -156,6 +158,7 @@ a capture); 2 with --strict when a capture was damaged.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&fl.format, "format", "text", "output format: text (summary), json (one document), ndjson (one finding per line, for log pipelines)")
+	f.BoolVar(&fl.records, "records", false, "with --format ndjson: also every record (flow, dns, http, tls, icmp), a line each as the run completes it, then the findings and a summary line; streamed, nothing held")
 	f.StringVar(&fl.failOn, "fail-on", "", "exit 3 when a finding has this severity or worse: info, warning, error, critical")
 	f.StringVar(&fl.rules, "rules", "", "YAML file tuning the rules (enable, severity, thresholds) and adding custom CEL rules; see pcapx rules and docs/rules.md")
 	f.BoolVar(&fl.strict, "strict", false, "exit 2 when a capture is damaged (truncated, bad records)")
@@ -176,6 +179,9 @@ a capture); 2 with --strict when a capture was damaged.`,
 func runAnalyze(cmd *cobra.Command, fl analyzeFlags, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if fl.format != "text" && fl.format != "json" && fl.format != "ndjson" {
 		return &codeError{exitError, fmt.Errorf("--format %q: want text, json or ndjson", fl.format)}
+	}
+	if fl.records && fl.format != "ndjson" {
+		return &codeError{exitError, fmt.Errorf("--records needs --format ndjson")}
 	}
 	switch fl.progress {
 	case "auto", "always", "never":
@@ -232,6 +238,11 @@ func runAnalyze(cmd *cobra.Command, fl analyzeFlags, args []string, stdin io.Rea
 			return &codeError{exitError, err}
 		}
 		sink = js
+	}
+	var recs *report.Records
+	if fl.records {
+		recs = report.NewRecords(stdout)
+		sink = recs
 	}
 	// Live input: the first Ctrl-C ends the input, not the run.
 	var live *liveInput
@@ -318,7 +329,11 @@ func runAnalyze(cmd *cobra.Command, fl analyzeFlags, args []string, stdin io.Rea
 			return &codeError{exitError, err}
 		}
 	case "ndjson":
-		if err := report.NDJSON(stdout, res.Findings); err != nil {
+		finish := func() error { return report.NDJSON(stdout, res.Findings) }
+		if recs != nil {
+			finish = func() error { return recs.Finish(res) }
+		}
+		if err := finish(); err != nil {
 			return &codeError{exitError, err}
 		}
 	default:

@@ -1,0 +1,112 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+
+	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/rules"
+	"github.com/pcapx/pcapx/run"
+)
+
+// NDJSON writes `--format ndjson`: one finding per line, most severe first,
+// for log pipelines (Loki, Elasticsearch, jq -c). Each line is the same
+// object as in the JSON document's findings array.
+func NDJSON(w io.Writer, findings []rules.Finding) error {
+	bw := bufio.NewWriter(w)
+	for i := range findings {
+		b, err := marshalJSON(&findings[i], "")
+		if err != nil {
+			return fmt.Errorf("ndjson output: %w", err)
+		}
+		bw.Write(b)
+		bw.WriteByte('\n')
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("ndjson output: %w", err)
+	}
+	return nil
+}
+
+// Records writes `--format ndjson --records` (docs/json.md): every record
+// on a line of its own the moment the run completes it, as
+// {"event_type":"flow",...} (dns, http, tls, icmp likewise, each the object of
+// the JSON document's arrays), then the findings as {"event_type":"finding",...},
+// then one line {"event_type":"summary",...} with the document's other sections.
+// A record leaves memory when its line is written: the output needs no
+// more memory or disk than the summary does, however long the capture,
+// and a reader sees the records while the capture is still being read.
+// (The JSON document, whose arrays are grouped by kind after the summary,
+// has to keep its records in temporary files until the end.)
+type Records struct {
+	w *bufio.Writer
+}
+
+// NewRecords returns a sink streaming the records to out.
+func NewRecords(out io.Writer) *Records {
+	return &Records{w: bufio.NewWriterSize(out, 64<<10)}
+}
+
+// line writes v as one line, its kind first.
+func (s *Records) line(kind string, v any) error {
+	b, err := marshalJSON(v, "")
+	if err != nil {
+		return fmt.Errorf("ndjson output: %w", err)
+	}
+	s.w.WriteString(`{"event_type":"`)
+	s.w.WriteString(kind)
+	s.w.WriteByte('"')
+	if b = bytes.TrimPrefix(b, []byte("{")); len(b) > 1 { // not "}" alone
+		s.w.WriteByte(',')
+	}
+	s.w.Write(b)
+	if err := s.w.WriteByte('\n'); err != nil {
+		return fmt.Errorf("ndjson output: %w", err)
+	}
+	return nil
+}
+
+// Flow, DNS, HTTP and TLS implement run.Sink.
+func (s *Records) Flow(r *flows.Record) error     { return s.line("flow", r) }
+func (s *Records) DNS(r *flows.DNSRecord) error   { return s.line("dns", r) }
+func (s *Records) HTTP(r *flows.HTTPRecord) error { return s.line("http", r) }
+func (s *Records) TLS(r *flows.TLSRecord) error   { return s.line("tls", r) }
+
+// ICMP implements run.ICMPSink.
+func (s *Records) ICMP(r *flows.ICMPRecord) error { return s.line("icmp", r) }
+
+// BorrowsRecords implements run.Borrower: a record is written when it
+// arrives.
+func (s *Records) BorrowsRecords() {}
+
+// summaryLine is the last line: the JSON document's sections other than
+// the findings (a line each before it) and the record arrays.
+type summaryLine struct {
+	Capture    run.Capture      `json:"capture"`
+	TCP        run.TCPSummary   `json:"tcp"`
+	FlowStates map[string]int64 `json:"flow_states"`
+	Protocols  map[string]int64 `json:"protocols"`
+	TopTalkers []run.Talker     `json:"top_talkers"`
+	Omitted    []rules.Omitted  `json:"findings_omitted"`
+}
+
+// Finish writes the findings and the summary line. It must be called
+// once, after the run.
+func (s *Records) Finish(r *run.Result) error {
+	for i := range r.Findings {
+		if err := s.line("finding", &r.Findings[i]); err != nil {
+			return err
+		}
+	}
+	doc := summaryOf(r)
+	sum := summaryLine{Capture: doc.Capture, TCP: doc.TCP, FlowStates: doc.FlowStates, Protocols: doc.Protocols, TopTalkers: doc.TopTalkers, Omitted: doc.Omitted}
+	if err := s.line("summary", &sum); err != nil {
+		return err
+	}
+	if err := s.w.Flush(); err != nil {
+		return fmt.Errorf("ndjson output: %w", err)
+	}
+	return nil
+}
