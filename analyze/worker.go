@@ -229,8 +229,7 @@ func (w *worker) flowEnded(f *flows.Flow) {
 		w.ord.a, w.ord.b, w.ord.c = int64(f.EndList), f.LastIndex, 0
 	}
 	rec := take(&w.cur.spare.flow) // the merger's, then the sinks' to keep (or give back)
-	*rec = f.Record()
-	w.app.FlowEnd(f, rec)
+	*rec = f.Record(w.app.FlowEnd(f))
 	w.cur.out = append(w.cur.out, output{ord: w.ord, flow: rec})
 	w.ord = saved
 }

@@ -104,8 +104,22 @@ type Record struct {
 	Reuse *PortReuse `json:"-"`
 }
 
-// Record describes the flow. Call it before the flow is recycled (in OnEnd).
-func (f *Flow) Record() Record {
+// AppInfo is what a flow's application parsers learnt, for its record
+// (flows/streams makes it): the app, sni and http_host fields and the
+// connection's timing phases (docs/json.md).
+type AppInfo struct {
+	App           string // tls, http, dns: what the payload was parsed as
+	SNI, HTTPHost string
+	TLSMS, TTFBMS float64
+	SYNAt         int64 // when the timed connection started (its first SYN)
+}
+
+// Record describes the flow, with what its application parsers learnt (app;
+// nil when none ran). Call it before the flow is recycled (in OnEnd). It is
+// the record's one author; a sharded run then sets the two fields only the
+// whole run knows (docs/architecture.md): the run's tcp.stream numbers and
+// dns_ms.
+func (f *Flow) Record(app *AppInfo) Record {
 	f.strings()
 	r := Record{
 		CommunityID:   f.CommunityID(),
@@ -182,6 +196,18 @@ func (f *Flow) Record() Record {
 		r.TCPCounts = t.Counts
 		r.Evidence = t.Evidence
 		r.Reuse = t.portReuse()
+	}
+	if app != nil {
+		r.App, r.SNI, r.HTTPHost, r.TLSMS = app.App, app.SNI, app.HTTPHost, app.TLSMS
+		if f.Key.Proto == ProtoTCP {
+			// curl -w style phases (the timing is per TCP connection). The
+			// DNS lookup phase is the run's to fill: the answer may have
+			// passed through another worker.
+			r.TimingStartNS = app.SYNAt
+			r.ConnectMS = r.HandshakeRTT
+			r.TTFBMS = app.TTFBMS
+			r.TotalMS = float64(f.Last-app.SYNAt) / 1e6
+		}
 	}
 	return r
 }

@@ -48,7 +48,7 @@ func runTCPConn(t *testing.T, v capgen.Vantage, script func(c *capgen.TCPConn)) 
 	start := capgen.Epoch.UnixNano()
 	var runs []rttRun
 	table := NewTable(Config{OnEnd: func(f *Flow) {
-		r := rttRun{rec: f.Record()}
+		r := rttRun{rec: f.Record(nil)}
 		if f.TCP == nil {
 			t.Fatalf("flow %v has no TCP state", f.Key)
 		}

@@ -23,7 +23,7 @@ type conv struct {
 
 func newConv(t *testing.T) *conv {
 	c := &conv{t: t, cli: netip.MustParseAddr("10.0.0.1"), srv: netip.MustParseAddr("10.0.0.2"), cport: 40000, sport: 80, window: 1000, scale: -1}
-	c.table = NewTable(Config{OnEnd: func(f *Flow) { c.ended = append(c.ended, f.Record()) }})
+	c.table = NewTable(Config{OnEnd: func(f *Flow) { c.ended = append(c.ended, f.Record(nil)) }})
 	return c
 }
 

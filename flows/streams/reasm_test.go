@@ -68,9 +68,8 @@ func (pl *player) send(s seg) {
 }
 
 func (pl *player) end() {
-	var rec flows.Record
 	pl.f.End = flows.EndCapture
-	pl.t.FlowEnd(pl.f, &rec)
+	pl.t.FlowEnd(pl.f)
 	pl.t.Finish()
 }
 

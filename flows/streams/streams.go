@@ -264,7 +264,7 @@ type conn struct {
 	// Filled by finish for the flow record.
 	sni   string
 	tlsMS float64
-	sum   *appSummary
+	sum   *flows.AppInfo
 	synAt int64
 	// The first HTTP exchange answered: its Host and time to first byte,
 	// for the flow record.

@@ -36,9 +36,7 @@ func run(t *testing.T, frames capgen.Frames) *result {
 		TLS:  func(r *flows.TLSRecord) { res.tls = append(res.tls, *r) },
 	})
 	table := flows.NewTable(flows.Config{OnEnd: func(f *flows.Flow) {
-		rec := f.Record()
-		tr.FlowEnd(f, &rec)
-		res.flows = append(res.flows, rec)
+		res.flows = append(res.flows, f.Record(tr.FlowEnd(f)))
 	}})
 	dec := flows.NewDecoder()
 	var p flows.Packet

@@ -590,29 +590,17 @@ func offeredVersions(ch *tls.ClientHello) []string {
 }
 
 // FlowEnd finishes the application state of a flow that left the table and
-// adds what it learnt (application, SNI, HTTP host, timings) to its record.
-func (t *Tracker) FlowEnd(f *flows.Flow, rec *flows.Record) {
-	var sum *appSummary
+// returns what it learnt (application, SNI, HTTP host, timings) for the
+// flow's record (Flow.Record); nil when no parser ran.
+func (t *Tracker) FlowEnd(f *flows.Flow) *flows.AppInfo {
 	switch a := f.App.(type) {
 	case *conn:
 		a.end = a.endReason(f.End.String())
-		sum = t.finish(a, f.Last, f.End == flows.EndCapture)
-	case *appSummary:
-		sum = a
-	default:
-		return
+		return t.finish(a, f.Last, f.End == flows.EndCapture)
+	case *flows.AppInfo:
+		return a
 	}
-	rec.App = sum.kind.String()
-	rec.SNI, rec.HTTPHost, rec.TLSMS = sum.sni, sum.httpHost, sum.tlsMS
-	if f.Key.Proto != flows.ProtoTCP {
-		return // the timing breakdown is per TCP connection
-	}
-	// curl -w style phases. The DNS lookup phase is the run's to fill
-	// (analyze): the answer may have come through another worker.
-	rec.TimingStartNS = sum.synAt
-	rec.ConnectMS = rec.HandshakeRTT
-	rec.TTFBMS = sum.ttfbMS
-	rec.TotalMS = float64(f.Last-sum.synAt) / 1e6
+	return nil
 }
 
 // endReason is how the connection ended: reset by one side when a RST
@@ -627,16 +615,6 @@ func (c *conn) endReason(why string) string {
 	return "reset by the server"
 }
 
-// appSummary is what the flow record needs of a connection whose parsers
-// are done: a closed connection lingers in the flow table for minutes (for
-// late packets) and keeps only this, not its half-kilobyte of state.
-type appSummary struct {
-	kind          appKind
-	sni, httpHost string
-	tlsMS, ttfbMS float64
-	synAt         int64
-}
-
 // finish ends the application work of a connection: it hands the parsers
 // what the reassembler still stores (nothing will fill the holes now), emits
 // the TLS record and the HTTP transactions still open, keeps the few values
@@ -644,7 +622,12 @@ type appSummary struct {
 // TCP connection closes (FIN both ways, or RST) — the flow itself lingers
 // in the table for late packets, and would otherwise hold a kilobyte of
 // parser state per connection for minutes — or at the flow's end.
-func (t *Tracker) finish(c *conn, last int64, captureEnded bool) *appSummary {
+//
+// What the flow record needs of a connection whose parsers are done stays
+// (flows.AppInfo): a closed connection lingers in the flow table for
+// minutes (for late packets) and keeps only that, not its half-kilobyte of
+// state.
+func (t *Tracker) finish(c *conn, last int64, captureEnded bool) *flows.AppInfo {
 	if c.done {
 		return c.sum
 	}
@@ -667,11 +650,11 @@ func (t *Tracker) finish(c *conn, last int64, captureEnded bool) *appSummary {
 	case appHTTP:
 		c.httpC.Close()
 	}
-	sum := &appSummary{kind: c.kind, sni: c.sni, tlsMS: c.tlsMS, synAt: c.synAt}
+	sum := &flows.AppInfo{App: c.kind.String(), SNI: c.sni, TLSMS: c.tlsMS, SYNAt: c.synAt}
 	if c.firstHTTP {
-		sum.httpHost, sum.ttfbMS = c.firstHost, c.firstTTFB
+		sum.HTTPHost, sum.TTFBMS = c.firstHost, c.firstTTFB
 	} else if c.reqAt != 0 && c.respAt != 0 {
-		sum.ttfbMS = float64(c.respAt-c.reqAt) / 1e6
+		sum.TTFBMS = float64(c.respAt-c.reqAt) / 1e6
 	}
 	t.closeAsm(c)
 	if c.frames != nil && len(t.freeFrames) < maxFreeFrames {
