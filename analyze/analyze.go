@@ -450,6 +450,7 @@ func readInline(cfg *Config, rd source.Reader, w *worker, m *merger, r *run.Resu
 		if err := guard(func() { m.merge(rounds) }); err != nil {
 			return err
 		}
+		w.spare.moveFrom(&rnd.spare)
 		rnd.reset()
 		if !more || m.err != nil {
 			break

@@ -126,7 +126,8 @@ type round struct {
 	out     []output
 	creates []created
 	// spare are records the sinks are done with, for the worker to reuse
-	// (the merger fills it when every sink is a run.Borrower).
+	// (the merger fills it when every sink is a run.Borrower; the worker
+	// takes them when the round comes back).
 	spare spares
 }
 
@@ -152,6 +153,21 @@ func (s *spares) give(o *output) {
 	}
 }
 
+// moveFrom takes o's records into s.
+func (s *spares) moveFrom(o *spares) {
+	s.flow, o.flow = moveAll(s.flow, o.flow)
+	s.dns, o.dns = moveAll(s.dns, o.dns)
+	s.http, o.http = moveAll(s.http, o.http)
+	s.tls, o.tls = moveAll(s.tls, o.tls)
+}
+
+// moveAll appends from to to and empties from (keeping its array).
+func moveAll[R any](to, from []*R) ([]*R, []*R) {
+	to = append(to, from...)
+	clear(from)
+	return to, from[:0]
+}
+
 // take returns a spare record, or a new one.
 func take[R any](s *[]*R) *R {
 	n := len(*s)
@@ -173,6 +189,10 @@ type worker struct {
 	follow   *workerFollow // following a capture (follow.go)
 
 	cur     *round
+	// spare: records to reuse, moved here from each round the merger
+	// handed back (a round's own lists would each wait for their round:
+	// three rounds circulate per worker).
+	spare spares
 	ord     order
 	inFlush bool // table.Expire or Flush is ending flows: order them by list and last packet
 	done    bool // the flows and trackers ended at the end of the input
@@ -186,9 +206,9 @@ func newWorker(cfg *Config) *worker {
 	scfg := cfg.Streams
 	scfg.ExternalClock = true
 	w.app = streams.New(scfg, streams.Sinks{
-		NewDNS:  func() *flows.DNSRecord { return take(&w.cur.spare.dns) },
-		NewHTTP: func() *flows.HTTPRecord { return take(&w.cur.spare.http) },
-		NewTLS:  func() *flows.TLSRecord { return take(&w.cur.spare.tls) },
+		NewDNS:  func() *flows.DNSRecord { return take(&w.spare.dns) },
+		NewHTTP: func() *flows.HTTPRecord { return take(&w.spare.http) },
+		NewTLS:  func() *flows.TLSRecord { return take(&w.spare.tls) },
 		DNS: func(d *flows.DNSRecord) {
 			w.emit(output{dns: d}, d.QueryNS, int64(d.QueryFrame.File), d.QueryFrame.Frame)
 		},
@@ -228,7 +248,7 @@ func (w *worker) flowEnded(f *flows.Flow) {
 	if w.inFlush {
 		w.ord.a, w.ord.b, w.ord.c = int64(f.EndList), f.LastIndex, 0
 	}
-	rec := take(&w.cur.spare.flow) // the merger's, then the sinks' to keep (or give back)
+	rec := take(&w.spare.flow) // the merger's, then the sinks' to keep (or give back)
 	*rec = f.Record(w.app.FlowEnd(f))
 	w.cur.out = append(w.cur.out, output{ord: w.ord, flow: rec})
 	w.ord = saved
@@ -237,6 +257,7 @@ func (w *worker) flowEnded(f *flows.Flow) {
 // process runs one round of items.
 func (w *worker) process(r *round) {
 	w.cur = r
+	w.spare.moveFrom(&r.spare)
 	if r.started {
 		w.timeline.Begin(r.start)
 	}
