@@ -188,11 +188,11 @@ type worker struct {
 	onPacket func(p *flows.Packet, f *flows.Flow, dir flows.Dir, a flows.Analysis)
 	follow   *workerFollow // following a capture (follow.go)
 
-	cur     *round
+	cur *round
 	// spare: records to reuse, moved here from each round the merger
 	// handed back (a round's own lists would each wait for their round:
 	// three rounds circulate per worker).
-	spare spares
+	spare   spares
 	ord     order
 	inFlush bool // table.Expire or Flush is ending flows: order them by list and last packet
 	done    bool // the flows and trackers ended at the end of the input
