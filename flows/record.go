@@ -229,15 +229,13 @@ func (t Time) String() string {
 	return FormatTime(int64(t))
 }
 
-// MarshalJSON writes the time as a JSON string.
-func (t Time) MarshalJSON() ([]byte, error) {
+// MarshalText writes the time as text: encoding/json makes it a JSON
+// string (a MarshalJSON method would cost a validation pass per time).
+func (t Time) MarshalText() ([]byte, error) {
 	if t == 0 {
-		return []byte(`""`), nil
+		return nil, nil
 	}
-	b := make([]byte, 0, 40)
-	b = append(b, '"')
-	b = append(b, FormatTime(int64(t))...)
-	return append(b, '"'), nil
+	return []byte(FormatTime(int64(t))), nil
 }
 
 // FormatTime formats capture time as RFC 3339 with nanoseconds, UTC — the

@@ -22,8 +22,9 @@ import (
 // encoding/json has no hook for that, so marshalJSON marshals a copy of the
 // value in which each such string is a placeholder unique to the process,
 // then writes the string itself where the placeholder is. The copy is made
-// only for a value that holds such a string; the common value costs one
-// walk over its strings.
+// only for a value that holds such a string; the common value is marshalled
+// once, and its output searched for what encoding/json makes of such a
+// string.
 
 // placeholderPrefix starts every placeholder: a NUL (encoding/json writes
 // it \u0000, which no other string of ours starts with alongside the
@@ -37,14 +38,24 @@ var placeholderPrefix = func() string {
 // marshalJSON is json.Marshal (json.MarshalIndent with indent) keeping the
 // bytes of strings that are not UTF-8.
 func marshalJSON(v any, indent string) ([]byte, error) {
+	b, err := marshal(v, indent)
+	if err != nil {
+		return nil, err
+	}
+	// encoding/json writes each byte that is not part of valid UTF-8 as
+	// \ufffd (a valid U+FFFD stays as it is), and a string that starts
+	// with NUL as "\u0000...: without either, no string needs the walk
+	// below, which costs more than the marshalling.
+	if !bytes.Contains(b, []byte(`\ufffd`)) && !bytes.Contains(b, []byte(`"\u0000`)) {
+		return b, nil
+	}
 	rv := reflect.ValueOf(v)
 	if !hasInvalid(rv, 0) {
-		return marshal(v, indent)
+		return b, nil
 	}
 	var originals []string
 	cp := replaceInvalid(rv, &originals, 0)
-	b, err := marshal(cp.Interface(), indent)
-	if err != nil {
+	if b, err = marshal(cp.Interface(), indent); err != nil {
 		return nil, err
 	}
 	// The placeholders as encoding/json writes them: "\u0000pcapx-...:N\u0000".
@@ -191,6 +202,10 @@ func appendJSONString(out *bytes.Buffer, s string) {
 				out.WriteString(`\r`)
 			case c == '\t':
 				out.WriteString(`\t`)
+			case c == '\b':
+				out.WriteString(`\b`)
+			case c == '\f':
+				out.WriteString(`\f`)
 			case c < 0x20 || c == '<' || c == '>' || c == '&':
 				out.WriteString(`\u00`)
 				out.WriteByte(hexDigits[c>>4])

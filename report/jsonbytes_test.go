@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/rules"
@@ -104,4 +105,46 @@ func TestJSONKeepsBytesInMaps(t *testing.T) {
 	if f.Key["sni"] != "\xff\xfe.example" {
 		t.Error("the finding's key was changed")
 	}
+}
+
+// FuzzMarshalJSON: a record with any strings marshals to valid JSON whose
+// strings decode to the Latin-1 reading of bytes outside valid UTF-8, and
+// to exactly encoding/json's output when every string is valid UTF-8 (the
+// fast path marshals once and looks for what encoding/json makes of an
+// invalid byte; a literal `\ufffd` or a leading NUL must not fool it).
+func FuzzMarshalJSON(f *testing.F) {
+	for _, s := range [][2]string{{"", ""}, {"bad\xffhost", "/"}, {`\ufffd`, "\ufffd"}, {"\x00pcapx-", "\x00"}, {"caf\xc3\xa9", "\xe2\x80"}} {
+		f.Add(s[0], s[1])
+	}
+	latin1 := func(s string) string {
+		var r []rune
+		for i := 0; i < len(s); {
+			c, n := utf8DecodeOrByte(s[i:])
+			r = append(r, c)
+			i += n
+		}
+		return string(r)
+	}
+	f.Fuzz(func(t *testing.T, host, target string) {
+		rec := &flows.HTTPRecord{Host: host, Target: target, Method: "GET"}
+		b, err := marshalJSON(rec, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back struct{ Host, Target string }
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if back.Host != latin1(host) || back.Target != latin1(target) {
+			t.Fatalf("%q %q: decoded %q %q", host, target, back.Host, back.Target)
+		}
+		if utf8.ValidString(host) && utf8.ValidString(target) {
+			if want, _ := json.Marshal(rec); !bytes.Equal(b, want) {
+				t.Fatalf("got  %s\nwant %s", b, want)
+			}
+		}
+		if rec.Host != host || rec.Target != target {
+			t.Fatal("the record was changed")
+		}
+	})
 }
