@@ -279,7 +279,7 @@ func (x *reader) fill(rounds []*round) (more bool, err error) {
 			break
 		}
 		if err != nil {
-			return false, fmt.Errorf("read capture: %w", err)
+			return false, err // "read capture: FILE: ..." (source)
 		}
 		x.n++
 		if x.cfg.Progress != nil && x.n&0xffff == 0 {

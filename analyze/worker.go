@@ -139,18 +139,31 @@ type spares struct {
 	tls  []*flows.TLSRecord
 }
 
+// maxSpares bounds the records kept for reuse, per kind: after a burst
+// (an idle check ending most of a large table at once) the rest go to the
+// collector rather than staying pooled, unbudgeted, for the rest of the
+// run.
+const maxSpares = 8192
+
 // give keeps the record of o for reuse.
 func (s *spares) give(o *output) {
 	switch {
 	case o.flow != nil:
-		s.flow = append(s.flow, o.flow)
+		s.flow = keepSpare(s.flow, o.flow)
 	case o.dns != nil:
-		s.dns = append(s.dns, o.dns)
+		s.dns = keepSpare(s.dns, o.dns)
 	case o.http != nil:
-		s.http = append(s.http, o.http)
+		s.http = keepSpare(s.http, o.http)
 	case o.tls != nil:
-		s.tls = append(s.tls, o.tls)
+		s.tls = keepSpare(s.tls, o.tls)
 	}
+}
+
+func keepSpare[R any](s []*R, r *R) []*R {
+	if len(s) >= maxSpares {
+		return s
+	}
+	return append(s, r)
 }
 
 // moveFrom takes o's records into s.
@@ -161,9 +174,10 @@ func (s *spares) moveFrom(o *spares) {
 	s.tls, o.tls = moveAll(s.tls, o.tls)
 }
 
-// moveAll appends from to to and empties from (keeping its array).
+// moveAll appends from to to (up to maxSpares) and empties from (keeping
+// its array).
 func moveAll[R any](to, from []*R) ([]*R, []*R) {
-	to = append(to, from...)
+	to = append(to, from[:min(len(from), max(maxSpares-len(to), 0))]...)
 	clear(from)
 	return to, from[:0]
 }

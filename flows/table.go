@@ -302,8 +302,10 @@ func (t *Table) FlushSome(n int) (more bool) {
 		return true
 	}
 	// No packet comes after: the index goes whole rather than a flow at
-	// a time (end leaves the flushed flows in it).
+	// a time (end leaves the flushed flows in it), and the table is as
+	// new.
 	t.m = newFlowIndex()
+	t.flushing = nil
 	return false
 }
 

@@ -41,7 +41,8 @@ func NDJSON(w io.Writer, findings []rules.Finding) error {
 // (The JSON document, whose arrays are grouped by kind after the summary,
 // has to keep its records in temporary files until the end.)
 type Records struct {
-	w *bufio.Writer
+	w    *bufio.Writer
+	line bytes.Buffer // the line being written
 }
 
 // NewRecords returns a sink streaming the records to out.
@@ -49,33 +50,52 @@ func NewRecords(out io.Writer) *Records {
 	return &Records{w: bufio.NewWriterSize(out, 64<<10)}
 }
 
-// line writes v as one line, its kind first.
-func (s *Records) line(kind string, v any) error {
+// writeLine writes v as one line, its kind first. A line goes out whole:
+// the buffer is flushed before a line that does not fit in it, so that
+// the output of a run that fails (Flush) ends with a whole line.
+func (s *Records) writeLine(kind string, v any) error {
 	b, err := marshalJSON(v, "")
 	if err != nil {
 		return fmt.Errorf("ndjson output: %w", err)
 	}
-	s.w.WriteString(`{"event_type":"`)
-	s.w.WriteString(kind)
-	s.w.WriteByte('"')
+	l := &s.line
+	l.Reset()
+	l.WriteString(`{"event_type":"`)
+	l.WriteString(kind)
+	l.WriteByte('"')
 	if b = bytes.TrimPrefix(b, []byte("{")); len(b) > 1 { // not "}" alone
-		s.w.WriteByte(',')
+		l.WriteByte(',')
 	}
-	s.w.Write(b)
-	if err := s.w.WriteByte('\n'); err != nil {
+	l.Write(b)
+	l.WriteByte('\n')
+	if l.Len() > s.w.Available() {
+		if err := s.w.Flush(); err != nil {
+			return fmt.Errorf("ndjson output: %w", err)
+		}
+	}
+	if _, err := s.w.Write(l.Bytes()); err != nil {
+		return fmt.Errorf("ndjson output: %w", err)
+	}
+	return nil
+}
+
+// Flush writes out the lines written so far: after a run that failed,
+// what it completed stays readable, line by line.
+func (s *Records) Flush() error {
+	if err := s.w.Flush(); err != nil {
 		return fmt.Errorf("ndjson output: %w", err)
 	}
 	return nil
 }
 
 // Flow, DNS, HTTP and TLS implement run.Sink.
-func (s *Records) Flow(r *flows.Record) error     { return s.line("flow", r) }
-func (s *Records) DNS(r *flows.DNSRecord) error   { return s.line("dns", r) }
-func (s *Records) HTTP(r *flows.HTTPRecord) error { return s.line("http", r) }
-func (s *Records) TLS(r *flows.TLSRecord) error   { return s.line("tls", r) }
+func (s *Records) Flow(r *flows.Record) error     { return s.writeLine("flow", r) }
+func (s *Records) DNS(r *flows.DNSRecord) error   { return s.writeLine("dns", r) }
+func (s *Records) HTTP(r *flows.HTTPRecord) error { return s.writeLine("http", r) }
+func (s *Records) TLS(r *flows.TLSRecord) error   { return s.writeLine("tls", r) }
 
 // ICMP implements run.ICMPSink.
-func (s *Records) ICMP(r *flows.ICMPRecord) error { return s.line("icmp", r) }
+func (s *Records) ICMP(r *flows.ICMPRecord) error { return s.writeLine("icmp", r) }
 
 // BorrowsRecords implements run.Borrower: a record is written when it
 // arrives.
@@ -96,13 +116,13 @@ type summaryLine struct {
 // once, after the run.
 func (s *Records) Finish(r *run.Result) error {
 	for i := range r.Findings {
-		if err := s.line("finding", &r.Findings[i]); err != nil {
+		if err := s.writeLine("finding", &r.Findings[i]); err != nil {
 			return err
 		}
 	}
 	doc := summaryOf(r)
 	sum := summaryLine{Capture: doc.Capture, TCP: doc.TCP, FlowStates: doc.FlowStates, Protocols: doc.Protocols, TopTalkers: doc.TopTalkers, Omitted: doc.Omitted}
-	if err := s.line("summary", &sum); err != nil {
+	if err := s.writeLine("summary", &sum); err != nil {
 		return err
 	}
 	if err := s.w.Flush(); err != nil {

@@ -284,6 +284,12 @@ func runAnalyze(cmd *cobra.Command, fl analyzeFlags, args []string, stdin io.Rea
 		bar.finish()
 	}
 	if err != nil {
+		if recs != nil {
+			// The records already streamed stay readable: the output
+			// ends with the last whole line (no summary line says the
+			// run completed).
+			recs.Flush()
+		}
 		return &codeError{exitError, err}
 	}
 	if pw != nil {
