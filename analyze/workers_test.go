@@ -143,3 +143,34 @@ func trunc(b []byte) string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestSameRunSameOutput: a run that reaches the flow table's bound (and
+// evicts flows) gives the same document every time: which worker's share
+// of the bound a flow counts against must not change from run to run.
+func TestSameRunSameOutput(t *testing.T) {
+	path := filepath.Join(captures, "rules", "tcp-connection-churn-negative.pcap")
+	run := func() []byte {
+		var out bytes.Buffer
+		js, err := report.NewJSON(&out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := analyze.Run(analyze.Config{Inputs: []string{path}, Workers: 3, Flows: flows.Config{MaxFlows: 60}}, js)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Capture.Evicted == 0 {
+			t.Fatal("no flow evicted: the test needs a full table")
+		}
+		if err := js.Finish(res); err != nil {
+			t.Fatal(err)
+		}
+		return out.Bytes()
+	}
+	first := run()
+	for range 4 {
+		if got := run(); !bytes.Equal(first, got) {
+			t.Fatalf("a second run differs:\n%s", firstDiff(first, got))
+		}
+	}
+}
