@@ -15,7 +15,8 @@ import (
 
 // table is one Parquet file being written, on a goroutine of its own.
 //
-// The sink's goroutine collects records in a chunk (chunkLen of them) and
+// The sink's goroutine collects copies of the records in a chunk (chunkLen
+// of them; the chunks go round, encoded ones coming back to be filled) and
 // hands full chunks to the table's goroutine, which appends each record to
 // the Arrow builders of its columns (col.bind) and gives the record batch
 // to pqarrow.FileWriter.WriteBuffered. That encodes and compresses it into
@@ -37,17 +38,21 @@ type table[R any] struct {
 	fw      *pqarrow.FileWriter
 	rb      *array.RecordBuilder
 	app     []func(*R) // appends a record's value to each column's builder
-	pending []*R       // the chunk being filled (the sink's goroutine)
+	pending []R        // the chunk being filled (the sink's goroutine)
 	work    chan chunk[R]
-	done    chan struct{} // closed when the goroutine has ended
-	stop    *atomic.Bool  // the Writer is aborted: encode nothing more
-	errs    *firstError   // the Writer's: where the goroutine's error goes
+	// spent are chunks the goroutine has encoded, for add to fill again.
+	spent chan []R
+	done  chan struct{} // closed when the goroutine has ended
+	stop  *atomic.Bool  // the Writer is aborted: encode nothing more
+	errs  *firstError   // the Writer's: where the goroutine's error goes
 }
 
 // chunk is a run of records for the table's goroutine; ack, if set, is
-// closed once they are encoded (tests use it to wait).
+// closed once they are encoded (tests use it to wait). The records are
+// copies: the sink keeps nothing it is handed (run.Borrower), so the run
+// can reuse its records, and a copy of a record costs less than a new one.
 type chunk[R any] struct {
-	recs []*R
+	recs []R
 	ack  chan struct{}
 }
 
@@ -65,7 +70,7 @@ func newTable[R any](w *Writer, s *spec[R], maxRows int) (*table[R], error) {
 	if err != nil {
 		return fail(err)
 	}
-	t := &table[R]{spec: s, out: out, work: make(chan chunk[R], 2), done: make(chan struct{}),
+	t := &table[R]{spec: s, out: out, work: make(chan chunk[R], 2), spent: make(chan []R, 3), done: make(chan struct{}),
 		stop: &w.stopping, errs: &w.async}
 	// FileWriter.Close closes the writer it was given if it can; the file
 	// must stay open, and locked, until it has its final name (commit).
@@ -77,14 +82,14 @@ func newTable[R any](w *Writer, s *spec[R], maxRows int) (*table[R], error) {
 	for i := range s.cols {
 		t.app = append(t.app, s.cols[i].bind(t.rb.Field(i)))
 	}
-	t.pending = make([]*R, 0, chunkLen)
+	t.pending = make([]R, 0, chunkLen)
 	go t.run(t.work)
 	return t, nil
 }
 
-// add queues a record (from the sink's goroutine).
+// add queues a copy of a record (from the sink's goroutine).
 func (t *table[R]) add(r *R) {
-	t.pending = append(t.pending, r)
+	t.pending = append(t.pending, *r)
 	if len(t.pending) == chunkLen {
 		t.handOver(nil)
 	}
@@ -93,7 +98,11 @@ func (t *table[R]) add(r *R) {
 // handOver gives the queued records to the table's goroutine.
 func (t *table[R]) handOver(ack chan struct{}) {
 	t.work <- chunk[R]{recs: t.pending, ack: ack}
-	t.pending = make([]*R, 0, chunkLen)
+	select {
+	case t.pending = <-t.spent:
+	default:
+		t.pending = make([]R, 0, chunkLen)
+	}
 }
 
 // sync hands the queued records over and waits until they are encoded.
@@ -116,6 +125,11 @@ func (t *table[R]) run(work <-chan chunk[R]) {
 				t.errs.set(fmt.Errorf("parquet output %s: %w", t.out.path, err))
 			}
 		}
+		clear(c.recs) // let go of the records' strings
+		select {
+		case t.spent <- c.recs[:0]:
+		default:
+		}
 		if c.ack != nil {
 			close(c.ack)
 		}
@@ -128,13 +142,13 @@ func (t *table[R]) run(work <-chan chunk[R]) {
 }
 
 // write appends recs to the row group being built.
-func (t *table[R]) write(recs []*R) error {
+func (t *table[R]) write(recs []R) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	for _, r := range recs {
+	for i := range recs {
 		for _, app := range t.app {
-			app(r)
+			app(&recs[i])
 		}
 	}
 	rec := t.rb.NewRecordBatch()

@@ -103,8 +103,12 @@ type Writer struct {
 	done     bool        // Finish or Abort was called
 }
 
-var _ run.Sink = (*Writer)(nil)
+var _ run.Borrower = (*Writer)(nil)
 var _ run.ICMPSink = (*Writer)(nil)
+
+// BorrowsRecords implements run.Borrower: a table queues a copy of each
+// record for its goroutine (table.go).
+func (w *Writer) BorrowsRecords() {}
 
 // tableWriter is what the Writer does with every table, whatever its
 // record type (table.go).

@@ -672,3 +672,45 @@ func TestAddFile(t *testing.T) {
 		t.Errorf("flows: %d rows, want the first run's 3", len(rows))
 	}
 }
+
+// TestWriterCopiesRecords: the Writer is a run.Borrower, so the run fills
+// a record it was handed again for the next flow: every row must have the
+// values the record had when it was handed over, across chunks.
+func TestWriterCopiesRecords(t *testing.T) {
+	dir := t.TempDir()
+	w, err := New(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	const n = 3*chunkLen + 7
+	var rec flows.Record // one record, reused as the run reuses them
+	var dns flows.DNSRecord
+	for i := range n {
+		rec = flows.Record{CommunityID: fmt.Sprintf("1:%d=", i), Proto: "tcp", SrcAddr: "10.0.0.1", SrcPort: uint16(i), DstAddr: "10.0.0.2", DstPort: 443, State: "SF", FirstNS: int64(i) * 1e9}
+		if err := w.Flow(&rec); err != nil {
+			t.Fatal(err)
+		}
+		dns = flows.DNSRecord{FlowRef: rec.Ref(), QueryNS: int64(i) * 1e9, QName: fmt.Sprintf("n%d.example.", i), AnswerAddrs: []string{fmt.Sprint(i)}}
+		if err := w.DNS(&dns); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec, dns = flows.Record{}, flows.DNSRecord{}
+	if err := w.Finish(sampleResult()); err != nil {
+		t.Fatal(err)
+	}
+	fl := readRows(t, filepath.Join(dir, "flows.parquet"))
+	dn := readRows(t, filepath.Join(dir, "dns.parquet"))
+	if len(fl) != n || len(dn) != n {
+		t.Fatalf("%d flows, %d dns rows, want %d", len(fl), len(dn), n)
+	}
+	for i := range n {
+		if fl[i]["community_id"] != fmt.Sprintf("1:%d=", i) || fl[i]["src_port"] != float64(i) {
+			t.Fatalf("flow row %d: %v", i, fl[i])
+		}
+		if a, _ := dn[i]["answer_addrs"].([]any); dn[i]["qname"] != fmt.Sprintf("n%d.example.", i) || len(a) != 1 || a[0] != fmt.Sprint(i) {
+			t.Fatalf("dns row %d: %v", i, dn[i])
+		}
+	}
+}
