@@ -82,7 +82,8 @@ func newTable[R any](w *Writer, s *spec[R], maxRows int) (*table[R], error) {
 	for i := range s.cols {
 		t.app = append(t.app, s.cols[i].bind(t.rb.Field(i)))
 	}
-	t.pending = make([]R, 0, chunkLen)
+	// pending grows as records come (a table of a few rows, capture or
+	// timeline, stays small); full chunks come back to be filled again.
 	go t.run(t.work)
 	return t, nil
 }
@@ -101,7 +102,7 @@ func (t *table[R]) handOver(ack chan struct{}) {
 	select {
 	case t.pending = <-t.spent:
 	default:
-		t.pending = make([]R, 0, chunkLen)
+		t.pending = nil
 	}
 }
 
