@@ -453,6 +453,8 @@ func readInline(cfg *Config, rd source.Reader, w *worker, m *merger, r *run.Resu
 		if err := guard(func() { m.merge(rounds) }); err != nil {
 			return err
 		}
+		// The records the merge gave back, for the next round's packets,
+		// which the worker takes while fill decodes them (before process).
 		w.spare.moveFrom(&rnd.spare)
 		rnd.reset()
 		if !more || m.err != nil {

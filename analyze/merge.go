@@ -153,15 +153,7 @@ func (m *merger) merge(rounds []*round) {
 }
 
 // cmpOutput orders records by their order.
-func cmpOutput(a, b output) int {
-	switch {
-	case a.ord.less(&b.ord):
-		return -1
-	case b.ord.less(&a.ord):
-		return 1
-	}
-	return 0
-}
+func cmpOutput(a, b output) int { return a.ord.compare(&b.ord) }
 
 // mergeEnds consumes the end-of-input records that no worker can still
 // precede: the least head of the workers' queues, as long as every worker

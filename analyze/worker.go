@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"cmp"
 	"math"
 
 	"github.com/pcapx/pcapx/flows"
@@ -43,18 +44,21 @@ type order struct {
 	ts      int64 // the capture clock at the event (not part of the order)
 }
 
-func (x *order) less(y *order) bool {
+func (x *order) less(y *order) bool { return x.compare(y) < 0 }
+
+// compare is -1, 0 or +1 as x goes before, with or after y.
+func (x *order) compare(y *order) int {
 	switch {
 	case x.at != y.at:
-		return x.at < y.at
+		return cmp.Compare(x.at, y.at)
 	case x.phase != y.phase:
-		return x.phase < y.phase
+		return cmp.Compare(x.phase, y.phase)
 	case x.a != y.a:
-		return x.a < y.a
+		return cmp.Compare(x.a, y.a)
 	case x.b != y.b:
-		return x.b < y.b
+		return cmp.Compare(x.b, y.b)
 	}
-	return x.c < y.c
+	return cmp.Compare(x.c, y.c)
 }
 
 // endOfInput is the index of what happens after the last packet.
@@ -140,31 +144,24 @@ type spares struct {
 	tls  []*flows.TLSRecord
 }
 
-// maxSpares bounds the records kept for reuse, per kind: after a burst
-// (an idle check ending most of a large table at once) the rest go to the
-// collector rather than staying pooled, unbudgeted, for the rest of the
-// run.
+// maxSpares bounds the records a worker keeps for reuse, per kind (in
+// moveAll): after a burst (an idle check ending most of a large table at
+// once) the rest go to the collector rather than staying pooled,
+// unbudgeted, for the rest of the run.
 const maxSpares = 8192
 
 // give keeps the record of o for reuse.
 func (s *spares) give(o *output) {
 	switch {
 	case o.flow != nil:
-		s.flow = keepSpare(s.flow, o.flow)
+		s.flow = append(s.flow, o.flow)
 	case o.dns != nil:
-		s.dns = keepSpare(s.dns, o.dns)
+		s.dns = append(s.dns, o.dns)
 	case o.http != nil:
-		s.http = keepSpare(s.http, o.http)
+		s.http = append(s.http, o.http)
 	case o.tls != nil:
-		s.tls = keepSpare(s.tls, o.tls)
+		s.tls = append(s.tls, o.tls)
 	}
-}
-
-func keepSpare[R any](s []*R, r *R) []*R {
-	if len(s) >= maxSpares {
-		return s
-	}
-	return append(s, r)
 }
 
 // moveFrom takes o's records into s.

@@ -41,8 +41,10 @@ func NDJSON(w io.Writer, findings []rules.Finding) error {
 // (The JSON document, whose arrays are grouped by kind after the summary,
 // has to keep its records in temporary files until the end.)
 type Records struct {
-	w    *bufio.Writer
-	line bytes.Buffer // the line being written
+	w *bufio.Writer
+	// line is the line being written, whole: a line longer than w's
+	// buffer then goes out in one write, not in pieces.
+	line bytes.Buffer
 }
 
 // NewRecords returns a sink streaming the records to out.
