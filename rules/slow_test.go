@@ -236,3 +236,26 @@ func TestSYNUnansweredMessage(t *testing.T) {
 		t.Errorf("one attempt: %+v", fs)
 	}
 }
+
+// TestRefusedOnlyWhenRefused: a reset that answered the client's ACK or
+// data (the SYN-ACK out of sight), or an attempt the server accepted when
+// it was sent again after the reset, is not a refused connection.
+func TestRefusedOnlyWhenRefused(t *testing.T) {
+	for _, c := range []struct {
+		history string
+		refused bool
+	}{
+		{"Sr", true},          // SYN, RST/ACK: refused
+		{"SrSr", true},        // refused twice
+		{"SADrrThrr", false},  // ACK and data before the reset (gopacket cip.pcap)
+		{"SrhADTadTr", false}, // accepted when sent again (nDPI rtsp.pcap)
+	} {
+		ev := &Event{Kind: EventFlow, Flow: &flows.Record{Proto: "tcp", SrcAddr: "10.0.0.1", SrcPort: 40000, DstAddr: "192.0.2.1", DstPort: 80,
+			State: "REJ", History: c.history, OrigPackets: 1, CommunityID: "1:f"}}
+		fs := run(t, nil, ev)
+		got := strings.Contains(rulesOf(fs), "tcp-connection-refused")
+		if got != c.refused {
+			t.Errorf("history %s: refused finding %v, want %v (%s)", c.history, got, c.refused, rulesOf(fs))
+		}
+	}
+}

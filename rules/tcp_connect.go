@@ -82,7 +82,7 @@ type attemptData struct {
 
 func (c *connGroup) Event(ev *Event, _ func(Finding)) {
 	f := ev.Flow
-	if f.Proto != "tcp" || f.State != c.state || answeredOutOfSight(f) {
+	if f.Proto != "tcp" || f.State != c.state || answeredOutOfSight(f) || notRefused(f) {
 		return
 	}
 	ref := flows.FrameRef{File: f.FirstFile, Frame: f.FirstFrame}
@@ -224,4 +224,18 @@ func synsNote(attempts, syns int64, sep string) string {
 // go on to send requests and ACK the answers no one captured.
 func answeredOutOfSight(f *flows.Record) bool {
 	return f.State == "S0" && strings.HasPrefix(f.History, "S") && strings.ContainsAny(f.History[1:], "AD")
+}
+
+// notRefused says whether an attempt Zeek calls REJ (the server reset it)
+// was not refused in the end: the client had acknowledged or sent data
+// before the reset, so a SYN-ACK came out of sight and the reset answered
+// those, not the SYN (gopacket cip.pcap, history SADrr...); or the server
+// accepted the attempt sent again on the same ports after the reset
+// (nDPI rtsp.pcap, SrhADTadTr: the 0.5 s it cost is slow-connect's).
+func notRefused(f *flows.Record) bool {
+	r := strings.IndexByte(f.History, 'r')
+	if f.State != "REJ" || r < 0 {
+		return false
+	}
+	return strings.ContainsAny(f.History[:r], "AD") || strings.ContainsAny(f.History[r+1:], "hd")
 }
