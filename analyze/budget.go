@@ -7,7 +7,9 @@ import "github.com/pcapx/pcapx/flows/streams"
 // the process needs besides its heap (the program, the runtime, stacks,
 // read buffers: BudgetReserve).
 //
-//   - the flow table: 35%, at FlowCost a flow;
+//   - the flow table: 35%, at FlowCost a flow (with as many tombstones of
+//     closed connections, about 200 bytes each with their map entry,
+//     flows/timewait.go);
 //   - the application parsers of connections (HTTP, TLS, DNS over TCP with
 //     their reassembly state): 20%, at ParserCost a connection;
 //   - the bytes TCP reassembly holds ahead of holes: 10%;

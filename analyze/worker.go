@@ -76,7 +76,8 @@ type output struct {
 }
 
 // created is a flow a worker's table created: the packet that did, and its
-// tcp.stream number in that table (-1 for other protocols).
+// tcp.stream number in that table (-1 for other protocols, and for a flow
+// that continues a connection whose stream is numbered already).
 type created struct {
 	at     int64
 	ts     int64 // capture time
@@ -235,7 +236,11 @@ func newWorker(cfg *Config) *worker {
 	tcfg.ExternalClock = true
 	tcfg.OnEnd = w.flowEnded
 	tcfg.OnCreate = func(f *flows.Flow) {
-		w.cur.creates = append(w.cur.creates, created{at: w.ord.at, ts: w.ord.ts, stream: f.Stream})
+		stream := f.Stream
+		if f.Continues {
+			stream = -1 // the connection's, numbered when it was created
+		}
+		w.cur.creates = append(w.cur.creates, created{at: w.ord.at, ts: w.ord.ts, stream: stream})
 	}
 	w.table = flows.NewTable(tcfg)
 	return w

@@ -98,8 +98,13 @@ type Flow struct {
 	FirstFrame    FrameRef
 	Dir           [2]DirStats
 	End           EndReason
-	ClientGuessed bool      // no SYN seen: the client was chosen by the port heuristic
-	VLAN          [2]uint16 // VLAN id each direction was first seen with (0 untagged)
+	ClientGuessed bool // no SYN seen: the client was chosen by the port heuristic
+	// Continues says that the flow holds packets of a closed TCP
+	// connection that came after the connection's record was written
+	// (its close delay was over): it has the connection's tcp.stream and
+	// roles (docs/architecture.md#flows-flows).
+	Continues bool
+	VLAN      [2]uint16 // VLAN id each direction was first seen with (0 untagged)
 	// (ClientGuessed sits with the other small fields: apart, its padding
 	// made a Flow 328 bytes, in the 352-byte size class; packed, 320.)
 

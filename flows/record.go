@@ -10,33 +10,37 @@ import (
 // The JSON names are a contract (docs/json.md): CI jobs and scripts read them.
 // Addresses are client → server (Zeek's orig → resp).
 type Record struct {
-	CommunityID   string  `json:"community_id"`
-	Proto         string  `json:"proto"`
-	SrcAddr       string  `json:"src_addr"`
-	SrcPort       uint16  `json:"src_port"`
-	DstAddr       string  `json:"dst_addr"`
-	DstPort       uint16  `json:"dst_port"`
-	VLAN          uint16  `json:"vlan,omitempty"`      // client → server VLAN id
-	RespVLAN      uint16  `json:"resp_vlan,omitempty"` // server → client VLAN id, when it differs
-	Tunnel        string  `json:"tunnel,omitempty"`
-	Stream        int64   `json:"stream"` // TCP: Wireshark's tcp.stream; -1 otherwise
-	ClientGuessed bool    `json:"client_guessed"`
-	State         string  `json:"state"`   // Zeek conn_state
-	History       string  `json:"history"` // Zeek history
-	First         Time    `json:"first"`   // RFC 3339, ns, UTC
-	Last          Time    `json:"last"`
-	FirstNS       int64   `json:"-"`
-	LastNS        int64   `json:"-"`
-	Duration      float64 `json:"duration_s"`
-	OrigPackets   int64   `json:"orig_packets"`
-	OrigBytes     int64   `json:"orig_bytes"` // IP bytes, client → server
-	OrigPayload   int64   `json:"orig_payload_bytes"`
-	RespPackets   int64   `json:"resp_packets"`
-	RespBytes     int64   `json:"resp_bytes"`
-	RespPayload   int64   `json:"resp_payload_bytes"`
-	FirstFile     int     `json:"first_file"`
-	FirstFrame    int64   `json:"first_frame"`
-	End           string  `json:"end_reason"`
+	CommunityID   string `json:"community_id"`
+	Proto         string `json:"proto"`
+	SrcAddr       string `json:"src_addr"`
+	SrcPort       uint16 `json:"src_port"`
+	DstAddr       string `json:"dst_addr"`
+	DstPort       uint16 `json:"dst_port"`
+	VLAN          uint16 `json:"vlan,omitempty"`      // client → server VLAN id
+	RespVLAN      uint16 `json:"resp_vlan,omitempty"` // server → client VLAN id, when it differs
+	Tunnel        string `json:"tunnel,omitempty"`
+	Stream        int64  `json:"stream"` // TCP: Wireshark's tcp.stream; -1 otherwise
+	ClientGuessed bool   `json:"client_guessed"`
+	// Continues: TCP packets of a closed connection that came after its
+	// record was written (its close delay was over); the connection's
+	// first record has the same stream (docs/architecture.md#flows-flows).
+	Continues   bool    `json:"continues,omitempty"`
+	State       string  `json:"state"`   // Zeek conn_state
+	History     string  `json:"history"` // Zeek history
+	First       Time    `json:"first"`   // RFC 3339, ns, UTC
+	Last        Time    `json:"last"`
+	FirstNS     int64   `json:"-"`
+	LastNS      int64   `json:"-"`
+	Duration    float64 `json:"duration_s"`
+	OrigPackets int64   `json:"orig_packets"`
+	OrigBytes   int64   `json:"orig_bytes"` // IP bytes, client → server
+	OrigPayload int64   `json:"orig_payload_bytes"`
+	RespPackets int64   `json:"resp_packets"`
+	RespBytes   int64   `json:"resp_bytes"`
+	RespPayload int64   `json:"resp_payload_bytes"`
+	FirstFile   int     `json:"first_file"`
+	FirstFrame  int64   `json:"first_frame"`
+	End         string  `json:"end_reason"`
 
 	// TCP only (zero otherwise).
 	SYNToSYNACK  float64 `json:"syn_synack_ms"` // handshake: SYN → SYN-ACK
@@ -131,6 +135,7 @@ func (f *Flow) Record(app *AppInfo) Record {
 		VLAN:          f.VLAN[FromClient],
 		Stream:        f.Stream,
 		ClientGuessed: f.ClientGuessed,
+		Continues:     f.Continues,
 		State:         f.ConnState(),
 		History:       f.HistoryString(),
 		First:         Time(f.First),

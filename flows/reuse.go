@@ -74,30 +74,12 @@ func (r *PortReuse) ISNRelation() string {
 // the SYN p starts on its 4-tuple; fromClient says whether p came from f's
 // client.
 func successor(f *Flow, p *Packet, fromClient bool) *PortReuse {
-	t := f.TCP
-	cli := FromClient
-	if !fromClient {
-		cli = FromServer
+	from := FromServer
+	if fromClient {
+		from = FromClient
 	}
-	r := &PortReuse{Known: true, PrevStream: f.Stream, PrevFirst: f.FirstFrame, PrevFirstNS: f.First, PrevLastNS: f.Last,
-		PrevAnswered: f.Dir[FromClient].Packets > 0 && f.Dir[FromServer].Packets > 0,
-		PrevNextSeq:  t.dirs[cli].nextseq, ISN: p.Seq}
-	switch {
-	case t.dirs[FromClient].rstSeen || t.dirs[FromServer].rstSeen:
-		r.PrevClose = "reset"
-	case t.dirs[FromClient].finSeen && t.dirs[FromServer].finSeen:
-		r.PrevClose = "fin"
-	}
-	for _, c := range t.History {
-		if c == 'F' || c == 'f' {
-			r.PrevFirstFIN = "client"
-			if (c == 'f') == fromClient {
-				r.PrevFirstFIN = "server"
-			}
-			break
-		}
-	}
-	return r
+	ts := tombstoneOf(f)
+	return ts.successor(p, from)
 }
 
 // noteReply keeps the server's first packet when the client had sent only

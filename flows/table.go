@@ -30,6 +30,9 @@ type Table struct {
 	free   []*Flow
 	// flushing is what FlushSome has still to end.
 	flushing []*Flow
+	// timeWait is what stays of closed connections once they ended
+	// (timewait.go).
+	timeWait timeWait
 
 	Stats TableStats
 }
@@ -48,8 +51,12 @@ type Config struct {
 	// TCP flow (flow, TCP analysis, map entry), so under 100 MB.
 	MaxFlows int
 	// Idle timeouts in ns of capture time.
-	TCPIdle     int64 // established or mid-stream TCP; default 1 h (a quiet SSH session stays one flow)
-	TCPClosed   int64 // after FIN both ways or RST; default 2 min, enough for late ACKs and retransmissions (Linux TIME_WAIT is 60 s)
+	TCPIdle   int64 // established or mid-stream TCP; default 1 h (a quiet SSH session stays one flow)
+	TCPClosed int64 // after FIN both ways or RST; default 5 s (Zeek's tcp_close_delay), enough for the last ACK and a retransmitted FIN
+	// TCPTimeWait is how long the 4-tuple of a closed connection that
+	// ended is remembered, for a connection that reuses it (timewait.go);
+	// default 2 min (Linux's TIME-WAIT is 60 s).
+	TCPTimeWait int64
 	TCPHalfOpen int64 // SYN and nothing else; default 2 min (Linux gives up a SYN after ~127 s)
 	UDPIdle     int64 // default 1 min (Zeek's udp_inactivity_timeout)
 	OtherIdle   int64 // ICMP and other protocols; default 1 min
@@ -86,7 +93,8 @@ func (c *Config) setDefaults() {
 		}
 	}
 	def(&c.TCPIdle, 3600*second)
-	def(&c.TCPClosed, 120*second)
+	def(&c.TCPClosed, 5*second)
+	def(&c.TCPTimeWait, 120*second)
 	def(&c.TCPHalfOpen, 120*second)
 	def(&c.UDPIdle, 60*second)
 	def(&c.OtherIdle, 60*second)
@@ -95,6 +103,7 @@ func (c *Config) setDefaults() {
 const (
 	listTCPOpen = iota
 	listTCPClosed
+	listTCPClosedEarly
 	listTCPHalfOpen
 	listUDP
 	listOther
@@ -110,9 +119,13 @@ func NewTable(cfg Config) *Table {
 	}
 	t.lists[listTCPOpen].timeout = cfg.TCPIdle
 	t.lists[listTCPClosed].timeout = cfg.TCPClosed
+	t.lists[listTCPClosedEarly].timeout = cfg.TCPHalfOpen
 	t.lists[listTCPHalfOpen].timeout = cfg.TCPHalfOpen
 	t.lists[listUDP].timeout = cfg.UDPIdle
 	t.lists[listOther].timeout = cfg.OtherIdle
+	// Tombstones cost about an eighth of a flow: as many as the table
+	// holds flows stay within the flow table's share of the budget.
+	t.timeWait.max = cfg.MaxFlows
 	return t
 }
 
@@ -135,8 +148,23 @@ func (t *Table) Process(p *Packet) (*Flow, Dir, Analysis) {
 		t.end(f, EndReused)
 		f, reused = nil, true
 	}
+	var late *tombstone
+	if f == nil && p.Proto == ProtoTCP {
+		if ts := t.timeWait.find(&k); ts != nil {
+			from := FromServer
+			if fromA == ts.clientIsA {
+				from = FromClient
+			}
+			if ts.startsNewConnection(p, from) {
+				prev, reused = ts.successor(p, from), true
+				t.timeWait.forget(&k)
+			} else {
+				late = ts
+			}
+		}
+	}
 	if f == nil {
-		f = t.create(k, p, fromA)
+		f = t.create(k, p, fromA, late)
 		if prev != nil {
 			f.TCP.prev = prev
 		}
@@ -164,6 +192,10 @@ func (t *Table) Process(p *Packet) (*Flow, Dir, Analysis) {
 		a |= f.TCP.analyze(p, dir, a)
 	}
 	t.touch(f)
+	if f.Continues {
+		// TCPTimeWait counts from the connection's last packet.
+		t.timeWait.refresh(&f.Key, f.Last)
+	}
 	if !t.cfg.ExternalClock {
 		t.NotePathMTU(p)
 	}
@@ -262,7 +294,7 @@ func (t *Table) Flush() {
 	for i := range t.lists {
 		for f := t.lists[i].head; f != nil; f = t.lists[i].head {
 			why := EndCapture
-			if i == listTCPClosed {
+			if closedList(i) {
 				why = EndClosed
 			}
 			t.end(f, why)
@@ -293,7 +325,7 @@ func (t *Table) FlushSome(n int) (more bool) {
 		t.flushing[0] = nil
 		t.flushing = t.flushing[1:]
 		why := EndCapture
-		if f.list != nil && f.list.index == listTCPClosed {
+		if f.list != nil && closedList(f.list.index) {
 			why = EndClosed
 		}
 		t.end(f, why)
@@ -316,7 +348,10 @@ func (f *Flow) clientIsA() bool {
 	return f.Client.Port == f.Key.APort && f.Client.Addr.As16() == f.Key.A
 }
 
-func (t *Table) create(k Key, p *Packet, fromA bool) *Flow {
+// create makes the flow of packet p. late, when not nil, is the tombstone
+// of the closed connection p came too late for (timewait.go): the flow
+// continues that connection, with its tcp.stream and its roles.
+func (t *Table) create(k Key, p *Packet, fromA bool, late *tombstone) *Flow {
 	if t.m.len() >= t.cfg.MaxFlows {
 		t.evictOne()
 	}
@@ -341,13 +376,18 @@ func (t *Table) create(k Key, p *Packet, fromA bool) *Flow {
 	src, dst := Endpoint{p.Src, p.SrcPort}, Endpoint{p.Dst, p.DstPort}
 	switch p.Proto {
 	case ProtoTCP:
-		f.Stream = t.tcpN
-		t.tcpN++
 		if f.TCP == nil {
 			f.TCP = newTCPFlow()
 		}
 		var swap bool
-		swap, f.ClientGuessed = tcpServerSentFirst(p)
+		if late != nil {
+			f.Stream, f.Continues = late.stream, true
+			swap = fromA != late.clientIsA
+		} else {
+			f.Stream = t.tcpN
+			t.tcpN++
+			swap, f.ClientGuessed = tcpServerSentFirst(p)
+		}
 		if swap {
 			src, dst = dst, src
 		}
@@ -427,11 +467,19 @@ func wellKnownPort(p uint16) bool {
 	return false
 }
 
+// closedList says whether list i holds closed connections.
+func closedList(i int) bool { return i == listTCPClosed || i == listTCPClosedEarly }
+
 func (t *Table) listFor(f *Flow) *flowList {
 	switch f.Key.Proto {
 	case ProtoTCP:
 		switch {
-		case f.TCP.closed():
+		case f.TCP.closed() && !f.TCP.established():
+			// Refused, or reset before its handshake completed: the
+			// client may send the SYN again (after a challenge ACK, for
+			// seconds), which belongs to this connection.
+			return &t.lists[listTCPClosedEarly]
+		case f.TCP.closed() || f.Continues:
 			return &t.lists[listTCPClosed]
 		case f.TCP.halfOpen():
 			return &t.lists[listTCPHalfOpen]
@@ -461,12 +509,13 @@ func (t *Table) touch(f *Flow) {
 // the same flows at the same moments as one table would.
 func (t *Table) Expire() {
 	t.sweep = t.now
+	t.timeWait.expire(t.now, t.cfg.TCPTimeWait)
 	for i := range t.lists {
 		l := &t.lists[i]
 		for f := l.head; f != nil && t.now-f.Last > l.timeout; f = l.head {
 			reason := EndIdle
 			switch {
-			case i == listTCPClosed:
+			case closedList(i):
 				reason = EndClosed
 			case t.now-t.before > captureGap && t.before-f.Last <= l.timeout:
 				// Still active when the capture went silent for a day or
@@ -479,7 +528,16 @@ func (t *Table) Expire() {
 	}
 }
 
+// evictOne makes room for a flow. A closed connection goes first: it
+// only ends its close delay early (EndClosed, not counted as evicted), and
+// a packet that comes for it later still keeps its tcp.stream
+// (timewait.go). Then a half-open one (what a SYN flood fills the table
+// with), then the flow seen longest ago.
 func (t *Table) evictOne() {
+	if h := t.lists[listTCPClosed].head; h != nil {
+		t.end(h, EndClosed)
+		return
+	}
 	var victim *Flow
 	if h := t.lists[listTCPHalfOpen].head; h != nil {
 		victim = h
@@ -514,6 +572,11 @@ func (t *Table) end(f *Flow, why EndReason) {
 	t.Stats.Active = t.m.len()
 	if f.TCP != nil {
 		f.TCP.finish(f)
+		// A flow that continues a connection leaves the connection's own
+		// tombstone in place (Process keeps its time).
+		if !flushing && why != EndReused && f.TCP.closed() && !f.Continues {
+			t.timeWait.lay(f.Key, tombstoneOf(f))
+		}
 	}
 	if t.cfg.OnEnd != nil {
 		t.cfg.OnEnd(f)

@@ -323,6 +323,12 @@ func (t *TCPFlow) closed() bool {
 	return c.rstSeen || s.rstSeen || (c.finSeen && s.finSeen)
 }
 
+// established says whether the connection got past its handshake: the
+// client acknowledged the SYN-ACK, or the capture picked it up mid-stream.
+func (t *TCPFlow) established() bool {
+	return t.ACKTime != 0 || !t.dirs[FromClient].synSeen
+}
+
 func (t *TCPFlow) halfOpen() bool {
 	return t.dirs[FromClient].synSeen && t.dirs[FromServer].state == tcpInactive
 }

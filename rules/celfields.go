@@ -181,6 +181,7 @@ var flowFields = []celField{
 	fStr("tunnel", func(r *fr) string { return r.Tunnel }),
 	fInt("stream", func(r *fr) int64 { return r.Stream }),
 	fBool("client_guessed", func(r *fr) bool { return r.ClientGuessed }),
+	fBool("continues", func(r *fr) bool { return r.Continues }),
 	fStr("state", func(r *fr) string { return r.State }),
 	fStr("history", func(r *fr) string { return r.History }),
 	fTime("first", func(r *fr) flows.Time { return r.First }),

@@ -124,7 +124,9 @@ func (c *Summariser) Flow(r *flows.Record) error {
 	c.flowStates[r.State]++
 	c.protocols[r.Proto]++
 	if r.Proto == "tcp" {
-		c.tcp.Streams++
+		if !r.Continues { // a connection's late packets: its stream is counted
+			c.tcp.Streams++
+		}
 		c.tcp.TCPCounts.Merge(&r.TCPCounts)
 	}
 	c.flowsSeen++

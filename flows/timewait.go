@@ -1,0 +1,193 @@
+package flows
+
+// A closed TCP connection (FIN both ways, or RST) keeps its whole state in
+// the table only for Config.TCPClosed, 5 s by default (Zeek's
+// tcp_close_delay): long enough for the last ACK, a retransmitted FIN or
+// the reset answering a late segment. Then it ends, its record is written,
+// and what tcp-port-reuse needs of it stays behind as a tombstone for
+// Config.TCPTimeWait (2 min, longer than Linux's 60 s TIME-WAIT): about
+// 150 bytes instead of the 1.6 KB a connection that carried data holds.
+// A busy server's capture closes hundreds of connections a second; with
+// the whole state kept two minutes the table held every connection of a
+// two-minute capture (docs/architecture.md#flows-flows).
+//
+// A packet of the old connection that comes later than TCPClosed is not
+// added to its record (the record is written): like a packet after Zeek's
+// close delay, it starts a flow of its own, picked up mid-stream. A SYN
+// with a new initial sequence number starts the next connection on the
+// 4-tuple, which learns of the old one from the tombstone exactly as it
+// would from the lingering flow (Record.Reuse, the reused_ports flag).
+
+// tombstone is what stays of a closed TCP connection after it ended: the
+// description a successor connection on its 4-tuple gets (successor).
+type tombstone struct {
+	clientIsA bool  // the old connection's client is Key.A
+	last      int64 // the old connection's last packet, ns
+	stream    int64
+	first     FrameRef
+	firstNS   int64
+	answered  bool   // both sides sent packets
+	close     string // PortReuse.PrevClose
+	firstFIN  int8   // the Dir of the side that sent the first FIN, -1 for none
+	baseSet   [2]bool
+	base      [2]uint32 // per Dir of the old connection
+	nextseq   [2]uint32
+}
+
+// tombstoneOf describes f, a TCP connection, for a successor.
+func tombstoneOf(f *Flow) tombstone {
+	t := f.TCP
+	ts := tombstone{clientIsA: f.clientIsA(), last: f.Last, stream: f.Stream, first: f.FirstFrame, firstNS: f.First,
+		answered: f.Dir[FromClient].Packets > 0 && f.Dir[FromServer].Packets > 0, firstFIN: -1}
+	switch {
+	case t.dirs[FromClient].rstSeen || t.dirs[FromServer].rstSeen:
+		ts.close = "reset"
+	case t.dirs[FromClient].finSeen && t.dirs[FromServer].finSeen:
+		ts.close = "fin"
+	}
+	for _, c := range t.History {
+		if c == 'F' {
+			ts.firstFIN = int8(FromClient)
+			break
+		}
+		if c == 'f' {
+			ts.firstFIN = int8(FromServer)
+			break
+		}
+	}
+	for d := range t.dirs {
+		ts.baseSet[d], ts.base[d], ts.nextseq[d] = t.dirs[d].baseSet, t.dirs[d].base, t.dirs[d].nextseq
+	}
+	return ts
+}
+
+// startsNewConnection says whether the packet p, sent by the old
+// connection's side from, opens a new connection: a pure SYN whose
+// sequence number differs from its sender's base (TCPFlow's
+// startsNewConnection, which this mirrors for an ended connection).
+func (ts *tombstone) startsNewConnection(p *Packet, from Dir) bool {
+	return p.Flags&(FlagSYN|FlagACK) == FlagSYN && ts.baseSet[from] && p.Seq != ts.base[from]
+}
+
+// successor describes the old connection to the one the SYN p, sent by
+// the old connection's side from, starts on its 4-tuple. Roles are the new
+// connection's (PortReuse).
+func (ts *tombstone) successor(p *Packet, from Dir) *PortReuse {
+	r := &PortReuse{Known: true, PrevStream: ts.stream, PrevFirst: ts.first, PrevFirstNS: ts.firstNS, PrevLastNS: ts.last,
+		PrevAnswered: ts.answered, PrevClose: ts.close, PrevNextSeq: ts.nextseq[from], ISN: p.Seq}
+	switch {
+	case ts.firstFIN < 0:
+	case Dir(ts.firstFIN) == from:
+		r.PrevFirstFIN = "client"
+	default:
+		r.PrevFirstFIN = "server"
+	}
+	return r
+}
+
+// timeWait holds the tombstones of a table, by key, with their keys in the
+// order they were laid so the oldest go first (expiry, and the bound).
+type timeWait struct {
+	m     map[Key]tombstone
+	queue []timeWaitEntry // oldest first from head
+	head  int
+	max   int
+	// Forgotten counts tombstones dropped before their time because the
+	// bound was reached.
+	forgotten int64
+}
+
+type timeWaitEntry struct {
+	key  Key
+	last int64
+}
+
+// lay keeps a tombstone for k, dropping the oldest when the bound is
+// reached.
+func (w *timeWait) lay(k Key, ts tombstone) {
+	if w.m == nil {
+		w.m = map[Key]tombstone{}
+	}
+	if _, ok := w.m[k]; !ok && len(w.m) >= w.max {
+		w.dropOldest()
+	}
+	w.m[k] = ts
+	w.queue = append(w.queue, timeWaitEntry{k, ts.last})
+	w.compact()
+}
+
+// find returns k's tombstone, or nil. The pointer is valid until the next
+// change to w.
+func (w *timeWait) find(k *Key) *tombstone {
+	if len(w.m) == 0 {
+		return nil
+	}
+	ts, ok := w.m[*k]
+	if !ok {
+		return nil
+	}
+	return &ts
+}
+
+// refresh moves k's tombstone's time to last, a later packet of its
+// connection: TCPTimeWait counts from the connection's last packet. Its
+// entry in the queue moves back when expiry reaches it (expire).
+func (w *timeWait) refresh(k *Key, last int64) {
+	if ts, ok := w.m[*k]; ok && last > ts.last {
+		ts.last = last
+		w.m[*k] = ts
+	}
+}
+
+// forget drops k's tombstone: a new connection took the 4-tuple.
+func (w *timeWait) forget(k *Key) { delete(w.m, *k) }
+
+// expire forgets the tombstones whose connection's last packet is more
+// than timeout before now.
+func (w *timeWait) expire(now, timeout int64) {
+	for w.head < len(w.queue) && now-w.queue[w.head].last > timeout {
+		e := w.next()
+		ts, ok := w.m[e.key]
+		switch {
+		case !ok:
+			// Taken by a new connection.
+		case ts.last > e.last && now-ts.last <= timeout:
+			// Refreshed, or laid again, since this entry: it waits at the
+			// back with its time.
+			w.queue = append(w.queue, timeWaitEntry{e.key, ts.last})
+		default:
+			delete(w.m, e.key)
+		}
+	}
+	w.compact()
+}
+
+// dropOldest forgets the tombstone queued first, to make room.
+func (w *timeWait) dropOldest() {
+	for w.head < len(w.queue) {
+		e := w.next()
+		if _, ok := w.m[e.key]; ok {
+			delete(w.m, e.key)
+			w.forgotten++
+			return
+		}
+	}
+}
+
+// next takes the queue's head.
+func (w *timeWait) next() timeWaitEntry {
+	e := w.queue[w.head]
+	w.queue[w.head] = timeWaitEntry{}
+	w.head++
+	return e
+}
+
+// compact moves the queue to the front of its array once half of it is
+// spent, so it does not grow with every tombstone ever laid.
+func (w *timeWait) compact() {
+	if w.head > 0 && w.head >= len(w.queue)/2 {
+		n := copy(w.queue, w.queue[w.head:])
+		clear(w.queue[n:])
+		w.queue, w.head = w.queue[:n], 0
+	}
+}

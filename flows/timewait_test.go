@@ -1,0 +1,167 @@
+package flows
+
+import "testing"
+
+// TestCloseDelay: a closed connection keeps its whole state for
+// TCPClosed, then its record is written and only its tombstone stays
+// (timewait.go). What comes later on its 4-tuple is told apart as
+// Wireshark would number it: a late packet continues the connection's
+// tcp.stream, a SYN with a new ISN starts the next one and learns of the
+// old one, and after TCPTimeWait the 4-tuple is new again.
+func TestCloseDelay(t *testing.T) {
+	const F, A, S, R = FlagFIN, FlagACK, FlagSYN, FlagRST
+	// closed: a connection closed by the client first, its last packet at
+	// 6 ms; the tombstone's clock starts there.
+	closed := func(c *conv) {
+		c.handshake(1, 2)
+		c.seg(3, true, A, cISN+1, sISN+1, 100, 1000)
+		c.seg(4, true, F|A, cISN+101, sISN+1, 0, 1000)
+		c.seg(5, false, F|A, sISN+1, cISN+102, 0, 1000)
+		c.seg(6, true, A, cISN+102, sISN+2, 0, 1000)
+	}
+
+	t.Run("ends after the close delay, not two minutes", func(t *testing.T) {
+		c := newConv(t)
+		closed(c)
+		c.cport = 40001 // other traffic moves the clock
+		c.seg(4000, true, S, 1, 0, 0, 1000)
+		if len(c.ended) != 0 {
+			t.Fatalf("ended within the close delay: %+v", c.ended)
+		}
+		c.seg(5100, true, S, 1, 0, 0, 1000)
+		if len(c.ended) != 1 || c.ended[0].End != "closed" || c.ended[0].Stream != 0 {
+			t.Fatalf("after 5 s: %+v", c.ended)
+		}
+		if c.table.Len() != 1 {
+			t.Errorf("%d flows in the table, want the other one", c.table.Len())
+		}
+	})
+
+	t.Run("a late packet keeps the connection's stream and roles", func(t *testing.T) {
+		c := newConv(t)
+		closed(c)
+		c.cport = 40001
+		c.seg(100, true, S, 1, 0, 0, 1000) // stream 1
+		c.cport = 40000
+		// The server's FIN sent again 20 s later: the connection's record
+		// is written; the packet is its stream's, with the server as
+		// server although it is the sender and port 80 is lower.
+		c.seg(20000, false, F|A, sISN+1, cISN+102, 0, 1000)
+		c.cport = 40002
+		c.seg(20001, true, S, 7, 0, 0, 1000) // the next new connection
+		c.table.Flush()
+		var late, next *Record
+		for i := range c.ended {
+			switch r := &c.ended[i]; r.SrcPort {
+			case 40000:
+				if r.Continues {
+					late = r
+				}
+			case 40002:
+				next = r
+			}
+		}
+		if late == nil || late.Stream != 0 || late.SrcAddr != "10.0.0.1" || late.DstPort != 80 || late.ClientGuessed || late.RespPackets != 1 {
+			t.Fatalf("late packet's record: %+v", late)
+		}
+		if next == nil || next.Stream != 2 {
+			t.Fatalf("the next connection is not stream 2: %+v", next)
+		}
+	})
+
+	t.Run("a SYN with a new ISN starts the next connection", func(t *testing.T) {
+		c := newConv(t)
+		closed(c)
+		c.seg(30000, true, S, cISN+100000, 0, 0, 1000)
+		if a := c.seg(30001, false, S|A, 9000, cISN+100001, 0, 1000); a&AReusedPorts != 0 {
+			t.Errorf("SYN-ACK flagged %v", a)
+		}
+		if c.got[len(c.got)-2]&AReusedPorts == 0 {
+			t.Errorf("the SYN is not flagged reused_ports")
+		}
+		c.table.Flush()
+		if len(c.ended) != 2 || c.ended[0].End != "closed" {
+			t.Fatalf("records: %+v", c.ended)
+		}
+		r := c.ended[1]
+		want := PortReuse{Known: true, PrevStream: 0, PrevFirst: FrameRef{Frame: 1}, PrevFirstNS: 1_700_000_000e9, PrevLastNS: 1_700_000_000e9 + 6e6,
+			PrevAnswered: true, PrevClose: "fin", PrevFirstFIN: "client", PrevNextSeq: cISN + 102, ISN: cISN + 100000,
+			Reply: "syn-ack", ReplyAck: cISN + 100001, ReplyNS: 1_700_000_000e9 + 30001e6}
+		if r.Stream != 1 || r.Continues || r.Reuse == nil || *r.Reuse != want {
+			t.Fatalf("new connection: stream %d continues %v reuse\n got  %+v\n want %+v", r.Stream, r.Continues, r.Reuse, want)
+		}
+	})
+
+	t.Run("the old server's SYN: roles are the new connection's", func(t *testing.T) {
+		c := newConv(t)
+		closed(c)
+		c.seg(30000, false, S, 77, 0, 0, 1000)
+		c.table.Flush()
+		r := c.ended[1].Reuse
+		if r == nil || r.PrevFirstFIN != "server" || r.PrevNextSeq != sISN+2 {
+			t.Fatalf("reuse %+v", r)
+		}
+	})
+
+	t.Run("forgotten after TCPTimeWait, counted from the last late packet", func(t *testing.T) {
+		c := newConv(t)
+		closed(c)
+		c.seg(100000, false, F|A, sISN+1, cISN+102, 0, 1000) // late, continues
+		c.seg(200000, false, F|A, sISN+1, cISN+102, 0, 1000) // 100 s after it: still the connection's
+		c.seg(330000, false, F|A, sISN+1, cISN+102, 0, 1000) // 130 s after: a new flow
+		c.table.Flush()
+		var streams []int64
+		for _, r := range c.ended {
+			streams = append(streams, r.Stream)
+		}
+		if len(streams) != 4 || streams[1] != 0 || streams[2] != 0 || streams[3] != 1 || !c.ended[2].Continues || c.ended[3].Continues {
+			t.Fatalf("streams %v: %+v", streams, c.ended)
+		}
+	})
+
+	t.Run("refused: the SYN sent again later is the same connection", func(t *testing.T) {
+		c := newConv(t)
+		c.seg(0, true, S, cISN, 0, 0, 1000)
+		c.seg(1, false, R|A, 0, cISN+1, 0, 0)
+		c.seg(10000, true, S, cISN, 0, 0, 1000) // same ISN, 10 s later
+		c.table.Flush()
+		if len(c.ended) != 1 || c.ended[0].OrigPackets != 2 {
+			t.Fatalf("records: %+v", c.ended)
+		}
+	})
+
+	t.Run("a full table ends a closed connection first, uncounted", func(t *testing.T) {
+		c := newConv(t)
+		c.table = NewTable(Config{MaxFlows: 2, OnEnd: func(f *Flow) { c.ended = append(c.ended, f.Record(nil)) }})
+		closed(c)
+		c.cport = 40001
+		c.seg(10, true, S, 1, 0, 0, 1000) // half-open
+		c.cport = 40002
+		c.seg(11, true, S, 1, 0, 0, 1000)
+		if len(c.ended) != 1 || c.ended[0].SrcPort != 40000 || c.ended[0].End != "closed" || c.table.Stats.Evicted != 0 {
+			t.Fatalf("evicted %d: %+v", c.table.Stats.Evicted, c.ended)
+		}
+	})
+}
+
+// TestTimeWaitBounded: tombstones are bounded like the table, the oldest
+// forgotten first.
+func TestTimeWaitBounded(t *testing.T) {
+	w := timeWait{max: 3}
+	for i := range 5 {
+		w.lay(Key{APort: uint16(i)}, tombstone{last: int64(i)})
+	}
+	if len(w.m) != 3 || w.forgotten != 2 {
+		t.Fatalf("%d tombstones, %d forgotten", len(w.m), w.forgotten)
+	}
+	if w.find(&Key{APort: 1}) != nil || w.find(&Key{APort: 4}) == nil {
+		t.Errorf("kept the wrong ones: %v", w.m)
+	}
+	w.expire(10, 7) // last < 3 expire
+	if len(w.m) != 2 || w.find(&Key{APort: 2}) != nil {
+		t.Errorf("after expiry: %v", w.m)
+	}
+	if len(w.queue)-w.head != 2 {
+		t.Errorf("queue holds %d, want 2", len(w.queue)-w.head)
+	}
+}
