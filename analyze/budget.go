@@ -8,7 +8,7 @@ import "github.com/pcapx/pcapx/flows/streams"
 // read buffers: BudgetReserve).
 //
 //   - the flow table: 35%, at FlowCost a flow (with as many tombstones of
-//     closed connections, about 200 bytes each with their map entry,
+//     closed connections, about 110 bytes each with their map entry,
 //     flows/timewait.go);
 //   - the application parsers of connections (HTTP, TLS, DNS over TCP with
 //     their reassembly state): 20%, at ParserCost a connection;

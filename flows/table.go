@@ -152,7 +152,7 @@ func (t *Table) Process(p *Packet) (*Flow, Dir, Analysis) {
 	if f == nil && p.Proto == ProtoTCP {
 		if ts := t.timeWait.find(&k); ts != nil {
 			from := FromServer
-			if fromA == ts.clientIsA {
+			if fromA == ts.clientIsA() {
 				from = FromClient
 			}
 			if ts.startsNewConnection(p, from) {
@@ -382,7 +382,7 @@ func (t *Table) create(k Key, p *Packet, fromA bool, late *tombstone) *Flow {
 		var swap bool
 		if late != nil {
 			f.Stream, f.Continues = late.stream, true
-			swap = fromA != late.clientIsA
+			swap = fromA != late.clientIsA()
 		} else {
 			f.Stream = t.tcpN
 			t.tcpN++

@@ -6,7 +6,8 @@ package flows
 // the reset answering a late segment. Then it ends, its record is written,
 // and what tcp-port-reuse needs of it stays behind as a tombstone for
 // Config.TCPTimeWait (2 min, longer than Linux's 60 s TIME-WAIT): about
-// 150 bytes instead of the 1.6 KB a connection that carried data holds.
+// 110 bytes with its map entry instead of the 1.6 KB a connection that
+// carried data holds.
 // A busy server's capture closes hundreds of connections a second; with
 // the whole state kept two minutes the table held every connection of a
 // two-minute capture (docs/architecture.md#flows-flows).
@@ -19,31 +20,54 @@ package flows
 // would from the lingering flow (Record.Reuse, the reused_ports flag).
 
 // tombstone is what stays of a closed TCP connection after it ended: the
-// description a successor connection on its 4-tuple gets (successor).
+// description a successor connection on its 4-tuple gets (successor). It
+// is packed (56 bytes; with its key, 104 in the map) because a busy
+// capture holds tens of thousands.
 type tombstone struct {
-	clientIsA bool  // the old connection's client is Key.A
-	last      int64 // the old connection's last packet, ns
-	stream    int64
-	first     FrameRef
-	firstNS   int64
-	answered  bool   // both sides sent packets
-	close     string // PortReuse.PrevClose
-	firstFIN  int8   // the Dir of the side that sent the first FIN, -1 for none
-	baseSet   [2]bool
-	base      [2]uint32 // per Dir of the old connection
-	nextseq   [2]uint32
+	last    int64 // the old connection's last packet, ns
+	firstNS int64
+	stream  int64
+	frame   int64 // the old connection's first frame, in file
+	file    int32
+	base    [2]uint32 // per Dir of the old connection
+	nextseq [2]uint32
+	flags   uint8
+	close   uint8 // tsFIN or tsReset: how it closed (PortReuse.PrevClose)
+	// firstFIN is the Dir of the side that sent the first FIN, -1 for
+	// none.
+	firstFIN int8
 }
+
+// tombstone.flags
+const (
+	tsClientIsA uint8 = 1 << iota // the old connection's client is Key.A
+	tsAnswered                    // both sides sent packets
+	tsBaseSet                     // base[FromClient] is known; tsBaseSet<<1 for FromServer
+)
+
+// tombstone.close
+const (
+	tsFIN   = 1
+	tsReset = 2
+)
+
+func (ts *tombstone) clientIsA() bool { return ts.flags&tsClientIsA != 0 }
 
 // tombstoneOf describes f, a TCP connection, for a successor.
 func tombstoneOf(f *Flow) tombstone {
 	t := f.TCP
-	ts := tombstone{clientIsA: f.clientIsA(), last: f.Last, stream: f.Stream, first: f.FirstFrame, firstNS: f.First,
-		answered: f.Dir[FromClient].Packets > 0 && f.Dir[FromServer].Packets > 0, firstFIN: -1}
+	ts := tombstone{last: f.Last, firstNS: f.First, stream: f.Stream, frame: f.FirstFrame.Frame, file: int32(f.FirstFrame.File), firstFIN: -1}
+	if f.clientIsA() {
+		ts.flags |= tsClientIsA
+	}
+	if f.Dir[FromClient].Packets > 0 && f.Dir[FromServer].Packets > 0 {
+		ts.flags |= tsAnswered
+	}
 	switch {
 	case t.dirs[FromClient].rstSeen || t.dirs[FromServer].rstSeen:
-		ts.close = "reset"
+		ts.close = tsReset
 	case t.dirs[FromClient].finSeen && t.dirs[FromServer].finSeen:
-		ts.close = "fin"
+		ts.close = tsFIN
 	}
 	for _, c := range t.History {
 		if c == 'F' {
@@ -56,7 +80,10 @@ func tombstoneOf(f *Flow) tombstone {
 		}
 	}
 	for d := range t.dirs {
-		ts.baseSet[d], ts.base[d], ts.nextseq[d] = t.dirs[d].baseSet, t.dirs[d].base, t.dirs[d].nextseq
+		if t.dirs[d].baseSet {
+			ts.flags |= tsBaseSet << d
+		}
+		ts.base[d], ts.nextseq[d] = t.dirs[d].base, t.dirs[d].nextseq
 	}
 	return ts
 }
@@ -66,15 +93,21 @@ func tombstoneOf(f *Flow) tombstone {
 // sequence number differs from its sender's base (TCPFlow's
 // startsNewConnection, which this mirrors for an ended connection).
 func (ts *tombstone) startsNewConnection(p *Packet, from Dir) bool {
-	return p.Flags&(FlagSYN|FlagACK) == FlagSYN && ts.baseSet[from] && p.Seq != ts.base[from]
+	return p.Flags&(FlagSYN|FlagACK) == FlagSYN && ts.flags&(tsBaseSet<<from) != 0 && p.Seq != ts.base[from]
 }
 
 // successor describes the old connection to the one the SYN p, sent by
 // the old connection's side from, starts on its 4-tuple. Roles are the new
 // connection's (PortReuse).
 func (ts *tombstone) successor(p *Packet, from Dir) *PortReuse {
-	r := &PortReuse{Known: true, PrevStream: ts.stream, PrevFirst: ts.first, PrevFirstNS: ts.firstNS, PrevLastNS: ts.last,
-		PrevAnswered: ts.answered, PrevClose: ts.close, PrevNextSeq: ts.nextseq[from], ISN: p.Seq}
+	r := &PortReuse{Known: true, PrevStream: ts.stream, PrevFirst: FrameRef{File: int(ts.file), Frame: ts.frame}, PrevFirstNS: ts.firstNS, PrevLastNS: ts.last,
+		PrevAnswered: ts.flags&tsAnswered != 0, PrevNextSeq: ts.nextseq[from], ISN: p.Seq}
+	switch ts.close {
+	case tsFIN:
+		r.PrevClose = "fin"
+	case tsReset:
+		r.PrevClose = "reset"
+	}
 	switch {
 	case ts.firstFIN < 0:
 	case Dir(ts.firstFIN) == from:

@@ -1,6 +1,9 @@
 package flows
 
-import "testing"
+import (
+	"testing"
+	"unsafe"
+)
 
 // TestCloseDelay: a closed connection keeps its whole state for
 // TCPClosed, then its record is written and only its tombstone stays
@@ -163,5 +166,12 @@ func TestTimeWaitBounded(t *testing.T) {
 	}
 	if len(w.queue)-w.head != 2 {
 		t.Errorf("queue holds %d, want 2", len(w.queue)-w.head)
+	}
+}
+
+// TestTombstoneSize: the tombstone stays packed (timewait.go says why).
+func TestTombstoneSize(t *testing.T) {
+	if n := unsafe.Sizeof(tombstone{}); n > 56 {
+		t.Errorf("a tombstone is %d bytes, want at most 56", n)
 	}
 }
