@@ -136,7 +136,7 @@ func Run(cfg Config, sink run.Sink) (*run.Result, error) {
 	sum := run.NewSummariser(run.Options{TopTalkers: cfg.TopTalkers})
 	m := newMerger(engine, run.Tee(sum, sink), n)
 	if cfg.Follow != nil {
-		m.follow = newFollower(cfg.Follow)
+		m.follow, m.reuse = newFollower(cfg.Follow), false
 		m.nextStream = cfg.Follow.FirstStream
 	}
 	// The bounds left unset are shares of the memory budget; they bound

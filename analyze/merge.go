@@ -33,7 +33,8 @@ type merger struct {
 
 	// reuse: every sink is a run.Borrower, so a record goes back to the
 	// worker that made it once consumed (in the spare lists of the
-	// worker's round being merged).
+	// worker's round being merged). Not when following a capture: a
+	// period keeps its records until it ends (follow).
 	reuse  bool
 	rounds []*round
 
@@ -256,7 +257,7 @@ func (m *merger) consume(o *output) {
 		m.err = err
 		m.failed.Store(true)
 	}
-	if m.reuse && m.follow == nil {
+	if m.reuse {
 		m.rounds[o.from].spare.give(o)
 	}
 }
