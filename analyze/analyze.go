@@ -174,6 +174,7 @@ func Run(cfg Config, sink run.Sink) (*run.Result, error) {
 	for _, w := range ws {
 		r.Table.Flows += w.table.Stats.Flows
 		r.Table.Evicted += w.table.Stats.Evicted
+		r.Table.Forgotten += w.table.Stats.Forgotten
 		r.Streams.Add(&w.app.Stats)
 		r.Timeline.Merge(&w.timeline)
 	}
@@ -606,6 +607,14 @@ func runInfo(rd source.Reader, c *run.Capture) rules.RunInfo {
 	return info
 }
 
+// forgottenWarning says that closed connections were forgotten early.
+func forgottenWarning(n int64, raise string) string {
+	return fmt.Sprintf("%d closed connections were forgotten within 2 minutes of their last packet, to stay within the flow table's bound: a SYN reusing their ports is not told of them, a late packet of theirs counts as a new connection (raise %s)", n, raise)
+}
+
+// ForgottenWarning is forgottenWarning for pcapx watch.
+func ForgottenWarning(n int64) string { return forgottenWarning(n, "--max-flows") }
+
 func fillCapture(r *run.Result, rd source.Reader) {
 	c := &r.Capture
 	seenLT := map[uint16]bool{}
@@ -648,6 +657,9 @@ func fillCapture(r *run.Result, rd source.Reader) {
 	c.Flows, c.Evicted, c.PeakFlows = r.Table.Flows, r.Table.Evicted, r.Table.Peak
 	if c.Evicted > 0 {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("flow table full: %d flows were evicted before they ended (raise --memory)", c.Evicted))
+	}
+	if n := r.Table.Forgotten; n > 0 {
+		c.Warnings = append(c.Warnings, forgottenWarning(n, "--memory"))
 	}
 	c.NotIP, c.Malformed, c.Fragments, c.Truncated = r.Decode.NotIP, r.Decode.Malformed, r.Decode.Fragments, r.Decode.Truncated
 	c.FragmentsDropped, c.FragmentsOverlapping, c.FragmentsOverLimit = r.Decode.FragDropped, r.Decode.FragOverlap, r.Decode.FragOverLimit

@@ -5,9 +5,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/pcapx/pcapx/flows"
 	"github.com/pcapx/pcapx/internal/capgen"
 	"github.com/pcapx/pcapx/rules"
 	"github.com/pcapx/pcapx/run"
@@ -186,4 +188,55 @@ func counted(res *run.Result, rule string) (found, occ, omitted int64) {
 		}
 	}
 	return found, occ, omitted
+}
+
+// TestForgottenClosedConnections: closed connections' tombstones are
+// bounded like the flow table, and those dropped early are said in the
+// capture's warnings (they are shed state); a full table ends closed
+// connections first without counting them as evicted.
+func TestForgottenClosedConnections(t *testing.T) {
+	const n = 200 // 4 packets each, 1 ms apart: all within 2 minutes
+	cli, srv := netip.MustParseAddr("10.1.0.1"), netip.MustParseAddr("192.0.2.80")
+	seg := func(i int, fromCli bool, flags byte, seq, ack uint32) []byte {
+		sport := uint16(20000 + i)
+		if fromCli {
+			ip := capgen.IP{Src: cli, Dst: srv}
+			return ip.TCP(capgen.TCP{SrcPort: sport, DstPort: 80, Seq: seq, Ack: ack, Flags: capgen.TCPFlags(flags), Window: 1024}, nil)
+		}
+		ip := capgen.IP{Src: srv, Dst: cli}
+		return ip.TCP(capgen.TCP{SrcPort: 80, DstPort: sport, Seq: seq, Ack: ack, Flags: capgen.TCPFlags(flags), Window: 1024}, nil)
+	}
+	const syn, ack, fin, synack = 0x02, 0x10, 0x11, 0x12
+	path := flood(t, "closed.pcap", func(i int) []byte {
+		c := i / 6
+		if c >= n {
+			return nil
+		}
+		switch i % 6 {
+		case 0:
+			return seg(c, true, syn, 100, 0)
+		case 1:
+			return seg(c, false, synack, 500, 101)
+		case 2:
+			return seg(c, true, ack, 101, 501)
+		case 3:
+			return seg(c, true, fin, 101, 501)
+		case 4:
+			return seg(c, false, fin, 501, 102)
+		}
+		return seg(c, true, ack, 102, 502)
+	})
+	for _, workers := range []int{1, 2} {
+		res, err := Run(Config{Inputs: []string{path}, Workers: workers, Flows: flows.Config{MaxFlows: 50}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := res.Capture
+		if c.Evicted != 0 || res.TCP.Streams != n {
+			t.Errorf("workers %d: %d evicted, %d streams", workers, c.Evicted, res.TCP.Streams)
+		}
+		if res.Table.Forgotten == 0 || len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], fmt.Sprintf("%d closed connections were forgotten", res.Table.Forgotten)) {
+			t.Errorf("workers %d: forgotten %d, warnings %q", workers, res.Table.Forgotten, c.Warnings)
+		}
+	}
 }

@@ -239,6 +239,7 @@ func (wf *workerFollow) account(w *worker, owner int32, start int64) {
 		p.Streams.Add(&s)
 		p.Flows += w.table.Stats.Flows - wf.tableMark.Flows
 		p.Evicted += w.table.Stats.Evicted - wf.tableMark.Evicted
+		p.Forgotten += w.table.Stats.Forgotten - wf.tableMark.Forgotten
 	}
 	wf.appMark, wf.tableMark = w.app.Stats, w.table.Stats
 	wf.owner = owner

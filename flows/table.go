@@ -41,8 +41,12 @@ type Table struct {
 type TableStats struct {
 	Flows   int64 // flows created
 	Evicted int64 // flows pushed out because the table was full
-	Active  int   // flows in the table now
-	Peak    int   // most flows in the table at once
+	// Forgotten counts closed connections whose tombstone was dropped
+	// before its time because as many as the table holds flows were kept
+	// (timewait.go).
+	Forgotten int64
+	Active    int // flows in the table now
+	Peak      int // most flows in the table at once
 }
 
 // Config tunes a Table. Zero values take the defaults below.
@@ -52,7 +56,10 @@ type Config struct {
 	MaxFlows int
 	// Idle timeouts in ns of capture time.
 	TCPIdle   int64 // established or mid-stream TCP; default 1 h (a quiet SSH session stays one flow)
-	TCPClosed int64 // after FIN both ways or RST; default 5 s (Zeek's tcp_close_delay), enough for the last ACK and a retransmitted FIN
+	TCPClosed int64 // after FIN both ways; default 5 s (Zeek's tcp_close_delay), enough for the last ACK and a retransmitted FIN
+	// TCPReset is TCPClosed for a connection closed by a RST, or before
+	// its handshake completed; default 2 min (listFor says why).
+	TCPReset int64
 	// TCPTimeWait is how long the 4-tuple of a closed connection that
 	// ended is remembered, for a connection that reuses it (timewait.go);
 	// default 2 min (Linux's TIME-WAIT is 60 s).
@@ -94,6 +101,7 @@ func (c *Config) setDefaults() {
 	}
 	def(&c.TCPIdle, 3600*second)
 	def(&c.TCPClosed, 5*second)
+	def(&c.TCPReset, 120*second)
 	def(&c.TCPTimeWait, 120*second)
 	def(&c.TCPHalfOpen, 120*second)
 	def(&c.UDPIdle, 60*second)
@@ -103,7 +111,7 @@ func (c *Config) setDefaults() {
 const (
 	listTCPOpen = iota
 	listTCPClosed
-	listTCPClosedEarly
+	listTCPReset
 	listTCPHalfOpen
 	listUDP
 	listOther
@@ -119,13 +127,13 @@ func NewTable(cfg Config) *Table {
 	}
 	t.lists[listTCPOpen].timeout = cfg.TCPIdle
 	t.lists[listTCPClosed].timeout = cfg.TCPClosed
-	t.lists[listTCPClosedEarly].timeout = cfg.TCPHalfOpen
+	t.lists[listTCPReset].timeout = cfg.TCPReset
 	t.lists[listTCPHalfOpen].timeout = cfg.TCPHalfOpen
 	t.lists[listUDP].timeout = cfg.UDPIdle
 	t.lists[listOther].timeout = cfg.OtherIdle
 	// Tombstones cost about an eighth of a flow: as many as the table
 	// holds flows stay within the flow table's share of the budget.
-	t.timeWait.max = cfg.MaxFlows
+	t.timeWait.max, t.timeWait.timeout = cfg.MaxFlows, cfg.TCPTimeWait
 	return t
 }
 
@@ -143,25 +151,38 @@ func (t *Table) Process(p *Packet) (*Flow, Dir, Analysis) {
 	f := t.m.get(&k)
 	reused := false
 	var prev *PortReuse
-	if f != nil && f.TCP != nil && f.TCP.startsNewConnection(p, fromA == f.clientIsA()) {
+	// The tombstone of a closed connection on the 4-tuple, when no flow
+	// or only its late packets' flow (Continues) holds it (timewait.go).
+	var ts *tombstone
+	tsFrom := FromServer
+	if p.Proto == ProtoTCP && (f == nil || f.Continues) {
+		if ts = t.timeWait.find(&k); ts != nil && fromA == ts.clientIsA() {
+			tsFrom = FromClient
+		}
+	}
+	switch {
+	case ts != nil && ts.startsNewConnection(p, tsFrom):
+		// A new connection on the closed one's 4-tuple.
+		prev, reused = ts.successor(p, tsFrom), true
+		t.timeWait.forget(&k)
+		if f != nil {
+			t.end(f, EndReused)
+			f = nil
+		}
+	case f != nil && f.TCP != nil && f.TCP.startsNewConnection(p, fromA == f.clientIsA()):
 		prev = successor(f, p, fromA == f.clientIsA())
+		if ts != nil {
+			// The flow held late packets only: the connection before is
+			// the closed one.
+			prev = ts.successor(p, tsFrom)
+			t.timeWait.forget(&k)
+		}
 		t.end(f, EndReused)
 		f, reused = nil, true
 	}
 	var late *tombstone
-	if f == nil && p.Proto == ProtoTCP {
-		if ts := t.timeWait.find(&k); ts != nil {
-			from := FromServer
-			if fromA == ts.clientIsA() {
-				from = FromClient
-			}
-			if ts.startsNewConnection(p, from) {
-				prev, reused = ts.successor(p, from), true
-				t.timeWait.forget(&k)
-			} else {
-				late = ts
-			}
-		}
+	if f == nil && !reused {
+		late = ts
 	}
 	if f == nil {
 		f = t.create(k, p, fromA, late)
@@ -382,6 +403,7 @@ func (t *Table) create(k Key, p *Packet, fromA bool, late *tombstone) *Flow {
 		var swap bool
 		if late != nil {
 			f.Stream, f.Continues = late.stream, true
+			late.seed(f.TCP)
 			swap = fromA != late.clientIsA()
 		} else {
 			f.Stream = t.tcpN
@@ -468,17 +490,19 @@ func wellKnownPort(p uint16) bool {
 }
 
 // closedList says whether list i holds closed connections.
-func closedList(i int) bool { return i == listTCPClosed || i == listTCPClosedEarly }
+func closedList(i int) bool { return i == listTCPClosed || i == listTCPReset }
 
 func (t *Table) listFor(f *Flow) *flowList {
 	switch f.Key.Proto {
 	case ProtoTCP:
 		switch {
-		case f.TCP.closed() && !f.TCP.established():
-			// Refused, or reset before its handshake completed: the
-			// client may send the SYN again (after a challenge ACK, for
-			// seconds), which belongs to this connection.
-			return &t.lists[listTCPClosedEarly]
+		case f.TCP.closed() && (f.TCP.resetSeen() || !f.TCP.established()):
+			// Reset, or closed before its handshake completed: often not
+			// the end of the 4-tuple's traffic. A reset out of the
+			// window is ignored and the data goes on; the client sends
+			// its SYN again after a refusal or a challenge ACK, for
+			// seconds. It keeps its whole state as long as before.
+			return &t.lists[listTCPReset]
 		case f.TCP.closed() || f.Continues:
 			return &t.lists[listTCPClosed]
 		case f.TCP.halfOpen():
@@ -509,7 +533,7 @@ func (t *Table) touch(f *Flow) {
 // the same flows at the same moments as one table would.
 func (t *Table) Expire() {
 	t.sweep = t.now
-	t.timeWait.expire(t.now, t.cfg.TCPTimeWait)
+	t.timeWait.expire(t.now)
 	for i := range t.lists {
 		l := &t.lists[i]
 		for f := l.head; f != nil && t.now-f.Last > l.timeout; f = l.head {
@@ -575,7 +599,8 @@ func (t *Table) end(f *Flow, why EndReason) {
 		// A flow that continues a connection leaves the connection's own
 		// tombstone in place (Process keeps its time).
 		if !flushing && why != EndReused && f.TCP.closed() && !f.Continues {
-			t.timeWait.lay(f.Key, tombstoneOf(f))
+			t.timeWait.lay(f.Key, tombstoneOf(f), t.now)
+			t.Stats.Forgotten = t.timeWait.forgotten
 		}
 	}
 	if t.cfg.OnEnd != nil {

@@ -323,6 +323,9 @@ func (t *TCPFlow) closed() bool {
 	return c.rstSeen || s.rstSeen || (c.finSeen && s.finSeen)
 }
 
+// resetSeen says whether either side sent a RST.
+func (t *TCPFlow) resetSeen() bool { return t.dirs[FromClient].rstSeen || t.dirs[FromServer].rstSeen }
+
 // established says whether the connection got past its handshake: the
 // client acknowledged the SYN-ACK, or the capture picked it up mid-stream.
 func (t *TCPFlow) established() bool {

@@ -1,5 +1,10 @@
 package flows
 
+import (
+	"cmp"
+	"slices"
+)
+
 // A closed TCP connection (FIN both ways, or RST) keeps its whole state in
 // the table only for Config.TCPClosed, 5 s by default (Zeek's
 // tcp_close_delay): long enough for the last ACK, a retransmitted FIN or
@@ -88,6 +93,19 @@ func tombstoneOf(f *Flow) tombstone {
 	return ts
 }
 
+// seed gives the TCP analysis of a flow that continues the connection
+// what the tombstone knows of its sequence numbers, so that a late
+// segment sent again is a retransmission, as Wireshark, which never ended
+// the connection, calls it.
+func (ts *tombstone) seed(t *TCPFlow) {
+	for d := range t.dirs {
+		if ts.flags&(tsBaseSet<<d) != 0 {
+			t.dirs[d].baseSet, t.dirs[d].base = true, ts.base[d]
+		}
+		t.dirs[d].nextseq = ts.nextseq[d]
+	}
+}
+
 // startsNewConnection says whether the packet p, sent by the old
 // connection's side from, opens a new connection: a pure SYN whose
 // sequence number differs from its sender's base (TCPFlow's
@@ -118,14 +136,20 @@ func (ts *tombstone) successor(p *Packet, from Dir) *PortReuse {
 	return r
 }
 
-// timeWait holds the tombstones of a table, by key, with their keys in the
-// order they were laid so the oldest go first (expiry, and the bound).
+// timeWait holds the tombstones of a table by key, with a min-heap of
+// their times for expiry. Expiry must go by each tombstone's own time, not
+// the order they were laid: a reset connection's is laid two minutes after
+// its last packet, and what expires must not depend on which other
+// connections share the worker (the output is the same for any number of
+// workers). The heap may hold stale entries (a tombstone taken, or moved
+// later by a late packet); expire skips or requeues them, and the heap is
+// rebuilt from the map when they outnumber the live ones.
 type timeWait struct {
-	m     map[Key]tombstone
-	queue []timeWaitEntry // oldest first from head
-	head  int
-	max   int
-	// Forgotten counts tombstones dropped before their time because the
+	m       map[Key]tombstone
+	heap    []timeWaitEntry // min-heap by last
+	max     int
+	timeout int64
+	// forgotten counts tombstones dropped before their time because the
 	// bound was reached.
 	forgotten int64
 }
@@ -135,9 +159,12 @@ type timeWaitEntry struct {
 	last int64
 }
 
-// lay keeps a tombstone for k, dropping the oldest when the bound is
-// reached.
-func (w *timeWait) lay(k Key, ts tombstone) {
+// lay keeps a tombstone for k, at clock now, dropping the oldest when the
+// bound is reached. One already past its time is not kept.
+func (w *timeWait) lay(k Key, ts tombstone, now int64) {
+	if now-ts.last > w.timeout {
+		return
+	}
 	if w.m == nil {
 		w.m = map[Key]tombstone{}
 	}
@@ -145,8 +172,7 @@ func (w *timeWait) lay(k Key, ts tombstone) {
 		w.dropOldest()
 	}
 	w.m[k] = ts
-	w.queue = append(w.queue, timeWaitEntry{k, ts.last})
-	w.compact()
+	w.push(timeWaitEntry{k, ts.last})
 }
 
 // find returns k's tombstone, or nil. The pointer is valid until the next
@@ -164,7 +190,7 @@ func (w *timeWait) find(k *Key) *tombstone {
 
 // refresh moves k's tombstone's time to last, a later packet of its
 // connection: TCPTimeWait counts from the connection's last packet. Its
-// entry in the queue moves back when expiry reaches it (expire).
+// heap entry moves when expiry reaches it.
 func (w *timeWait) refresh(k *Key, last int64) {
 	if ts, ok := w.m[*k]; ok && last > ts.last {
 		ts.last = last
@@ -176,29 +202,27 @@ func (w *timeWait) refresh(k *Key, last int64) {
 func (w *timeWait) forget(k *Key) { delete(w.m, *k) }
 
 // expire forgets the tombstones whose connection's last packet is more
-// than timeout before now.
-func (w *timeWait) expire(now, timeout int64) {
-	for w.head < len(w.queue) && now-w.queue[w.head].last > timeout {
-		e := w.next()
+// than the timeout before now.
+func (w *timeWait) expire(now int64) {
+	for len(w.heap) > 0 && now-w.heap[0].last > w.timeout {
+		e := w.pop()
 		ts, ok := w.m[e.key]
 		switch {
 		case !ok:
 			// Taken by a new connection.
-		case ts.last > e.last && now-ts.last <= timeout:
-			// Refreshed, or laid again, since this entry: it waits at the
-			// back with its time.
-			w.queue = append(w.queue, timeWaitEntry{e.key, ts.last})
-		default:
+		case now-ts.last > w.timeout:
 			delete(w.m, e.key)
+		default:
+			// Moved later since this entry: it waits with its time.
+			w.push(timeWaitEntry{e.key, ts.last})
 		}
 	}
-	w.compact()
 }
 
-// dropOldest forgets the tombstone queued first, to make room.
+// dropOldest forgets the tombstone with the earliest entry, to make room.
 func (w *timeWait) dropOldest() {
-	for w.head < len(w.queue) {
-		e := w.next()
+	for len(w.heap) > 0 {
+		e := w.pop()
 		if _, ok := w.m[e.key]; ok {
 			delete(w.m, e.key)
 			w.forgotten++
@@ -207,20 +231,57 @@ func (w *timeWait) dropOldest() {
 	}
 }
 
-// next takes the queue's head.
-func (w *timeWait) next() timeWaitEntry {
-	e := w.queue[w.head]
-	w.queue[w.head] = timeWaitEntry{}
-	w.head++
+// push adds e to the heap, first rebuilding it from the map when stale
+// entries make up most of it (so it stays within twice the bound).
+func (w *timeWait) push(e timeWaitEntry) {
+	if len(w.heap) >= 2*len(w.m)+64 {
+		w.rebuild()
+	}
+	w.heap = append(w.heap, e)
+	h := w.heap
+	for i := len(h) - 1; i > 0; {
+		up := (i - 1) / 2
+		if h[up].last <= h[i].last {
+			break
+		}
+		h[up], h[i] = h[i], h[up]
+		i = up
+	}
+}
+
+// pop removes and returns the heap's earliest entry.
+func (w *timeWait) pop() timeWaitEntry {
+	h := w.heap
+	e := h[0]
+	n := len(h) - 1
+	h[0] = h[n]
+	h[n] = timeWaitEntry{}
+	h = h[:n]
+	for i := 0; ; {
+		l, r, least := 2*i+1, 2*i+2, i
+		if l < n && h[l].last < h[least].last {
+			least = l
+		}
+		if r < n && h[r].last < h[least].last {
+			least = r
+		}
+		if least == i {
+			break
+		}
+		h[least], h[i] = h[i], h[least]
+		i = least
+	}
+	w.heap = h
 	return e
 }
 
-// compact moves the queue to the front of its array once half of it is
-// spent, so it does not grow with every tombstone ever laid.
-func (w *timeWait) compact() {
-	if w.head > 0 && w.head >= len(w.queue)/2 {
-		n := copy(w.queue, w.queue[w.head:])
-		clear(w.queue[n:])
-		w.queue, w.head = w.queue[:n], 0
+// rebuild makes the heap again from the map: one entry per tombstone.
+func (w *timeWait) rebuild() {
+	h := w.heap[:0]
+	for k, ts := range w.m {
+		h = append(h, timeWaitEntry{k, ts.last})
 	}
+	clear(w.heap[len(h):])
+	slices.SortFunc(h, func(a, b timeWaitEntry) int { return cmp.Compare(a.last, b.last) }) // sorted is a heap
+	w.heap = h
 }

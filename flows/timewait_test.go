@@ -122,6 +122,35 @@ func TestCloseDelay(t *testing.T) {
 		}
 	})
 
+	t.Run("a SYN after late packets starts the next connection", func(t *testing.T) {
+		c := newConv(t)
+		closed(c)
+		c.seg(10000, false, R, sISN+2, 0, 0, 0) // late, no ACK: continues
+		c.seg(11000, true, S, cISN+100000, 0, 0, 1000)
+		c.seg(11001, false, S|A, 9000, cISN+100001, 0, 1000)
+		c.seg(11002, true, A, cISN+100001, 9001, 0, 1000)
+		c.table.Flush()
+		if len(c.ended) != 3 || !c.ended[1].Continues || c.ended[1].Stream != 0 {
+			t.Fatalf("records: %+v", c.ended)
+		}
+		r := c.ended[2]
+		if r.Stream != 1 || r.Continues || r.Reuse == nil || r.Reuse.PrevStream != 0 || r.Reuse.PrevClose != "fin" || r.History != "ShA" {
+			t.Fatalf("new connection: %+v reuse %+v", r, r.Reuse)
+		}
+	})
+
+	t.Run("reset: the whole state stays two minutes", func(t *testing.T) {
+		c := newConv(t)
+		c.handshake(1, 2)
+		c.seg(3, true, A, cISN+1, sISN+1, 100, 1000)
+		c.seg(4, false, R, sISN+1, 0, 0, 0) // ignored, say: out of the window
+		c.seg(30000, true, A, cISN+1, sISN+1, 100, 1000)
+		c.table.Flush()
+		if len(c.ended) != 1 || c.ended[0].OrigPackets != 4 || c.ended[0].Retransmissions != 1 {
+			t.Fatalf("records: %+v", c.ended)
+		}
+	})
+
 	t.Run("refused: the SYN sent again later is the same connection", func(t *testing.T) {
 		c := newConv(t)
 		c.seg(0, true, S, cISN, 0, 0, 1000)
@@ -148,11 +177,12 @@ func TestCloseDelay(t *testing.T) {
 }
 
 // TestTimeWaitBounded: tombstones are bounded like the table, the oldest
-// forgotten first.
+// forgotten first; the heap of their times stays within twice the
+// tombstones however often a 4-tuple is taken and laid again.
 func TestTimeWaitBounded(t *testing.T) {
-	w := timeWait{max: 3}
+	w := timeWait{max: 3, timeout: 7}
 	for i := range 5 {
-		w.lay(Key{APort: uint16(i)}, tombstone{last: int64(i)})
+		w.lay(Key{APort: uint16(i)}, tombstone{last: int64(i)}, int64(i))
 	}
 	if len(w.m) != 3 || w.forgotten != 2 {
 		t.Fatalf("%d tombstones, %d forgotten", len(w.m), w.forgotten)
@@ -160,12 +190,56 @@ func TestTimeWaitBounded(t *testing.T) {
 	if w.find(&Key{APort: 1}) != nil || w.find(&Key{APort: 4}) == nil {
 		t.Errorf("kept the wrong ones: %v", w.m)
 	}
-	w.expire(10, 7) // last < 3 expire
+	w.expire(10) // last < 3 expire
 	if len(w.m) != 2 || w.find(&Key{APort: 2}) != nil {
 		t.Errorf("after expiry: %v", w.m)
 	}
-	if len(w.queue)-w.head != 2 {
-		t.Errorf("queue holds %d, want 2", len(w.queue)-w.head)
+
+	w = timeWait{max: 1000, timeout: 100}
+	for i := range 100_000 {
+		k := Key{APort: uint16(i % 4)}
+		w.forget(&k)
+		w.lay(k, tombstone{last: int64(i)}, int64(i))
+		w.refresh(&k, int64(i)+1)
+	}
+	if len(w.m) != 4 || len(w.heap) > 2*len(w.m)+65 {
+		t.Errorf("%d tombstones, a heap of %d", len(w.m), len(w.heap))
+	}
+}
+
+// TestTimeWaitExpiresByOwnTime: a tombstone expires at its own time, not
+// after those laid before it (a reset connection's is laid two minutes
+// late), so what expires does not depend on the other connections of a
+// worker's table; and one refreshed by a late packet lives on.
+func TestTimeWaitExpiresByOwnTime(t *testing.T) {
+	w := timeWait{max: 10, timeout: 120}
+	a, b, c := Key{APort: 1}, Key{APort: 2}, Key{APort: 3}
+	w.lay(a, tombstone{last: 100}, 100)
+	w.lay(b, tombstone{last: 0}, 119) // laid late, behind a
+	w.lay(c, tombstone{last: 1000}, 1000)
+	w.lay(Key{APort: 4}, tombstone{last: 0}, 121) // already past its time
+	if len(w.m) != 3 {
+		t.Fatalf("%d tombstones", len(w.m))
+	}
+	w.refresh(&a, 150)
+	w.expire(121)
+	if w.find(&b) != nil || w.find(&a) == nil {
+		t.Errorf("at 121: %v", w.m)
+	}
+	w.expire(230)
+	if w.find(&a) == nil {
+		t.Errorf("a refreshed to 150 expired at 230")
+	}
+	w.expire(271)
+	if w.find(&a) != nil || w.find(&c) == nil {
+		t.Errorf("at 271: %v", w.m)
+	}
+	// A wild timestamp holds only its own tombstone.
+	w.refresh(&c, 1e12)
+	w.lay(Key{APort: 5}, tombstone{last: 2000}, 2000)
+	w.expire(2121)
+	if w.find(&Key{APort: 5}) != nil {
+		t.Errorf("held back by a tombstone in the future")
 	}
 }
 

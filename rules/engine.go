@@ -211,8 +211,12 @@ type warner interface {
 type active struct {
 	rule    *Rule
 	checker Checker
-	params  Params
-	report  func(Finding)
+	// custom: a rule of the rules file, which sees every record; the
+	// built-in rules do not see the late packets of a closed connection
+	// (Event).
+	custom bool
+	params Params
+	report func(Finding)
 	// kept are the findings kept so far, at most MaxFindingsPerRule, each
 	// with the order it was reported in (seq); omitted counts the rest.
 	kept    []Finding
@@ -281,12 +285,14 @@ func NewEngine(cfg *Config) (*Engine, error) {
 	}
 	e := &Engine{Suppressed: map[string]int64{}, scans: newScanBook()}
 	type enabled struct {
-		r *Rule
-		p Params
+		r      *Rule
+		p      Params
+		custom bool
 	}
 	var on []enabled
 	others := map[string]Params{} // shared: a rule may defer to another's settings
-	for _, r := range append(All(), cfg.CustomRules()...) {
+	builtin := len(All())
+	for i, r := range append(All(), cfg.CustomRules()...) {
 		p := Params{Severity: r.Severity, Thresholds: map[string]float64{}, others: others, scans: e.scans}
 		for _, t := range r.Thresholds {
 			p.Thresholds[t.Name] = t.Default
@@ -305,11 +311,11 @@ func NewEngine(cfg *Config) (*Engine, error) {
 			}
 		}
 		others[r.ID] = p
-		on = append(on, enabled{r, p})
+		on = append(on, enabled{r, p, i >= builtin})
 	}
 	for _, x := range on {
 		r, p := x.r, x.p
-		a := &active{rule: r, checker: r.New(p), params: p, omitted: Omitted{Rule: r.ID}}
+		a := &active{rule: r, checker: r.New(p), params: p, custom: x.custom, omitted: Omitted{Rule: r.ID}}
 		a.report = a.keep
 		e.all = append(e.all, a)
 		for _, k := range r.Events {
@@ -334,12 +340,20 @@ func (e *Engine) wantsScans() bool {
 }
 
 // Event hands an event to the rules that consume its kind.
+//
+// A flow record that only continues a closed connection (Record.Continues:
+// its packets came after the connection's record was written) is not a
+// connection: the built-in rules, which judge connections, do not see it.
+// Custom rules do, and can tell it by its continues field.
 func (e *Engine) Event(ev *Event) {
-	if ev.Kind == EventFlow && e.scans != nil {
+	late := ev.Kind == EventFlow && ev.Flow.Continues
+	if ev.Kind == EventFlow && e.scans != nil && !late {
 		e.scans.addFlow(ev.Flow)
 	}
 	for _, a := range e.byKind[ev.Kind] {
-		a.checker.Event(ev, a.report)
+		if !late || a.custom {
+			a.checker.Event(ev, a.report)
+		}
 	}
 }
 

@@ -10,7 +10,7 @@ var tcpPortReuseCases = fixtureCases([]fixtureCase{
 	{file: "rules/tcp-port-reuse.pcap", want: []string{"tcp-port-reuse warning", "slow-connect warning"}, check: func(t *testing.T, r *fixtureRun) {
 		f := r.find("tcp-port-reuse")[0]
 		wantIn(t, f, "3 SYN(s) to 198.51.100.20:80", "(2 in the server's TIME-WAIT (it closed first, less than 60 s before), 1 never closed)",
-			"3.0 s–10 s after the old connection's last packet", "from 192.0.2.10, 192.0.2.11, 192.0.2.12", "2 above, 1 below",
+			"3.0 s–10 s after the old connection's last packet", "from 192.0.2.11, 192.0.2.10, 192.0.2.12", "2 above, 1 below", // in the order their connections end
 			"the server answered 1 with a SYN-ACK, 2 with an ACK for the old connection (challenge ACK)", "connect took up to 1002 ms",
 			"192.0.2.10:51000 → 198.51.100.20:80, 3.0 s after tcp.stream 0 closed (by the server first), ISN below its next sequence number, answered with an ACK for the old connection (challenge ACK), connected after 1002 ms",
 			"192.0.2.11:51000 → 198.51.100.20:80, 5.0 s after tcp.stream 2 closed (by the server first), ISN above its next sequence number, answered with a SYN-ACK",

@@ -21,7 +21,9 @@ type Period struct {
 	Streams streams.Stats     `json:"streams"`
 	Flows   int64             `json:"flows"`   // flows created
 	Evicted int64             `json:"evicted"` // flows pushed out of a full table
-	Peak    int               `json:"peak"`    // most flows active at once
+	// Forgotten: closed connections' tombstones dropped at the bound.
+	Forgotten int64 `json:"forgotten,omitempty"`
+	Peak      int   `json:"peak"` // most flows active at once
 	// Timeline begins at Start, so that the steps' timelines merge.
 	Timeline Timeline `json:"timeline"`
 }
@@ -86,6 +88,7 @@ func (p *Period) Add(o *Period) {
 	p.Streams.Add(&o.Streams)
 	p.Flows += o.Flows
 	p.Evicted += o.Evicted
+	p.Forgotten += o.Forgotten
 	p.Peak = max(p.Peak, o.Peak)
 	p.Timeline.Merge(&o.Timeline)
 }

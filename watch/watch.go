@@ -667,6 +667,9 @@ func fillResult(r *run.Result, p *openPeriod) {
 	if c.Evicted > 0 {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("flow table full: %d flows were evicted before they ended (raise --max-flows)", c.Evicted))
 	}
+	if s.Forgotten > 0 {
+		c.Warnings = append(c.Warnings, analyze.ForgottenWarning(s.Forgotten))
+	}
 	r.Decode, r.Streams, r.Timeline = d, s.Streams, s.Timeline
 	r.Table.Flows, r.Table.Evicted, r.Table.Peak = s.Flows, s.Evicted, s.Peak
 }
