@@ -2,14 +2,19 @@ package analyze_test
 
 import (
 	"bytes"
+	"cmp"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pcapx/pcapx/analyze"
 	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/internal/capgen"
 	"github.com/pcapx/pcapx/report"
 	"github.com/pcapx/pcapx/run"
 )
@@ -173,4 +178,77 @@ func TestSameRunSameOutput(t *testing.T) {
 			t.Fatalf("a second run differs:\n%s", firstDiff(first, got))
 		}
 	}
+}
+
+// TestWorkersSameClosedConnections: what stays of closed connections
+// (flows/timewait.go) ends at the same moment whichever connections share
+// a worker: a refused connection's tombstone is laid two minutes after its
+// last packet, behind those of connections closed since, and must still
+// expire by its own time. A SYN reusing its 4-tuple, and an ACK on it,
+// then give the same document for any number of workers.
+func TestWorkersSameClosedConnections(t *testing.T) {
+	for _, late := range []byte{0x02, 0x10} { // a SYN with a new ISN; a bare ACK
+		for other := range 6 {
+			path := closedConnections(t, late, byte(other))
+			one := jsonOf(t, path, 1)
+			for n := 2; n <= 4; n++ {
+				if got := jsonOf(t, path, n); !bytes.Equal(one, got) {
+					t.Fatalf("flags %#x, other client %d: --workers %d differs from --workers 1:\n%s", late, other, n, firstDiff(one, got))
+				}
+			}
+		}
+	}
+}
+
+// closedConnections writes: at 0 s a refused connection on
+// 10.0.0.1:40000 → 10.0.0.2:80; at 100 s another client's connection,
+// reset at 110 s; a UDP packet a second to move the clock; at 200 s a
+// packet with flags late on the refused connection's 4-tuple.
+func closedConnections(t *testing.T, late, other byte) string {
+	t.Helper()
+	type pkt struct {
+		at   time.Duration
+		data []byte
+	}
+	tcp := func(src, dst netip.Addr, sport, dport uint16, flags byte, seq, ack uint32) []byte {
+		ip := capgen.IP{Src: src, Dst: dst}
+		return ip.TCP(capgen.TCP{SrcPort: sport, DstPort: dport, Seq: seq, Ack: ack, Flags: capgen.TCPFlags(flags), Window: 1024}, nil)
+	}
+	a, srv := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	b := netip.AddrFrom4([4]byte{10, 0, 1, 4 + other})
+	ps := []pkt{
+		{0, tcp(a, srv, 40000, 80, 0x02, 1000, 0)},
+		{time.Millisecond, tcp(srv, a, 80, 40000, 0x14, 0, 1001)},
+		{100 * time.Second, tcp(b, srv, 41000, 80, 0x02, 7000, 0)},
+		{100*time.Second + time.Millisecond, tcp(srv, b, 80, 41000, 0x12, 9000, 7001)},
+		{100*time.Second + 2*time.Millisecond, tcp(b, srv, 41000, 80, 0x10, 7001, 9001)},
+		{110 * time.Second, tcp(b, srv, 41000, 80, 0x04, 7001, 0)},
+		{200 * time.Second, tcp(a, srv, 40000, 80, late, 50000, 9001)},
+		{200*time.Second + time.Millisecond, tcp(srv, a, 80, 40000, 0x12, 3000, 50001)},
+	}
+	for s := 1; s < 200; s++ {
+		ip := capgen.IP{Src: netip.MustParseAddr("10.9.9.9"), Dst: netip.MustParseAddr("10.9.9.10")}
+		ps = append(ps, pkt{time.Duration(s)*time.Second + 500*time.Millisecond, ip.UDP(5000, 6000, []byte("tick"))})
+	}
+	slices.SortStableFunc(ps, func(x, y pkt) int { return cmp.Compare(x.at, y.at) })
+	path := filepath.Join(t.TempDir(), "closed.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w, err := capgen.NewPcapWriter(f, capgen.PcapOptions{LinkType: capgen.LinkTypeRaw, Nanosecond: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, p := range ps {
+		if err := w.WriteFrame(capgen.Frame{Time: start.Add(p.at), Data: p.data}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
