@@ -148,6 +148,7 @@ func Run(cfg Config, sink run.Sink) (*run.Result, error) {
 	Budget{cfg.Memory}.apply(&cfg)
 	wcfg := cfg
 	wcfg.Flows.MaxFlows = (wcfg.Flows.MaxFlows + n - 1) / n
+	wcfg.Flows.MaxBytes = (wcfg.Flows.MaxBytes + int64(n) - 1) / int64(n)
 	wcfg.Streams.MaxPagesTotal = (wcfg.Streams.MaxPagesTotal + n - 1) / n
 	wcfg.Streams.MaxParsers = (wcfg.Streams.MaxParsers + n - 1) / n
 	ws := make([]*worker, n)

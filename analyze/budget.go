@@ -1,15 +1,20 @@
 package analyze
 
-import "github.com/pcapx/pcapx/flows/streams"
+import (
+	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/flows/streams"
+)
 
 // A run's memory budget (Config.Memory, --memory) is shared out among
 // what it holds, as shares of the heap it may use: the budget less what
 // the process needs besides its heap (the program, the runtime, stacks,
 // read buffers: BudgetReserve).
 //
-//   - the flow table: 35%, at FlowCost a flow (with as many tombstones of
-//     closed connections, about 110 bytes each with their map entry,
-//     flows/timewait.go);
+//   - the flow table: 35%, in bytes as the table counts them
+//     (flows.StateCost: 640 bytes a UDP flow, 1,152 a TCP connection,
+//     2,048 one that carried data, 256 a closed connection's tombstone,
+//     flows/timewait.go), so that it holds many cheap flows or fewer dear
+//     ones;
 //   - the application parsers of connections (HTTP, TLS, DNS over TCP with
 //     their reassembly state): 20%, at ParserCost a connection;
 //   - the bytes TCP reassembly holds ahead of holes: 10%;
@@ -31,9 +36,6 @@ const (
 	BudgetReserve = 40 << 20
 	// MinMemory is the smallest budget accepted.
 	MinMemory = 64 << 20
-	// FlowCost is what a flow in the table costs, measured by
-	// TestFlowCost: 1,040 bytes for a half-open TCP flow.
-	FlowCost = 1152
 	// ParserCost is what a connection's live parsers add, measured by
 	// TestFlowCost: 3,350 bytes more for a kept-open HTTP connection.
 	ParserCost = 3584
@@ -50,8 +52,9 @@ type Budget struct {
 // Heap is the heap the budget allows: the Go runtime's memory limit.
 func (b Budget) Heap() int64 { return b.Bytes - BudgetReserve }
 
-// MaxFlows is the flow table's bound.
-func (b Budget) MaxFlows() int { return int(b.Heap() * 35 / 100 / FlowCost) }
+// TableBytes is the flow table's bound, in bytes of its state
+// (flows.Config.MaxBytes).
+func (b Budget) TableBytes() int64 { return b.Heap() * 35 / 100 }
 
 // MaxParsers bounds the connections with live parsers.
 func (b Budget) MaxParsers() int { return int(b.Heap() * 20 / 100 / ParserCost) }
@@ -64,8 +67,10 @@ func (b Budget) ParquetRows() int { return int(b.Heap() / 10 / ParquetRowCost) }
 
 // apply sets the bounds the configuration leaves to the budget.
 func (b Budget) apply(cfg *Config) {
-	if cfg.Flows.MaxFlows <= 0 {
-		cfg.Flows.MaxFlows = b.MaxFlows()
+	if cfg.Flows.MaxFlows <= 0 && cfg.Flows.MaxBytes <= 0 {
+		// --max-flows, when given, bounds the table instead.
+		cfg.Flows.MaxBytes = b.TableBytes()
+		cfg.Flows.MaxFlows = int(cfg.Flows.MaxBytes / flows.CostFlow)
 	}
 	if cfg.Streams.MaxPagesTotal <= 0 {
 		cfg.Streams.MaxPagesTotal = b.ReassemblyPages()

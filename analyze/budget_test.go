@@ -16,8 +16,9 @@ import (
 	"github.com/pcapx/pcapx/run"
 )
 
-// TestFlowCost measures what a flow in the table costs, for the memory
-// budget's FlowCost and ParserCost: the heap growth from the 10,000th to the 20,000th of
+// TestFlowCost measures what a flow in the table costs, for the costs the
+// table counts against its bound (flows.StateCost) and the budget's
+// ParserCost: the heap growth from the 10,000th to the 20,000th of
 // 20,000 flows all still open, for half-open SYNs and for connections that
 // carried an HTTP exchange (with their parsers' state).
 func TestFlowCost(t *testing.T) {
@@ -35,6 +36,39 @@ func TestFlowCost(t *testing.T) {
 				c.SendData(capgen.Client, capgen.HTTPRequest("GET", "www.example.com", fmt.Sprintf("/%d", i)))
 				c.SendData(capgen.Server, capgen.HTTPResponse(200, make([]byte, 300)))
 				c.Ack(capgen.Client)
+				if err := c.Err(); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		"DNS over UDP, answered": func(w capgen.FrameWriter) error {
+			srv := netip.MustParseAddr("192.0.2.53")
+			for i := range n {
+				cli := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+				name := fmt.Sprintf("n%d.example.com", i)
+				at := capgen.Epoch.Add(time.Duration(i) * time.Millisecond)
+				q := capgen.IP{Src: cli, Dst: srv}
+				r := capgen.IP{Src: srv, Dst: cli}
+				eth := capgen.DefaultEthernet
+				if err := w.WriteFrame(capgen.Frame{Time: at, Data: eth.AppendFrame(nil, q.UDP(40000, 53, capgen.DNSQuery(uint16(i), name, capgen.DNSTypeA)))}); err != nil {
+					return err
+				}
+				resp := capgen.DNSResponse(uint16(i), name, capgen.DNSTypeA, 0, capgen.DNSAddr(name, 60, netip.MustParseAddr("198.51.100.1")))
+				if err := w.WriteFrame(capgen.Frame{Time: at.Add(time.Millisecond), Data: eth.AppendFrame(nil, r.UDP(53, 40000, resp))}); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		"HTTP, closed": func(w capgen.FrameWriter) error {
+			for i := range n {
+				c := capgen.NewTCPConn(w, netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 40000),
+					netip.MustParseAddrPort("192.0.2.80:80"), &capgen.TCPOptions{Start: capgen.Epoch.Add(time.Duration(i) * 100 * time.Microsecond), Step: time.Microsecond})
+				c.Handshake(time.Millisecond)
+				c.SendData(capgen.Client, capgen.HTTPRequest("GET", "www.example.com", fmt.Sprintf("/%d", i)))
+				c.SendData(capgen.Server, capgen.HTTPResponse(200, make([]byte, 300)))
+				c.Close(capgen.Client)
 				if err := c.Err(); err != nil {
 					return err
 				}
@@ -86,9 +120,14 @@ func TestFlowCost(t *testing.T) {
 		}
 		cost := (int64(at[1]) - int64(at[0])) / (n / 2)
 		t.Logf("%s: %d bytes a flow", name, cost)
-		plan := int64(FlowCost)
-		if name != "half-open SYN" {
-			plan += ParserCost
+		plan := int64(flows.CostFlow)
+		switch name {
+		case "half-open SYN":
+			plan += flows.CostTCP
+		case "HTTP, kept open":
+			plan += flows.CostTCP + flows.CostTransfer + ParserCost
+		case "HTTP, closed":
+			plan += flows.CostTCP + flows.CostTransfer
 		}
 		if cost > plan || cost < 200 {
 			t.Errorf("%s: a flow costs %d bytes; the budget plans %d", name, cost, plan)

@@ -104,7 +104,10 @@ type Flow struct {
 	// (its close delay was over): it has the connection's tcp.stream and
 	// roles (docs/architecture.md#flows-flows).
 	Continues bool
-	VLAN      [2]uint16 // VLAN id each direction was first seen with (0 untagged)
+	// transferCounted: the table counts the state of a connection that
+	// carried data in its bytes (Table.countTransfer).
+	transferCounted bool
+	VLAN            [2]uint16 // VLAN id each direction was first seen with (0 untagged)
 	// (ClientGuessed sits with the other small fields: apart, its padding
 	// made a Flow 328 bytes, in the 352-byte size class; packed, 320.)
 

@@ -6,12 +6,13 @@ import "sort"
 // per-packet TCP analysis, and hands flows to OnEnd when they end. Time is
 // capture time throughout (never the wall clock), so a capture analysed a
 // year later expires flows exactly as it would have live. Memory is bounded
-// by Config.MaxFlows: when the table is full the flow seen longest ago is
-// evicted (half-open SYN-only flows first, which is what a SYN flood fills
-// the table with), and evictions are counted.
+// by Config.MaxFlows and Config.MaxBytes: when the table is full, a closed
+// connection ends its close delay early, then the oldest tombstone goes,
+// then a half-open SYN-only flow (what a SYN flood fills the table with),
+// then the flow seen longest ago (shed); evictions are counted.
 //
-// Expiry uses one list per timeout class (open TCP, closed TCP, half-open
-// TCP, UDP, other), each kept in last-seen order: with one timeout per list
+// Expiry uses one list per timeout class (open TCP, closed TCP, reset TCP,
+// half-open TCP, UDP, other), each kept in last-seen order: with one timeout per list
 // only the heads need checking, so expiry is O(expired), never a sweep over
 // the whole table.
 type Table struct {
@@ -30,6 +31,9 @@ type Table struct {
 	free   []*Flow
 	// flushing is what FlushSome has still to end.
 	flushing []*Flow
+	// bytes is the flows' state as StateCost counts it (the tombstones'
+	// is added: used).
+	bytes int64
 	// timeWait is what stays of closed connections once they ended
 	// (timewait.go).
 	timeWait timeWait
@@ -54,6 +58,12 @@ type Config struct {
 	// MaxFlows bounds the table. Default 100 000: about 1 KB of state per
 	// TCP flow (flow, TCP analysis, map entry), so under 100 MB.
 	MaxFlows int
+	// MaxBytes, when set, also bounds the table by the bytes its state
+	// holds, as StateCost counts them: a flow costs what its kind holds (a
+	// UDP flow less than a TCP connection, one that carried data more), so
+	// a budget holds many cheap flows or fewer dear ones, and a flood of
+	// connections that each carried a request cannot pass it.
+	MaxBytes int64
 	// Idle timeouts in ns of capture time.
 	TCPIdle   int64 // established or mid-stream TCP; default 1 h (a quiet SSH session stays one flow)
 	TCPClosed int64 // after FIN both ways; default 5 s (Zeek's tcp_close_delay), enough for the last ACK and a retransmitted FIN
@@ -89,6 +99,32 @@ const second = int64(1e9)
 
 // DefaultMaxFlows is Config.MaxFlows's default.
 const DefaultMaxFlows = 100_000
+
+// StateCost: what the table counts against Config.MaxBytes, measured as
+// the heap a flow of each kind adds (analyze's TestFlowCost checks them):
+// a flow with its index entry and the application state of a UDP flow;
+// its TCP analysis; what a connection that carried data adds (transfer,
+// its evidence and the application summary it keeps); a tombstone with
+// its map slot and heap entry. The application parsers of TCP
+// connections have a bound of their own (streams.Config.MaxParsers).
+const (
+	CostFlow      = 640
+	CostTCP       = 512
+	CostTransfer  = 896
+	CostTombstone = 256
+)
+
+// cost is what the flow counts for against MaxBytes.
+func (f *Flow) cost() int64 {
+	c := int64(CostFlow)
+	if f.Key.Proto == ProtoTCP {
+		c += CostTCP
+	}
+	if f.transferCounted {
+		c += CostTransfer
+	}
+	return c
+}
 
 func (c *Config) setDefaults() {
 	if c.MaxFlows <= 0 {
@@ -211,6 +247,7 @@ func (t *Table) Process(p *Packet) (*Flow, Dir, Analysis) {
 			a = AReusedPorts
 		}
 		a |= f.TCP.analyze(p, dir, a)
+		t.countTransfer(f)
 	}
 	t.touch(f)
 	if f.Continues {
@@ -242,6 +279,7 @@ func (t *Table) NotePathMTU(p *Packet) {
 		dir = FromClient
 	}
 	f.TCP.notePathMTU(dir, int(p.NextHopMTU), p.Src, p.Timestamp)
+	t.countTransfer(f)
 }
 
 // Capture-clock guards: a single frame with a wild timestamp (seen in real
@@ -373,9 +411,16 @@ func (f *Flow) clientIsA() bool {
 // of the closed connection p came too late for (timewait.go): the flow
 // continues that connection, with its tcp.stream and its roles.
 func (t *Table) create(k Key, p *Packet, fromA bool, late *tombstone) *Flow {
-	if t.m.len() >= t.cfg.MaxFlows {
-		t.evictOne()
+	cost := int64(CostFlow)
+	if p.Proto == ProtoTCP {
+		cost += CostTCP
 	}
+	for t.m.len() >= t.cfg.MaxFlows || t.over(cost) {
+		if !t.shed(nil) {
+			break
+		}
+	}
+	t.bytes += cost
 	var f *Flow
 	if n := len(t.free); n > 0 {
 		f, t.free = t.free[n-1], t.free[:n-1]
@@ -552,29 +597,64 @@ func (t *Table) Expire() {
 	}
 }
 
-// evictOne makes room for a flow. A closed connection goes first: it
-// only ends its close delay early (EndClosed, not counted as evicted), and
-// a packet that comes for it later still keeps its tcp.stream
-// (timewait.go). Then a half-open one (what a SYN flood fills the table
-// with), then the flow seen longest ago.
-func (t *Table) evictOne() {
-	if h := t.lists[listTCPClosed].head; h != nil {
+// shed makes room, keeping the flow keep (nil: none): it reports false
+// when there was nothing to shed. A closed connection goes first: it only
+// ends its close delay early (EndClosed, not counted as evicted), and a
+// packet that comes for it later still keeps its tcp.stream
+// (timewait.go). Then, when the bytes are the bound, the oldest tombstone
+// (counted as forgotten). Then a half-open connection (what a SYN flood
+// fills the table with), then the flow seen longest ago (both counted as
+// evicted).
+func (t *Table) shed(keep *Flow) bool {
+	if h := t.lists[listTCPClosed].head; h != nil && h != keep {
 		t.end(h, EndClosed)
-		return
+		return true
+	}
+	if t.cfg.MaxBytes > 0 && len(t.timeWait.m) > 0 && t.over(0) {
+		t.timeWait.dropOldest()
+		t.Stats.Forgotten = t.timeWait.forgotten
+		return true
 	}
 	var victim *Flow
-	if h := t.lists[listTCPHalfOpen].head; h != nil {
+	if h := t.lists[listTCPHalfOpen].head; h != nil && h != keep {
 		victim = h
 	} else {
 		for i := range t.lists {
-			if h := t.lists[i].head; h != nil && (victim == nil || h.Last < victim.Last) {
+			h := t.lists[i].head
+			if h == keep && h != nil {
+				h = h.next
+			}
+			if h != nil && (victim == nil || h.Last < victim.Last) {
 				victim = h
 			}
 		}
 	}
-	if victim != nil {
-		t.Stats.Evicted++
-		t.end(victim, EndEvicted)
+	if victim == nil {
+		return false
+	}
+	t.Stats.Evicted++
+	t.end(victim, EndEvicted)
+	return true
+}
+
+// over says whether adding more bytes of state would pass MaxBytes.
+func (t *Table) over(more int64) bool {
+	return t.cfg.MaxBytes > 0 && t.bytes+int64(len(t.timeWait.m))*CostTombstone+more > t.cfg.MaxBytes
+}
+
+// countTransfer counts the state of a connection that began to carry data
+// (or heard of its path MTU), and sheds other flows if that passes the
+// bound.
+func (t *Table) countTransfer(f *Flow) {
+	if f.TCP.x == nil || f.transferCounted {
+		return
+	}
+	f.transferCounted = true
+	t.bytes += CostTransfer
+	for t.over(0) {
+		if !t.shed(f) {
+			break
+		}
 	}
 }
 
@@ -594,6 +674,7 @@ func (t *Table) end(f *Flow, why EndReason) {
 		t.m.del(f)
 	}
 	t.Stats.Active = t.m.len()
+	t.bytes -= f.cost()
 	if f.TCP != nil {
 		f.TCP.finish(f)
 		// A flow that continues a connection leaves the connection's own
@@ -601,6 +682,10 @@ func (t *Table) end(f *Flow, why EndReason) {
 		if !flushing && why != EndReused && f.TCP.closed() && !f.Continues {
 			t.timeWait.lay(f.Key, tombstoneOf(f), t.now)
 			t.Stats.Forgotten = t.timeWait.forgotten
+			for t.over(0) && len(t.timeWait.m) > 0 {
+				t.timeWait.dropOldest()
+				t.Stats.Forgotten = t.timeWait.forgotten
+			}
 		}
 	}
 	if t.cfg.OnEnd != nil {

@@ -249,3 +249,40 @@ func TestTombstoneSize(t *testing.T) {
 		t.Errorf("a tombstone is %d bytes, want at most 56", n)
 	}
 }
+
+// TestTableByteBound: with MaxBytes the table holds what fits by each
+// flow's kind, never more; what it counts goes back to zero when every
+// flow has ended (no drift), tombstones included.
+func TestTableByteBound(t *testing.T) {
+	const A, S = FlagACK, FlagSYN
+	c := newConv(t)
+	data := int64(CostFlow + CostTCP + CostTransfer)
+	c.table = NewTable(Config{MaxBytes: 20 * data, OnEnd: func(f *Flow) { c.ended = append(c.ended, f.Record(nil)) }})
+	for i := range 50 {
+		c.cport = uint16(30000 + i)
+		ms := float64(i * 10)
+		c.seg(ms, true, S, cISN, 0, 0, 1000)
+		c.seg(ms+1, false, S|A, sISN, cISN+1, 0, 1000)
+		c.seg(ms+2, true, A, cISN+1, sISN+1, 100, 1000) // data: transfer state
+		if used := c.table.bytes + int64(len(c.table.timeWait.m))*CostTombstone; used > 20*data {
+			t.Fatalf("connection %d: %d bytes counted, over %d", i, used, 20*data)
+		}
+	}
+	if c.table.Len() > 20 || c.table.Len() < 19 || c.table.Stats.Evicted != int64(50-c.table.Len()) {
+		t.Errorf("%d connections held, %d evicted", c.table.Len(), c.table.Stats.Evicted)
+	}
+	// UDP flows cost less: more of them fit.
+	u := NewTable(Config{MaxBytes: 20 * data})
+	for i := range 200 {
+		p := Packet{Timestamp: 1_700_000_000e9, Kind: KindUDP, Proto: ProtoUDP, Src: c.cli, Dst: c.srv, SrcPort: uint16(20000 + i), DstPort: 53, IPLen: 60}
+		u.Process(&p)
+	}
+	if want := int(20 * data / CostFlow); u.Len() != want {
+		t.Errorf("%d UDP flows held, want %d", u.Len(), want)
+	}
+	c.table.Flush()
+	u.Flush()
+	if c.table.bytes != 0 || u.bytes != 0 {
+		t.Errorf("after the flush %d and %d bytes still counted", c.table.bytes, u.bytes)
+	}
+}

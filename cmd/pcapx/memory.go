@@ -22,7 +22,7 @@ type memoryFlags struct {
 func (m *memoryFlags) register(cmd *cobra.Command, per string) {
 	f := cmd.Flags()
 	f.StringVar(&m.memory, "memory", "256MB", "memory budget"+per+" (KB, MB, GB; KiB, MiB, GiB): the flow table, the connections parsed at once, the bytes held ahead of holes and the Parquet row groups are shares of it; what is shed at a bound is counted (capture-incomplete)")
-	f.IntVar(&m.maxFlows, "max-flows", 0, "most flows tracked at once; beyond it the oldest is evicted and counted (default: 35% of --memory at 1.1 KB a flow, 68,800 at 256MB)")
+	f.IntVar(&m.maxFlows, "max-flows", 0, "most flows tracked at once; beyond it the oldest is evicted and counted (default: what fits in 35% of --memory, by the state each flow holds: 0.6 KB a UDP flow, 2 KB a TCP connection that carried data)")
 }
 
 // apply checks the flags, puts them in cfg, and makes the budget's heap

@@ -14,7 +14,8 @@ import (
 // TestHostileRSS runs the built command on the hostile captures of issue
 // #13 — a SYN flood of 1M flows, 20,000 slowloris connections with bytes
 // behind holes, 1M DNS queries for distinct names, 1M fragments that
-// never complete — with and without -o, and requires the peak RSS to stay
+// never complete — and 500,000 connections opened and closed within 5 s
+// (their tombstones), with and without -o, and requires the peak RSS to stay
 // within the memory budget (--memory, default 256MB) plus 16 MB. It
 // generates about 450 MB of captures and takes a minute: opt-in, `make
 // rss` (PCAPX_RSS=1).
@@ -28,9 +29,10 @@ func TestHostileRSS(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	floods := map[string]func(w capgen.FrameWriter) error{
-		"syn-flood": func(w capgen.FrameWriter) error { return capgen.WriteSYNFlood(w, capgen.Flood{N: 1_000_000}) },
-		"slowloris": func(w capgen.FrameWriter) error { return capgen.WriteSlowloris(w, capgen.Flood{N: 20_000}) },
-		"dns-flood": func(w capgen.FrameWriter) error { return capgen.WriteDNSFlood(w, capgen.Flood{N: 1_000_000}) },
+		"syn-flood":   func(w capgen.FrameWriter) error { return capgen.WriteSYNFlood(w, capgen.Flood{N: 1_000_000}) },
+		"slowloris":   func(w capgen.FrameWriter) error { return capgen.WriteSlowloris(w, capgen.Flood{N: 20_000}) },
+		"dns-flood":   func(w capgen.FrameWriter) error { return capgen.WriteDNSFlood(w, capgen.Flood{N: 1_000_000}) },
+		"close-flood": func(w capgen.FrameWriter) error { return capgen.WriteCloseFlood(w, capgen.Flood{N: 500_000}) },
 		"fragment-flood": func(w capgen.FrameWriter) error {
 			return capgen.WriteFragFlood(w, capgen.FragFlood{Fragments: 1_000_000, PerDatagram: 10000, Overlap: true})
 		},

@@ -159,6 +159,26 @@ func WriteSlowloris(w FrameWriter, f Flood) error {
 	return nil
 }
 
+// WriteCloseFlood writes N complete connections to 192.0.2.80:80 from
+// distinct addresses and ports, each opened, carrying a request and
+// closed: what stays of a closed connection (its tombstone, for port
+// reuse) must be bounded like the flows.
+func WriteCloseFlood(w FrameWriter, f Flood) error {
+	f.defaults()
+	req := HTTPRequest("GET", "victim.example", "/")
+	for i := range f.N {
+		c := NewTCPConn(w, netip.AddrPortFrom(floodAddr(i), uint16(1024+i%60000)), netip.AddrPortFrom(floodTarget, 80),
+			&TCPOptions{Start: f.Start.Add(time.Duration(i) * f.Step), Step: time.Microsecond})
+		c.Handshake(time.Millisecond)
+		c.SendData(Client, req)
+		c.Close(Client)
+		if err := c.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // WriteDNSFlood writes N queries for distinct names (n12345.flood.example)
 // from distinct ports to one resolver, never answered.
 func WriteDNSFlood(w FrameWriter, f Flood) error {
