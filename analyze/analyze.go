@@ -356,7 +356,7 @@ func (x *reader) fill(rounds []*round) (more bool, err error) {
 		}
 		if kind == flows.KindICMP && p.NextHopMTU > 0 && p.Quoted.Valid && p.Quoted.Proto == flows.ProtoTCP {
 			q := rounds[x.shard.OfQuoted(p)]
-			q.items = append(q.items, item{kind: itemPathMTU, pkt: *p})
+			q.items = append(q.items, item{kind: itemPathMTU, clock: now, pkt: *p})
 			q.items[len(q.items)-1].pkt.Payload, q.items[len(q.items)-1].pkt.Segment = nil, nil
 		}
 	}
@@ -614,7 +614,7 @@ func forgottenWarning(n int64, raise string) string {
 }
 
 // ForgottenWarning is forgottenWarning for pcapx watch.
-func ForgottenWarning(n int64) string { return forgottenWarning(n, "--max-flows") }
+func ForgottenWarning(n int64) string { return forgottenWarning(n, "--memory") }
 
 func fillCapture(r *run.Result, rd source.Reader) {
 	c := &r.Capture

@@ -21,13 +21,15 @@ import (
 // Phases order what happens at one packet index: the table's expiry check
 // (before the packet), the packet's own table work (a flow it ends by
 // port reuse), the streams tracker's idle flush, then the packet's
-// application records. At the end of the input: the flows still in the
+// application records, then what an ICMP message about another flow made
+// the table shed. At the end of the input: the flows still in the
 // table, then what the trackers still held.
 const (
 	phaseExpire uint8 = iota
 	phaseTable
 	phaseFlushIdle
 	phaseApp
+	phasePathMTU // an ICMP message handed to the flow it quotes, which may make the table shed
 	phaseFlush
 	phaseFinish
 )
@@ -309,6 +311,10 @@ func (w *worker) processItem(it *item) {
 		r.done = w.done
 		return
 	case itemPathMTU:
+		// The quoted flow may be another worker's: the clock and order
+		// are the packet's, whichever worker.
+		w.table.SetClock(it.clock)
+		w.ord = order{at: it.pkt.Index, phase: phasePathMTU, ts: it.clock}
 		w.table.NotePathMTU(&it.pkt)
 		return
 	case itemTick:

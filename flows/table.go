@@ -182,6 +182,9 @@ func (t *Table) Process(p *Packet) (*Flow, Dir, Analysis) {
 		if t.ExpireDue() {
 			t.Expire()
 		}
+		// Before the packet's own flow is looked up: the quoted flow's
+		// new state may make the table shed another.
+		t.NotePathMTU(p)
 	}
 	k, fromA := keyOf(p, t.cfg.KeyByVLAN)
 	f := t.m.get(&k)
@@ -253,9 +256,6 @@ func (t *Table) Process(p *Packet) (*Flow, Dir, Analysis) {
 	if f.Continues {
 		// TCPTimeWait counts from the connection's last packet.
 		t.timeWait.refresh(&f.Key, f.Last)
-	}
-	if !t.cfg.ExternalClock {
-		t.NotePathMTU(p)
 	}
 	return f, dir, a
 }
@@ -416,7 +416,7 @@ func (t *Table) create(k Key, p *Packet, fromA bool, late *tombstone) *Flow {
 		cost += CostTCP
 	}
 	for t.m.len() >= t.cfg.MaxFlows || t.over(cost) {
-		if !t.shed(nil) {
+		if !t.shed(nil, cost) {
 			break
 		}
 	}
@@ -597,20 +597,26 @@ func (t *Table) Expire() {
 	}
 }
 
-// shed makes room, keeping the flow keep (nil: none): it reports false
-// when there was nothing to shed. A closed connection goes first: it only
-// ends its close delay early (EndClosed, not counted as evicted), and a
-// packet that comes for it later still keeps its tcp.stream
-// (timewait.go). Then, when the bytes are the bound, the oldest tombstone
-// (counted as forgotten). Then a half-open connection (what a SYN flood
-// fills the table with), then the flow seen longest ago (both counted as
-// evicted).
-func (t *Table) shed(keep *Flow) bool {
-	if h := t.lists[listTCPClosed].head; h != nil && h != keep {
-		t.end(h, EndClosed)
-		return true
+// shed makes room for more bytes of state, keeping the flow keep (nil:
+// none): it reports false when there was nothing to shed. A closed
+// connection goes first, FIN-closed then reset: it only ends its close
+// delay early (EndClosed, not counted as evicted), and a packet that comes
+// for it later still keeps its tcp.stream (timewait.go). Then, when the
+// bytes are the bound, the oldest tombstone (counted as forgotten). Then a
+// half-open connection (what a SYN flood fills the table with), then the
+// flow seen longest ago (both counted as evicted).
+func (t *Table) shed(keep *Flow, more int64) bool {
+	for _, l := range []int{listTCPClosed, listTCPReset} {
+		h := t.lists[l].head
+		if h == keep && h != nil {
+			h = h.next
+		}
+		if h != nil {
+			t.end(h, EndClosed)
+			return true
+		}
 	}
-	if t.cfg.MaxBytes > 0 && len(t.timeWait.m) > 0 && t.over(0) {
+	if len(t.timeWait.m) > 0 && t.over(more) {
 		t.timeWait.dropOldest()
 		t.Stats.Forgotten = t.timeWait.forgotten
 		return true
@@ -652,7 +658,7 @@ func (t *Table) countTransfer(f *Flow) {
 	f.transferCounted = true
 	t.bytes += CostTransfer
 	for t.over(0) {
-		if !t.shed(f) {
+		if !t.shed(f, 0) {
 			break
 		}
 	}

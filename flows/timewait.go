@@ -11,8 +11,8 @@ import (
 // the reset answering a late segment. Then it ends, its record is written,
 // and what tcp-port-reuse needs of it stays behind as a tombstone for
 // Config.TCPTimeWait (2 min, longer than Linux's 60 s TIME-WAIT): about
-// 110 bytes with its map entry instead of the 1.6 KB a connection that
-// carried data holds.
+// 110 bytes in its map (CostTombstone, 256, with the map's growth and the
+// heap entry) instead of the 1.8 KB a connection that carried data holds.
 // A busy server's capture closes hundreds of connections a second; with
 // the whole state kept two minutes the table held every connection of a
 // two-minute capture (docs/architecture.md#flows-flows).

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"net/netip"
 	"testing"
 	"unsafe"
 )
@@ -284,5 +285,90 @@ func TestTableByteBound(t *testing.T) {
 	u.Flush()
 	if c.table.bytes != 0 || u.bytes != 0 {
 		t.Errorf("after the flush %d and %d bytes still counted", c.table.bytes, u.bytes)
+	}
+}
+
+// TestShedOrder: at the bytes bound the table ends closed connections
+// first (FIN-closed, then reset; not counted), then forgets tombstones,
+// and only then evicts a connection (counted), never the flow whose
+// packet made room needed.
+func TestShedOrder(t *testing.T) {
+	const F, A, S, R = FlagFIN, FlagACK, FlagSYN, FlagRST
+	conn := int64(CostFlow + CostTCP)
+	newTable := func(c *conv, maxBytes int64) {
+		c.table = NewTable(Config{MaxBytes: maxBytes, OnEnd: func(f *Flow) { c.ended = append(c.ended, f.Record(nil)) }})
+	}
+	open := func(c *conv, port uint16, ms float64) {
+		c.cport = port
+		c.seg(ms, true, S, cISN, 0, 0, 1000)
+		c.seg(ms+1, false, S|A, sISN, cISN+1, 0, 1000)
+		c.seg(ms+2, true, A, cISN+1, sISN+1, 0, 1000)
+	}
+	closeFIN := func(c *conv, ms float64) {
+		c.seg(ms, true, F|A, cISN+1, sISN+1, 0, 1000)
+		c.seg(ms+1, false, F|A, sISN+1, cISN+2, 0, 1000)
+		c.seg(ms+2, true, A, cISN+2, sISN+2, 0, 1000)
+	}
+
+	t.Run("tombstones before connections", func(t *testing.T) {
+		c := newConv(t)
+		newTable(c, 10*conn)
+		for i := range 4 { // closed, then tombstones 5 s later
+			open(c, uint16(30000+i), float64(i))
+			closeFIN(c, float64(i)+10)
+		}
+		for i := range 10 {
+			open(c, uint16(31000+i), 6000+float64(i*10))
+		}
+		if c.table.Stats.Evicted != 0 || c.table.Stats.Forgotten == 0 || c.table.Len() != 10 {
+			t.Errorf("evicted %d, forgotten %d, %d flows", c.table.Stats.Evicted, c.table.Stats.Forgotten, c.table.Len())
+		}
+	})
+
+	t.Run("a reset connection before an open one", func(t *testing.T) {
+		c := newConv(t)
+		newTable(c, 3*conn)
+		open(c, 30000, 0) // open, oldest
+		open(c, 30001, 10)
+		c.seg(13, false, R|A, sISN+1, cISN+1, 0, 0)
+		open(c, 30002, 20)
+		open(c, 30003, 30)
+		if c.table.Stats.Evicted != 0 || len(c.ended) != 1 || c.ended[0].SrcPort != 30001 || c.ended[0].End != "closed" {
+			t.Errorf("evicted %d: %+v", c.table.Stats.Evicted, c.ended)
+		}
+	})
+
+	t.Run("the closed connection that needs room is kept, the next goes", func(t *testing.T) {
+		c := newConv(t)
+		newTable(c, 3*conn+CostTransfer/2)
+		open(c, 30000, 0) // open, oldest
+		open(c, 30001, 10)
+		closeFIN(c, 13)
+		open(c, 30002, 20)
+		closeFIN(c, 23)
+		c.cport = 30001
+		c.seg(100, true, A, cISN+2, sISN+2, 10, 1000) // data on the first closed one: transfer state
+		if c.table.Stats.Evicted != 0 || len(c.ended) != 1 || c.ended[0].SrcPort != 30002 {
+			t.Errorf("evicted %d: %+v", c.table.Stats.Evicted, c.ended)
+		}
+	})
+}
+
+// TestPathMTUShedKeepsPacketFlow: an ICMP message that gives the flow it
+// quotes more state may make the table shed, but never the flow Process
+// returns for the message itself.
+func TestPathMTUShedKeepsPacketFlow(t *testing.T) {
+	const A, S = FlagACK, FlagSYN
+	c := newConv(t)
+	c.table = NewTable(Config{MaxBytes: CostFlow + CostTCP + CostFlow + 100})
+	c.seg(0, true, S, cISN, 0, 0, 1000)
+	c.seg(1, false, S|A, sISN, cISN+1, 0, 1000)
+	router := netip.MustParseAddr("10.0.0.254")
+	p := Packet{Timestamp: 1_700_000_000e9 + 2e6, Kind: KindICMP, Proto: ProtoICMP, Src: router, Dst: c.srv, ICMPType: 3, ICMPCode: 4, IPLen: 56,
+		NextHopMTU: 1400}
+	p.Quoted.Valid, p.Quoted.Proto, p.Quoted.Src, p.Quoted.Dst, p.Quoted.SrcPort, p.Quoted.DstPort = true, ProtoTCP, c.srv, c.cli, c.sport, c.cport
+	f, _, _ := c.table.Process(&p)
+	if f.End != EndCapture || f.list == nil || f.Key.Proto != ProtoICMP {
+		t.Fatalf("Process returned a flow that left the table: %+v", f)
 	}
 }

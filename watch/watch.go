@@ -665,7 +665,7 @@ func fillResult(r *run.Result, p *openPeriod) {
 	c.ReassemblySkips, c.ParsersStopped, c.DNSQueriesDropped = s.Streams.BoundSkips, s.Streams.ParsersStopped, s.Streams.DNSOverflow
 	c.Warnings = append([]string{}, p.Warnings...)
 	if c.Evicted > 0 {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("flow table full: %d flows were evicted before they ended (raise --max-flows)", c.Evicted))
+		c.Warnings = append(c.Warnings, fmt.Sprintf("flow table full: %d flows were evicted before they ended (raise --memory)", c.Evicted))
 	}
 	if s.Forgotten > 0 {
 		c.Warnings = append(c.Warnings, analyze.ForgottenWarning(s.Forgotten))
