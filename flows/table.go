@@ -31,8 +31,8 @@ type Table struct {
 	free   []*Flow
 	// flushing is what FlushSome has still to end.
 	flushing []*Flow
-	// bytes is the flows' state as StateCost counts it (the tombstones'
-	// is added: used).
+	// bytes is the flows' state as StateCost counts it (over adds the
+	// tombstones').
 	bytes int64
 	// timeWait is what stays of closed connections once they ended
 	// (timewait.go).
@@ -46,8 +46,7 @@ type TableStats struct {
 	Flows   int64 // flows created
 	Evicted int64 // flows pushed out because the table was full
 	// Forgotten counts closed connections whose tombstone was dropped
-	// before its time because as many as the table holds flows were kept
-	// (timewait.go).
+	// before its time to stay within the table's bounds (timewait.go).
 	Forgotten int64
 	Active    int // flows in the table now
 	Peak      int // most flows in the table at once
@@ -167,8 +166,8 @@ func NewTable(cfg Config) *Table {
 	t.lists[listTCPHalfOpen].timeout = cfg.TCPHalfOpen
 	t.lists[listUDP].timeout = cfg.UDPIdle
 	t.lists[listOther].timeout = cfg.OtherIdle
-	// Tombstones cost about an eighth of a flow: as many as the table
-	// holds flows stay within the flow table's share of the budget.
+	// At most as many tombstones as flows; with MaxBytes they count in
+	// the bytes as well (CostTombstone).
 	t.timeWait.max, t.timeWait.timeout = cfg.MaxFlows, cfg.TCPTimeWait
 	return t
 }
@@ -546,7 +545,7 @@ func (t *Table) listFor(f *Flow) *flowList {
 			// the end of the 4-tuple's traffic. A reset out of the
 			// window is ignored and the data goes on; the client sends
 			// its SYN again after a refusal or a challenge ACK, for
-			// seconds. It keeps its whole state as long as before.
+			// seconds. It keeps its whole state for TCPReset.
 			return &t.lists[listTCPReset]
 		case f.TCP.closed() || f.Continues:
 			return &t.lists[listTCPClosed]
