@@ -53,8 +53,9 @@ bench-compare: build $(BENCH_BIG)
 	$(GO) run ./internal/tools/benchcompare -pcapx $(BIN) -readloop bin/readloop -runs $(BENCH_RUNS) $(BENCH_BIG)
 
 # Peak RSS of the built command on the hostile captures (SYN flood,
-# slowloris, DNS flood, fragment flood), with and without -o, against the
-# memory budget: about a minute and 450 MB of generated captures.
+# slowloris, DNS flood, fragment flood, closed connections), with and
+# without -o, against the memory budget: about a minute and a half and
+# 760 MB of generated captures (one at a time).
 rss:
 	PCAPX_RSS=1 $(GO) test -count=1 -run TestHostileRSS -v ./cmd/pcapx
 

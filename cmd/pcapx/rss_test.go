@@ -17,7 +17,8 @@ import (
 // never complete — and 500,000 connections opened and closed within 5 s
 // (their tombstones), with and without -o, and requires the peak RSS to stay
 // within the memory budget (--memory, default 256MB) plus 16 MB. It
-// generates about 450 MB of captures and takes a minute: opt-in, `make
+// generates about 760 MB of captures, one at a time, and takes a minute
+// and a half: opt-in, `make
 // rss` (PCAPX_RSS=1).
 func TestHostileRSS(t *testing.T) {
 	if os.Getenv("PCAPX_RSS") == "" {
