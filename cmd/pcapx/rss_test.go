@@ -18,8 +18,7 @@ import (
 // (their tombstones), with and without -o, and requires the peak RSS to stay
 // within the memory budget (--memory, default 256MB) plus 16 MB. It
 // generates about 760 MB of captures, one at a time, and takes a minute
-// and a half: opt-in, `make
-// rss` (PCAPX_RSS=1).
+// and a half: opt-in, `make rss` (PCAPX_RSS=1).
 func TestHostileRSS(t *testing.T) {
 	if os.Getenv("PCAPX_RSS") == "" {
 		t.Skip("opt-in: PCAPX_RSS=1 (make rss)")
