@@ -2,6 +2,7 @@ package flows
 
 import (
 	"net/netip"
+	"runtime"
 	"testing"
 	"unsafe"
 )
@@ -370,5 +371,43 @@ func TestPathMTUShedKeepsPacketFlow(t *testing.T) {
 	f, _, _ := c.table.Process(&p)
 	if f.End != EndCapture || f.list == nil || f.Key.Proto != ProtoICMP {
 		t.Fatalf("Process returned a flow that left the table: %+v", f)
+	}
+}
+
+// TestTombstoneCost measures what a closed connection costs once it left
+// the table for its tombstone (map slot, heap entry, their growth), for
+// CostTombstone: the heap growth from the 10,000th to the 20,000th of
+// 20,000 connections a millisecond apart, each closed at once (from the
+// 5,000th on, every new one sees an older one leave for its tombstone).
+func TestTombstoneCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures the heap")
+	}
+	const F, A, S = FlagFIN, FlagACK, FlagSYN
+	const n = 20_000
+	c := newConv(t)
+	var at [2]uint64
+	for i := range n {
+		c.cli = netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		ms := float64(i)
+		c.seg(ms, true, S, cISN, 0, 0, 1000)
+		c.seg(ms+0.1, false, S|A, sISN, cISN+1, 0, 1000)
+		c.seg(ms+0.2, true, A, cISN+1, sISN+1, 0, 1000)
+		c.seg(ms+0.3, true, F|A, cISN+1, sISN+1, 0, 1000)
+		c.seg(ms+0.4, false, F|A, sISN+1, cISN+2, 0, 1000)
+		c.seg(ms+0.5, true, A, cISN+2, sISN+2, 0, 1000)
+		if i+1 == n/2 || i+1 == n {
+			c.got, c.ended = nil, nil
+			var ms runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			at[(i+1)/n] = ms.HeapAlloc
+		}
+	}
+	tombs := len(c.table.timeWait.m)
+	cost := (int64(at[1]) - int64(at[0])) / (n / 2)
+	t.Logf("%d tombstones; %d bytes a tombstone", tombs, cost)
+	if tombs < n-6000 || cost > CostTombstone || cost < 100 {
+		t.Errorf("%d tombstones, %d bytes each; the table counts %d", tombs, cost, CostTombstone)
 	}
 }
