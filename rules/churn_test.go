@@ -192,3 +192,23 @@ func TestPortReuseKinds(t *testing.T) {
 		})
 	}
 }
+
+// TestPairHash: the key of a first connection tells pairs apart where
+// their strings run together differently.
+func TestPairHash(t *testing.T) {
+	pairs := []churnKey{
+		{"10.0.0.1", "10.0.0.2", 80}, {"10.0.0.12", "0.0.0.2", 80}, {"10.0.0.2", "10.0.0.1", 80},
+		{"10.0.0.1", "10.0.0.2", 443}, {"10.0.0.1", "10.0.0.2", 80 << 8}, {"::1", "::2", 80}, {"", "10.0.0.1", 80},
+	}
+	seen := map[uint64]churnKey{}
+	for _, k := range pairs {
+		h := pairHash(k)
+		if o, ok := seen[h]; ok {
+			t.Errorf("%v and %v hash alike", o, k)
+		}
+		seen[h] = k
+		if pairHash(k) != h {
+			t.Errorf("%v: not the same hash twice", k)
+		}
+	}
+}

@@ -50,7 +50,7 @@ client.`,
 	},
 	Events: []EventKind{EventFlow},
 	New: func(p Params) Checker {
-		return &churnCheck{p: p, byKey: map[churnKey]*group{}, first: map[churnKey]churnFirst{}}
+		return &churnCheck{p: p, byKey: map[churnKey]*group{}, first: map[uint64]churnFirst{}}
 	},
 }
 
@@ -68,7 +68,9 @@ type churnCheck struct {
 	p     Params
 	g     groups
 	byKey map[churnKey]*group
-	first map[churnKey]churnFirst
+	// first is keyed by pairHash: up to maxChurnFirst entries, so neither
+	// a key of two strings nor the strings are kept for each.
+	first map[uint64]churnFirst
 	// unevaluated counts connections past the bounds (with g.overflow).
 	unevaluated int64
 }
@@ -109,6 +111,22 @@ type churnFirst struct {
 // maxChurnFirst bounds the first connections kept.
 const maxChurnFirst = 100_000
 
+// pairHash is FNV-1a of a client → server pair: the key of the first
+// connections (two pairs that collide, one chance in 2^64 per pair of
+// pairs, would make one group).
+func pairHash(k churnKey) uint64 {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	for _, s := range [2]string{k.src, k.dst} {
+		for i := 0; i < len(s); i++ {
+			h = (h ^ uint64(s[i])) * prime
+		}
+		h = (h ^ 0xff) * prime // no address holds 0xff: the two cannot run together
+	}
+	h = (h ^ uint64(k.port&0xff)) * prime
+	return (h ^ uint64(k.port>>8)) * prime
+}
+
 func (c *churnCheck) Event(ev *Event, _ func(Finding)) {
 	f := ev.Flow
 	if f.Proto != "tcp" || !strings.HasPrefix(f.History, "S") || !strings.ContainsRune(f.History, 'h') {
@@ -118,16 +136,17 @@ func (c *churnCheck) Event(ev *Event, _ func(Finding)) {
 	frame := flows.FrameRef{File: f.FirstFile, Frame: f.FirstFrame}
 	e := c.byKey[k]
 	if e == nil {
-		first, seen := c.first[k]
+		hk := pairHash(k)
+		first, seen := c.first[hk]
 		if !seen {
 			if len(c.first) < maxChurnFirst {
-				c.first[k] = churnFirst{ns: f.FirstNS, frame: frame, cid: f.CommunityID, stream: f.Stream, sport: f.SrcPort, ms: f.Duration * 1000, closed: closedBy(f.History)}
+				c.first[hk] = churnFirst{ns: f.FirstNS, frame: frame, cid: f.CommunityID, stream: f.Stream, sport: f.SrcPort, ms: f.Duration * 1000, closed: closedBy(f.History)}
 			} else {
 				c.unevaluated++
 			}
 			return
 		}
-		delete(c.first, k)
+		delete(c.first, hk)
 		ref := flows.FlowRef{CommunityID: first.cid, Proto: f.Proto, SrcAddr: f.SrcAddr, SrcPort: first.sport, DstAddr: f.DstAddr, DstPort: f.DstPort, Stream: first.stream}
 		if e = c.g.add(f.SrcAddr+"|"+endpoint(f.DstAddr, f.DstPort), first.ns, first.frame, ref); e == nil {
 			c.unevaluated++ // the first; g counted this one in its overflow
