@@ -108,8 +108,8 @@ type Flow struct {
 	// carried data in its bytes (Table.countTransfer).
 	transferCounted bool
 	VLAN            [2]uint16 // VLAN id each direction was first seen with (0 untagged)
-	// (ClientGuessed sits with the other small fields: apart, its padding
-	// made a Flow 328 bytes, in the 352-byte size class; packed, 320.)
+	// (The four one-byte fields and VLAN fill one word: a Flow is 336
+	// bytes, in the 352-byte size class.)
 
 	// LastIndex is the Packet.Index of the flow's last packet; EndList is
 	// the expiry list it was on when it ended. With Last they order the
