@@ -240,3 +240,43 @@ func TestForgottenClosedConnections(t *testing.T) {
 		}
 	}
 }
+
+// TestLatePacketsNotParsed: a request sent again 10 s after its
+// connection closed continues the connection's stream but is not a second
+// HTTP exchange, and the rules do not count the late packets' flow as a
+// connection.
+func TestLatePacketsNotParsed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "late.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, _ := capgen.NewPcapWriter(f, capgen.PcapOptions{LinkType: capgen.LinkTypeEthernet})
+	c := capgen.NewTCPConn(pw, netip.MustParseAddrPort("10.0.0.1:40000"), netip.MustParseAddrPort("192.0.2.80:80"), &capgen.TCPOptions{Start: capgen.Epoch, Step: time.Millisecond})
+	c.Handshake(time.Millisecond)
+	req := capgen.HTTPRequest("GET", "www.example.com", "/")
+	seq := c.NextSeq(capgen.Client)
+	c.SendData(capgen.Client, req)
+	c.SendData(capgen.Server, capgen.HTTPResponse(500, []byte("no")))
+	ack := c.NextSeq(capgen.Server)
+	c.Close(capgen.Client)
+	c.Sleep(10 * time.Second)
+	c.Raw(capgen.Client, capgen.TCPFlags(0x18), seq, ack, req)
+	if err := c.Err(); err != nil {
+		t.Fatal(err)
+	}
+	pw.Flush()
+	f.Close()
+	res, err := Run(Config{Inputs: []string{path}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.TCP.Streams != 1 || res.Capture.Flows != 2 || res.App.HTTPRequests != 1 {
+		t.Errorf("streams %d, flows %d, HTTP requests %d", res.TCP.Streams, res.Capture.Flows, res.App.HTTPRequests)
+	}
+	for _, fd := range res.Findings {
+		if fd.Rule == "http-server-error" && fd.Count != 1 {
+			t.Errorf("http-server-error counts %d", fd.Count)
+		}
+	}
+}

@@ -368,6 +368,13 @@ func (t *Tracker) Packet(p *flows.Packet, f *flows.Flow, dir flows.Dir) {
 			t.udpDNS(p, f)
 		}
 	case flows.ProtoTCP:
+		if f.Continues {
+			// Late packets of a connection whose record is written: what
+			// they carry was parsed with the connection, or comes too
+			// late to belong to an exchange (a request sent again would
+			// be a second HTTP record).
+			return
+		}
 		t.tcpPacket(p, f, dir)
 	}
 }
