@@ -125,8 +125,12 @@ type col[R any] struct {
 	kind     kind
 	nullable bool
 	noDict   bool // a string column written PLAIN: nearly one value per row
-	unit     string
-	doc      string
+	// since names the pcapx change that added the column, when tables
+	// written before it still replay: a file without the column leaves
+	// the field zero, which is what those tables meant (read.go).
+	since string
+	unit  string
+	doc   string
 	// bind returns the function that appends a record's value to b, the
 	// column's builder (bound once, so no type switch per row).
 	bind func(b array.Builder) func(*R)
@@ -134,6 +138,22 @@ type col[R any] struct {
 	// row of the column's leaf columns (one, or one per field of a list of
 	// structs), as read back (read.go).
 	load func(leaves []*leaf) func(r *R) error
+}
+
+// addedBy marks a column added to a table after its first release, whose
+// zero value is what older tables meant: they replay without it.
+func (c col[R]) addedBy(change string) col[R] {
+	c.since = change
+	return c
+}
+
+// docWithSince is the column's doc, saying when it was added if tables
+// written before replay without it.
+func (c *col[R]) docWithSince() string {
+	if c.since == "" {
+		return c.doc
+	}
+	return c.doc + ". Added by " + c.since + "; tables written before replay without it, the value false or 0"
 }
 
 // plain marks a string column whose values are (nearly) unique per row,

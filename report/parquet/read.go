@@ -238,6 +238,9 @@ func readFrom[R any](src pq.ReaderAtSeeker, s *spec[R], each func(*R) error) (er
 				continue
 			}
 			k := got.ColumnIndexByName(w.Path())
+			if k < 0 && len(leaves) == 0 && c.since != "" {
+				break // written before the column was added: the field stays zero
+			}
 			if k < 0 && len(leaves) == 0 {
 				return fmt.Errorf("no column %s (written by another pcapx? run pcapx analyze -o again)", c.name)
 			}
@@ -248,6 +251,10 @@ func readFrom[R any](src pq.ReaderAtSeeker, s *spec[R], each func(*R) error) (er
 				return err
 			}
 			leaves = append(leaves, newLeaf(rdr, k))
+		}
+		if len(leaves) == 0 {
+			loads[i] = func(*R) error { return nil }
+			continue
 		}
 		loads[i] = c.load(leaves)
 	}

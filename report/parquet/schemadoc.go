@@ -68,6 +68,10 @@ Keys are letters, digits and ` + "`_`" + `; values letters, digits, ` + "`.`, `_
 be the name of a column of any table (the reader would silently replace the column with
 the partition value), which is why the HTTP Host header is ` + "`http_host`" + ` here.
 
+Partitions written by different pcapx versions may differ by a column added since (the
+column list below says which): read them together with ` + "`union_by_name = true`" + `, and the
+older rows hold NULL there. ` + "`pcapx report`" + ` replays such older tables too.
+
 **Times** are Parquet ` + "`TIMESTAMP(NANOS)`" + ` holding UTC (nanoseconds since 1970-01-01 UTC,
 the capture's own resolution kept to the nanosecond). The files leave the
 ` + "`isAdjustedToUTC`" + ` flag **false** on purpose: with the flag set, DuckDB reads the column as

@@ -72,7 +72,7 @@ func (s *spec[R]) describe() Table {
 		}
 		t.Columns = append(t.Columns, Column{
 			Name: c.name, ParquetType: pt, DuckDBType: c.kind.duckType(),
-			Nullable: c.nullable, Unit: c.unit, Doc: c.doc,
+			Nullable: c.nullable, Unit: c.unit, Doc: c.docWithSince(),
 		})
 	}
 	return t
@@ -153,7 +153,7 @@ var flowsSpec = &spec[flowRec]{
 		sym("tunnel", "`vxlan:VNI` or `gre:KEY` for decapsulated traffic; empty otherwise", func(r *flowRec) *string { return &r.Tunnel }),
 		i64("stream", "", "TCP: Wireshark's `tcp.stream` in a single-file capture; -1 otherwise", func(r *flowRec) *int64 { return &r.Stream }),
 		boolean("client_guessed", "no SYN seen: the client was chosen by port (the well-known port is the server)", func(r *flowRec) *bool { return &r.ClientGuessed }),
-		boolean("continues", "TCP: packets of a closed connection that came after its close delay, when its record (the row with the same `stream`) was written", func(r *flowRec) *bool { return &r.Continues }),
+		boolean("continues", "TCP: packets of a closed connection that came after its close delay, when its record (the row with the same `stream`) was written", func(r *flowRec) *bool { return &r.Continues }).addedBy("the close delay of closed connections (2026-12-06), before which no row continued another"),
 		sym("state", "Zeek `conn_state`: S0 S1 SF REJ S2 S3 RSTO RSTR RSTOS0 RSTRH SH SHR OTH", func(r *flowRec) *string { return &r.State }),
 		sym("history", "Zeek history letters (upper case: client)", func(r *flowRec) *string { return &r.History }),
 		ts("first", "first packet", func(r *flowRec) *int64 { return &r.FirstNS }),
