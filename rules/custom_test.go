@@ -594,3 +594,20 @@ func BenchmarkCustomRuleHTTP(b *testing.B) {
 		c.Event(ev, nil)
 	}
 }
+
+// TestLatePacketsOnlyForCustomRules: a flow record that only continues a
+// closed connection reaches custom rules (which can tell it by continues)
+// and no built-in rule.
+func TestLatePacketsOnlyForCustomRules(t *testing.T) {
+	cfg := loadRules(t, "custom:\n  - {id: late, title: t, on: flow, when: 'flow.continues'}\n")
+	rec := &flows.Record{CommunityID: "1:c", Proto: "tcp", SrcAddr: "10.0.0.1", DstAddr: "10.0.0.2", DstPort: 443,
+		State: "REJ", History: "Sr", Continues: true, FirstNS: 1, LastNS: 2}
+	fs := run(t, cfg, &Event{Kind: EventFlow, Flow: rec})
+	if len(fs) != 1 || fs[0].Rule != "late" {
+		t.Errorf("findings %+v, want the custom rule's alone", fs)
+	}
+	rec.Continues = false // a refused attempt: tcp-connection-refused's
+	if fs := run(t, cfg, &Event{Kind: EventFlow, Flow: rec}); len(only(fs, "tcp-connection-refused")) != 1 {
+		t.Errorf("the same record as a connection: %+v", fs)
+	}
+}

@@ -211,12 +211,8 @@ type warner interface {
 type active struct {
 	rule    *Rule
 	checker Checker
-	// custom: a rule of the rules file, which sees every record; the
-	// built-in rules do not see the late packets of a closed connection
-	// (Event).
-	custom bool
-	params Params
-	report func(Finding)
+	params  Params
+	report  func(Finding)
 	// kept are the findings kept so far, at most MaxFindingsPerRule, each
 	// with the order it was reported in (seq); omitted counts the rest.
 	kept    []Finding
@@ -285,14 +281,12 @@ func NewEngine(cfg *Config) (*Engine, error) {
 	}
 	e := &Engine{Suppressed: map[string]int64{}, scans: newScanBook()}
 	type enabled struct {
-		r      *Rule
-		p      Params
-		custom bool
+		r *Rule
+		p Params
 	}
 	var on []enabled
 	others := map[string]Params{} // shared: a rule may defer to another's settings
-	builtin := len(All())
-	for i, r := range append(All(), cfg.CustomRules()...) {
+	for _, r := range append(All(), cfg.CustomRules()...) {
 		p := Params{Severity: r.Severity, Thresholds: map[string]float64{}, others: others, scans: e.scans}
 		for _, t := range r.Thresholds {
 			p.Thresholds[t.Name] = t.Default
@@ -311,11 +305,11 @@ func NewEngine(cfg *Config) (*Engine, error) {
 			}
 		}
 		others[r.ID] = p
-		on = append(on, enabled{r, p, i >= builtin})
+		on = append(on, enabled{r, p})
 	}
 	for _, x := range on {
 		r, p := x.r, x.p
-		a := &active{rule: r, checker: r.New(p), params: p, custom: x.custom, omitted: Omitted{Rule: r.ID}}
+		a := &active{rule: r, checker: r.New(p), params: p, omitted: Omitted{Rule: r.ID}}
 		a.report = a.keep
 		e.all = append(e.all, a)
 		for _, k := range r.Events {
@@ -351,7 +345,7 @@ func (e *Engine) Event(ev *Event) {
 		e.scans.addFlow(ev.Flow)
 	}
 	for _, a := range e.byKind[ev.Kind] {
-		if !late || a.custom {
+		if !late || a.rule.IsCustom() {
 			a.checker.Event(ev, a.report)
 		}
 	}
