@@ -608,13 +608,18 @@ func runInfo(rd source.Reader, c *run.Capture) rules.RunInfo {
 	return info
 }
 
-// forgottenWarning says that closed connections were forgotten early.
-func forgottenWarning(n int64, raise string) string {
-	return fmt.Sprintf("%d closed connections were forgotten within 2 minutes of their last packet, to stay within the flow table's bound: a SYN reusing their ports is not told of them, a late packet of theirs counts as a new connection (raise %s)", n, raise)
+// TableWarnings are the capture warnings of what the flow tables shed
+// (analyze's, and pcapx watch's per period).
+func TableWarnings(evicted, forgotten int64) []string {
+	var w []string
+	if evicted > 0 {
+		w = append(w, fmt.Sprintf("flow table full: %d flows were evicted before they ended (raise --memory)", evicted))
+	}
+	if forgotten > 0 {
+		w = append(w, fmt.Sprintf("%d closed connections were forgotten within 2 minutes of their last packet, to stay within the flow table's bound: a SYN reusing their ports is not told of them, a late packet of theirs counts as a new connection (raise --memory)", forgotten))
+	}
+	return w
 }
-
-// ForgottenWarning is forgottenWarning for pcapx watch.
-func ForgottenWarning(n int64) string { return forgottenWarning(n, "--memory") }
 
 func fillCapture(r *run.Result, rd source.Reader) {
 	c := &r.Capture
@@ -656,12 +661,7 @@ func fillCapture(r *run.Result, rd source.Reader) {
 		c.Warnings = append(c.Warnings, w.String())
 	}
 	c.Flows, c.Evicted, c.PeakFlows = r.Table.Flows, r.Table.Evicted, r.Table.Peak
-	if c.Evicted > 0 {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("flow table full: %d flows were evicted before they ended (raise --memory)", c.Evicted))
-	}
-	if n := r.Table.Forgotten; n > 0 {
-		c.Warnings = append(c.Warnings, forgottenWarning(n, "--memory"))
-	}
+	c.Warnings = append(c.Warnings, TableWarnings(c.Evicted, r.Table.Forgotten)...)
 	c.NotIP, c.Malformed, c.Fragments, c.Truncated = r.Decode.NotIP, r.Decode.Malformed, r.Decode.Fragments, r.Decode.Truncated
 	c.FragmentsDropped, c.FragmentsOverlapping, c.FragmentsOverLimit = r.Decode.FragDropped, r.Decode.FragOverlap, r.Decode.FragOverLimit
 	c.ReassemblySkips, c.ParsersStopped, c.DNSQueriesDropped = r.Streams.BoundSkips, r.Streams.ParsersStopped, r.Streams.DNSOverflow

@@ -664,12 +664,7 @@ func fillResult(r *run.Result, p *openPeriod) {
 	c.Flows, c.Evicted, c.PeakFlows = s.Flows, s.Evicted, s.Peak
 	c.ReassemblySkips, c.ParsersStopped, c.DNSQueriesDropped = s.Streams.BoundSkips, s.Streams.ParsersStopped, s.Streams.DNSOverflow
 	c.Warnings = append([]string{}, p.Warnings...)
-	if c.Evicted > 0 {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("flow table full: %d flows were evicted before they ended (raise --memory)", c.Evicted))
-	}
-	if s.Forgotten > 0 {
-		c.Warnings = append(c.Warnings, analyze.ForgottenWarning(s.Forgotten))
-	}
+	c.Warnings = append(c.Warnings, analyze.TableWarnings(c.Evicted, s.Forgotten)...)
 	r.Decode, r.Streams, r.Timeline = d, s.Streams, s.Timeline
 	r.Table.Flows, r.Table.Evicted, r.Table.Peak = s.Flows, s.Evicted, s.Peak
 }
