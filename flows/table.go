@@ -169,6 +169,7 @@ func NewTable(cfg Config) *Table {
 	// At most as many tombstones as flows; with MaxBytes they count in
 	// the bytes as well (CostTombstone).
 	t.timeWait.max, t.timeWait.timeout = cfg.MaxFlows, cfg.TCPTimeWait
+	t.timeWait.forgotten = &t.Stats.Forgotten
 	return t
 }
 
@@ -617,7 +618,6 @@ func (t *Table) shed(keep *Flow, more int64) bool {
 	}
 	if len(t.timeWait.m) > 0 && t.over(more) {
 		t.timeWait.dropOldest()
-		t.Stats.Forgotten = t.timeWait.forgotten
 		return true
 	}
 	var victim *Flow
@@ -686,10 +686,8 @@ func (t *Table) end(f *Flow, why EndReason) {
 		// tombstone in place (Process keeps its time).
 		if !flushing && why != EndReused && f.TCP.closed() && !f.Continues {
 			t.timeWait.lay(f.Key, tombstoneOf(f), t.now)
-			t.Stats.Forgotten = t.timeWait.forgotten
 			for t.over(0) && len(t.timeWait.m) > 0 {
 				t.timeWait.dropOldest()
-				t.Stats.Forgotten = t.timeWait.forgotten
 			}
 		}
 	}

@@ -149,9 +149,9 @@ type timeWait struct {
 	heap    []timeWaitEntry // min-heap by last
 	max     int
 	timeout int64
-	// forgotten counts tombstones dropped before their time because the
-	// bound was reached.
-	forgotten int64
+	// forgotten, when set, counts the tombstones dropped before their
+	// time to stay within a bound (the table's Stats.Forgotten).
+	forgotten *int64
 }
 
 type timeWaitEntry struct {
@@ -225,7 +225,9 @@ func (w *timeWait) dropOldest() {
 		e := w.pop()
 		if _, ok := w.m[e.key]; ok {
 			delete(w.m, e.key)
-			w.forgotten++
+			if w.forgotten != nil {
+				*w.forgotten++
+			}
 			return
 		}
 	}

@@ -182,12 +182,13 @@ func TestCloseDelay(t *testing.T) {
 // forgotten first; the heap of their times stays within twice the
 // tombstones however often a 4-tuple is taken and laid again.
 func TestTimeWaitBounded(t *testing.T) {
-	w := timeWait{max: 3, timeout: 7}
+	var forgotten int64
+	w := timeWait{max: 3, timeout: 7, forgotten: &forgotten}
 	for i := range 5 {
 		w.lay(Key{APort: uint16(i)}, tombstone{last: int64(i)}, int64(i))
 	}
-	if len(w.m) != 3 || w.forgotten != 2 {
-		t.Fatalf("%d tombstones, %d forgotten", len(w.m), w.forgotten)
+	if len(w.m) != 3 || forgotten != 2 {
+		t.Fatalf("%d tombstones, %d forgotten", len(w.m), forgotten)
 	}
 	if w.find(&Key{APort: 1}) != nil || w.find(&Key{APort: 4}) == nil {
 		t.Errorf("kept the wrong ones: %v", w.m)
