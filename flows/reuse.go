@@ -70,18 +70,6 @@ func (r *PortReuse) ISNRelation() string {
 	return "below"
 }
 
-// successor describes flow f (about to end as EndReused) to the connection
-// the SYN p starts on its 4-tuple; fromClient says whether p came from f's
-// client.
-func successor(f *Flow, p *Packet, fromClient bool) *PortReuse {
-	from := FromServer
-	if fromClient {
-		from = FromClient
-	}
-	ts := tombstoneOf(f)
-	return ts.successor(p, from)
-}
-
 // noteReply keeps the server's first packet when the client had sent only
 // SYNs so far: how the server took the SYN.
 func (t *TCPFlow) noteReply(p *Packet, dir Dir) {

@@ -209,8 +209,14 @@ func (t *Table) Process(p *Packet) (*Flow, Dir, Analysis) {
 			f = nil
 		}
 	case f != nil && f.TCP != nil && f.TCP.startsNewConnection(p, fromA == f.clientIsA()):
-		prev = successor(f, p, fromA == f.clientIsA())
-		if ts != nil {
+		if ts == nil {
+			from := FromServer
+			if fromA == f.clientIsA() {
+				from = FromClient
+			}
+			old := tombstoneOf(f)
+			prev = old.successor(p, from)
+		} else {
 			// The flow held late packets only: the connection before is
 			// the closed one.
 			prev = ts.successor(p, tsFrom)
