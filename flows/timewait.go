@@ -175,8 +175,7 @@ func (w *timeWait) lay(k Key, ts tombstone, now int64) {
 	w.push(timeWaitEntry{k, ts.last})
 }
 
-// find returns k's tombstone, or nil. The pointer is valid until the next
-// change to w.
+// find returns a copy of k's tombstone, or nil.
 func (w *timeWait) find(k *Key) *tombstone {
 	if len(w.m) == 0 {
 		return nil

@@ -619,14 +619,14 @@ func (c *conn) endReason(why string) string {
 // what the reassembler still stores (nothing will fill the holes now), emits
 // the TLS record and the HTTP transactions still open, keeps the few values
 // the flow record needs, and drops the parsers and buffers. It runs when a
-// TCP connection closes (FIN both ways, or RST) — the flow itself lingers
-// in the table for late packets, and would otherwise hold a kilobyte of
-// parser state per connection for minutes — or at the flow's end.
+// TCP connection closes (FIN both ways, or RST) — the flow itself stays in
+// the table for late packets (5 s after a FIN, 2 minutes after a reset:
+// flows/timewait.go), and would otherwise hold a kilobyte of parser state
+// meanwhile — or at the flow's end.
 //
 // What the flow record needs of a connection whose parsers are done stays
-// (flows.AppInfo): a closed connection lingers in the flow table for
-// minutes (for late packets) and keeps only that, not its half-kilobyte of
-// state.
+// (flows.AppInfo) until the flow leaves the table, not the parsers'
+// half-kilobyte of state.
 func (t *Tracker) finish(c *conn, last int64, captureEnded bool) *flows.AppInfo {
 	if c.done {
 		return c.sum
