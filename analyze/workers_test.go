@@ -182,28 +182,45 @@ func TestSameRunSameOutput(t *testing.T) {
 
 // TestWorkersSameClosedConnections: what stays of closed connections
 // (flows/timewait.go) ends at the same moment whichever connections share
-// a worker: a refused connection's tombstone is laid two minutes after its
-// last packet, behind those of connections closed since, and must still
-// expire by its own time. A SYN reusing its 4-tuple, and an ACK on it,
-// then give the same document for any number of workers.
+// a worker, and a packet on a closed connection's 4-tuple is told the
+// same for any number of workers: a SYN with a new ISN starts the next
+// connection and is told of the old one (reused_ports), any other packet
+// continues the old connection's stream (continues). The old
+// connection's tombstone was moved later by a late packet, behind another
+// connection's laid since.
 func TestWorkersSameClosedConnections(t *testing.T) {
-	for _, late := range []byte{0x02, 0x10} { // a SYN with a new ISN; a bare ACK
+	for _, c := range []struct {
+		late byte // the flags of the packet at 170 s
+		want []string
+	}{
+		{0x02, []string{`"reused_ports": 1`, `"continues":true`}},
+		{0x10, []string{`"stream":0,"client_guessed":false,"continues":true`}},
+	} {
 		for other := range 6 {
-			path := closedConnections(t, late, byte(other))
+			path := closedConnections(t, c.late, byte(other))
 			one := jsonOf(t, path, 1)
+			for _, w := range c.want {
+				if !bytes.Contains(one, []byte(w)) {
+					t.Fatalf("flags %#x, other client %d: the document does not have %s:\n%s", c.late, other, w, one)
+				}
+			}
+			if c.late == 0x10 && bytes.Count(one, []byte(`"continues":true`)) != 2 {
+				t.Fatalf("flags %#x: want two records of late packets:\n%s", c.late, one)
+			}
 			for n := 2; n <= 4; n++ {
 				if got := jsonOf(t, path, n); !bytes.Equal(one, got) {
-					t.Fatalf("flags %#x, other client %d: --workers %d differs from --workers 1:\n%s", late, other, n, firstDiff(one, got))
+					t.Fatalf("flags %#x, other client %d: --workers %d differs from --workers 1:\n%s", c.late, other, n, firstDiff(one, got))
 				}
 			}
 		}
 	}
 }
 
-// closedConnections writes: at 0 s a refused connection on
-// 10.0.0.1:40000 → 10.0.0.2:80; at 100 s another client's connection,
-// reset at 110 s; a UDP packet a second to move the clock; at 200 s a
-// packet with flags late on the refused connection's 4-tuple.
+// closedConnections writes: at 0 s a connection on 10.0.0.1:40000 →
+// 10.0.0.2:80, closed with FIN both ways, an ACK of it sent again at 60 s;
+// at 100 s another client's connection, closed at 110 s; a UDP packet a
+// second to move the clock; at 170 s a packet with flags late on the
+// first connection's 4-tuple, and the server's answer.
 func closedConnections(t *testing.T, late, other byte) string {
 	t.Helper()
 	type pkt struct {
@@ -216,17 +233,25 @@ func closedConnections(t *testing.T, late, other byte) string {
 	}
 	a, srv := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
 	b := netip.AddrFrom4([4]byte{10, 0, 1, 4 + other})
+	const ms = time.Millisecond
 	ps := []pkt{
 		{0, tcp(a, srv, 40000, 80, 0x02, 1000, 0)},
-		{time.Millisecond, tcp(srv, a, 80, 40000, 0x14, 0, 1001)},
+		{1 * ms, tcp(srv, a, 80, 40000, 0x12, 5000, 1001)},
+		{2 * ms, tcp(a, srv, 40000, 80, 0x10, 1001, 5001)},
+		{3 * ms, tcp(a, srv, 40000, 80, 0x11, 1001, 5001)},
+		{4 * ms, tcp(srv, a, 80, 40000, 0x11, 5001, 1002)},
+		{5 * ms, tcp(a, srv, 40000, 80, 0x10, 1002, 5002)},
+		{60 * time.Second, tcp(a, srv, 40000, 80, 0x10, 1002, 5002)},
 		{100 * time.Second, tcp(b, srv, 41000, 80, 0x02, 7000, 0)},
-		{100*time.Second + time.Millisecond, tcp(srv, b, 80, 41000, 0x12, 9000, 7001)},
-		{100*time.Second + 2*time.Millisecond, tcp(b, srv, 41000, 80, 0x10, 7001, 9001)},
-		{110 * time.Second, tcp(b, srv, 41000, 80, 0x04, 7001, 0)},
-		{200 * time.Second, tcp(a, srv, 40000, 80, late, 50000, 9001)},
-		{200*time.Second + time.Millisecond, tcp(srv, a, 80, 40000, 0x12, 3000, 50001)},
+		{100*time.Second + ms, tcp(srv, b, 80, 41000, 0x12, 9000, 7001)},
+		{100*time.Second + 2*ms, tcp(b, srv, 41000, 80, 0x10, 7001, 9001)},
+		{110 * time.Second, tcp(b, srv, 41000, 80, 0x11, 7001, 9001)},
+		{110*time.Second + ms, tcp(srv, b, 80, 41000, 0x11, 9001, 7002)},
+		{110*time.Second + 2*ms, tcp(b, srv, 41000, 80, 0x10, 7002, 9002)},
+		{170 * time.Second, tcp(a, srv, 40000, 80, late, 50000, 5002)},
+		{170*time.Second + ms, tcp(srv, a, 80, 40000, 0x12, 3000, 50001)},
 	}
-	for s := 1; s < 200; s++ {
+	for s := 1; s < 180; s++ {
 		ip := capgen.IP{Src: netip.MustParseAddr("10.9.9.9"), Dst: netip.MustParseAddr("10.9.9.10")}
 		ps = append(ps, pkt{time.Duration(s)*time.Second + 500*time.Millisecond, ip.UDP(5000, 6000, []byte("tick"))})
 	}
