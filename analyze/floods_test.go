@@ -20,26 +20,19 @@ import (
 func flood(t testing.TB, name string, gen func(i int) []byte) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w, err := capgen.NewPcapWriter(f, capgen.PcapOptions{LinkType: capgen.LinkTypeRaw, Nanosecond: true})
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	for i := 0; ; i++ {
-		p := gen(i)
-		if p == nil {
-			break
+	err := capgen.WritePcapFile(path, capgen.PcapOptions{LinkType: capgen.LinkTypeRaw, Nanosecond: true}, func(w capgen.FrameWriter) error {
+		for i := 0; ; i++ {
+			p := gen(i)
+			if p == nil {
+				return nil
+			}
+			if err := w.WriteFrame(capgen.Frame{Time: start.Add(time.Duration(i) * time.Millisecond), Data: p}); err != nil {
+				return err
+			}
 		}
-		if err := w.WriteFrame(capgen.Frame{Time: start.Add(time.Duration(i) * time.Millisecond), Data: p}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Flush(); err != nil {
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -247,26 +240,22 @@ func TestForgottenClosedConnections(t *testing.T) {
 // connection.
 func TestLatePacketsNotParsed(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "late.pcap")
-	f, err := os.Create(path)
+	err := capgen.WritePcapFile(path, capgen.PcapOptions{LinkType: capgen.LinkTypeEthernet}, func(w capgen.FrameWriter) error {
+		c := capgen.NewTCPConn(w, netip.MustParseAddrPort("10.0.0.1:40000"), netip.MustParseAddrPort("192.0.2.80:80"), &capgen.TCPOptions{Start: capgen.Epoch, Step: time.Millisecond})
+		c.Handshake(time.Millisecond)
+		req := capgen.HTTPRequest("GET", "www.example.com", "/")
+		seq := c.NextSeq(capgen.Client)
+		c.SendData(capgen.Client, req)
+		c.SendData(capgen.Server, capgen.HTTPResponse(500, []byte("no")))
+		ack := c.NextSeq(capgen.Server)
+		c.Close(capgen.Client)
+		c.Sleep(10 * time.Second)
+		c.Raw(capgen.Client, capgen.TCPFlags(0x18), seq, ack, req)
+		return c.Err()
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pw, _ := capgen.NewPcapWriter(f, capgen.PcapOptions{LinkType: capgen.LinkTypeEthernet})
-	c := capgen.NewTCPConn(pw, netip.MustParseAddrPort("10.0.0.1:40000"), netip.MustParseAddrPort("192.0.2.80:80"), &capgen.TCPOptions{Start: capgen.Epoch, Step: time.Millisecond})
-	c.Handshake(time.Millisecond)
-	req := capgen.HTTPRequest("GET", "www.example.com", "/")
-	seq := c.NextSeq(capgen.Client)
-	c.SendData(capgen.Client, req)
-	c.SendData(capgen.Server, capgen.HTTPResponse(500, []byte("no")))
-	ack := c.NextSeq(capgen.Server)
-	c.Close(capgen.Client)
-	c.Sleep(10 * time.Second)
-	c.Raw(capgen.Client, capgen.TCPFlags(0x18), seq, ack, req)
-	if err := c.Err(); err != nil {
-		t.Fatal(err)
-	}
-	pw.Flush()
-	f.Close()
 	res, err := Run(Config{Inputs: []string{path}}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -257,22 +257,16 @@ func closedConnections(t *testing.T, late, other byte) string {
 	}
 	slices.SortStableFunc(ps, func(x, y pkt) int { return cmp.Compare(x.at, y.at) })
 	path := filepath.Join(t.TempDir(), "closed.pcap")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w, err := capgen.NewPcapWriter(f, capgen.PcapOptions{LinkType: capgen.LinkTypeRaw, Nanosecond: true})
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	for _, p := range ps {
-		if err := w.WriteFrame(capgen.Frame{Time: start.Add(p.at), Data: p.data}); err != nil {
-			t.Fatal(err)
+	err := capgen.WritePcapFile(path, capgen.PcapOptions{LinkType: capgen.LinkTypeRaw, Nanosecond: true}, func(w capgen.FrameWriter) error {
+		for _, p := range ps {
+			if err := w.WriteFrame(capgen.Frame{Time: start.Add(p.at), Data: p.data}); err != nil {
+				return err
+			}
 		}
-	}
-	if err := w.Flush(); err != nil {
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return path

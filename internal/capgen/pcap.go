@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"io"
+	"os"
 	"time"
 )
 
@@ -35,6 +36,26 @@ func (fs *Frames) WriteFrame(f Frame) error {
 	f.Data = append([]byte(nil), f.Data...)
 	*fs = append(*fs, f)
 	return nil
+}
+
+// WritePcapFile writes the frames write makes to a new classic pcap file
+// at path.
+func WritePcapFile(path string, o PcapOptions, write func(w FrameWriter) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	pw, err := NewPcapWriter(f, o)
+	if err == nil {
+		err = write(pw)
+	}
+	if err == nil {
+		err = pw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // DefaultSnaplen is the snapshot length used when none is given (tcpdump's
