@@ -655,11 +655,15 @@ func (t *Table) over(more int64) bool {
 
 // countTransfer counts the state of a connection that began to carry data
 // (or heard of its path MTU), and sheds other flows if that passes the
-// bound.
+// bound. It runs at every TCP packet: the check is inlined, the work is
+// done once a connection.
 func (t *Table) countTransfer(f *Flow) {
-	if f.TCP.x == nil || f.transferCounted {
-		return
+	if f.TCP.x != nil && !f.transferCounted {
+		t.addTransfer(f)
 	}
+}
+
+func (t *Table) addTransfer(f *Flow) {
 	f.transferCounted = true
 	t.bytes += CostTransfer
 	for t.over(0) {
