@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"hash/maphash"
 	"math"
 	"slices"
 	"strings"
@@ -111,21 +112,13 @@ type churnFirst struct {
 // maxChurnFirst bounds the first connections kept.
 const maxChurnFirst = 100_000
 
-// pairHash is FNV-1a of a client → server pair: the key of the first
-// connections (two pairs that collide, one chance in 2^64 per pair of
-// pairs, would make one group).
-func pairHash(k churnKey) uint64 {
-	const offset, prime = 14695981039346656037, 1099511628211
-	h := uint64(offset)
-	for _, s := range [2]string{k.src, k.dst} {
-		for i := 0; i < len(s); i++ {
-			h = (h ^ uint64(s[i])) * prime
-		}
-		h = (h ^ 0xff) * prime // no address holds 0xff: the two cannot run together
-	}
-	h = (h ^ uint64(k.port&0xff)) * prime
-	return (h ^ uint64(k.port>>8)) * prime
-}
+// pairSeed seeds pairHash.
+var pairSeed = maphash.MakeSeed()
+
+// pairHash is the key of a client → server pair's first connection (two
+// pairs whose hashes collide, one chance in 2^64 per pair of pairs, would
+// make one group).
+func pairHash(k churnKey) uint64 { return maphash.Comparable(pairSeed, k) }
 
 func (c *churnCheck) Event(ev *Event, _ func(Finding)) {
 	f := ev.Flow
