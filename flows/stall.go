@@ -60,7 +60,6 @@ func (t *TCPFlow) trackStall(p *Packet, dir Dir, a Analysis, acked bool, prevNex
 		rev.end(&t.x.longest, 1-dir, now, false)
 		if t.outstanding(1-dir) > 0 {
 			rev.begin(now)
-			rev.afterZW = true
 		}
 	}
 	if p.Flags&(FlagSYN|FlagRST) == 0 && rev.since != 0 {

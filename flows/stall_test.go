@@ -38,6 +38,21 @@ func TestStall(t *testing.T) {
 			stallMS: 1410, by: "server", resends: 3, frames: []int64{8, 9, 10},
 		},
 		{
+			// http-sha256-drop-02, tcp/reassembly.pcap: the wait that an
+			// ACK of the first of two segments starts is no zero window's.
+			name: "a wait begun by a partial ACK is not after a zero window",
+			script: func(c *conv) {
+				c.seg(10, true, FlagACK|FlagPSH, cISN+1, sISN+1, 100, c.window) // 4: request
+				c.seg(20, false, FlagACK, sISN+1, cISN+101, mss, c.window)      // 5
+				c.seg(21, false, FlagACK, sISN+1+mss, cISN+101, mss, c.window)  // 6: lost
+				c.seg(30, true, FlagACK, cISN+101, sISN+1+mss, 0, c.window)     // 7: acks 5 only
+				c.seg(230, false, FlagACK, sISN+1+mss, cISN+101, mss, c.window) // 8
+				c.seg(630, false, FlagACK, sISN+1+mss, cISN+101, mss, c.window) // 9
+				c.seg(1440, true, FlagACK, cISN+101, sISN+1+2*mss, 0, c.window) // 10
+			},
+			stallMS: 1410, by: "server", resends: 2, frames: []int64{8, 9},
+		},
+		{
 			// nDPI heuristic_tcp_ack_payload.pcap: the IP total length of
 			// every pure ACK counts the frame's Ethernet padding (6 zero
 			// bytes); the client acknowledges up to them, never into them,
