@@ -62,6 +62,14 @@ func (t *TCPFlow) trackStall(p *Packet, dir Dir, a Analysis, acked bool, prevNex
 			rev.begin(now)
 		}
 	}
+	// A reset from the receiver ends the wait of the data it answers, as
+	// the connection's end would (gopacket cip.pcap: a client's SYN, ACK
+	// and request replayed every 20 s, each reset by the server within a
+	// millisecond, made one 122 s wait with 14 "resends"); data sent
+	// after it waits anew.
+	if p.Flags&FlagRST != 0 && rev.since != 0 {
+		rev.end(&t.x.longest, 1-dir, now, true)
+	}
 	if p.Flags&(FlagSYN|FlagRST) == 0 && rev.since != 0 {
 		if p.Window == 0 {
 			rev.zw = true // the peer's data waits because this side stopped reading

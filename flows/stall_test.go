@@ -38,6 +38,21 @@ func TestStall(t *testing.T) {
 			stallMS: 1410, by: "server", resends: 3, frames: []int64{8, 9, 10},
 		},
 		{
+			// gopacket cip.pcap 10.200.1.18:1054: the client's SYN, ACK and
+			// request replayed every 20 s, the server resetting each within
+			// a millisecond: no 122 s wait with resends.
+			name: "the receiver's reset ends the wait",
+			script: func(c *conv) {
+				c.seg(10, true, FlagACK|FlagPSH, cISN+1, sISN+1, 100, c.window)    // 4: request
+				c.seg(10.5, false, FlagRST, sISN+1, 0, 0, 0)                       // 5
+				c.seg(20010, true, FlagACK|FlagPSH, cISN+1, sISN+1, 100, c.window) // 6: the same again
+				c.seg(20010.5, false, FlagRST, sISN+1, 0, 0, 0)                    // 7
+				c.seg(40010, true, FlagACK|FlagPSH, cISN+1, sISN+1, 100, c.window) // 8
+				c.seg(40010.5, false, FlagRST, sISN+1, 0, 0, 0)                    // 9
+			},
+			stallMS: 0.5, by: "client",
+		},
+		{
 			// http-sha256-drop-02, tcp/reassembly.pcap: the wait that an
 			// ACK of the first of two segments starts is no zero window's.
 			name: "a wait begun by a partial ACK is not after a zero window",

@@ -13,7 +13,8 @@ var TCPStall = &Rule{
 	Title: "TCP transfer stalled",
 	Doc: `One side's data waited longer than the threshold for an acknowledgement, and the
 receiver had not said it was full (that is a zero window, tcp-zero-window; once
-the receiver opens its window again, a wait that goes on is a stall). The
+the receiver opens its window again, a wait that goes on is a stall; a reset
+from the receiver ends the wait, and data sent after it waits anew). The
 transfer made no progress: the user saw a hang. Retransmissions during the wait
 (backing off: 0.2 s, 0.4 s, 0.8 s, ...) show the sender stuck; a wait without
 any is not reported, since an unacknowledged last segment is as often an ACK
