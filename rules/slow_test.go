@@ -259,3 +259,34 @@ func TestRefusedOnlyWhenRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestSYNAtCaptureEnd: one SYN that the capture's end cut off less than a
+// retransmission timeout after it is not known to be unanswered
+// (stranded_branchdns.pcapng, linktype_ipv6.pcap); one sent earlier, or
+// sent again, is.
+func TestSYNAtCaptureEnd(t *testing.T) {
+	const end = int64(100e9)
+	for _, c := range []struct {
+		first      int64
+		syns       int64
+		endReason  string
+		unanswered bool
+	}{
+		{end - 45e3, 1, "capture-end", false}, // 45 µs before the end
+		{end - 5e9, 1, "capture-end", true},   // 5 s: its retry was due
+		{end - 45e3, 3, "capture-end", true},  // sent again before
+		{end - 45e3, 1, "idle", true},         // timed out in the table
+	} {
+		e, err := NewEngine(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Event(&Event{Kind: EventFlow, Flow: &flows.Record{Proto: "tcp", SrcAddr: "10.0.0.1", SrcPort: 40000, DstAddr: "192.0.2.1", DstPort: 53,
+			State: "S0", History: "S", OrigPackets: c.syns, FirstNS: c.first, LastNS: c.first, End: c.endReason, CommunityID: "1:f"}})
+		e.SetRun(RunInfo{FirstNS: 0, LastNS: end})
+		got := strings.Contains(rulesOf(e.Finish()), "tcp-syn-unanswered")
+		if got != c.unanswered {
+			t.Errorf("%+v: unanswered finding %v", c, got)
+		}
+	}
+}

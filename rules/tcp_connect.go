@@ -12,7 +12,8 @@ var TCPSYNUnanswered = &Rule{
 	ID:    "tcp-syn-unanswered",
 	Title: "TCP connection attempts never answered",
 	Doc: `A client sent SYNs and got neither a SYN-ACK nor a reset: the connection attempt
-timed out. The client waits (1 s, 2 s, 4 s ... between retries) and then fails
+timed out. A single SYN the capture ended less than a retransmission timeout
+(1 s) after is left out: its answer may simply not have been captured. The client waits (1 s, 2 s, 4 s ... between retries) and then fails
 with "connection timed out". A client that got no answer from three or more
 server endpoints is one finding naming them: its own path, proxy or firewall
 is then likelier than each server.
@@ -60,7 +61,24 @@ type connGroup struct {
 	// fill it): they are never a scan's, so they are reported whatever
 	// filled g.
 	rest groups
+	// late holds the unanswered attempts of one SYN that the capture's
+	// end cut off, until Run says when it ended: one sent less than a
+	// retransmission timeout before the end may yet have been answered.
+	late   []flows.Record
+	capEnd int64
 }
+
+// initialRTO is the first retransmission timeout of a SYN (RFC 6298: 1 s;
+// Linux 1 s, Windows 3 s): an attempt the capture ended sooner after
+// is not known to be unanswered.
+const initialRTO = int64(1e9)
+
+// maxLateAttempts bounds the attempts held until the capture's end is
+// known (a SYN flood's last second holds many).
+const maxLateAttempts = 1024
+
+// Run implements RunAware: the capture's end decides the held attempts.
+func (c *connGroup) Run(info RunInfo) { c.capEnd = info.LastNS }
 
 // minClientServers: a client that failed to reach this many servers gets
 // one finding for all of them.
@@ -85,6 +103,15 @@ func (c *connGroup) Event(ev *Event, _ func(Finding)) {
 	if f.Proto != "tcp" || f.State != c.state || answeredOutOfSight(f) || notRefused(f) {
 		return
 	}
+	if c.state == "S0" && f.OrigPackets == 1 && f.End == "capture-end" && len(c.late) < maxLateAttempts {
+		c.late = append(c.late, *f) // a copy: the run reuses its records
+		return
+	}
+	c.add(f)
+}
+
+// add files an attempt under its client → server group.
+func (c *connGroup) add(f *flows.Record) {
 	ref := flows.FrameRef{File: f.FirstFile, Frame: f.FirstFrame}
 	var e *group
 	if key := f.SrcAddr + "|" + endpoint(f.DstAddr, f.DstPort); c.g.room(key) {
@@ -101,6 +128,12 @@ func (c *connGroup) Event(ev *Event, _ func(Finding)) {
 }
 
 func (c *connGroup) Finish(report func(Finding)) {
+	for i := range c.late {
+		if f := &c.late[i]; c.capEnd == 0 || c.capEnd-f.FirstNS >= initialRTO {
+			c.add(f)
+		}
+	}
+	c.late = nil
 	found := c.p.scans.scansOf(c.p)
 	var merged groups
 	for _, e := range append(c.g.order, c.rest.order...) {
