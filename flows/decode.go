@@ -59,6 +59,7 @@ type Packet struct {
 	Dst    netip.Addr
 	Proto  uint8
 	IPLen  int    // IP datagram length from the header (total length / payload length + 40)
+	IPID   uint16 // IPv4 identification (0 for IPv6, which has none outside fragments)
 	VLAN   uint16 // innermost 802.1Q VLAN id, 0 if untagged
 	Tunnel uint32 // VXLAN VNI + 1<<24, or GRE key + 2<<24 for decapsulated traffic; 0 if none
 
@@ -246,7 +247,7 @@ const maxEncap = 24
 // costs a bulk write barrier on every frame while the garbage collector is
 // marking. TestPacketReset checks that every field is cleared.
 func (p *Packet) reset() {
-	p.Kind, p.Proto, p.IPLen, p.VLAN, p.Tunnel = 0, 0, 0, 0, 0
+	p.Kind, p.Proto, p.IPLen, p.IPID, p.VLAN, p.Tunnel = 0, 0, 0, 0, 0, 0
 	p.Src, p.Dst = netip.Addr{}, netip.Addr{}
 	p.SrcPort, p.DstPort = 0, 0
 	p.Seq, p.Ack, p.Flags, p.Window = 0, 0, 0, 0
@@ -445,7 +446,7 @@ func (d *Decoder) decodeFrom(typ gopacket.LayerType, data []byte, p *Packet, dep
 			p.Src = netip.AddrFrom4(ip.src)
 			p.Dst = netip.AddrFrom4(ip.dst)
 			p.Proto = ip.proto
-			p.IPLen = ip.length
+			p.IPLen, p.IPID = ip.length, ip.id
 			sawIP = true
 			if ip.moreFrags || ip.fragOffset != 0 {
 				d.Stats.Fragments++

@@ -99,10 +99,14 @@ type Record struct {
 	// capture_loss measure), the largest segment above the MSS (segmentation
 	// offload at the capture point; 0 when none), and a TCP connection
 	// whose handshake was not captured.
-	AckedBytes, UnseenBytes int64  `json:"-"`
-	OffloadSeg              int    `json:"-"`
-	ChecksumOffload         string `json:"-"` // the side whose segments all carry the NIC's unfilled checksum
-	MidStream               bool   `json:"-"`
+	AckedBytes, UnseenBytes int64 `json:"-"`
+	// CaptureCopies: of the retransmissions, those that were a data
+	// segment captured twice, not sent again (flows/copies.go). For the
+	// rules only.
+	CaptureCopies   int64  `json:"-"`
+	OffloadSeg      int    `json:"-"`
+	ChecksumOffload string `json:"-"` // the side whose segments all carry the NIC's unfilled checksum
+	MidStream       bool   `json:"-"`
 	// Reuse: the earlier connection on this 4-tuple that the SYN met (nil
 	// when none is known), for tcp-port-reuse.
 	Reuse *PortReuse `json:"-"`
@@ -189,6 +193,7 @@ func (f *Flow) Record(app *AppInfo) Record {
 				r.Reset = &rst
 			}
 			r.AckedBytes, r.UnseenBytes = x.ackedBytes, min(x.unseenBytes, x.ackedBytes)
+			r.CaptureCopies = x.copies
 		}
 		r.OffloadSeg = t.offloadSeg()
 		r.ChecksumOffload = t.ChecksumOffload()

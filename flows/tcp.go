@@ -213,6 +213,11 @@ type transfer struct {
 
 	// Capture loss: bytes acknowledged, and those the capture never saw.
 	ackedBytes, unseenBytes int64
+
+	// The last data segment of each direction, and the retransmissions
+	// that were that segment captured again (copies.go).
+	lastSeg [2]segSig
+	copies  int64
 }
 
 // TCPFlow is the TCP state of one flow.
@@ -493,6 +498,7 @@ func (t *TCPFlow) analyze(p *Packet, dir Dir, pre Analysis) Analysis {
 			x.checkSum(p, dir)
 		}
 		t.trackStall(p, dir, a, t.trackPMTU(p, dir, a, prevNext), prevNext)
+		x.noteCopy(p, dir, a)
 	}
 	t.Counts.Add(a)
 	if a&problemFlags != 0 {

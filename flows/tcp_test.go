@@ -17,6 +17,7 @@ type conv struct {
 	frame  int64
 	got    []Analysis
 	ended  []Record
+	nextID uint16 // the IP identification of the next segment (0: none)
 	scale  int8
 	window uint16
 }
@@ -32,7 +33,7 @@ func newConv(t *testing.T) *conv {
 func (c *conv) seg(ms float64, fromCli bool, flags uint8, seq, ack uint32, n int, win uint16) Analysis {
 	c.frame++
 	p := Packet{Timestamp: 1_700_000_000e9 + int64(ms*1e6), Frame: c.frame, Kind: KindTCP, Proto: ProtoTCP,
-		Seq: seq, Ack: ack, Flags: flags, Window: win, WScale: -1, PayloadLen: n, IPLen: 40 + n}
+		Seq: seq, Ack: ack, Flags: flags, Window: win, WScale: -1, PayloadLen: n, IPLen: 40 + n, IPID: c.nextID}
 	if fromCli {
 		p.Src, p.Dst, p.SrcPort, p.DstPort = c.cli, c.srv, c.cport, c.sport
 	} else {

@@ -15,7 +15,11 @@ var TCPRetransmissions = &Rule{
 the sender gave up waiting (a retransmission timeout). Every retransmission costs
 at least a round trip, and timeouts cost 200 ms to seconds, so even a few percent
 makes a transfer slow. Several flows with retransmissions to one server are one
-finding with their totals and the worst flow.
+finding with their totals and the worst flow. A segment the capture holds twice
+(the same segment with the same IP identification within 100 ms, or within 1 ms
+without one: a SPAN port copying both sides of a router, a mirrored VLAN and its
+trunk) is no resend: it is left out of the counts and said apart, although
+Wireshark flags it as a retransmission.
 
 Likely causes: packet loss on the path (a congested or faulty link, a full queue,
 a policer), a duplex mismatch, a flapping route; fast retransmissions point at
@@ -61,7 +65,10 @@ type retxServer struct {
 
 func (c *tcpRetx) Event(ev *Event, report func(Finding)) {
 	f := ev.Flow
-	if f.Proto != "tcp" || float64(f.Retransmissions) < c.p.T("min_count") {
+	// Segments the capture holds twice are not loss (flows/copies.go):
+	// they count neither as resends nor as segments.
+	retx := f.Retransmissions - f.CaptureCopies
+	if f.Proto != "tcp" || float64(retx) < c.p.T("min_count") {
 		return
 	}
 	if blackHoleExplains(c.p, f) {
@@ -73,14 +80,21 @@ func (c *tcpRetx) Event(ev *Event, report func(Finding)) {
 		// rules report with its cause.
 		return
 	}
-	pkts := f.OrigPackets + f.RespPackets
-	pct := 100 * float64(f.Retransmissions) / float64(max(pkts, 1))
+	pkts := f.OrigPackets + f.RespPackets - f.CaptureCopies
+	pct := 100 * float64(retx) / float64(max(pkts, 1))
 	if pct < c.p.T("min_percent") {
 		return
 	}
+	fast, spurious := min(f.FastRetransmissions, retx), min(f.SpuriousRetransmissions, retx)
 	sev := c.p.Severity
 	msg := fmt.Sprintf("%s:%d → %s:%d: %d of %d segments retransmitted (%.1f%%; %d fast, %d spurious)",
-		f.SrcAddr, f.SrcPort, f.DstAddr, f.DstPort, f.Retransmissions, pkts, pct, f.FastRetransmissions, f.SpuriousRetransmissions)
+		f.SrcAddr, f.SrcPort, f.DstAddr, f.DstPort, retx, pkts, pct, fast, spurious)
+	switch {
+	case f.CaptureCopies == 1:
+		msg += "; 1 more was a segment the capture holds twice (not counted; Wireshark flags it as a retransmission)"
+	case f.CaptureCopies > 1:
+		msg += fmt.Sprintf("; %d more were segments the capture holds twice (not counted; Wireshark flags them as retransmissions)", f.CaptureCopies)
+	}
 	if f.LostSegments > 0 {
 		msg += fmt.Sprintf("; %d segments were lost before the capture point", f.LostSegments)
 	}
@@ -90,7 +104,7 @@ func (c *tcpRetx) Event(ev *Event, report func(Finding)) {
 	if f.CaptureSide == "client" || f.CaptureSide == "server" {
 		msg += fmt.Sprintf(" (captured at the %s)", f.CaptureSide)
 	}
-	fd := flowFinding(TCPRetransmissions, sev, f, f.Retransmissions, msg, "tcp.analysis.retransmission", f.Evidence, func(e *flows.TCPEvidence) flows.FrameRefs { return e.Retransmissions })
+	fd := flowFinding(TCPRetransmissions, sev, f, retx, msg, "tcp.analysis.retransmission", f.Evidence, func(e *flows.TCPEvidence) flows.FrameRefs { return e.Retransmissions })
 	key := endpoint(f.DstAddr, f.DstPort)
 	g := c.servers[key]
 	if g == nil {
@@ -103,10 +117,10 @@ func (c *tcpRetx) Event(ev *Event, report func(Finding)) {
 		c.order = append(c.order, g)
 	}
 	g.flows++
-	g.retx += f.Retransmissions
+	g.retx += retx
 	g.pkts += pkts
-	g.fast += f.FastRetransmissions
-	g.spurious += f.SpuriousRetransmissions
+	g.fast += fast
+	g.spurious += spurious
 	if pct > g.worst {
 		g.worst, g.worstFlow = pct, fmt.Sprintf("%s:%d → %s:%d", f.SrcAddr, f.SrcPort, f.DstAddr, f.DstPort)
 	}

@@ -1,0 +1,50 @@
+package flows
+
+// A capture can hold a segment twice: a SPAN port that copies both the
+// ingress and the egress of a router (the copy one TTL lower), merged
+// interfaces, a mirrored VLAN and its trunk. Wireshark calls the copy a
+// retransmission (tcp.analysis.retransmission), and pcapx keeps its flag
+// for agreement, but no host sent it again: the tcp-retransmissions rule
+// leaves such copies out of what it counts as loss (Record.CaptureCopies).
+
+// segSig is what tells a segment from its copy: the same sequence and
+// acknowledgement numbers, length, flags and IP identification.
+type segSig struct {
+	seq, ack uint32
+	n        int
+	flags    uint8
+	id       uint16
+	at       int64
+	set      bool
+}
+
+// Copy windows: no TCP stack sends a segment again sooner than its minimum
+// retransmission timeout (200 ms on Linux, 100 ms at the least), so a
+// segment with the same IP identification within 100 ms is the same
+// packet captured twice; without an identification (IPv6, or an IPv4
+// stack that sends 0 with DF set) only one within a millisecond is.
+const (
+	copyWindowID   = 100e6
+	copyWindowNoID = 1e6
+)
+
+// noteCopy counts a data segment that Wireshark calls a retransmission and
+// that is the last data segment of its direction captured again.
+func (x *transfer) noteCopy(p *Packet, dir Dir, a Analysis) {
+	if p.PayloadLen == 0 {
+		return
+	}
+	s := segSig{seq: p.Seq, ack: p.Ack, n: p.PayloadLen, flags: p.Flags, id: p.IPID, at: p.Timestamp, set: true}
+	last := &x.lastSeg[dir]
+	if a&ARetransmission != 0 && last.set && last.seq == s.seq && last.ack == s.ack && last.n == s.n && last.flags == s.flags && last.id == s.id {
+		window := int64(copyWindowNoID)
+		if s.id != 0 {
+			window = copyWindowID
+		}
+		if s.at-last.at < window {
+			x.copies++
+			return // a copy: the original stays the one to compare with
+		}
+	}
+	*last = s
+}
