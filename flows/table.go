@@ -695,10 +695,11 @@ func (t *Table) end(f *Flow, why EndReason) {
 		// A flow that continues a connection leaves the connection's own
 		// tombstone in place (Process keeps its time).
 		if !flushing && why != EndReused && f.TCP.closed() && !f.Continues {
+			// The tombstone costs less than the flow it replaces, so the
+			// table is no fuller than before; when a shed is under way its
+			// loop goes on in the documented order (closed connections,
+			// then tombstones).
 			t.timeWait.lay(f.Key, tombstoneOf(f), t.now)
-			for t.over(0) && len(t.timeWait.m) > 0 {
-				t.timeWait.dropOldest()
-			}
 		}
 	}
 	if t.cfg.OnEnd != nil {

@@ -381,6 +381,11 @@ func TestPathMTUShedKeepsPacketFlow(t *testing.T) {
 // 20,000 connections a millisecond apart, each closed at once (from the
 // 5,000th on, every new one sees an older one leave for its tombstone).
 func TestTombstoneCost(t *testing.T) {
+	// Table.end lays a tombstone without shedding: it must cost less than
+	// the cheapest flow that leaves one (a closed connection).
+	if CostTombstone >= CostFlow+CostTCP {
+		t.Fatalf("a tombstone (%d) costs no less than a connection (%d)", CostTombstone, CostFlow+CostTCP)
+	}
 	if testing.Short() {
 		t.Skip("measures the heap")
 	}
