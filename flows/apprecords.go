@@ -61,13 +61,19 @@ func (r FlowRef) DisplayFilter() string {
 // that got none.
 type DNSRecord struct {
 	FlowRef
-	Transport       string   `json:"transport"` // udp or tcp
-	QueryTime       Time     `json:"query_time"`
-	ResponseTime    Time     `json:"response_time,omitempty"`
-	QueryNS         int64    `json:"-"`
-	ResponseNS      int64    `json:"-"`
-	LatencyMS       float64  `json:"latency_ms"`
-	ID              uint16   `json:"id"`
+	Transport    string  `json:"transport"` // udp or tcp
+	QueryTime    Time    `json:"query_time"`
+	ResponseTime Time    `json:"response_time,omitempty"`
+	QueryNS      int64   `json:"-"`
+	ResponseNS   int64   `json:"-"`
+	LatencyMS    float64 `json:"latency_ms"`
+	ID           uint16  `json:"id"`
+	// Opcode is the message's kind: QUERY, or NOTIFY, UPDATE (whose
+	// question is the zone, type SOA), ... (dns.OpcodeName). RD is the
+	// query's recursion-desired bit: false for a resolver asking an
+	// authoritative server, or a dynamic update.
+	Opcode          string   `json:"opcode"`
+	RD              bool     `json:"rd"`
 	QName           string   `json:"qname"`
 	QType           string   `json:"qtype"`
 	Rcode           int      `json:"rcode"` // full rcode (header + EDNS extension); -1 when unanswered

@@ -245,6 +245,8 @@ var dnsFields = append(flowRefFields(func(r *dr) *flows.FlowRef { return &r.Flow
 	fTime("response_time", func(r *dr) flows.Time { return r.ResponseTime }),
 	fDouble("latency_ms", func(r *dr) float64 { return r.LatencyMS }),
 	fInt("id", func(r *dr) uint16 { return r.ID }),
+	fStr("opcode", func(r *dr) string { return r.Opcode }),
+	fBool("rd", func(r *dr) bool { return r.RD }),
 	fStr("qname", func(r *dr) string { return r.QName }),
 	fStr("qtype", func(r *dr) string { return r.QType }),
 	fInt("rcode", func(r *dr) int { return r.Rcode }),

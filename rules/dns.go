@@ -3,6 +3,8 @@ package rules
 import (
 	"fmt"
 	"strings"
+
+	"github.com/pcapx/pcapx/flows"
 )
 
 // DNSError reports DNS responses with an error rcode.
@@ -14,10 +16,21 @@ the name does not exist (a typo, a stale configuration, a search-domain
 expansion, or malware probing random names). SERVFAIL: the resolver could not get
 an answer (upstream unreachable, DNSSEC validation failure, a broken delegation).
 REFUSED: the server will not answer this client (ACL, not recursive for it).
+SERVFAIL and REFUSED to a recursive query are errors: the client got no answer.
+
+Not every error response is a failed lookup, and those are reported apart, as
+warnings: a non-recursive query (RD=0, a resolver asking a server it takes for
+authoritative) refused is a lame delegation if that server is listed as the
+zone's name server; a dynamic update (DNS UPDATE, RFC 2136: a DHCP server or a
+host registering its name) refused is the server's update policy; a zone change
+notification (NOTIFY) refused means the server does not take the sender as the
+zone's primary.
 
 Next: "dig NAME @SERVER" (and +trace for SERVFAIL, +cd to rule DNSSEC in or
 out); check /etc/resolv.conf search domains for NXDOMAIN bursts of
-NAME.search.domain; for REFUSED, the server's allow-query / allow-recursion.`,
+NAME.search.domain; for REFUSED, the server's allow-query / allow-recursion;
+for updates, its allow-update / update-policy for the zone; for non-recursive
+queries, "dig +norec NAME @SERVER" and the zone's NS records.`,
 	Severity: Warning,
 	Events:   []EventKind{EventDNS},
 	New:      func(p Params) Checker { return &dnsError{p: p} },
@@ -34,39 +47,109 @@ func (c *dnsError) Event(ev *Event, _ func(Finding)) {
 	if d.Unanswered || d.Rcode <= 0 {
 		return
 	}
-	// One group per server and rcode: twenty names a resolver answered
-	// NXDOMAIN (a search-domain burst, a DNS tunnel, a scanner) are one
-	// finding with the count and examples, not twenty.
-	e := c.g.add(d.DstAddr+"|"+d.RcodeName, d.ResponseNS, d.ResponseFrame, d.FlowRef)
+	// One group per server, rcode and kind of message: twenty names a
+	// resolver answered NXDOMAIN (a search-domain burst, a DNS tunnel, a
+	// scanner) are one finding with the count and examples, not twenty;
+	// an update refused is not a lookup refused.
+	kind := dnsKindOf(d)
+	e := c.g.add(d.DstAddr+"|"+d.RcodeName+"|"+kind, d.ResponseNS, d.ResponseFrame, d.FlowRef)
 	if e == nil {
 		return
 	}
 	n, _ := e.data.(*dnsNames)
 	if n == nil {
-		n = &dnsNames{server: d.DstAddr, rcode: d.Rcode, rcodeName: d.RcodeName, names: map[string]struct{}{}}
+		n = &dnsNames{server: d.DstAddr, rcode: d.Rcode, rcodeName: d.RcodeName, kind: kind, names: map[string]struct{}{}}
 		e.data = n
 	}
-	n.add(e, &c.names, d.QType, d.QName)
+	qtype := d.QType
+	if kind == dnsUpdate || kind == dnsNotify {
+		qtype = "zone" // the question section holds the zone (type SOA)
+	}
+	n.add(e, &c.names, qtype, d.QName)
+}
+
+// The kinds of DNS message dns-error tells apart. A lookup is a QUERY
+// with RD set (what stubs and applications send): only its errors leave a
+// client without an answer.
+const (
+	dnsLookup       = ""
+	dnsNonRecursive = "QUERY RD=0"
+	dnsUpdate       = "UPDATE"
+	dnsNotify       = "NOTIFY"
+)
+
+func dnsKindOf(d *flows.DNSRecord) string {
+	switch d.Opcode {
+	case "QUERY", "": // "": a record replayed from tables written before the opcode
+		if d.RD || d.Opcode == "" {
+			return dnsLookup
+		}
+		return dnsNonRecursive
+	}
+	return d.Opcode
+}
+
+// dnsOpcodes are the Wireshark opcode numbers of the kinds.
+var dnsOpcodes = map[string]int{dnsUpdate: 5, dnsNotify: 4}
+
+// text is dns-error's message and Wireshark filter clause for a group
+// of one kind: count responses of rcode from server, about what.
+func (n *dnsNames) text(count int64, what string) (msg, clause string) {
+	switch n.kind {
+	case dnsLookup:
+		return fmt.Sprintf("%d %s response(s) %s", count, n.rcodeName, what), ""
+	case dnsNonRecursive:
+		msg = fmt.Sprintf("%d %s response(s) to non-recursive queries (RD=0) %s", count, n.rcodeName, what)
+		if n.rcodeName == "REFUSED" {
+			msg += ": the server does not serve these names; if it is listed as their zone's name server, that is a lame delegation"
+		}
+		return msg, "dns.flags.opcode == 0 && dns.flags.recdesired == 0 && "
+	case dnsUpdate:
+		msg = fmt.Sprintf("%d dynamic update(s) (DNS UPDATE) answered %s %s", count, n.rcodeName, what)
+		switch n.rcodeName {
+		case "REFUSED":
+			msg += ": the server's update policy does not let this client change the zone"
+		case "NOTAUTH":
+			msg += ": the server is not authoritative for the zone"
+		}
+	case dnsNotify:
+		msg = fmt.Sprintf("%d zone change notification(s) (DNS NOTIFY) answered %s %s", count, n.rcodeName, what)
+		if n.rcodeName == "REFUSED" || n.rcodeName == "NOTAUTH" {
+			msg += ": the server does not take the sender as the zone's primary"
+		}
+	default:
+		msg = fmt.Sprintf("%d %s message(s) answered %s %s", count, n.kind, n.rcodeName, what)
+	}
+	if op, ok := dnsOpcodes[n.kind]; ok {
+		return msg, fmt.Sprintf("dns.flags.opcode == %d && ", op)
+	}
+	return msg, ""
 }
 
 func (c *dnsError) Finish(report func(Finding)) {
 	for _, e := range c.g.sorted() {
 		n := e.data.(*dnsNames)
 		sev := c.p.Severity
-		if n.rcodeName == "SERVFAIL" || n.rcodeName == "REFUSED" {
+		if n.kind == dnsLookup && (n.rcodeName == "SERVFAIL" || n.rcodeName == "REFUSED") {
 			if sev < Error {
 				sev = Error
 			}
 		}
 		var msg, filter string
 		if len(n.names) == 1 {
-			msg = fmt.Sprintf("%d %s response(s) for %s from %s", e.count, n.rcodeName, e.examples[0], n.server)
-			filter = fmt.Sprintf("dns.flags.response == 1 && %s && dns.flags.rcode == %d", dnsNameFilter(n.qname), n.rcode&0xf)
+			var clause string
+			msg, clause = n.text(e.count, fmt.Sprintf("for %s from %s", e.examples[0], n.server))
+			filter = fmt.Sprintf("dns.flags.response == 1 && %s%s && dns.flags.rcode == %d", clause, dnsNameFilter(n.qname), n.rcode&0xf)
 		} else {
-			msg = fmt.Sprintf("%d %s response(s) from %s for %s distinct names, e.g. %s", e.count, n.rcodeName, n.server, n.distinct(), strings.Join(e.examples, ", "))
-			filter = fmt.Sprintf("dns.flags.response == 1 && dns.flags.rcode == %d && %s", n.rcode&0xf, srcFilter(n.server))
+			var clause string
+			msg, clause = n.text(e.count, fmt.Sprintf("from %s for %s distinct names, e.g. %s", n.server, n.distinct(), strings.Join(e.examples, ", ")))
+			filter = fmt.Sprintf("dns.flags.response == 1 && %sdns.flags.rcode == %d && %s", clause, n.rcode&0xf, srcFilter(n.server))
 		}
-		report(e.finding(DNSError, sev, msg, filter).keyed("server", n.server, "rcode", n.rcodeName))
+		key := []string{"server", n.server, "rcode", n.rcodeName}
+		if n.kind != dnsLookup { // a lookup's key is as before the kinds
+			key = append(key, "message", n.kind)
+		}
+		report(e.finding(DNSError, sev, msg, filter).keyed(key...))
 	}
 	if c.g.overflow > 0 {
 		report(Finding{Rule: DNSError.ID, Severity: c.p.Severity, Title: DNSError.Title, Count: c.g.overflow, Evidence: []Evidence{},
@@ -81,6 +164,7 @@ type dnsNames struct {
 	server    string
 	rcode     int
 	rcodeName string
+	kind      string // dns-error: the kind of message (dnsKindOf)
 	qname     string // the first name (the filter's, when it is the only one)
 	names     map[string]struct{}
 	full      bool // names reached maxDistinctNames, or the rule's budget ran out

@@ -20,6 +20,9 @@ type Transaction[K comparable] struct {
 
 	ID     uint16
 	Opcode uint8
+	// RD is the query's recursion-desired bit (the response's, which
+	// copies it, when the query was not seen).
+	RD     bool
 	QName  string // presentation form (escaped), as in the query when seen
 	QType  uint16
 	QClass uint16
@@ -171,7 +174,7 @@ func (t *Tracker[K]) Add(flow K, ts int64, m *Message) {
 	}
 	if p == nil {
 		t.stats.NoQuery++
-		tx := Transaction[K]{Flow: flow, ID: m.ID, Opcode: m.Opcode, QName: m.QName, QType: m.QType, QClass: m.QClass, NoQuery: true}
+		tx := Transaction[K]{Flow: flow, ID: m.ID, Opcode: m.Opcode, RD: m.RecursionDesired, QName: m.QName, QType: m.QType, QClass: m.QClass, NoQuery: true}
 		t.fill(&tx, ts, m)
 		t.emit(&tx)
 		return
@@ -216,7 +219,7 @@ func (t *Tracker[K]) query(flow K, ts int64, m *Message) {
 		p = new(pending[K])
 	}
 	p.key = key
-	p.tx = Transaction[K]{Flow: flow, QueryTime: ts, LastQueryTime: ts, ID: m.ID, Opcode: m.Opcode, QName: m.QName, QType: m.QType, QClass: m.QClass}
+	p.tx = Transaction[K]{Flow: flow, QueryTime: ts, LastQueryTime: ts, ID: m.ID, Opcode: m.Opcode, RD: m.RecursionDesired, QName: m.QName, QType: m.QType, QClass: m.QClass}
 	t.pushBack(p)
 }
 

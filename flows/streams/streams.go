@@ -464,6 +464,8 @@ func (t *Tracker) dnsDone(tx *dns.Transaction[*dnsFlow]) {
 		ResponseNS:      tx.ResponseTime,
 		LatencyMS:       float64(tx.Latency) / 1e6,
 		ID:              tx.ID,
+		Opcode:          dns.OpcodeName(tx.Opcode),
+		RD:              tx.RD,
 		QName:           tx.QName,
 		QType:           dns.TypeName(tx.QType),
 		Rcode:           tx.Rcode,

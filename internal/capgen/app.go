@@ -47,6 +47,7 @@ func HTTPResponseHead(status, bodyLen int, headers ...string) []byte {
 const (
 	DNSTypeA     uint16 = 1
 	DNSTypeCNAME uint16 = 5
+	DNSTypeSOA   uint16 = 6
 	DNSTypeTXT   uint16 = 16
 	DNSTypeAAAA  uint16 = 28
 	DNSTypeOPT   uint16 = 41
@@ -167,6 +168,19 @@ func DNSResponse(id uint16, name string, qtype uint16, rcode uint8, answers ...D
 		b = binary.BigEndian.AppendUint32(b, r.TTL)
 		b = binary.BigEndian.AppendUint16(b, uint16(len(r.Data)))
 		b = append(b, r.Data...)
+	}
+	return b
+}
+
+// DNSWithOpcode returns a copy of a DNS message (DNSQuery, DNSResponse)
+// with its opcode and recursion-desired bit set: an UPDATE (opcode 5,
+// whose question section is the zone with type SOA) or NOTIFY (4), or a
+// non-recursive query (opcode 0, rd false).
+func DNSWithOpcode(msg []byte, opcode uint8, rd bool) []byte {
+	b := append([]byte(nil), msg...)
+	b[2] = b[2]&0x86 | (opcode&0x0f)<<3 // keep QR, AA, TC
+	if rd {
+		b[2] |= 0x01
 	}
 	return b
 }

@@ -352,6 +352,8 @@ var dnsSpec = &spec[dnsRec]{
 			func(r *dnsRec, v int64) { r.ResponseNS = v }),
 		f64("latency_ms", "ms", "query → response; 0 when unanswered", func(r *dnsRec) *float64 { return &r.LatencyMS }),
 		i32("id", "", "DNS message id", func(r *dnsRec) *uint16 { return &r.ID }),
+		sym("opcode", "`QUERY`, `NOTIFY`, `UPDATE` (whose qname is the zone, qtype `SOA`), ...", func(r *dnsRec) *string { return &r.Opcode }).addedBy("the DNS opcode and RD bit (2026-12-06)"),
+		boolean("rd", "the query asked for recursion (RD bit): false from a resolver to an authoritative server, or for an update", func(r *dnsRec) *bool { return &r.RD }).addedBy("the DNS opcode and RD bit (2026-12-06)"),
 		str("qname", "query name in presentation form (non-printable bytes as `\\DDD`)", func(r *dnsRec) *string { return &r.QName }),
 		sym("qtype", "query type name (`A`, `AAAA`, ...)", func(r *dnsRec) *string { return &r.QType }),
 		i32("rcode", "", "full rcode (header + EDNS extension); -1 when unanswered", func(r *dnsRec) *int { return &r.Rcode }),

@@ -145,6 +145,42 @@ TCP connection with 2-byte length prefixes).`})
 		c.done()
 	}
 
+	// DNS errors that are not failed lookups.
+	{
+		fx := g.add(&fixture{Path: "app/dns-not-lookups.pcap", Group: "Application layer and detectors", Desc: `
+DNS messages answered REFUSED that are not a client's failed lookup, and one
+that is: the client 192.0.2.10 asks the resolver 192.0.2.53 for A
+internal.example.com (a recursive query, RD set) → REFUSED; the DHCP server
+192.0.2.20 sends a dynamic update (opcode UPDATE) of the zone corp.example to
+192.0.2.53 → REFUSED, twice; the primary 192.0.2.30 sends a NOTIFY for
+corp.example to 192.0.2.53 → REFUSED; the resolver 192.0.2.53 asks
+198.51.100.53 for A www.lame.example without recursion (RD clear) → REFUSED
+(a lame delegation). Each exchange from its own source port, 2 ms apart.`})
+		c := pcapCapture(fx, capgen.PcapOptions{LinkType: capgen.LinkTypeEthernet})
+		eth := capgen.DefaultEthernet
+		tm := capgen.Epoch
+		port := uint16(54100)
+		id := uint16(0x3000)
+		ask := func(from, to netip.Addr, name string, qt uint16, opcode uint8, rd bool) {
+			q := capgen.IP{Src: from, Dst: to, ID: id}
+			must(c.WriteFrame(capgen.Frame{Time: tm, Data: eth.AppendFrame(nil, q.UDP(port, 53, capgen.DNSWithOpcode(capgen.DNSQuery(id, name, qt), opcode, rd)))}))
+			r := capgen.IP{Src: to, Dst: from, ID: id + 0x4000}
+			resp := capgen.DNSWithOpcode(capgen.DNSResponse(id, name, qt, capgen.RcodeRefused), opcode, rd)
+			must(c.WriteFrame(capgen.Frame{Time: tm.Add(2 * ms), Data: eth.Reverse().AppendFrame(nil, r.UDP(53, port, resp))}))
+			tm = tm.Add(200 * ms)
+			id++
+			port++
+		}
+		const opQuery, opNotify, opUpdate = 0, 4, 5
+		dhcp, primary, auth := netip.MustParseAddr("192.0.2.20"), netip.MustParseAddr("192.0.2.30"), netip.MustParseAddr("198.51.100.53")
+		ask(cliEP.Addr(), resolver, "internal.example.com", capgen.DNSTypeA, opQuery, true)
+		ask(dhcp, resolver, "corp.example", capgen.DNSTypeSOA, opUpdate, false)
+		ask(dhcp, resolver, "corp.example", capgen.DNSTypeSOA, opUpdate, false)
+		ask(primary, resolver, "corp.example", capgen.DNSTypeSOA, opNotify, false)
+		ask(resolver, auth, "www.lame.example", capgen.DNSTypeA, opQuery, false)
+		c.done()
+	}
+
 	// HTTP 5xx.
 	{
 		c := g.appFixture("app/http-5xx.pcap", `

@@ -161,10 +161,17 @@ func dnsSummary(d *layers.DNS) string {
 	if len(d.Questions) > 0 {
 		q = fmt.Sprintf("%s %s", d.Questions[0].Type, readableName(d.Questions[0].Name))
 	}
-	if !d.QR {
-		return fmt.Sprintf("DNS query id=%d %s", d.ID, q)
+	kind := "DNS"
+	switch {
+	case d.OpCode != layers.DNSOpCodeQuery:
+		kind += " " + strings.ToUpper(d.OpCode.String())
+	case !d.RD:
+		kind += " non-recursive (RD=0)"
 	}
-	return fmt.Sprintf("DNS response id=%d %s rcode=%s answers=%d", d.ID, q, d.ResponseCode, len(d.Answers))
+	if !d.QR {
+		return fmt.Sprintf("%s query id=%d %s", kind, d.ID, q)
+	}
+	return fmt.Sprintf("%s response id=%d %s rcode=%s answers=%d", kind, d.ID, q, d.ResponseCode, len(d.Answers))
 }
 
 // readableName shows a DNS name as it is, or quoted with Go escapes when
