@@ -17,8 +17,9 @@ type segMark struct {
 
 // pmtuDir is the path-MTU state of one direction's data.
 type pmtuDir struct {
-	maxSeg   uint16 // largest payload sent
-	maxAcked uint16 // largest segment the peer acknowledged whole
+	maxSeg   uint16   // largest payload sent
+	maxSegAt FrameRef // the first segment of that size, for evidence
+	maxAcked uint16   // largest segment the peer acknowledged whole
 	// pend holds segments larger than any acknowledged one, in increasing
 	// order of sequence and of size: a segment not held is no larger than
 	// one sent before it, so when its ACK comes that one's does too.
@@ -129,7 +130,9 @@ func (t *TCPFlow) trackPMTU(p *Packet, dir Dir, a Analysis, prevNext uint32) (ac
 		return acked
 	}
 	n := uint16(min(p.PayloadLen, 0xffff))
-	fwd.maxSeg = max(fwd.maxSeg, n)
+	if n > fwd.maxSeg {
+		fwd.maxSeg, fwd.maxSegAt = n, FrameRef{File: p.File, Frame: p.Frame}
+	}
 	if t.pathMTU != nil && t.pathMTUDir == dir && now > t.pathMTU.At {
 		fwd.maxAfterMTU = max(fwd.maxAfterMTU, n)
 	}
@@ -180,20 +183,28 @@ func (t *TCPFlow) trackPMTU(p *Packet, dir Dir, a Analysis, prevNext uint32) (ac
 }
 
 // offloadSeg is the largest segment either side sent above the MSS its
-// peer advertised (0 when none, or no MSS is known): the capture point
-// saw what segmentation offload (TSO/GSO, or GRO/LRO on receive) hands
-// the stack, not packets on the wire.
-func (t *TCPFlow) offloadSeg() int {
+// peer advertised (0 when none, or no MSS is known), the frame of its
+// first, and the MSS it passed (the smaller, when both sides did): the
+// capture point saw what segmentation offload (TSO/GSO, or GRO/LRO on
+// receive) hands the stack, not packets on the wire.
+func (t *TCPFlow) offloadSeg() (n int, at FrameRef, mss int) {
 	if t.x == nil {
-		return 0
+		return 0, FrameRef{}, 0
 	}
-	n := 0
 	for d := range t.x.pmtu {
-		if mss := int(t.dirs[1-d].mss); mss > 0 && int(t.x.pmtu[d].maxSeg) > mss {
-			n = max(n, int(t.x.pmtu[d].maxSeg))
+		s := &t.x.pmtu[d]
+		m := int(t.dirs[1-d].mss)
+		if m == 0 || int(s.maxSeg) <= m {
+			continue
+		}
+		if int(s.maxSeg) > n {
+			n, at = int(s.maxSeg), s.maxSegAt
+		}
+		if mss == 0 || m < mss {
+			mss = m
 		}
 	}
-	return n
+	return n, at, mss
 }
 
 // notePathMTU records an ICMP frag-needed / packet-too-big message about

@@ -103,10 +103,12 @@ type Record struct {
 	// CaptureCopies: of the retransmissions, those that were a data
 	// segment captured twice, not sent again (flows/copies.go). For the
 	// rules only.
-	CaptureCopies   int64  `json:"-"`
-	OffloadSeg      int    `json:"-"`
-	ChecksumOffload string `json:"-"` // the side whose segments all carry the NIC's unfilled checksum
-	MidStream       bool   `json:"-"`
+	CaptureCopies   int64    `json:"-"`
+	OffloadSeg      int      `json:"-"`
+	OffloadFrame    FrameRef `json:"-"` // the first segment of OffloadSeg's size
+	OffloadMSS      int      `json:"-"` // the MSS it passed
+	ChecksumOffload string   `json:"-"` // the side whose segments all carry the NIC's unfilled checksum
+	MidStream       bool     `json:"-"`
 	// Reuse: the earlier connection on this 4-tuple that the SYN met (nil
 	// when none is known), for tcp-port-reuse.
 	Reuse *PortReuse `json:"-"`
@@ -195,7 +197,7 @@ func (f *Flow) Record(app *AppInfo) Record {
 			r.AckedBytes, r.UnseenBytes = x.ackedBytes, min(x.unseenBytes, x.ackedBytes)
 			r.CaptureCopies = x.copies
 		}
-		r.OffloadSeg = t.offloadSeg()
+		r.OffloadSeg, r.OffloadFrame, r.OffloadMSS = t.offloadSeg()
 		r.ChecksumOffload = t.ChecksumOffload()
 		r.MidStream = t.SYNTime == 0 && t.SYNACKTime == 0
 		r.ClientMSS, r.ServerMSS = t.MSS(FromClient), t.MSS(FromServer)

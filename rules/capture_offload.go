@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -36,7 +37,10 @@ type captureOffload struct {
 	run     RunInfo
 	n       int64
 	largest int
+	minMSS  int              // the smallest MSS a super-segment passed
+	frames  []flows.FrameRef // the largest super-segment of the first flows
 	hosts   []string
+	more    bool     // hosts beyond those kept
 	sums    int64    // flows whose one side's checksums are all left to the NIC
 	sumFrom []string // those sides' addresses, a few
 }
@@ -60,12 +64,25 @@ func (c *captureOffload) Event(ev *Event, _ func(Finding)) {
 	}
 	c.n++
 	c.largest = max(c.largest, f.OffloadSeg)
+	if f.OffloadMSS > 0 && (c.minMSS == 0 || f.OffloadMSS < c.minMSS) {
+		c.minMSS = f.OffloadMSS
+	}
+	if len(c.frames) < maxOffloadEvidence {
+		c.frames = append(c.frames, f.OffloadFrame)
+	}
 	for _, h := range []string{f.SrcAddr, f.DstAddr} {
-		if len(c.hosts) < 4 && !slices.Contains(c.hosts, h) {
+		switch {
+		case slices.Contains(c.hosts, h):
+		case len(c.hosts) < 4:
 			c.hosts = append(c.hosts, h)
+		default:
+			c.more = true
 		}
 	}
 }
+
+// maxOffloadEvidence is how many flows' super-segments are evidence.
+const maxOffloadEvidence = 5
 
 func (c *captureOffload) Finish(report func(Finding)) {
 	if c.n == 0 && c.sums == 0 {
@@ -73,16 +90,32 @@ func (c *captureOffload) Finish(report func(Finding)) {
 	}
 	var parts []string
 	if c.n > 0 {
+		hosts := strings.Join(c.hosts, ", ")
+		if c.more {
+			hosts += ", …"
+		}
 		parts = append(parts, fmt.Sprintf("%d TCP flow(s) carry segments larger than the MSS (up to %d bytes), between %s: the capture shows segmentation offload's super-segments, not wire packets; sizes and packet counts are the stack's",
-			c.n, c.largest, strings.Join(c.hosts, ", ")))
+			c.n, c.largest, hosts))
 	}
 	if c.sums > 0 {
 		parts = append(parts, fmt.Sprintf("in %d TCP flow(s) the data segments %s sent carry wrong checksums (the first %d checked of each) while its peers' are right: checksum offload, the capture taken before the NIC fills them in (harmless; Wireshark calls them bad checksums)",
 			c.sums, strings.Join(c.sumFrom, ", "), flows.ChecksumSamples))
 	}
-	filter := "tcp.len > 1460"
-	if c.n == 0 {
+	var filter string
+	if c.n > 0 {
+		// Segments above the smallest MSS passed, between the hosts when
+		// they are all named.
+		filter = fmt.Sprintf("tcp.len > %d", c.minMSS)
+		if !c.more {
+			filter += " && " + hostsFilter(c.hosts)
+		}
+	} else {
 		filter = "tcp.checksum.status == \"Bad\""
 	}
-	report(runFinding(CaptureOffload, c.p.Severity, c.run, c.n+c.sums, strings.Join(parts, "; "), filter))
+	fd := runFinding(CaptureOffload, c.p.Severity, c.run, c.n+c.sums, strings.Join(parts, "; "), filter)
+	slices.SortFunc(c.frames, func(a, b flows.FrameRef) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Frame, b.Frame))
+	})
+	fd.Evidence = evidence(c.frames...)
+	report(fd)
 }

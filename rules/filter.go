@@ -182,6 +182,18 @@ func hostFilter(addr string) string { return addrFilter("addr", addr) }
 func srcFilter(addr string) string  { return addrFilter("src", addr) }
 func dstFilter(addr string) string  { return addrFilter("dst", addr) }
 
+// hostsFilter matches packets to or from any of the addresses.
+func hostsFilter(addrs []string) string {
+	if len(addrs) == 1 {
+		return hostFilter(addrs[0])
+	}
+	parts := make([]string, len(addrs))
+	for i, a := range addrs {
+		parts[i] = hostFilter(a)
+	}
+	return "(" + strings.Join(parts, " || ") + ")"
+}
+
 // addrFilter is Wireshark's ip.FIELD or ipv6.FIELD == addr.
 func addrFilter(field, addr string) string {
 	if strings.Contains(addr, ":") {

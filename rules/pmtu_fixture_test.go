@@ -43,7 +43,14 @@ var pmtuCases = fixtureCases([]fixtureCase{
 			"the connection ended while still waiting (still stalled when the capture ended)")
 	}},
 	{file: "rules/pmtu-negative-offload.pcap", want: []string{"capture-offload info", "tcp-stall error", "tcp-retransmissions warning"}, check: func(t *testing.T, r *fixtureRun) {
-		wantIn(t, r.find("capture-offload")[0], "1 TCP flow(s) carry segments larger than the MSS (up to 2896 bytes)")
+		f := r.find("capture-offload")[0]
+		wantIn(t, f, "1 TCP flow(s) carry segments larger than the MSS (up to 2896 bytes)")
+		// The first super-segment is the evidence (frames 8-14 are all
+		// 2896 bytes, the MSS 1460); the filter shows segments above the
+		// MSS between the flow's hosts.
+		if len(f.Evidence) != 1 || f.Evidence[0].Frame != 8 || f.Filter != "tcp.len > 1460 && (ip.addr == 192.0.2.10 || ip.addr == 198.51.100.20)" {
+			t.Errorf("capture-offload: evidence %v, filter %q", f.Evidence, f.Filter)
+		}
 	}},
 })
 
