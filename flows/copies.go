@@ -9,12 +9,12 @@ package flows
 
 // segSig is what tells a segment from its copy: the same sequence and
 // acknowledgement numbers, length, flags and IP identification.
-type segSig struct {
+type segSig struct { // fields ordered so that it packs in 24 bytes
 	seq, ack uint32
-	n        int
-	flags    uint8
-	id       uint16
 	at       int64
+	n        int32
+	id       uint16
+	flags    uint8
 	set      bool
 }
 
@@ -34,7 +34,7 @@ func (x *transfer) noteCopy(p *Packet, dir Dir, a Analysis) {
 	if p.PayloadLen == 0 {
 		return
 	}
-	s := segSig{seq: p.Seq, ack: p.Ack, n: p.PayloadLen, flags: p.Flags, id: p.IPID, at: p.Timestamp, set: true}
+	s := segSig{seq: p.Seq, ack: p.Ack, n: int32(p.PayloadLen), flags: p.Flags, id: p.IPID, at: p.Timestamp, set: true}
 	last := &x.lastSeg[dir]
 	if a&ARetransmission != 0 && last.set && last.seq == s.seq && last.ack == s.ack && last.n == s.n && last.flags == s.flags && last.id == s.id {
 		window := int64(copyWindowNoID)

@@ -17,9 +17,8 @@ type segMark struct {
 
 // pmtuDir is the path-MTU state of one direction's data.
 type pmtuDir struct {
-	maxSeg   uint16   // largest payload sent
-	maxSegAt FrameRef // the first segment of that size, for evidence
-	maxAcked uint16   // largest segment the peer acknowledged whole
+	maxSeg   uint16 // largest payload sent
+	maxAcked uint16 // largest segment the peer acknowledged whole
 	// pend holds segments larger than any acknowledged one, in increasing
 	// order of sequence and of size: a segment not held is no larger than
 	// one sent before it, so when its ACK comes that one's does too.
@@ -131,7 +130,10 @@ func (t *TCPFlow) trackPMTU(p *Packet, dir Dir, a Analysis, prevNext uint32) (ac
 	}
 	n := uint16(min(p.PayloadLen, 0xffff))
 	if n > fwd.maxSeg {
-		fwd.maxSeg, fwd.maxSegAt = n, FrameRef{File: p.File, Frame: p.Frame}
+		if n > rev.maxSeg {
+			t.x.largestAt = FrameRef{File: p.File, Frame: p.Frame}
+		}
+		fwd.maxSeg = n
 	}
 	if t.pathMTU != nil && t.pathMTUDir == dir && now > t.pathMTU.At {
 		fwd.maxAfterMTU = max(fwd.maxAfterMTU, n)
@@ -184,9 +186,10 @@ func (t *TCPFlow) trackPMTU(p *Packet, dir Dir, a Analysis, prevNext uint32) (ac
 
 // offloadSeg is the largest segment either side sent above the MSS its
 // peer advertised (0 when none, or no MSS is known), the frame of its
-// first, and the MSS it passed (the smaller, when both sides did): the
-// capture point saw what segmentation offload (TSO/GSO, or GRO/LRO on
-// receive) hands the stack, not packets on the wire.
+// first when it is the flow's largest (nearly always), and the MSS it
+// passed (the smaller, when both sides did): the capture point saw what
+// segmentation offload (TSO/GSO, or GRO/LRO on receive) hands the stack,
+// not packets on the wire.
 func (t *TCPFlow) offloadSeg() (n int, at FrameRef, mss int) {
 	if t.x == nil {
 		return 0, FrameRef{}, 0
@@ -197,12 +200,13 @@ func (t *TCPFlow) offloadSeg() (n int, at FrameRef, mss int) {
 		if m == 0 || int(s.maxSeg) <= m {
 			continue
 		}
-		if int(s.maxSeg) > n {
-			n, at = int(s.maxSeg), s.maxSegAt
-		}
+		n = max(n, int(s.maxSeg))
 		if mss == 0 || m < mss {
 			mss = m
 		}
+	}
+	if n > 0 && n == int(max(t.x.pmtu[0].maxSeg, t.x.pmtu[1].maxSeg)) {
+		at = t.x.largestAt
 	}
 	return n, at, mss
 }

@@ -218,6 +218,11 @@ type transfer struct {
 	// that were that segment captured again (copies.go).
 	lastSeg [2]segSig
 	copies  int64
+
+	// largestAt is the first segment of the largest size either side
+	// sent: offload's evidence (one for the flow, not one a direction,
+	// keeps the struct in its allocation size class).
+	largestAt FrameRef
 }
 
 // TCPFlow is the TCP state of one flow.
