@@ -128,4 +128,11 @@ type PathMTUReport struct {
 	MTU    int    // the smallest MTU reported
 	Router string // who reported it
 	At     int64  // when the first report came
+
+	// Resends counts the retransmissions, after the report, of data the
+	// direction had sent before it: PMTU discovery re-segmenting what did
+	// not fit, which Wireshark flags as retransmissions but is not loss.
+	Resends int64
+	sentTo  uint32 // the direction's next sequence number at the report
+	sentSet bool
 }

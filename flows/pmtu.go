@@ -159,6 +159,9 @@ func (t *TCPFlow) trackPMTU(p *Packet, dir Dir, a Analysis, prevNext uint32) (ac
 		if fwd.minRetx == 0 || n < fwd.minRetx {
 			fwd.minRetx = n
 		}
+		if r := t.pathMTU; r != nil && t.pathMTUDir == dir && r.sentSet && now > r.At && seqLT(p.Seq, r.sentTo) {
+			r.Resends++
+		}
 		if fwd.ackSet && p.Seq == fwd.ackedTo {
 			if fwd.headResent == 0 || fwd.head != p.Seq {
 				fwd.head, fwd.headResent, fwd.headLen = p.Seq, 0, 0
@@ -217,15 +220,17 @@ func (t *TCPFlow) notePathMTU(dir Dir, mtu int, router netip.Addr, at int64) {
 	if t.x == nil {
 		t.x = new(transfer)
 	}
+	sent := &t.dirs[dir]
 	if t.pathMTU == nil {
-		t.pathMTU = &PathMTUReport{MTU: mtu, Router: router.String(), At: at}
+		t.pathMTU = &PathMTUReport{MTU: mtu, Router: router.String(), At: at, sentTo: sent.nextseq, sentSet: sent.nextseq != 0}
 		t.pathMTUDir = dir
 		return
 	}
 	if mtu > 0 && (t.pathMTU.MTU == 0 || mtu < t.pathMTU.MTU) {
 		// A lower report starts over: what was sent after the first one
-		// may not fit this one.
-		*t.pathMTU = PathMTUReport{MTU: mtu, Router: router.String(), At: at}
+		// may not fit this one. The resends counted so far stay counted.
+		resends := t.pathMTU.Resends
+		*t.pathMTU = PathMTUReport{MTU: mtu, Router: router.String(), At: at, Resends: resends, sentTo: sent.nextseq, sentSet: sent.nextseq != 0}
 		t.pathMTUDir = dir
 		t.x.pmtu[dir].maxAfterMTU = 0
 	}

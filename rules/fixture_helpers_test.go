@@ -94,6 +94,7 @@ func runCases(t *testing.T, cases []fixtureCase) {
 // frame.
 type fixtureRun struct {
 	res   *run.Result
+	flows []*flows.Record
 	dns   []*flows.DNSRecord
 	http  []*flows.HTTPRecord
 	tls   []*flows.TLSRecord
@@ -102,7 +103,7 @@ type fixtureRun struct {
 	heads map[int64]string         // first line of each frame's payload, when it is text
 }
 
-func (r *fixtureRun) Flow(*flows.Record) error       { return nil }
+func (r *fixtureRun) Flow(f *flows.Record) error     { r.flows = append(r.flows, f); return nil }
 func (r *fixtureRun) DNS(d *flows.DNSRecord) error   { r.dns = append(r.dns, d); return nil }
 func (r *fixtureRun) HTTP(h *flows.HTTPRecord) error { r.http = append(r.http, h); return nil }
 func (r *fixtureRun) TLS(t *flows.TLSRecord) error   { r.tls = append(r.tls, t); return nil }

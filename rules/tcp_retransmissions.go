@@ -66,8 +66,15 @@ type retxServer struct {
 func (c *tcpRetx) Event(ev *Event, report func(Finding)) {
 	f := ev.Flow
 	// Segments the capture holds twice are not loss (flows/copies.go):
-	// they count neither as resends nor as segments.
-	retx := f.Retransmissions - f.CaptureCopies
+	// they count neither as resends nor as segments. Nor is data sent
+	// again in smaller segments after an ICMP error lowered the path MTU
+	// (PMTU discovery, which pmtu-frag-needed reports): those count as
+	// segments, not as resends.
+	var pmtuResends int64
+	if p := f.PMTU; p != nil && p.Reported != nil {
+		pmtuResends = min(p.Reported.Resends, f.Retransmissions-f.CaptureCopies)
+	}
+	retx := f.Retransmissions - f.CaptureCopies - pmtuResends
 	if f.Proto != "tcp" || float64(retx) < c.p.T("min_count") {
 		return
 	}
@@ -99,7 +106,10 @@ func (c *tcpRetx) Event(ev *Event, report func(Finding)) {
 		msg += fmt.Sprintf("; %d segments were lost before the capture point", f.LostSegments)
 	}
 	if p := f.PMTU; p != nil && p.Reported != nil {
-		msg += fmt.Sprintf("; an ICMP error from %s lowered the path MTU to %d bytes, so resends after it are PMTU discovery at work (pmtu-frag-needed)", p.Reported.Router, p.Reported.MTU)
+		msg += fmt.Sprintf("; an ICMP error from %s lowered the path MTU to %d bytes", p.Reported.Router, p.Reported.MTU)
+		if pmtuResends > 0 {
+			msg += fmt.Sprintf(" and %d more were data sent before it sent again to fit (PMTU discovery at work, pmtu-frag-needed; not counted)", pmtuResends)
+		}
 	}
 	if f.CaptureSide == "client" || f.CaptureSide == "server" {
 		msg += fmt.Sprintf(" (captured at the %s)", f.CaptureSide)

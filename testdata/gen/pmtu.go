@@ -75,7 +75,8 @@ exchange, the server sends a 5,500-byte response as full-size segments
 most 1,348 bytes (kernel count: 4 retransmitted segments), then the rest of
 the response in segments of 1,348 bytes; the client acknowledges everything.
 Expected: pmtu-frag-needed (info) naming the MTU, the router and the flow that
-re-segmented; no black hole; exactly 4 retransmissions.`, capgen.NearServer},
+re-segmented; no black hole; exactly 4 retransmissions, all PMTU discovery's
+(no tcp-retransmissions finding).`, capgen.NearServer},
 		{"rules/pmtu-discovery-client.pcap", `
 The same working PMTU discovery seen at the client: the full-size segments
 and the ICMP error never reach it; the re-segmented data arrives and is
