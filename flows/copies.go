@@ -28,6 +28,27 @@ const (
 	copyWindowNoID = 1e6
 )
 
+// copySameInstant: a pure ACK without an IP identification repeats
+// another's every field when the receiver sends duplicate ACKs, so only
+// one at the same instant (a microsecond, the pcap resolution) is taken
+// for a copy: real duplicate ACKs go one per arriving segment, and two
+// from one host within a microsecond take a link far faster than those
+// whose stacks send no identification.
+const copySameInstant = 1e3
+
+// ackCopy says whether a duplicate ACK with IP identification id, dt after
+// its direction's last packet (a pure ACK with identification lastID), is
+// that ACK captured again.
+func ackCopy(id, lastID uint16, dt int64) bool {
+	if id != lastID || dt < 0 {
+		return false
+	}
+	if id != 0 {
+		return dt < copyWindowID
+	}
+	return dt <= copySameInstant
+}
+
 // noteCopy counts a data segment that Wireshark calls a retransmission and
 // that is the last data segment of its direction captured again.
 func (x *transfer) noteCopy(p *Packet, dir Dir, a Analysis) {

@@ -39,3 +39,53 @@ func TestCaptureCopies(t *testing.T) {
 		})
 	}
 }
+
+// TestDupAckCopies: a pure ACK captured again (same IP identification
+// within 100 ms; without one, at the same microsecond) is a duplicate ACK
+// to Wireshark but counted as a copy; the receiver's own duplicate ACKs,
+// one per arriving segment, are not.
+func TestDupAckCopies(t *testing.T) {
+	const A, P = FlagACK, FlagPSH
+	for _, c := range []struct {
+		name   string
+		second float64 // ms after the first ACK
+		id1    uint16
+		id2    uint16
+		copies int64
+	}{
+		{"no identification, the same instant", 0, 0, 0, 1},
+		{"no identification, 0.1 ms later (a real duplicate)", 0.1, 0, 0, 0},
+		{"the same identification 0.3 ms later", 0.3, 9, 9, 1},
+		{"a new identification (a real duplicate)", 0, 9, 10, 0},
+		{"the same identification after 200 ms", 200, 9, 9, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cv := newConv(t)
+			cv.handshake(1, 2)
+			cv.seg(10, false, A|P, sISN+1, cISN+1, 100, 1000)
+			cv.nextID = c.id1
+			cv.seg(11, true, A, cISN+1, sISN+101, 0, 1000)
+			cv.nextID = c.id2
+			if a := cv.seg(11+c.second, true, A, cISN+1, sISN+101, 0, 1000); a&ADuplicateAck == 0 {
+				t.Fatalf("the second ACK is not flagged a duplicate: %v", a)
+			}
+			cv.table.Flush()
+			r := cv.ended[0]
+			if r.DuplicateAcks != 1 || r.DupAckCopies != c.copies {
+				t.Errorf("duplicate ACKs %d, copies %d; want 1, %d", r.DuplicateAcks, r.DupAckCopies, c.copies)
+			}
+		})
+	}
+	// A data segment then a pure ACK with the same (absent)
+	// identification at the same instant: the ACK is no copy of data.
+	cv := newConv(t)
+	cv.handshake(1, 2)
+	cv.seg(10, false, A|P, sISN+1, cISN+1, 100, 1000)
+	cv.seg(11, true, A|P, cISN+1, sISN+101, 50, 1000)
+	cv.seg(11, true, A, cISN+51, sISN+101, 0, 1000)
+	cv.seg(11, true, A, cISN+51, sISN+101, 0, 1000)
+	cv.table.Flush()
+	if r := cv.ended[0]; r.DupAckCopies != 1 {
+		t.Errorf("copies %d after data then two equal ACKs, want 1 (the second ACK)", r.DupAckCopies)
+	}
+}

@@ -104,6 +104,7 @@ type Record struct {
 	// segment captured twice, not sent again (flows/copies.go). For the
 	// rules only.
 	CaptureCopies   int64    `json:"-"`
+	DupAckCopies    int64    `json:"-"` // of the duplicate ACKs, an ACK captured again
 	OffloadSeg      int      `json:"-"`
 	OffloadFrame    FrameRef `json:"-"` // the first segment of OffloadSeg's size
 	OffloadMSS      int      `json:"-"` // the MSS it passed
@@ -198,6 +199,7 @@ func (f *Flow) Record(app *AppInfo) Record {
 			r.CaptureCopies = x.copies
 		}
 		r.OffloadSeg, r.OffloadFrame, r.OffloadMSS = t.offloadSeg()
+		r.DupAckCopies = t.DupAckCopies
 		r.ChecksumOffload = t.ChecksumOffload()
 		r.MidStream = t.SYNTime == 0 && t.SYNACKTime == 0
 		r.ClientMSS, r.ServerMSS = t.MSS(FromClient), t.MSS(FromServer)

@@ -140,6 +140,8 @@ func (c *TCPCounts) Merge(o *TCPCounts) {
 // with tshark.
 type tcpDir struct {
 	baseSet         bool
+	lastPure        bool   // this direction's last packet was a pure ACK (no payload, SYN, FIN, RST)
+	lastIPID        uint16 // and its IP identification (copies.go)
 	base            uint32 // Wireshark's base_seq: the ISN, or first seq - 1 mid-stream
 	nextseq         uint32 // highest seq+len seen; 0 = none
 	nextseqtime     int64
@@ -227,9 +229,12 @@ type transfer struct {
 
 // TCPFlow is the TCP state of one flow.
 type TCPFlow struct {
-	dirs    [2]tcpDir
-	Counts  TCPCounts
-	History []byte // Zeek conn.log history letters
+	dirs   [2]tcpDir
+	Counts TCPCounts
+	// DupAckCopies: of the duplicate ACKs, those that were the
+	// direction's last ACK captured again (copies.go), not sent again.
+	DupAckCopies int64
+	History      []byte // Zeek conn.log history letters
 
 	SYNTime, SYNACKTime, ACKTime int64 // handshake timestamps, 0 if not seen
 	Side                         Side
@@ -732,6 +737,9 @@ func (t *TCPFlow) wiresharkAnalysis(fwd, rev *tcpDir, p *Packet, now int64, dir 
 			fwd.dupacknum = 1
 		}
 		a |= ADuplicateAck
+		if fwd.lastPure && ackCopy(p.IPID, fwd.lastIPID, now-fwd.lastacktime) {
+			t.DupAckCopies++
+		}
 	}
 
 finishedFwd:
@@ -811,6 +819,7 @@ finishedRetrans:
 	fwd.lastack = ack
 	fwd.lastacktime = now
 	fwd.lastSegFlags = a
+	fwd.lastPure, fwd.lastIPID = seglen == 0 && flags&synFinRst == 0, p.IPID
 	return a
 }
 

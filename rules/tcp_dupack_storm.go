@@ -32,7 +32,10 @@ type dupAckStorm struct{ p Params }
 
 func (c *dupAckStorm) Event(ev *Event, report func(Finding)) {
 	f := ev.Flow
-	if f.Proto != "tcp" || float64(f.DuplicateAcks) < c.p.T("min_count") {
+	// An ACK the capture holds twice is not a duplicate the receiver sent
+	// (flows/copies.go), nor a segment the capture holds twice a resend.
+	dups, retx := f.DuplicateAcks-f.DupAckCopies, f.Retransmissions-f.CaptureCopies
+	if f.Proto != "tcp" || float64(dups) < c.p.T("min_count") {
 		return
 	}
 	sack := "SACK not negotiated"
@@ -46,11 +49,14 @@ func (c *dupAckStorm) Event(ev *Event, report func(Finding)) {
 		sack = "SACK unknown: the handshake is not all in the capture"
 	}
 	msg := fmt.Sprintf("%s:%d → %s:%d: %d duplicate ACKs (%s), %d retransmissions",
-		f.SrcAddr, f.SrcPort, f.DstAddr, f.DstPort, f.DuplicateAcks, sack, f.Retransmissions)
+		f.SrcAddr, f.SrcPort, f.DstAddr, f.DstPort, dups, sack, retx)
+	if n := f.DupAckCopies + f.CaptureCopies; n > 0 {
+		msg += fmt.Sprintf("; %d more were packets the capture holds twice (not counted; Wireshark flags them)", n)
+	}
 	if f.OrigPackets == 0 || f.RespPackets == 0 {
 		msg += " (the capture holds one direction only: the sender's retransmissions are not in it)"
 	}
-	report(flowFinding(TCPDuplicateAckStorm, c.p.Severity, f, f.DuplicateAcks, msg, "tcp.analysis.duplicate_ack", f.Evidence, func(e *flows.TCPEvidence) flows.FrameRefs { return e.DuplicateAcks }))
+	report(flowFinding(TCPDuplicateAckStorm, c.p.Severity, f, dups, msg, "tcp.analysis.duplicate_ack", f.Evidence, func(e *flows.TCPEvidence) flows.FrameRefs { return e.DuplicateAcks }))
 }
 
 func (c *dupAckStorm) Finish(func(Finding)) {}
