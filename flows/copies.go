@@ -49,11 +49,12 @@ func ackCopy(id, lastID uint16, dt int64) bool {
 	return dt <= copySameInstant
 }
 
-// noteCopy counts a data segment that Wireshark calls a retransmission and
-// that is the last data segment of its direction captured again.
-func (x *transfer) noteCopy(p *Packet, dir Dir, a Analysis) {
-	if p.PayloadLen == 0 {
-		return
+// noteCopy counts a data segment (or a FIN or SYN) that Wireshark calls a
+// retransmission and that is the last such segment of its direction
+// captured again, and says whether it was.
+func (x *transfer) noteCopy(p *Packet, dir Dir, a Analysis) bool {
+	if p.PayloadLen == 0 && p.Flags&(FlagSYN|FlagFIN) == 0 {
+		return false
 	}
 	s := segSig{seq: p.Seq, ack: p.Ack, n: int32(p.PayloadLen), flags: p.Flags, id: p.IPID, at: p.Timestamp, set: true}
 	last := &x.lastSeg[dir]
@@ -64,8 +65,9 @@ func (x *transfer) noteCopy(p *Packet, dir Dir, a Analysis) {
 		}
 		if s.at-last.at < window {
 			x.copies++
-			return // a copy: the original stays the one to compare with
+			return true // a copy: the original stays the one to compare with
 		}
 	}
 	*last = s
+	return false
 }

@@ -89,3 +89,28 @@ func TestDupAckCopies(t *testing.T) {
 		t.Errorf("copies %d after data then two equal ACKs, want 1 (the second ACK)", r.DupAckCopies)
 	}
 }
+
+// TestCopiesAreNoEvidence: a FIN captured twice is a copy as a data
+// segment is, and neither copies of segments nor copies of ACKs are kept
+// as evidence of resends or duplicate ACKs; a real resend is.
+func TestCopiesAreNoEvidence(t *testing.T) {
+	const A, P, F = FlagACK, FlagPSH, FlagFIN
+	cv := newConv(t)
+	cv.handshake(1, 2)
+	cv.seg(10, true, A|P, cISN+1, sISN+1, 100, 1000)  // frame 4
+	cv.seg(10, true, A|P, cISN+1, sISN+1, 100, 1000)  // 5: a copy
+	cv.seg(11, false, A, sISN+1, cISN+101, 0, 1000)   // 6
+	cv.seg(11, false, A, sISN+1, cISN+101, 0, 1000)   // 7: a copy of the ACK
+	cv.seg(400, true, A|P, cISN+1, sISN+1, 100, 1000) // 8: sent again (spurious)
+	cv.seg(500, true, A|F, cISN+101, sISN+1, 0, 1000) // 9
+	cv.seg(500, true, A|F, cISN+101, sISN+1, 0, 1000) // 10: a copy of the FIN
+	cv.table.Flush()
+	r := cv.ended[0]
+	if r.Retransmissions != 3 || r.CaptureCopies != 2 || r.DuplicateAcks != 1 || r.DupAckCopies != 1 {
+		t.Fatalf("retransmissions %d (copies %d), duplicate ACKs %d (copies %d); want 3 (2), 1 (1)", r.Retransmissions, r.CaptureCopies, r.DuplicateAcks, r.DupAckCopies)
+	}
+	e := r.Evidence
+	if e == nil || len(e.Retransmissions) != 1 || e.Retransmissions[0].Frame != 8 || len(e.DuplicateAcks) != 0 {
+		t.Errorf("evidence %+v; want the resend, frame 8, only", e)
+	}
+}

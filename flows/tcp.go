@@ -444,7 +444,9 @@ func (t *TCPFlow) analyze(p *Packet, dir Dir, pre Analysis) Analysis {
 	}
 
 	prevNext := fwd.nextseq
+	ackCopies := t.DupAckCopies
 	a |= t.wiresharkAnalysis(fwd, rev, p, now, dir)
+	copied := t.DupAckCopies != ackCopies // a duplicate ACK that is a copy
 
 	// Bookkeeping Wireshark does after the analysis.
 	if syn {
@@ -508,14 +510,20 @@ func (t *TCPFlow) analyze(p *Packet, dir Dir, pre Analysis) Analysis {
 			x.checkSum(p, dir)
 		}
 		t.trackStall(p, dir, a, t.trackPMTU(p, dir, a, prevNext), prevNext)
-		x.noteCopy(p, dir, a)
+		copied = x.noteCopy(p, dir, a) || copied
 	}
 	t.Counts.Add(a)
 	if a&problemFlags != 0 {
 		if a&AZeroWindow != 0 {
 			fwd.zwCount++
 		}
-		t.keepEvidence(p, a)
+		// A copy is no evidence of a resend or a duplicate ACK: the
+		// evidence shows the ones that were sent.
+		ev := a
+		if copied {
+			ev &^= ARetransmission | ADuplicateAck
+		}
+		t.keepEvidence(p, ev)
 	}
 	return a
 }
