@@ -36,6 +36,19 @@ const (
 // whose stacks send no identification.
 const copySameInstant = 1e3
 
+// segCopy says whether a segment that Wireshark calls a retransmission,
+// with IP identification id, dt after the same segment (identification
+// lastID), is that segment captured again.
+func segCopy(id, lastID uint16, dt int64) bool {
+	if id != lastID || dt < 0 {
+		return false
+	}
+	if id != 0 {
+		return dt < copyWindowID
+	}
+	return dt < copyWindowNoID
+}
+
 // ackCopy says whether a duplicate ACK with IP identification id, dt after
 // its direction's last packet (a pure ACK with identification lastID), is
 // that ACK captured again.
@@ -49,11 +62,14 @@ func ackCopy(id, lastID uint16, dt int64) bool {
 	return dt <= copySameInstant
 }
 
-// noteCopy counts a data segment (or a FIN or SYN) that Wireshark calls a
+// noteCopy counts a data segment (or a FIN) that Wireshark calls a
 // retransmission and that is the last such segment of its direction
-// captured again, and says whether it was.
+// captured again, and says whether it was. SYNs are left alone: a copy of
+// one usually comes before the first data (and this state), and one that
+// comes later (a capture of two interfaces merged out of order) must not
+// take the last data segment's place.
 func (x *transfer) noteCopy(p *Packet, dir Dir, a Analysis) bool {
-	if p.PayloadLen == 0 && p.Flags&(FlagSYN|FlagFIN) == 0 {
+	if p.PayloadLen == 0 && (p.Flags&FlagFIN == 0 || p.Flags&FlagSYN != 0) {
 		return false
 	}
 	s := segSig{seq: p.Seq, ack: p.Ack, n: int32(p.PayloadLen), flags: p.Flags, id: p.IPID, at: p.Timestamp, set: true}

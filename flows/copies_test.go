@@ -114,3 +114,38 @@ func TestCopiesAreNoEvidence(t *testing.T) {
 		t.Errorf("evidence %+v; want the resend, frame 8, only", e)
 	}
 }
+
+// TestSYNCopies: a SYN or SYN-ACK captured again right after itself (the
+// same identification) is a copy; a SYN sent again after a timeout is not.
+func TestSYNCopies(t *testing.T) {
+	const A, S, P = FlagACK, FlagSYN, FlagPSH
+	for _, c := range []struct {
+		name   string
+		second float64 // ms after the first SYN
+		id2    uint16
+		copies int64
+	}{
+		{"captured again 5 µs later", 0.005, 7, 1},
+		{"sent again after 1 s", 1000, 7, 0},
+		{"a new identification 5 µs later", 0.005, 8, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cv := newConv(t)
+			cv.nextID = 7
+			cv.seg(0, true, S, cISN, 0, 0, 1000)
+			cv.nextID = c.id2
+			if a := cv.seg(c.second, true, S, cISN, 0, 0, 1000); a&ARetransmission == 0 {
+				t.Fatalf("the second SYN is not flagged a retransmission: %v", a)
+			}
+			cv.nextID = 0
+			cv.seg(c.second+1, false, S|A, sISN, cISN+1, 0, 1000)
+			cv.seg(c.second+2, true, A, cISN+1, sISN+1, 0, 1000)
+			cv.seg(c.second+3, true, A|P, cISN+1, sISN+1, 10, 1000)
+			cv.table.Flush()
+			r := cv.ended[0]
+			if r.Retransmissions != 1 || r.CaptureCopies != c.copies {
+				t.Errorf("retransmissions %d, copies %d; want 1, %d", r.Retransmissions, r.CaptureCopies, c.copies)
+			}
+		})
+	}
+}

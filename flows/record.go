@@ -101,8 +101,8 @@ type Record struct {
 	// whose handshake was not captured.
 	AckedBytes, UnseenBytes int64 `json:"-"`
 	// CaptureCopies: of the retransmissions, those that were a data
-	// segment captured twice, not sent again (flows/copies.go). For the
-	// rules only.
+	// segment, a FIN or a SYN captured twice, not sent again
+	// (flows/copies.go). For the rules only.
 	CaptureCopies   int64    `json:"-"`
 	DupAckCopies    int64    `json:"-"` // of the duplicate ACKs, an ACK captured again
 	OffloadSeg      int      `json:"-"`
@@ -200,6 +200,7 @@ func (f *Flow) Record(app *AppInfo) Record {
 		}
 		r.OffloadSeg, r.OffloadFrame, r.OffloadMSS = t.offloadSeg()
 		r.DupAckCopies = t.DupAckCopies
+		r.CaptureCopies += t.SYNCopies
 		r.ChecksumOffload = t.ChecksumOffload()
 		r.MidStream = t.SYNTime == 0 && t.SYNACKTime == 0
 		r.ClientMSS, r.ServerMSS = t.MSS(FromClient), t.MSS(FromServer)

@@ -141,6 +141,7 @@ func (c *TCPCounts) Merge(o *TCPCounts) {
 type tcpDir struct {
 	baseSet         bool
 	lastPure        bool   // this direction's last packet was a pure ACK (no payload, SYN, FIN, RST)
+	lastSYNPkt      bool   // or a SYN (SYN-ACK)
 	lastIPID        uint16 // and its IP identification (copies.go)
 	base            uint32 // Wireshark's base_seq: the ISN, or first seq - 1 mid-stream
 	nextseq         uint32 // highest seq+len seen; 0 = none
@@ -234,7 +235,9 @@ type TCPFlow struct {
 	// DupAckCopies: of the duplicate ACKs, those that were the
 	// direction's last ACK captured again (copies.go), not sent again.
 	DupAckCopies int64
-	History      []byte // Zeek conn.log history letters
+	// SYNCopies: of the retransmissions, SYNs (SYN-ACKs) captured again.
+	SYNCopies int64
+	History   []byte // Zeek conn.log history letters
 
 	SYNTime, SYNACKTime, ACKTime int64 // handshake timestamps, 0 if not seen
 	Side                         Side
@@ -444,9 +447,9 @@ func (t *TCPFlow) analyze(p *Packet, dir Dir, pre Analysis) Analysis {
 	}
 
 	prevNext := fwd.nextseq
-	ackCopies := t.DupAckCopies
+	ackCopies, synCopies := t.DupAckCopies, t.SYNCopies
 	a |= t.wiresharkAnalysis(fwd, rev, p, now, dir)
-	copied := t.DupAckCopies != ackCopies // a duplicate ACK that is a copy
+	copied := t.DupAckCopies != ackCopies || t.SYNCopies != synCopies // a duplicate ACK or a SYN that is a copy
 
 	// Bookkeeping Wireshark does after the analysis.
 	if syn {
@@ -808,6 +811,11 @@ finishedFwd:
 	}
 
 finishedRetrans:
+	if flags&FlagSYN != 0 && a&ARetransmission != 0 && fwd.lastSYNPkt && fwd.synSeen && seq == fwd.isn && segCopy(p.IPID, fwd.lastIPID, now-fwd.lastacktime) {
+		// The SYN (SYN-ACK) just before, captured again: no stack sends
+		// one again within the copy windows.
+		t.SYNCopies++
+	}
 	{
 		nextseq := seq + seglen
 		if flags&(FlagSYN|FlagFIN) != 0 {
@@ -827,7 +835,7 @@ finishedRetrans:
 	fwd.lastack = ack
 	fwd.lastacktime = now
 	fwd.lastSegFlags = a
-	fwd.lastPure, fwd.lastIPID = seglen == 0 && flags&synFinRst == 0, p.IPID
+	fwd.lastPure, fwd.lastSYNPkt, fwd.lastIPID = seglen == 0 && flags&synFinRst == 0, flags&FlagSYN != 0, p.IPID
 	return a
 }
 
