@@ -29,6 +29,27 @@ type httpServerError struct {
 	g groups
 }
 
+// proxied says whether a request went to a forward proxy: its target is
+// in absolute form ("GET http://host/path", RFC 9112 3.2.2) or it is a
+// CONNECT. The connection's server is then the proxy, not the Host.
+func proxied(h *flows.HTTPRecord) bool {
+	t := h.Target
+	return h.Method == "CONNECT" || len(t) >= 7 && strings.EqualFold(t[:7], "http://") || len(t) >= 8 && strings.EqualFold(t[:8], "https://")
+}
+
+// httpServer names the server of an exchange: "HOST (ADDR:PORT)", or for
+// a forward proxy "the proxy ADDR:PORT for HOST".
+func httpServer(h *flows.HTTPRecord) string {
+	host := h.Host
+	if host == "" {
+		host = "(no Host header)"
+	}
+	if proxied(h) {
+		return fmt.Sprintf("the proxy %s for %s", endpoint(h.DstAddr, h.DstPort), host)
+	}
+	return fmt.Sprintf("%s (%s)", host, endpoint(h.DstAddr, h.DstPort))
+}
+
 func (c *httpServerError) Event(ev *Event, _ func(Finding)) {
 	h := ev.HTTP
 	if h.Status < 500 || h.Status > 599 {
@@ -47,11 +68,10 @@ func (c *httpServerError) Event(ev *Event, _ func(Finding)) {
 func (c *httpServerError) Finish(report func(Finding)) {
 	for _, e := range c.g.sorted() {
 		h := e.data.(*flows.HTTPRecord)
-		host := h.Host
-		if host == "" {
-			host = "(no Host header)"
+		msg := fmt.Sprintf("%d response(s) %d %s from %s, e.g. %s", e.count, h.Status, h.Reason, httpServer(h), strings.Join(e.examples, "; "))
+		if proxied(h) && (h.Status == 502 || h.Status == 503 || h.Status == 504) {
+			msg += ": a proxy's 502-504 usually means it got no answer from the server it forwards to; look for that connection's own trouble (its stalls, resets, slow connects)"
 		}
-		msg := fmt.Sprintf("%d response(s) %d %s from %s (%s:%d), e.g. %s", e.count, h.Status, h.Reason, host, h.DstAddr, h.DstPort, strings.Join(e.examples, "; "))
 		filter := fmt.Sprintf("http.response.code == %d && %s", h.Status, hostFilter(h.DstAddr))
 		report(e.finding(HTTPServerError, c.p.Severity, msg, filter).keyed("host", h.Host, "server", h.DstAddr, "status_class", statusClass(h.Status)))
 	}

@@ -12,6 +12,21 @@ var httpCases = fixtureCases([]fixtureCase{
 	{file: "app/http-5xx.pcap", want: []string{
 		"http-server-error error", "http-server-error error", "http-server-error error",
 		"slow-first-byte warning", // the 500 after 1.2 s
+	}, check: func(t *testing.T, r *fixtureRun) {
+		// Not through a proxy: the Host names the server.
+		for _, f := range r.res.Findings {
+			if strings.Contains(f.Message, "proxy") {
+				t.Errorf("%s: %q names a proxy", f.Rule, f.Message)
+			}
+		}
+	}},
+	// A forward proxy's 503 after 2.5 s: the proxy is named as the server,
+	// the Host as what it was asked for, and the advice is the proxy's.
+	{file: "app/http-proxy.pcap", want: []string{"http-server-error error", "slow-first-byte warning"}, check: func(t *testing.T, r *fixtureRun) {
+		wantIn(t, r.find("http-server-error")[0], "503 Service Unavailable from the proxy 192.0.2.3:3128 for slow.example.net",
+			"e.g. GET http://slow.example.net/report", "got no answer from the server it forwards to")
+		wantIn(t, r.find("slow-first-byte")[0], "from the proxy 192.0.2.3:3128 for slow.example.net slow to start",
+			"mostly the proxy and the server it forwards to", "the proxy's access log")
 	}},
 })
 

@@ -165,6 +165,7 @@ type sample struct {
 	frame   flows.FrameRef
 	ref     flows.FlowRef
 	example string // "" for none
+	proxy   bool   // HTTP: the server is a forward proxy
 }
 
 // measure takes the phase's measurement from an event of the kind the rule
@@ -226,7 +227,7 @@ func (k phase) describe(ev *Event, s *sample) {
 	default:
 		h := ev.HTTP
 		s.ts, s.frame, s.ref, s.example = h.RequestNS, h.RequestFrame, h.FlowRef, h.Method+" "+h.Target
-		s.key, s.name = fmt.Sprintf("%s (%s)", h.Host, endpoint(h.DstAddr, h.DstPort)), h.Host
+		s.key, s.name, s.proxy = httpServer(h), h.Host, proxied(h)
 	}
 }
 
@@ -348,6 +349,7 @@ type slowAcc struct {
 	heldWait                float64 // ms those connects waited
 	rttMin, rttMax          float64
 	fastest                 float64 // the shortest slow measurement: the filter's bound
+	proxy                   bool    // sample.proxy
 }
 
 func (c *slowPhase) judge(s *sample) {
@@ -371,7 +373,7 @@ func (c *slowPhase) judge(s *sample) {
 	}
 	a, _ := e.data.(*slowAcc)
 	if a == nil {
-		a = &slowAcc{server: s.server, port: s.port, name: s.name, rttMin: rtt, rttMax: rtt, fastest: s.total}
+		a = &slowAcc{server: s.server, port: s.port, name: s.name, rttMin: rtt, rttMax: rtt, fastest: s.total, proxy: s.proxy}
 		e.data = a
 	}
 	a.wait += sp.wait
@@ -420,7 +422,7 @@ func (k phase) cause(e *group, a *slowAcc) string {
 		text string
 	}{
 		{a.wait, k.waitText(a)},
-		{a.srv, k.serverText(a.srv / n)},
+		{a.srv, k.serverText(a.srv/n, a.proxy)},
 		{a.other, fmt.Sprintf("%s on average after the ServerHello beyond its round trip (the client's certificate checks, lost later flights)", msText(a.other/n))},
 		{a.trips, fmt.Sprintf("the path itself: %s of round trips", msText(a.trips/n))},
 	}
@@ -445,6 +447,8 @@ func (k phase) cause(e *group, a *slowAcc) string {
 		next = `"ss -lnt" on the server (Recv-Q against Send-Q of the listener); a SYN proxy or firewall in the way`
 	case best == 1 && k == phaseTLS:
 		next = `"openssl s_client -connect ` + a.server + ":" + port + `"; the TLS terminator's CPU, session resumption, TLS 1.3`
+	case best == 1 && a.proxy:
+		next = "the proxy's access log for these requests (its time to connect to and hear from the server it forwards to) and that connection's own trouble (stalls, resets, slow connects)"
 	case best == 1:
 		next = "the server's request logs and traces for these requests (slow queries, upstream calls)"
 	case best == 2:
@@ -467,7 +471,7 @@ func (k phase) waitText(a *slowAcc) string {
 	return fmt.Sprintf("%s (%d retransmission(s), %s waited for timeouts in all)", what, a.retx, msText(a.wait))
 }
 
-func (k phase) serverText(ms float64) string {
+func (k phase) serverText(ms float64, proxy bool) string {
 	switch k {
 	case phaseDNS:
 		return fmt.Sprintf("the resolver's own time, %s on average beyond its fastest answer (recursion, cache misses, upstream)", msText(ms))
@@ -475,6 +479,9 @@ func (k phase) serverText(ms float64) string {
 		return fmt.Sprintf("the server answering the SYN %s on average after the round trip (SYN backlog, accept queue, SYN proxy)", msText(ms))
 	case phaseTLS:
 		return fmt.Sprintf("the server taking %s on average beyond the round trip to send its ServerHello (TLS termination)", msText(ms))
+	}
+	if proxy {
+		return fmt.Sprintf("the proxy and the server it forwards to, %s on average beyond the round trip to the proxy", msText(ms))
 	}
 	return fmt.Sprintf("application think time, %s on average beyond the round trip", msText(ms))
 }

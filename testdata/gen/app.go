@@ -215,6 +215,36 @@ Server Error, GET /v1/items/7 → 502 Bad Gateway. Time to first byte 30, 250,
 		c.done()
 	}
 
+	// Through a forward proxy.
+	{
+		c := g.appFixture("app/http-proxy.pcap", `
+A client using the forward proxy 192.0.2.3:3128 (requests in absolute form,
+"GET http://HOST/PATH"): GET http://www.example.com/ → 200 after 20 ms; GET
+http://slow.example.net/report → 503 Service Unavailable from the proxy after
+2.5 s (its own fetch of slow.example.net, out of the capture's sight, got no
+answer). Path round trip 10 ms.`)
+		proxy := netip.AddrPortFrom(netip.MustParseAddr("192.0.2.3"), 3128)
+		t := capgen.NewTCPConn(c, cliEP, proxy, nil)
+		t.Handshake(10 * ms)
+		for _, x := range []struct {
+			host, target string
+			status       int
+			ttfb         time.Duration
+		}{
+			{"www.example.com", "http://www.example.com/", 200, 20 * ms},
+			{"slow.example.net", "http://slow.example.net/report", 503, 2500 * ms},
+		} {
+			t.SendData(C, capgen.HTTPRequest("GET", x.host, x.target, "User-Agent: capgen-client/1.0"))
+			t.Sleep(x.ttfb)
+			t.SendData(S, capgen.HTTPResponse(x.status, []byte(capgenStatus(x.status)+"\n"), "Content-Type: text/plain"))
+			t.Sleep(1 * ms)
+			t.Ack(C)
+			t.Sleep(100 * ms)
+		}
+		t.Close(C)
+		c.done()
+	}
+
 	// PMTU black hole.
 	{
 		c := g.appFixture("app/pmtu-blackhole.pcap", `
