@@ -18,6 +18,10 @@ the sender recovers one hole per round trip.
 Likely causes: loss on a high-bandwidth path, reordering by link aggregation or
 multipath routing, a middlebox that strips SACK.
 
+An ACK the capture holds twice (the same IP identification within 100 ms, or
+without one at the same microsecond) is not counted: Wireshark flags it as a
+duplicate ACK, but the receiver sent it once.
+
 Next: check sack_permitted on the flow; look for the retransmissions that follow;
 "ss -ti" on the sender (sacked, lost, reordering), interface drop counters on the path.`,
 	Severity: Warning,

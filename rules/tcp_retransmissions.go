@@ -16,10 +16,12 @@ the sender gave up waiting (a retransmission timeout). Every retransmission cost
 at least a round trip, and timeouts cost 200 ms to seconds, so even a few percent
 makes a transfer slow. Several flows with retransmissions to one server are one
 finding with their totals and the worst flow. A segment the capture holds twice
-(the same segment with the same IP identification within 100 ms, or within 1 ms
-without one: a SPAN port copying both sides of a router, a mirrored VLAN and its
-trunk) is no resend: it is left out of the counts and said apart, although
-Wireshark flags it as a retransmission.
+(the same data segment, FIN or SYN with the same IP identification within
+100 ms, or within 1 ms without one: a SPAN port copying both sides of a router,
+a mirrored VLAN and its trunk) is no resend: it is left out of the counts and
+said apart, although Wireshark flags it as a retransmission. Nor is data sent
+again in smaller segments after an ICMP error lowered the path MTU: that is
+PMTU discovery working, which pmtu-frag-needed reports.
 
 Likely causes: packet loss on the path (a congested or faulty link, a full queue,
 a policer), a duplex mismatch, a flapping route; fast retransmissions point at
