@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -11,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/pcapx/pcapx/internal/capgen"
 )
@@ -54,7 +57,11 @@ func TestLiveInputInterrupt(t *testing.T) {
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond) // read, and waiting for more: the pipe stays open
+	// Wait until pcapx has read the packets out of the pipe (it then waits
+	// for more: the pipe stays open), however busy the machine: a fixed
+	// sleep flaked under the full parallel test run.
+	waitDrained(t, stdin.(*os.File))
+	time.Sleep(200 * time.Millisecond)
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +69,7 @@ func TestLiveInputInterrupt(t *testing.T) {
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err = <-done:
-	case <-time.After(20 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatalf("pcapx did not end after Ctrl-C; stderr:\n%s", stderr.String())
 	}
 	if code := cmd.ProcessState.ExitCode(); code != 130 {
@@ -89,4 +96,21 @@ func TestLiveInputInterrupt(t *testing.T) {
 	if !strings.Contains(stderr.String(), "input ended") {
 		t.Errorf("stderr does not say the input ended:\n%s", stderr.String())
 	}
+}
+
+// waitDrained waits until the reader of the pipe w writes to has taken
+// everything written (FIONREAD on the pipe counts the bytes in it), for
+// up to a minute.
+func waitDrained(t *testing.T, w *os.File) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var n int32
+		if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, w.Fd(), syscall.TIOCINQ, uintptr(unsafe.Pointer(&n))); e != 0 {
+			t.Fatalf("FIONREAD on the pipe: %v", e)
+		}
+		if n == 0 {
+			return
+		}
+	}
+	t.Fatal("pcapx did not read its input within a minute")
 }
