@@ -64,11 +64,19 @@ func Text(w io.Writer, r *run.Result) error {
 		}
 		fmt.Fprintf(&b, "  %s %-24s %8d  %s\n", mark, label, n, note)
 	}
-	row("retransmissions", t.Retransmissions, fmt.Sprintf("(%d fast, %d spurious) segments sent again: loss or timeouts", t.FastRetransmissions, t.SpuriousRetransmissions), true)
+	retx := fmt.Sprintf("(%d fast, %d spurious) segments sent again: loss or timeouts", t.FastRetransmissions, t.SpuriousRetransmissions)
+	if t.RetransmissionCopies > 0 {
+		retx += fmt.Sprintf("; %d of them packets the capture holds twice, not resends", t.RetransmissionCopies)
+	}
+	row("retransmissions", t.Retransmissions, retx, t.Retransmissions > t.RetransmissionCopies)
 	row("out-of-order", t.OutOfOrder, "reordered on the path", false)
 	row("previous segment lost", t.LostSegments, "not captured: lost before the capture point", true)
 	row("ACKed unseen segment", t.AckedUnseen, "the capture missed packets the peer received", true)
-	row("duplicate ACKs", t.DuplicateAcks, "a receiver saw a gap", false)
+	dups := "a receiver saw a gap"
+	if t.DuplicateAckCopies > 0 {
+		dups += fmt.Sprintf("; %d of them ACKs the capture holds twice", t.DuplicateAckCopies)
+	}
+	row("duplicate ACKs", t.DuplicateAcks, dups, false)
 	row("zero windows", t.ZeroWindows, "a receiver stopped reading", true)
 	row("zero-window probes", t.ZeroWindowProbes, "", false)
 	row("window full", t.WindowFull, "a sender filled the receiver's window", false)

@@ -136,6 +136,11 @@ type File struct {
 type TCPSummary struct {
 	Streams int64 `json:"streams"`
 	flows.TCPCounts
+	// Of the retransmissions and of the duplicate ACKs, the packets the
+	// capture holds twice (the same packet from two capture points: not
+	// sent again; docs/tcp-analysis.md).
+	RetransmissionCopies int64 `json:"retransmission_copies"`
+	DuplicateAckCopies   int64 `json:"duplicate_ack_copies"`
 }
 
 // AppSummary counts the application records of a run.

@@ -128,6 +128,8 @@ func (c *Summariser) Flow(r *flows.Record) error {
 			c.tcp.Streams++
 		}
 		c.tcp.TCPCounts.Merge(&r.TCPCounts)
+		c.tcp.RetransmissionCopies += r.CaptureCopies
+		c.tcp.DuplicateAckCopies += r.DupAckCopies
 	}
 	c.flowsSeen++
 	bytes := r.OrigBytes + r.RespBytes

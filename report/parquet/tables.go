@@ -536,6 +536,8 @@ func captureCols() []col[captureRow] {
 		i64("tcp_streams", "flows", "run total: TCP flows (`tcp.streams` in the JSON)", func(r *captureRow) *int64 { return &r.Run.TCP.Streams }),
 		i64("tcp_retransmissions", "segments", "run total of flows' `retransmissions`", func(r *captureRow) *int64 { return &tc(r).Retransmissions }),
 		i64("tcp_fast_retransmissions", "segments", "run total of flows' `fast_retransmissions`", func(r *captureRow) *int64 { return &tc(r).FastRetransmissions }),
+		i64("tcp_retransmission_copies", "segments", "run total: of `tcp_retransmissions`, segments the capture holds twice (not sent again)", func(r *captureRow) *int64 { return &r.Run.TCP.RetransmissionCopies }).addedBy("the TCP counts of capture copies (2026-12-06)"),
+		i64("tcp_duplicate_ack_copies", "segments", "run total: of `tcp_duplicate_acks`, ACKs the capture holds twice", func(r *captureRow) *int64 { return &r.Run.TCP.DuplicateAckCopies }).addedBy("the TCP counts of capture copies (2026-12-06)"),
 		i64("tcp_spurious_retransmissions", "segments", "run total of flows' `spurious_retransmissions`", func(r *captureRow) *int64 { return &tc(r).SpuriousRetransmissions }),
 		i64("tcp_out_of_order", "segments", "run total of flows' `out_of_order`", func(r *captureRow) *int64 { return &tc(r).OutOfOrder }),
 		i64("tcp_duplicate_acks", "segments", "run total of flows' `duplicate_acks`", func(r *captureRow) *int64 { return &tc(r).DuplicateAcks }),
