@@ -41,8 +41,9 @@ func (c *tcpZeroWin) Event(ev *Event, report func(Finding)) {
 		sev = Error
 	}
 	who := map[string]string{"client": f.SrcAddr, "server": f.DstAddr, "both": "both sides"}[f.ZeroWindowBy]
-	msg := fmt.Sprintf("%s:%d → %s:%d: %s advertised a zero window %d times, stalling the transfer for %.0f ms in total (%d zero-window probes)",
-		f.SrcAddr, f.SrcPort, f.DstAddr, f.DstPort, who, f.ZeroWindows, f.ZeroWindowTime, f.ZeroWindowProbes)
+	msg := fmt.Sprintf("%s:%d → %s:%d: %s advertised a zero window %d %s, stalling the transfer for %s in total (%d zero-window %s)",
+		f.SrcAddr, f.SrcPort, f.DstAddr, f.DstPort, who, f.ZeroWindows, plural(int(f.ZeroWindows), "time", "times"), msText(f.ZeroWindowTime),
+		f.ZeroWindowProbes, plural(int(f.ZeroWindowProbes), "probe", "probes"))
 	report(flowFinding(TCPZeroWindow, sev, f, f.ZeroWindows, msg, "tcp.analysis.zero_window", f.Evidence, func(e *flows.TCPEvidence) flows.FrameRefs { return e.ZeroWindows }))
 }
 
