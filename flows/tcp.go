@@ -486,14 +486,17 @@ func (t *TCPFlow) analyze(p *Packet, dir Dir, pre Analysis) Analysis {
 	}
 
 	// Zero-window stall time: from the first zero window a direction
-	// advertises until it opens the window again.
+	// advertises until it opens the window again. A window that opens at
+	// a time before the zero window's (a capture whose timestamps go
+	// backwards: merged interfaces with skewed clocks) adds nothing: the
+	// total is a time, never below zero.
 	if flags&(FlagSYN|FlagRST) == 0 {
 		if p.Window == 0 {
 			if fwd.zwStart == 0 {
 				fwd.zwStart = now
 			}
 		} else if fwd.zwStart != 0 {
-			fwd.zwDuration += now - fwd.zwStart
+			fwd.zwDuration += max(now-fwd.zwStart, 0)
 			fwd.zwStart = 0
 		}
 	}

@@ -170,6 +170,22 @@ func TestTCPAnalysisRules(t *testing.T) {
 		}
 	})
 
+	t.Run("zero window opened at an earlier timestamp", func(t *testing.T) {
+		// Timestamps that go backwards (merged interfaces with skewed
+		// clocks) made the zero-window time negative (FuzzAnalyze).
+		c := newConv(t)
+		c.handshake(10, 20)
+		c.seg(21, false, PA, s, cl, 100, 1000)
+		c.seg(500, true, A, cl, s+100, 0, 0)    // 5 zero window
+		c.seg(100, true, A, cl, s+100, 0, 2000) // 6 opened, 400 ms "before"
+		c.seg(600, true, A, cl, s+100, 0, 0)    // 7 zero window again
+		c.seg(700, true, A, cl, s+100, 0, 2000) // 8 opened 100 ms later
+		c.table.Flush()
+		if zw := c.ended[0].ZeroWindowTime; zw != 100 {
+			t.Errorf("zero window time %v ms, want 100", zw)
+		}
+	})
+
 	t.Run("keep-alive", func(t *testing.T) {
 		c := newConv(t)
 		c.handshake(10, 20)
