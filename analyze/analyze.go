@@ -324,14 +324,14 @@ func (x *reader) fill(rounds []*round) (more bool, err error) {
 		}
 		// The clocks and the moments to check for idle flows are the
 		// run's, decided here for every worker alike.
-		now := x.clock.Advance(p.Timestamp)
+		now, before := x.clock.Advance(p.Timestamp), x.clock.Before()
 		x.now = now
 		expire, flushIdle := x.due(kind, now, p.Timestamp)
 		if x.inline != nil {
 			// One worker on this goroutine: it takes the packet now, while
 			// the reader's buffer still holds it, without a copy.
 			it := &x.one
-			it.kind, it.pktKind, it.clock, it.appClock = itemPacket, kind, now, x.appClock
+			it.kind, it.pktKind, it.clock, it.before, it.appClock = itemPacket, kind, now, before, x.appClock
 			it.expire, it.flushIdle, it.owner, it.pstart = expire, flushIdle, owner, pstart
 			x.inline.processItem(it)
 			if kind == flows.KindICMP && p.NextHopMTU > 0 && p.Quoted.Valid && p.Quoted.Proto == flows.ProtoTCP {
@@ -342,7 +342,7 @@ func (x *reader) fill(rounds []*round) (more bool, err error) {
 		}
 		w := x.shard.Of(p)
 		r := rounds[w]
-		r.items = append(r.items, item{kind: itemPacket, pktKind: kind, clock: now, appClock: x.appClock, expire: expire, flushIdle: flushIdle, owner: owner, pstart: pstart})
+		r.items = append(r.items, item{kind: itemPacket, pktKind: kind, clock: now, before: before, appClock: x.appClock, expire: expire, flushIdle: flushIdle, owner: owner, pstart: pstart})
 		it := &r.items[len(r.items)-1]
 		it.pkt = *p
 		keepBytes(&it.pkt, &r.arena)
@@ -350,13 +350,13 @@ func (x *reader) fill(rounds []*round) (more bool, err error) {
 			// Every worker checks its flows at this packet.
 			for v, o := range rounds {
 				if v != w {
-					o.items = append(o.items, item{kind: itemTick, clock: now, appClock: x.appClock, expire: expire, flushIdle: flushIdle, pkt: flows.Packet{Index: p.Index}})
+					o.items = append(o.items, item{kind: itemTick, clock: now, before: before, appClock: x.appClock, expire: expire, flushIdle: flushIdle, pkt: flows.Packet{Index: p.Index}})
 				}
 			}
 		}
 		if kind == flows.KindICMP && p.NextHopMTU > 0 && p.Quoted.Valid && p.Quoted.Proto == flows.ProtoTCP {
 			q := rounds[x.shard.OfQuoted(p)]
-			q.items = append(q.items, item{kind: itemPathMTU, clock: now, pkt: *p})
+			q.items = append(q.items, item{kind: itemPathMTU, clock: now, before: before, pkt: *p})
 			q.items[len(q.items)-1].pkt.Payload, q.items[len(q.items)-1].pkt.Segment = nil, nil
 		}
 	}

@@ -101,6 +101,7 @@ type item struct {
 	pkt       flows.Packet
 	pktKind   flows.Kind
 	clock     int64 // the table's clock at the packet
+	before    int64 // where that clock was before it last moved forward
 	appClock  int64 // the streams tracker's clock at the packet
 	expire    bool  // check the table for idle flows before the packet
 	flushIdle bool  // the tracker's idle flush is due at the packet
@@ -313,13 +314,13 @@ func (w *worker) processItem(it *item) {
 	case itemPathMTU:
 		// The quoted flow may be another worker's: the clock and order
 		// are the packet's, whichever worker.
-		w.table.SetClock(it.clock)
+		w.table.SetClock(it.clock, it.before)
 		w.ord = order{at: it.pkt.Index, phase: phasePathMTU, ts: it.clock}
 		w.table.NotePathMTU(&it.pkt)
 		return
 	case itemTick:
 		if it.expire {
-			w.table.SetClock(it.clock)
+			w.table.SetClock(it.clock, it.before)
 			w.ord = order{at: it.pkt.Index, phase: phaseExpire, ts: it.clock}
 			w.inFlush = true
 			w.table.Expire()
@@ -333,7 +334,7 @@ func (w *worker) processItem(it *item) {
 		return
 	}
 	p := &it.pkt
-	w.table.SetClock(it.clock)
+	w.table.SetClock(it.clock, it.before)
 	if it.expire {
 		w.ord = order{at: p.Index, phase: phaseExpire, ts: it.clock}
 		w.inFlush = true

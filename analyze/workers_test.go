@@ -271,3 +271,67 @@ func closedConnections(t *testing.T, late, other byte) string {
 	}
 	return path
 }
+
+// TestWorkersSameEndAfterGap: a flow that ends when the capture resumes
+// after a gap of more than a day ended with the capture ("capture-end")
+// only if it was not idle yet when the capture went silent: where the
+// clock stood before the gap is the run's, not the last packet's that
+// its worker saw. A UDP flow's last packet at 1 s, another flow's
+// packets at 60, 61 and 61.5 s (the idle checks at 60 and 61 s reach
+// every worker, 61.5 s only the other flow's), then the other flow a day
+// later: the UDP flow had been idle 60.5 s, more than its 60 s timeout,
+// when the capture went silent, so it ended idle. A worker that took the
+// clock before the gap for 61 s, its last idle check, called it
+// capture-end (found by FuzzAnalyze).
+func TestWorkersSameEndAfterGap(t *testing.T) {
+	cli, srv := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	ip, back := capgen.IP{Src: cli, Dst: srv}, capgen.IP{Src: srv, Dst: cli}
+	tcp := func(ip capgen.IP, sport, dport uint16, flags capgen.TCPFlags, seq, ack uint32) []byte {
+		return ip.TCP(capgen.TCP{SrcPort: sport, DstPort: dport, Seq: seq, Ack: ack, Flags: flags, Window: 1024}, nil)
+	}
+	const s = time.Second
+	day := 25 * time.Hour
+	ps := []struct {
+		at   time.Duration
+		data []byte
+	}{
+		{0, tcp(ip, 40000, 80, capgen.SYN, 1000, 0)},
+		{s, ip.UDP(50000, 53, capgen.DNSQuery(1, "example.com", capgen.DNSTypeA))},
+		{60 * s, tcp(back, 80, 40000, capgen.SYN|capgen.ACK, 5000, 1001)},
+		{61 * s, tcp(ip, 40000, 80, capgen.ACK, 1001, 5001)},
+		{61*s + 500*time.Millisecond, tcp(ip, 40000, 80, capgen.ACK, 1001, 5001)},
+		// Four packets a day later: the clock believes the jump at the
+		// fourth (flows.Clock).
+		{61*s + day, tcp(ip, 40000, 80, capgen.ACK, 1001, 5001)},
+		{61*s + day, tcp(ip, 40000, 80, capgen.ACK, 1001, 5001)},
+		{61*s + day, tcp(ip, 40000, 80, capgen.ACK, 1001, 5001)},
+		{61*s + day, tcp(ip, 40000, 80, capgen.ACK, 1001, 5001)},
+	}
+	path := filepath.Join(t.TempDir(), "gap.pcap")
+	err := capgen.WritePcapFile(path, capgen.PcapOptions{LinkType: capgen.LinkTypeRaw}, func(w capgen.FrameWriter) error {
+		for _, p := range ps {
+			if err := w.WriteFrame(capgen.Frame{Time: capgen.Epoch.Add(p.at), Data: p.data}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := jsonOf(t, path, 1)
+	idle := false
+	for _, line := range bytes.Split(one, []byte("\n")) {
+		if bytes.Contains(line, []byte(`"proto":"udp"`)) && bytes.Contains(line, []byte(`"end_reason":"idle"`)) {
+			idle = true
+		}
+	}
+	if !idle {
+		t.Fatalf("want the UDP flow ended idle:\n%s", one)
+	}
+	for n := 2; n <= 4; n++ {
+		if got := jsonOf(t, path, n); !bytes.Equal(one, got) {
+			t.Errorf("--workers %d differs from --workers 1:\n%s", n, firstDiff(one, got))
+		}
+	}
+}

@@ -298,48 +298,64 @@ const (
 	clockConfirm = 4
 )
 
-func (t *Table) advanceClock(ts int64) { t.setNow(t.clock.Advance(ts)) }
+func (t *Table) advanceClock(ts int64) {
+	t.clock.Advance(ts)
+	t.now, t.before = t.clock.now, t.clock.before
+}
 
 // Clock is the capture clock: the latest packet time, guarded against a
 // single wild timestamp (see clockJump). The zero value is ready.
 type Clock struct {
-	now   int64
-	jumps int // consecutive frames far ahead of the clock
-	set   bool
+	now int64
+	// before is where the clock was before it last moved forward (for
+	// captureGap).
+	before int64
+	jumps  int // consecutive frames far ahead of the clock
+	set    bool
 }
 
 // Advance moves the clock for a packet of time ts and returns it.
 func (c *Clock) Advance(ts int64) int64 {
 	switch {
 	case !c.set:
-		c.now, c.set = ts, true
+		c.move(ts)
+		c.set = true
 	case ts <= c.now:
 		c.jumps = 0
 	case ts-c.now <= clockJump:
-		c.now, c.jumps = ts, 0
+		c.move(ts)
+		c.jumps = 0
 	default:
 		c.jumps++
 		if c.jumps >= clockConfirm {
-			c.now, c.jumps = ts, 0
+			c.move(ts)
+			c.jumps = 0
 		}
 	}
 	return c.now
 }
 
+func (c *Clock) move(ts int64) {
+	if ts > c.now {
+		c.before = c.now
+	}
+	c.now = ts
+}
+
 // Now is the clock's time (0 before the first packet).
 func (c *Clock) Now() int64 { return c.now }
 
-// SetClock sets the table's clock (ExternalClock).
-func (t *Table) SetClock(now int64) { t.setNow(now) }
+// Before is where the clock was before it last moved forward (0 before
+// it first did).
+func (c *Clock) Before() int64 { return c.before }
 
-// setNow moves the clock, remembering where it was before it last moved
-// forward (for captureGap).
-func (t *Table) setNow(now int64) {
-	if now > t.now {
-		t.before = t.now
-	}
-	t.now = now
-}
+// SetClock sets the table's clock (ExternalClock): now, and before, where
+// the clock was before it last moved forward (Clock.Before). The caller
+// gives both because a table that sees only some of the packets (a
+// sharded run's worker) would otherwise take for the clock before the
+// last move its own last packet's, and a flow ending after a gap of a
+// day would be "idle" in one table and "capture-end" in another.
+func (t *Table) SetClock(now, before int64) { t.now, t.before = now, before }
 
 // captureGap is the longest stretch of capture time without a packet that
 // pcapx takes for quiet traffic rather than a capture that stopped: joined
