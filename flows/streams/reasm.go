@@ -143,6 +143,14 @@ func (t *Tracker) segment(c *conn, dir flows.Dir, seq uint32, b []byte, syn, fin
 		if rst {
 			return // not at the next sequence number: dropped by the receiver
 		}
+		if seqDiff(h.next, end) <= 0 {
+			// It starts ahead but ends half the sequence space or more
+			// ahead: no receiver's window reaches there (a sequence
+			// number gone wrong). Stored, a segment that later cut its
+			// head (overwrite) would leave its tail behind next, where
+			// nothing hands it over in order.
+			return
+		}
 		if fin {
 			h.finSet, h.finSeq = true, end
 		}
@@ -240,8 +248,8 @@ func (t *Tracker) push(c *conn, dir flows.Dir, lv live) bool {
 func (t *Tracker) store(c *conn, dir flows.Dir, seq uint32, b []byte, ts int64, fr flows.FrameRef) {
 	h := &c.half[dir]
 	end := seq + uint32(len(b))
-	// (seq is ahead of next; its distance is counted in 64 bits, as the
-	// end of a segment far ahead can wrap past half the sequence space.)
+	// (seq and end are ahead of next, within half the sequence space;
+	// the distance is counted in 64 bits all the same.)
 	skip := int64(seqDiff(h.next, seq))+int64(len(b)) <= c.skippable(dir)
 	if t.overwrite(h, seq, end, b) {
 		return // inside a stored segment, whose bytes it replaced

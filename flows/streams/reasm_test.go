@@ -241,6 +241,15 @@ func TestReassemblyEdges(t *testing.T) {
 			gaps: 1, gapBytes: 500,
 		},
 		{
+			// Stored, the first would have had its head cut by the
+			// second, and its tail would have lain half the sequence
+			// space ahead: behind next (FuzzReassembly).
+			name: "segments that end half the sequence space ahead are dropped",
+			segs: cat(pieces(C, reqA), pieces(S, respB[:1000]), []seg{{dir: S, off: 1000 + 1<<31 - 8, data: strings.Repeat("z", 16)},
+				{dir: S, off: 1000 + 1<<31 - 16, data: strings.Repeat("y", 20)}, {dir: S, off: 1000, data: respB[1000:]}}),
+			want: []string{okA},
+		},
+		{
 			name: "stored data waits two minutes at most",
 			segs: cat(pieces(C, reqA), pieces(S, respB[:1000]), []seg{{dir: S, off: 2000, data: respB[2000:]}, {pause: 3}, {dir: C, off: uint32(len(reqA)), data: req("/b")},
 				{dir: S, off: 1000, data: respB[1000:2000]}}),
