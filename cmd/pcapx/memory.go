@@ -36,7 +36,9 @@ func (m *memoryFlags) apply(cmd *cobra.Command, cfg *analyze.Config) (analyze.Bu
 		return analyze.Budget{}, fmt.Errorf("--memory %q: %w", m.memory, err)
 	}
 	if n < analyze.MinMemory {
-		return analyze.Budget{}, fmt.Errorf("--memory %s: want at least %dMB", m.memory, analyze.MinMemory>>20)
+		// MB is 10^6 bytes here, MiB 2^20: 64MB is less than the
+		// minimum, so the message names it in MiB.
+		return analyze.Budget{}, fmt.Errorf("--memory %s: want at least %dMiB (%d bytes)", m.memory, analyze.MinMemory>>20, int64(analyze.MinMemory))
 	}
 	if cmd.Flags().Changed("max-flows") && m.maxFlows < 1 {
 		return analyze.Budget{}, fmt.Errorf("--max-flows %d: want at least 1 (flows tracked at once)", m.maxFlows)
