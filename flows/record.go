@@ -102,9 +102,10 @@ type Record struct {
 	AckedBytes, UnseenBytes int64 `json:"-"`
 	// CaptureCopies: of the retransmissions, those that were a data
 	// segment, a FIN or a SYN captured twice, not sent again
-	// (flows/copies.go). For the rules only.
-	CaptureCopies   int64    `json:"-"`
-	DupAckCopies    int64    `json:"-"` // of the duplicate ACKs, an ACK captured again
+	// (flows/copies.go); DupAckCopies: of the duplicate ACKs, an ACK
+	// captured again. Present in JSON when not 0.
+	CaptureCopies   int64    `json:"retransmission_copies,omitempty"`
+	DupAckCopies    int64    `json:"duplicate_ack_copies,omitempty"`
 	OffloadSeg      int      `json:"-"`
 	OffloadFrame    FrameRef `json:"-"` // the first segment of OffloadSeg's size
 	OffloadMSS      int      `json:"-"` // the MSS it passed

@@ -86,8 +86,12 @@ func Text(w io.Writer, r *run.Result) error {
 	if len(r.WorstFlows) > 0 {
 		fmt.Fprintf(&b, "\nTCP flows with the most trouble\n")
 		for _, f := range r.WorstFlows {
-			fmt.Fprintf(&b, "  stream %-5d %s:%d → %s:%d  %s  retx %d, lost %d, zero-win %d, resets %d\n",
-				f.Stream, f.SrcAddr, f.SrcPort, f.DstAddr, f.DstPort, f.State, f.Retransmissions, f.LostSegments, f.ZeroWindows, f.Resets)
+			retx := fmt.Sprint(f.Retransmissions)
+			if f.CaptureCopies > 0 {
+				retx += fmt.Sprintf(" (%d of them copies)", f.CaptureCopies)
+			}
+			fmt.Fprintf(&b, "  stream %-5d %s:%d → %s:%d  %s  retx %s, lost %d, zero-win %d, resets %d\n",
+				f.Stream, f.SrcAddr, f.SrcPort, f.DstAddr, f.DstPort, f.State, retx, f.LostSegments, f.ZeroWindows, f.Resets)
 		}
 	}
 

@@ -106,18 +106,22 @@ type FlowRow struct {
 	Bytes           int64   `json:"bytes"`
 	RTTMS           float64 `json:"handshake_rtt_ms"`
 	Retransmissions int64   `json:"retransmissions"`
-	LostSegments    int64   `json:"lost_segments"`
-	ZeroWindows     int64   `json:"zero_windows"`
-	Resets          int64   `json:"resets"`
-	DuplicateAcks   int64   `json:"duplicate_acks"`
-	Filter          string  `json:"filter"`
+	// RetransmissionCopies: of the retransmissions, packets the capture
+	// holds twice (Record.CaptureCopies); DuplicateAckCopies likewise.
+	RetransmissionCopies int64  `json:"retransmission_copies"`
+	LostSegments         int64  `json:"lost_segments"`
+	ZeroWindows          int64  `json:"zero_windows"`
+	Resets               int64  `json:"resets"`
+	DuplicateAcks        int64  `json:"duplicate_acks"`
+	DuplicateAckCopies   int64  `json:"duplicate_ack_copies"`
+	Filter               string `json:"filter"`
 	// Why says which list the flow is in: "bytes", "problems" or both.
 	Why string `json:"why"`
 }
 
-// Problems is the trouble score the flow table ranks by.
+// Problems is the trouble score the flow table ranks by (ProblemScore).
 func (f *FlowRow) Problems() int64 {
-	return score(f.Retransmissions, f.LostSegments, f.ZeroWindows, f.Resets)
+	return score(f.Retransmissions-f.RetransmissionCopies, f.LostSegments, f.ZeroWindows, f.Resets)
 }
 
 // SortedCounts turns a map into counts, most first, then by name.

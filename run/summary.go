@@ -111,12 +111,17 @@ var (
 func (c *Summariser) BorrowsRecords() {}
 
 // ProblemScore is the trouble a flow had, as the reports rank flows by:
-// retransmissions, lost segments, zero windows and resets added up.
+// retransmissions, lost segments, zero windows and resets added up. The
+// retransmissions that were packets the capture holds twice (a mirror
+// port copying both directions) are no trouble of the flow's and do not
+// count (docs/tcp-analysis.md, "Packets the capture holds twice").
 func ProblemScore(r *flows.Record) int64 {
-	return score(r.Retransmissions, r.LostSegments, r.ZeroWindows, r.Resets)
+	return score(r.Retransmissions-r.CaptureCopies, r.LostSegments, r.ZeroWindows, r.Resets)
 }
 
-func score(retx, lost, zeroWindows, resets int64) int64 { return retx + lost + zeroWindows + resets }
+func score(resent, lost, zeroWindows, resets int64) int64 {
+	return resent + lost + zeroWindows + resets
+}
 
 // Flow implements Sink. It copies what it keeps: a run may reuse the
 // record once the sinks have it.
@@ -381,8 +386,8 @@ func flowRow(r *flows.Record) FlowRow {
 		Src: HostPort(r.SrcAddr, r.SrcPort), Dst: HostPort(r.DstAddr, r.DstPort),
 		Stream: r.Stream, State: r.State, App: r.App, Name: name, First: r.First.String(), Duration: r.Duration,
 		Packets: r.OrigPackets + r.RespPackets, Bytes: r.OrigBytes + r.RespBytes, RTTMS: r.HandshakeRTT,
-		Retransmissions: r.Retransmissions, LostSegments: r.LostSegments, ZeroWindows: r.ZeroWindows,
-		Resets: r.Resets, DuplicateAcks: r.DuplicateAcks, Filter: r.Ref().DisplayFilter(),
+		Retransmissions: r.Retransmissions, RetransmissionCopies: r.CaptureCopies, LostSegments: r.LostSegments, ZeroWindows: r.ZeroWindows,
+		Resets: r.Resets, DuplicateAcks: r.DuplicateAcks, DuplicateAckCopies: r.DupAckCopies, Filter: r.Ref().DisplayFilter(),
 	}
 }
 

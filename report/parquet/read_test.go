@@ -559,3 +559,36 @@ func mapStrings(v reflect.Value, f func(string) string) {
 		}
 	}
 }
+
+// TestReplayCaptureCopies: the flows table keeps each flow's capture
+// copies, so the rebuilt TCP totals and the flow list (ranked by trouble
+// without the copies) are the run's on a capture that holds a connection
+// twice.
+func TestReplayCaptureCopies(t *testing.T) {
+	dir := t.TempDir()
+	pw, err := New(dir, Options{Version: "v9.9.9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(capturesDir(t), "rules", "tcp-capture-copies.pcap")
+	want, err := analyze.Run(analyze.Config{Inputs: []string{in}}, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pw.Finish(want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Replay(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want.TCP.RetransmissionCopies != 9 || want.TCP.DuplicateAckCopies != 3 {
+		t.Fatalf("the run counted %d and %d copies, want 9 and 3", want.TCP.RetransmissionCopies, want.TCP.DuplicateAckCopies)
+	}
+	if !reflect.DeepEqual(want.TCP, got.TCP) {
+		t.Errorf("tcp:\n run:     %+v\n rebuilt: %+v", want.TCP, got.TCP)
+	}
+	if !reflect.DeepEqual(want.Lists.Flows, got.Lists.Flows) || want.Lists.Limits.ProblemFlows != got.Lists.Limits.ProblemFlows {
+		t.Errorf("flow list:\n run:     %+v\n rebuilt: %+v", want.Lists.Flows, got.Lists.Flows)
+	}
+}

@@ -157,6 +157,57 @@ the last new data, so none is out-of-order.`)
 		c.done()
 	}
 
+	// A connection the capture holds twice, beside one with a real loss.
+	{
+		fx := g.add(&fixture{Path: "rules/tcp-capture-copies.pcap", Group: "Rule fixtures", Analysis: true, Desc: `
+Two downloads captured on a switch's mirror (SPAN) port that copies both the
+ingress and the egress of the server's port, so that every packet of the first
+connection is in the capture twice, the copy 3 µs after the packet with the
+same IP identification: the handshake (20 ms RTT), a GET, a 4-segment
+response, the client's ACK and a FIN close. Wireshark flags each copy of a
+SYN, data segment or FIN as a retransmission and each copy of a pure ACK as a
+duplicate ACK; no packet was sent twice. The second connection, 100 ms later
+from the next client port and copied once (as a mirror of one direction
+only would), loses the second of its three response segments after the
+capture point and the server resends it on timeout 200 ms later: one real
+retransmission. Neither tcp-retransmissions nor tcp-duplicate-ack-storm may
+count the copies, and the second connection is the one flow with trouble.`})
+		c := pcapCapture(fx, capgen.PcapOptions{LinkType: capgen.LinkTypeEthernet})
+		mirror := &twice{c: c, gap: 3 * time.Microsecond}
+		t := capgen.NewTCPConn(mirror, cliEP, srvEP, &capgen.TCPOptions{Vantage: capgen.NearServer})
+		t.Handshake(20 * ms)
+		t.SendData(C, capgen.HTTPRequest("GET", "www.example.com", "/assets/app.js", "Accept: */*"))
+		t.Sleep(5 * ms)
+		t.Write(S, httpResponseOf(3*1448+400))
+		for t.Queued(S) > 0 {
+			t.ServerSend(1448)
+		}
+		t.Sleep(20 * ms)
+		t.Ack(C)
+		t.Sleep(1 * ms)
+		t.Close(C)
+
+		cli2 := netip.AddrPortFrom(cliEP.Addr(), cliEP.Port()+1)
+		u := capgen.NewTCPConn(c, cli2, srvEP, &capgen.TCPOptions{Vantage: capgen.NearServer, Start: t.Now().Add(100 * ms)})
+		u.Handshake(20 * ms)
+		u.SendData(C, capgen.HTTPRequest("GET", "www.example.com", "/assets/app.css", "Accept: text/css"))
+		u.Sleep(5 * ms)
+		u.Write(S, httpResponseOf(2*1448+400))
+		u.ServerSend(1448)
+		lost := u.SendLost(S, 1448)
+		u.ServerSend(1448)
+		u.Sleep(20 * ms)
+		u.Ack(C)
+		u.Sleep(200 * ms)
+		u.Retransmit(S, lost)
+		c.expect(fRetrans)
+		u.Sleep(20 * ms)
+		u.Ack(C)
+		u.Sleep(1 * ms)
+		u.Close(C)
+		c.done()
+	}
+
 	// RST after the ServerHello: not a rejection.
 	{
 		c := g.ruleFixture("rules/tls-rst-after-serverhello.pcap", `
@@ -457,4 +508,41 @@ tcp-connection-refused finding.`)
 		}
 		c.done()
 	}
+}
+
+// twice writes every frame to c a second time, gap later (a mirror port
+// that copies both directions of a switch port: the capture holds each
+// packet twice).
+type twice struct {
+	c   *capture
+	gap time.Duration
+}
+
+func (w *twice) WriteFrame(f capgen.Frame) error {
+	if err := w.c.WriteFrame(f); err != nil {
+		return err
+	}
+	f.Time = f.Time.Add(w.gap)
+	if err := w.c.WriteFrame(f); err != nil {
+		return err
+	}
+	// Wireshark takes the copy of a pure ACK for a duplicate ACK, and the
+	// copy of anything else (SYN, data, FIN) for a retransmission.
+	if pureACK(f.Data) {
+		w.c.expect(fDupAck)
+	} else {
+		w.c.expect(fRetrans)
+	}
+	return nil
+}
+
+// pureACK says whether an Ethernet frame holds an IPv4 TCP segment with
+// ACK alone and no payload.
+func pureACK(frame []byte) bool {
+	ip := frame[14:]
+	ihl := int(ip[0]&0x0f) * 4
+	total := int(binary.BigEndian.Uint16(ip[2:4]))
+	tcp := ip[ihl:]
+	hdr := int(tcp[12]>>4) * 4
+	return tcp[13] == 0x10 && total-ihl-hdr == 0
 }
