@@ -5,7 +5,7 @@ package flows
 // interfaces, a mirrored VLAN and its trunk. Wireshark calls the copy a
 // retransmission (tcp.analysis.retransmission), and pcapx keeps its flag
 // for agreement, but no host sent it again: the tcp-retransmissions rule
-// leaves such copies out of what it counts as loss (Record.CaptureCopies).
+// leaves such copies out of what it counts as loss (Record.RetransmissionCopies).
 
 // segSig is what tells a segment from its copy: the same sequence and
 // acknowledgement numbers, length, flags and IP identification.

@@ -33,8 +33,8 @@ func TestCaptureCopies(t *testing.T) {
 			}
 			cv.table.Flush()
 			r := cv.ended[0]
-			if r.Retransmissions != 1 || r.CaptureCopies != c.copies {
-				t.Errorf("retransmissions %d, copies %d; want 1, %d", r.Retransmissions, r.CaptureCopies, c.copies)
+			if r.Retransmissions != 1 || r.RetransmissionCopies != c.copies {
+				t.Errorf("retransmissions %d, copies %d; want 1, %d", r.Retransmissions, r.RetransmissionCopies, c.copies)
 			}
 		})
 	}
@@ -71,8 +71,8 @@ func TestDupAckCopies(t *testing.T) {
 			}
 			cv.table.Flush()
 			r := cv.ended[0]
-			if r.DuplicateAcks != 1 || r.DupAckCopies != c.copies {
-				t.Errorf("duplicate ACKs %d, copies %d; want 1, %d", r.DuplicateAcks, r.DupAckCopies, c.copies)
+			if r.DuplicateAcks != 1 || r.DuplicateAckCopies != c.copies {
+				t.Errorf("duplicate ACKs %d, copies %d; want 1, %d", r.DuplicateAcks, r.DuplicateAckCopies, c.copies)
 			}
 		})
 	}
@@ -85,8 +85,8 @@ func TestDupAckCopies(t *testing.T) {
 	cv.seg(11, true, A, cISN+51, sISN+101, 0, 1000)
 	cv.seg(11, true, A, cISN+51, sISN+101, 0, 1000)
 	cv.table.Flush()
-	if r := cv.ended[0]; r.DupAckCopies != 1 {
-		t.Errorf("copies %d after data then two equal ACKs, want 1 (the second ACK)", r.DupAckCopies)
+	if r := cv.ended[0]; r.DuplicateAckCopies != 1 {
+		t.Errorf("copies %d after data then two equal ACKs, want 1 (the second ACK)", r.DuplicateAckCopies)
 	}
 }
 
@@ -106,8 +106,8 @@ func TestCopiesAreNoEvidence(t *testing.T) {
 	cv.seg(500, true, A|F, cISN+101, sISN+1, 0, 1000) // 10: a copy of the FIN
 	cv.table.Flush()
 	r := cv.ended[0]
-	if r.Retransmissions != 3 || r.CaptureCopies != 2 || r.DuplicateAcks != 1 || r.DupAckCopies != 1 {
-		t.Fatalf("retransmissions %d (copies %d), duplicate ACKs %d (copies %d); want 3 (2), 1 (1)", r.Retransmissions, r.CaptureCopies, r.DuplicateAcks, r.DupAckCopies)
+	if r.Retransmissions != 3 || r.RetransmissionCopies != 2 || r.DuplicateAcks != 1 || r.DuplicateAckCopies != 1 {
+		t.Fatalf("retransmissions %d (copies %d), duplicate ACKs %d (copies %d); want 3 (2), 1 (1)", r.Retransmissions, r.RetransmissionCopies, r.DuplicateAcks, r.DuplicateAckCopies)
 	}
 	e := r.Evidence
 	if e == nil || len(e.Retransmissions) != 1 || e.Retransmissions[0].Frame != 8 || len(e.DuplicateAcks) != 0 {
@@ -143,8 +143,8 @@ func TestSYNCopies(t *testing.T) {
 			cv.seg(c.second+3, true, A|P, cISN+1, sISN+1, 10, 1000)
 			cv.table.Flush()
 			r := cv.ended[0]
-			if r.Retransmissions != 1 || r.CaptureCopies != c.copies {
-				t.Errorf("retransmissions %d, copies %d; want 1, %d", r.Retransmissions, r.CaptureCopies, c.copies)
+			if r.Retransmissions != 1 || r.RetransmissionCopies != c.copies {
+				t.Errorf("retransmissions %d, copies %d; want 1, %d", r.Retransmissions, r.RetransmissionCopies, c.copies)
 			}
 		})
 	}

@@ -100,21 +100,29 @@ type Record struct {
 	// offload at the capture point; 0 when none), and a TCP connection
 	// whose handshake was not captured.
 	AckedBytes, UnseenBytes int64 `json:"-"`
-	// CaptureCopies: of the retransmissions, those that were a data
+	// RetransmissionCopies: of the retransmissions, those that were a data
 	// segment, a FIN or a SYN captured twice, not sent again
-	// (flows/copies.go); DupAckCopies: of the duplicate ACKs, an ACK
+	// (flows/copies.go); DuplicateAckCopies: of the duplicate ACKs, an ACK
 	// captured again. Present in JSON when not 0.
-	CaptureCopies   int64    `json:"retransmission_copies,omitempty"`
-	DupAckCopies    int64    `json:"duplicate_ack_copies,omitempty"`
-	OffloadSeg      int      `json:"-"`
-	OffloadFrame    FrameRef `json:"-"` // the first segment of OffloadSeg's size
-	OffloadMSS      int      `json:"-"` // the MSS it passed
-	ChecksumOffload string   `json:"-"` // the side whose segments all carry the NIC's unfilled checksum
-	MidStream       bool     `json:"-"`
+	RetransmissionCopies int64    `json:"retransmission_copies,omitempty"`
+	DuplicateAckCopies   int64    `json:"duplicate_ack_copies,omitempty"`
+	OffloadSeg           int      `json:"-"`
+	OffloadFrame         FrameRef `json:"-"` // the first segment of OffloadSeg's size
+	OffloadMSS           int      `json:"-"` // the MSS it passed
+	ChecksumOffload      string   `json:"-"` // the side whose segments all carry the NIC's unfilled checksum
+	MidStream            bool     `json:"-"`
 	// Reuse: the earlier connection on this 4-tuple that the SYN met (nil
 	// when none is known), for tcp-port-reuse.
 	Reuse *PortReuse `json:"-"`
 }
+
+// Resends is the retransmissions a host sent: Wireshark's count less the
+// segments the capture holds twice.
+func (r *Record) Resends() int64 { return r.Retransmissions - r.RetransmissionCopies }
+
+// SentDuplicateAcks is the duplicate ACKs the receiver sent: Wireshark's
+// count less the ACKs the capture holds twice.
+func (r *Record) SentDuplicateAcks() int64 { return r.DuplicateAcks - r.DuplicateAckCopies }
 
 // AppInfo is what a flow's application parsers learnt, for its record
 // (flows/streams makes it): the app, sni and http_host fields and the
@@ -197,11 +205,11 @@ func (f *Flow) Record(app *AppInfo) Record {
 				r.Reset = &rst
 			}
 			r.AckedBytes, r.UnseenBytes = x.ackedBytes, min(x.unseenBytes, x.ackedBytes)
-			r.CaptureCopies = x.copies
+			r.RetransmissionCopies = x.copies
 		}
 		r.OffloadSeg, r.OffloadFrame, r.OffloadMSS = t.offloadSeg()
-		r.DupAckCopies = t.DupAckCopies
-		r.CaptureCopies += t.SYNCopies
+		r.DuplicateAckCopies = t.DuplicateAckCopies
+		r.RetransmissionCopies += t.SYNCopies
 		r.ChecksumOffload = t.ChecksumOffload()
 		r.MidStream = t.SYNTime == 0 && t.SYNACKTime == 0
 		r.ClientMSS, r.ServerMSS = t.MSS(FromClient), t.MSS(FromServer)

@@ -232,9 +232,9 @@ type transfer struct {
 type TCPFlow struct {
 	dirs   [2]tcpDir
 	Counts TCPCounts
-	// DupAckCopies: of the duplicate ACKs, those that were the
+	// DuplicateAckCopies: of the duplicate ACKs, those that were the
 	// direction's last ACK captured again (copies.go), not sent again.
-	DupAckCopies int64
+	DuplicateAckCopies int64
 	// SYNCopies: of the retransmissions, SYNs (SYN-ACKs) captured again.
 	SYNCopies int64
 	History   []byte // Zeek conn.log history letters
@@ -447,9 +447,9 @@ func (t *TCPFlow) analyze(p *Packet, dir Dir, pre Analysis) Analysis {
 	}
 
 	prevNext := fwd.nextseq
-	ackCopies, synCopies := t.DupAckCopies, t.SYNCopies
+	ackCopies, synCopies := t.DuplicateAckCopies, t.SYNCopies
 	a |= t.wiresharkAnalysis(fwd, rev, p, now, dir)
-	copied := t.DupAckCopies != ackCopies || t.SYNCopies != synCopies // a duplicate ACK or a SYN that is a copy
+	copied := t.DuplicateAckCopies != ackCopies || t.SYNCopies != synCopies // a duplicate ACK or a SYN that is a copy
 
 	// Bookkeeping Wireshark does after the analysis.
 	if syn {
@@ -752,7 +752,7 @@ func (t *TCPFlow) wiresharkAnalysis(fwd, rev *tcpDir, p *Packet, now int64, dir 
 		}
 		a |= ADuplicateAck
 		if fwd.lastPure && ackCopy(p.IPID, fwd.lastIPID, now-fwd.lastacktime) {
-			t.DupAckCopies++
+			t.DuplicateAckCopies++
 		}
 	}
 

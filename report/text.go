@@ -87,8 +87,8 @@ func Text(w io.Writer, r *run.Result) error {
 		fmt.Fprintf(&b, "\nTCP flows with the most trouble\n")
 		for _, f := range r.WorstFlows {
 			retx := fmt.Sprint(f.Retransmissions)
-			if f.CaptureCopies > 0 {
-				retx += fmt.Sprintf(" (%d of them copies)", f.CaptureCopies)
+			if f.RetransmissionCopies > 0 {
+				retx += fmt.Sprintf(" (%d of them copies)", f.RetransmissionCopies)
 			}
 			fmt.Fprintf(&b, "  stream %-5d %s:%d → %s:%d  %s  retx %s, lost %d, zero-win %d, resets %d\n",
 				f.Stream, f.SrcAddr, f.SrcPort, f.DstAddr, f.DstPort, f.State, retx, f.LostSegments, f.ZeroWindows, f.Resets)

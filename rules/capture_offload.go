@@ -64,7 +64,7 @@ func (c *captureOffload) Event(ev *Event, _ func(Finding)) {
 	}
 	c.n++
 	c.largest = max(c.largest, f.OffloadSeg)
-	if f.OffloadMSS > 0 && (c.minMSS == 0 || f.OffloadMSS < c.minMSS) {
+	if c.minMSS == 0 || f.OffloadMSS < c.minMSS { // OffloadSeg > 0 comes with its MSS
 		c.minMSS = f.OffloadMSS
 	}
 	if len(c.frames) < maxOffloadEvidence {

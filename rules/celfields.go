@@ -235,8 +235,8 @@ var flowFields = []celField{
 	fDouble("tls_ms", func(r *fr) float64 { return r.TLSMS }),
 	fDouble("ttfb_ms", func(r *fr) float64 { return r.TTFBMS }),
 	fDouble("total_ms", func(r *fr) float64 { return r.TotalMS }),
-	fInt("retransmission_copies", func(r *fr) int64 { return r.CaptureCopies }),
-	fInt("duplicate_ack_copies", func(r *fr) int64 { return r.DupAckCopies }),
+	fInt("retransmission_copies", func(r *fr) int64 { return r.RetransmissionCopies }),
+	fInt("duplicate_ack_copies", func(r *fr) int64 { return r.DuplicateAckCopies }),
 }
 
 type dr = flows.DNSRecord

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/flows/dns"
 )
 
 // DNSError reports DNS responses with an error rcode.
@@ -89,11 +90,10 @@ func dnsKindOf(d *flows.DNSRecord) string {
 	return d.Opcode
 }
 
-// dnsOpcodes are the Wireshark opcode numbers of the kinds.
-var dnsOpcodes = map[string]int{dnsUpdate: 5, dnsNotify: 4}
-
 // text is dns-error's message and Wireshark filter clause for a group
-// of one kind: count responses of rcode from server, about what.
+// of one kind: count responses of rcode from server, about what. The
+// clause selects the kind's messages (its opcode, and RD for a query)
+// and none of another kind's.
 func (n *dnsNames) text(count int64, what string) (msg, clause string) {
 	switch n.kind {
 	case dnsLookup:
@@ -103,7 +103,7 @@ func (n *dnsNames) text(count int64, what string) (msg, clause string) {
 		if n.rcodeName == "REFUSED" {
 			msg += ": the server does not serve these names; if it is listed as their zone's name server, that is a lame delegation"
 		}
-		return msg, "dns.flags.opcode == 0 && dns.flags.recdesired == 0 && "
+		return msg, fmt.Sprintf("dns.flags.opcode == %d && dns.flags.recdesired == 0 && ", dns.OpcodeQuery)
 	case dnsUpdate:
 		msg = fmt.Sprintf("%d dynamic update(s) (DNS UPDATE) answered %s %s", count, n.rcodeName, what)
 		switch n.rcodeName {
@@ -120,10 +120,18 @@ func (n *dnsNames) text(count int64, what string) (msg, clause string) {
 	default:
 		msg = fmt.Sprintf("%d %s message(s) answered %s %s", count, n.kind, n.rcodeName, what)
 	}
-	if op, ok := dnsOpcodes[n.kind]; ok {
-		return msg, fmt.Sprintf("dns.flags.opcode == %d && ", op)
+	return msg, fmt.Sprintf("dns.flags.opcode == %d && ", opcodeOf(n.kind))
+}
+
+// opcodeOf is the opcode a record's Opcode names (dns.OpcodeName: every
+// value 0-15 has a name).
+func opcodeOf(name string) uint8 {
+	for op := range uint8(16) {
+		if dns.OpcodeName(op) == name {
+			return op
+		}
 	}
-	return msg, ""
+	return 0 // not reached for a record's opcode
 }
 
 func (c *dnsError) Finish(report func(Finding)) {

@@ -85,12 +85,8 @@ func (c *httpIncomplete) Event(ev *Event, _ func(Finding)) {
 func (c *httpIncomplete) Finish(report func(Finding)) {
 	for _, e := range c.g.sorted() {
 		d := e.data.(*incompleteData)
-		host := d.h.Host
-		if host == "" {
-			host = "(no Host header)"
-		}
-		msg := fmt.Sprintf("%d HTTP response(s) from %s (%s) cut off before their end, e.g. %s; the connection was %s",
-			e.count, host, endpoint(d.h.DstAddr, d.h.DstPort), strings.Join(e.examples, "; "), strings.Join(d.ends, ", then "))
+		msg := fmt.Sprintf("%d HTTP response(s) from %s cut off before their end, e.g. %s; the connection was %s",
+			e.count, httpServer(&d.h), strings.Join(e.examples, "; "), strings.Join(d.ends, ", then "))
 		filter := fmt.Sprintf("http.response && %s && tcp.port == %d", hostFilter(d.h.DstAddr), d.h.DstPort)
 		report(e.finding(HTTPIncompleteResponse, c.p.Severity, msg, filter).keyed("host", d.h.Host, "server", endpoint(d.h.DstAddr, d.h.DstPort)))
 	}

@@ -298,7 +298,7 @@ func TestRetransmissionsLeaveOutCaptureCopies(t *testing.T) {
 	rec := func(retx, copies int64) *Event {
 		return &Event{Kind: EventFlow, Flow: &flows.Record{Proto: "tcp", SrcAddr: "10.0.0.1", SrcPort: 40000, DstAddr: "192.0.2.1", DstPort: 22,
 			State: "SF", History: "ShADadFf", OrigPackets: 200, RespPackets: 177, OrigPayload: 5000, RespPayload: 9000,
-			TCPCounts: flows.TCPCounts{Retransmissions: retx}, CaptureCopies: copies, CommunityID: "1:f"}}
+			TCPCounts: flows.TCPCounts{Retransmissions: retx}, RetransmissionCopies: copies, CommunityID: "1:f"}}
 	}
 	if fs := only(run(t, nil, rec(166, 166)), "tcp-retransmissions"); len(fs) != 0 {
 		t.Errorf("copies only: %+v", fs)
@@ -307,5 +307,9 @@ func TestRetransmissionsLeaveOutCaptureCopies(t *testing.T) {
 	if len(fs) != 1 || fs[0].Count != 66 || !strings.Contains(fs[0].Message, "66 of 277 segments retransmitted") ||
 		!strings.Contains(fs[0].Message, "100 more were segments the capture holds twice") {
 		t.Errorf("copies and resends: %+v", fs)
+	}
+	fs = only(run(t, nil, rec(67, 1)), "tcp-retransmissions")
+	if len(fs) != 1 || !strings.Contains(fs[0].Message, "; 1 more was a segment the capture holds twice (not counted; Wireshark flags it as a retransmission)") {
+		t.Errorf("one copy: %+v", fs)
 	}
 }

@@ -38,7 +38,7 @@ func (c *dupAckStorm) Event(ev *Event, report func(Finding)) {
 	f := ev.Flow
 	// An ACK the capture holds twice is not a duplicate the receiver sent
 	// (flows/copies.go), nor a segment the capture holds twice a resend.
-	dups, retx := f.DuplicateAcks-f.DupAckCopies, f.Retransmissions-f.CaptureCopies
+	dups, retx := f.SentDuplicateAcks(), f.Resends()
 	if f.Proto != "tcp" || float64(dups) < c.p.T("min_count") {
 		return
 	}
@@ -54,8 +54,9 @@ func (c *dupAckStorm) Event(ev *Event, report func(Finding)) {
 	}
 	msg := fmt.Sprintf("%s:%d → %s:%d: %d duplicate ACKs (%s), %d retransmissions",
 		f.SrcAddr, f.SrcPort, f.DstAddr, f.DstPort, dups, sack, retx)
-	if n := f.DupAckCopies + f.CaptureCopies; n > 0 {
-		msg += fmt.Sprintf("; %d more were packets the capture holds twice (not counted; Wireshark flags them)", n)
+	if n := int(f.DuplicateAckCopies + f.RetransmissionCopies); n > 0 {
+		msg += fmt.Sprintf("; %d more %s the capture holds twice (not counted; Wireshark flags %s)",
+			n, plural(n, "was a packet", "were packets"), plural(n, "it", "them"))
 	}
 	if f.OrigPackets == 0 || f.RespPackets == 0 {
 		msg += " (the capture holds one direction only: the sender's retransmissions are not in it)"

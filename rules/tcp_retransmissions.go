@@ -74,9 +74,9 @@ func (c *tcpRetx) Event(ev *Event, report func(Finding)) {
 	// segments, not as resends.
 	var pmtuResends int64
 	if p := f.PMTU; p != nil && p.Reported != nil {
-		pmtuResends = min(p.Reported.Resends, f.Retransmissions-f.CaptureCopies)
+		pmtuResends = min(p.Reported.Resends, f.Resends())
 	}
-	retx := f.Retransmissions - f.CaptureCopies - pmtuResends
+	retx := f.Resends() - pmtuResends
 	if f.Proto != "tcp" || float64(retx) < c.p.T("min_count") {
 		return
 	}
@@ -89,7 +89,7 @@ func (c *tcpRetx) Event(ev *Event, report func(Finding)) {
 		// rules report with its cause.
 		return
 	}
-	pkts := f.OrigPackets + f.RespPackets - f.CaptureCopies
+	pkts := f.OrigPackets + f.RespPackets - f.RetransmissionCopies
 	pct := 100 * float64(retx) / float64(max(pkts, 1))
 	if pct < c.p.T("min_percent") {
 		return
@@ -98,11 +98,9 @@ func (c *tcpRetx) Event(ev *Event, report func(Finding)) {
 	sev := c.p.Severity
 	msg := fmt.Sprintf("%s:%d → %s:%d: %d of %d segments retransmitted (%.1f%%; %d fast, %d spurious)",
 		f.SrcAddr, f.SrcPort, f.DstAddr, f.DstPort, retx, pkts, pct, fast, spurious)
-	switch {
-	case f.CaptureCopies == 1:
-		msg += "; 1 more was a segment the capture holds twice (not counted; Wireshark flags it as a retransmission)"
-	case f.CaptureCopies > 1:
-		msg += fmt.Sprintf("; %d more were segments the capture holds twice (not counted; Wireshark flags them as retransmissions)", f.CaptureCopies)
+	if n := int(f.RetransmissionCopies); n > 0 {
+		msg += fmt.Sprintf("; %d more %s the capture holds twice (not counted; Wireshark flags %s)",
+			n, plural(n, "was a segment", "were segments"), plural(n, "it as a retransmission", "them as retransmissions"))
 	}
 	if f.LostSegments > 0 {
 		msg += fmt.Sprintf("; %d segments were lost before the capture point", f.LostSegments)

@@ -107,7 +107,7 @@ type FlowRow struct {
 	RTTMS           float64 `json:"handshake_rtt_ms"`
 	Retransmissions int64   `json:"retransmissions"`
 	// RetransmissionCopies: of the retransmissions, packets the capture
-	// holds twice (Record.CaptureCopies); DuplicateAckCopies likewise.
+	// holds twice (Record.RetransmissionCopies); DuplicateAckCopies likewise.
 	RetransmissionCopies int64  `json:"retransmission_copies"`
 	LostSegments         int64  `json:"lost_segments"`
 	ZeroWindows          int64  `json:"zero_windows"`
@@ -117,11 +117,6 @@ type FlowRow struct {
 	Filter               string `json:"filter"`
 	// Why says which list the flow is in: "bytes", "problems" or both.
 	Why string `json:"why"`
-}
-
-// Problems is the trouble score the flow table ranks by (ProblemScore).
-func (f *FlowRow) Problems() int64 {
-	return score(f.Retransmissions-f.RetransmissionCopies, f.LostSegments, f.ZeroWindows, f.Resets)
 }
 
 // SortedCounts turns a map into counts, most first, then by name.

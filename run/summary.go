@@ -116,11 +116,7 @@ func (c *Summariser) BorrowsRecords() {}
 // port copying both directions) are no trouble of the flow's and do not
 // count (docs/tcp-analysis.md, "Packets the capture holds twice").
 func ProblemScore(r *flows.Record) int64 {
-	return score(r.Retransmissions-r.CaptureCopies, r.LostSegments, r.ZeroWindows, r.Resets)
-}
-
-func score(resent, lost, zeroWindows, resets int64) int64 {
-	return resent + lost + zeroWindows + resets
+	return r.Resends() + r.LostSegments + r.ZeroWindows + r.Resets
 }
 
 // Flow implements Sink. It copies what it keeps: a run may reuse the
@@ -133,8 +129,8 @@ func (c *Summariser) Flow(r *flows.Record) error {
 			c.tcp.Streams++
 		}
 		c.tcp.TCPCounts.Merge(&r.TCPCounts)
-		c.tcp.RetransmissionCopies += r.CaptureCopies
-		c.tcp.DuplicateAckCopies += r.DupAckCopies
+		c.tcp.RetransmissionCopies += r.RetransmissionCopies
+		c.tcp.DuplicateAckCopies += r.DuplicateAckCopies
 	}
 	c.flowsSeen++
 	bytes := r.OrigBytes + r.RespBytes
@@ -386,8 +382,8 @@ func flowRow(r *flows.Record) FlowRow {
 		Src: HostPort(r.SrcAddr, r.SrcPort), Dst: HostPort(r.DstAddr, r.DstPort),
 		Stream: r.Stream, State: r.State, App: r.App, Name: name, First: r.First.String(), Duration: r.Duration,
 		Packets: r.OrigPackets + r.RespPackets, Bytes: r.OrigBytes + r.RespBytes, RTTMS: r.HandshakeRTT,
-		Retransmissions: r.Retransmissions, RetransmissionCopies: r.CaptureCopies, LostSegments: r.LostSegments, ZeroWindows: r.ZeroWindows,
-		Resets: r.Resets, DuplicateAcks: r.DuplicateAcks, DuplicateAckCopies: r.DupAckCopies, Filter: r.Ref().DisplayFilter(),
+		Retransmissions: r.Retransmissions, RetransmissionCopies: r.RetransmissionCopies, LostSegments: r.LostSegments, ZeroWindows: r.ZeroWindows,
+		Resets: r.Resets, DuplicateAcks: r.DuplicateAcks, DuplicateAckCopies: r.DuplicateAckCopies, Filter: r.Ref().DisplayFilter(),
 	}
 }
 

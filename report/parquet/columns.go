@@ -2,6 +2,7 @@ package parquet
 
 import (
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -153,7 +154,14 @@ func (c *col[R]) docWithSince() string {
 	if c.since == "" {
 		return c.doc
 	}
-	return c.doc + ". Added by " + c.since + "; tables written before replay without it, the value false or 0"
+	zero := "0"
+	switch c.kind {
+	case kString:
+		zero = "empty"
+	case kBool:
+		zero = "false"
+	}
+	return strings.TrimSuffix(c.doc, ".") + ". Added by " + c.since + "; tables written before replay without it, the value " + zero
 }
 
 // plain marks a string column whose values are (nearly) unique per row,

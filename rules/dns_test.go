@@ -1,0 +1,48 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pcapx/pcapx/flows"
+)
+
+// TestDNSErrorFilterSelectsItsOpcode: every kind of DNS message dns-error
+// tells apart gets a filter with its own opcode, so that no finding's
+// filter selects another's responses (STATUS and DSO had none).
+func TestDNSErrorFilterSelectsItsOpcode(t *testing.T) {
+	var evs []*Event
+	for i, op := range []string{"QUERY", "STATUS", "DSO", "UPDATE", "OPCODE9"} {
+		evs = append(evs, &Event{Kind: EventDNS, DNS: &flows.DNSRecord{FlowRef: flows.FlowRef{DstAddr: "192.0.2.53"}, Opcode: op, RD: true,
+			QName: "a.example", QType: "A", Rcode: 5, RcodeName: "REFUSED", ResponseNS: int64(i + 1), ResponseFrame: flows.FrameRef{Frame: int64(2 * (i + 1))}}})
+	}
+	want := map[string]string{
+		"":                         "dns.flags.response == 1 && dns.qry.name == \"a.example\" && dns.flags.rcode == 5",
+		"dns.flags.opcode == 2 &&": "STATUS",
+		"dns.flags.opcode == 6 &&": "DSO",
+		"dns.flags.opcode == 5 &&": "dynamic update",
+		"dns.flags.opcode == 9 &&": "OPCODE9",
+	}
+	fs := only(run(t, nil, evs...), "dns-error")
+	if len(fs) != len(want) {
+		t.Fatalf("%d findings, want %d: %+v", len(fs), len(want), fs)
+	}
+	lookups := 0
+	for _, f := range fs {
+		if !strings.Contains(f.Filter, "dns.flags.opcode") {
+			lookups++
+			if f.Filter != want[""] || !strings.HasPrefix(f.Message, "1 REFUSED response(s) for A a.example") {
+				t.Errorf("the lookup's filter %q (%s)", f.Filter, f.Message)
+			}
+			continue
+		}
+		clause := f.Filter[strings.Index(f.Filter, "dns.flags.opcode"):]
+		clause = clause[:strings.Index(clause, "&&")+2]
+		if w, ok := want[clause]; !ok || !strings.Contains(f.Message, w) {
+			t.Errorf("filter %q for %q", f.Filter, f.Message)
+		}
+	}
+	if lookups != 1 {
+		t.Errorf("%d findings without an opcode in their filter, want the lookup's alone", lookups)
+	}
+}
