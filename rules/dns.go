@@ -2,10 +2,10 @@ package rules
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/pcapx/pcapx/flows"
-	"github.com/pcapx/pcapx/flows/dns"
 )
 
 // DNSError reports DNS responses with an error rcode.
@@ -103,7 +103,7 @@ func (n *dnsNames) text(count int64, what string) (msg, clause string) {
 		if n.rcodeName == "REFUSED" {
 			msg += ": the server does not serve these names; if it is listed as their zone's name server, that is a lame delegation"
 		}
-		return msg, fmt.Sprintf("dns.flags.opcode == %d && dns.flags.recdesired == 0 && ", dns.OpcodeQuery)
+		return msg, "dns.flags.opcode == 0 && dns.flags.recdesired == 0 && "
 	case dnsUpdate:
 		msg = fmt.Sprintf("%d dynamic update(s) (DNS UPDATE) answered %s %s", count, n.rcodeName, what)
 		switch n.rcodeName {
@@ -123,15 +123,26 @@ func (n *dnsNames) text(count int64, what string) (msg, clause string) {
 	return msg, fmt.Sprintf("dns.flags.opcode == %d && ", opcodeOf(n.kind))
 }
 
-// opcodeOf is the opcode a record's Opcode names (dns.OpcodeName: every
-// value 0-15 has a name).
-func opcodeOf(name string) uint8 {
-	for op := range uint8(16) {
-		if dns.OpcodeName(op) == name {
-			return op
-		}
+// opcodeOf is the opcode number a record's Opcode names: the names
+// flows/dns gives (its OpcodeName; rules may import flows alone), and
+// "OPCODE<n>" for the others.
+func opcodeOf(name string) int {
+	switch name {
+	case "QUERY":
+		return 0
+	case "IQUERY":
+		return 1
+	case "STATUS":
+		return 2
+	case "NOTIFY":
+		return 4
+	case "UPDATE":
+		return 5
+	case "DSO":
+		return 6
 	}
-	return 0 // not reached for a record's opcode
+	n, _ := strconv.Atoi(strings.TrimPrefix(name, "OPCODE"))
+	return n
 }
 
 func (c *dnsError) Finish(report func(Finding)) {

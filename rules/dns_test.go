@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/pcapx/pcapx/flows"
+	"github.com/pcapx/pcapx/flows/dns"
 )
 
 // TestDNSErrorFilterSelectsItsOpcode: every kind of DNS message dns-error
@@ -44,5 +45,14 @@ func TestDNSErrorFilterSelectsItsOpcode(t *testing.T) {
 	}
 	if lookups != 1 {
 		t.Errorf("%d findings without an opcode in their filter, want the lookup's alone", lookups)
+	}
+}
+
+// TestOpcodeOfNames: opcodeOf reads back every name flows/dns gives.
+func TestOpcodeOfNames(t *testing.T) {
+	for op := range uint8(16) {
+		if got := opcodeOf(dns.OpcodeName(op)); got != int(op) {
+			t.Errorf("opcodeOf(%q) = %d, want %d", dns.OpcodeName(op), got, op)
+		}
 	}
 }
