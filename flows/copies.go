@@ -74,15 +74,9 @@ func (x *transfer) noteCopy(p *Packet, dir Dir, a Analysis) bool {
 	}
 	s := segSig{seq: p.Seq, ack: p.Ack, n: int32(p.PayloadLen), flags: p.Flags, id: p.IPID, at: p.Timestamp, set: true}
 	last := &x.lastSeg[dir]
-	if a&ARetransmission != 0 && last.set && last.seq == s.seq && last.ack == s.ack && last.n == s.n && last.flags == s.flags && last.id == s.id {
-		window := int64(copyWindowNoID)
-		if s.id != 0 {
-			window = copyWindowID
-		}
-		if s.at-last.at < window {
-			x.copies++
-			return true // a copy: the original stays the one to compare with
-		}
+	if a&ARetransmission != 0 && last.set && last.seq == s.seq && last.ack == s.ack && last.n == s.n && last.flags == s.flags && segCopy(s.id, last.id, s.at-last.at) {
+		x.copies++
+		return true // a copy: the original stays the one to compare with
 	}
 	*last = s
 	return false

@@ -21,6 +21,9 @@ func TestCaptureCopies(t *testing.T) {
 		{"sent again with a new identification", 0.3, 7, 8, 0},
 		{"no identification, 1 µs later", 0.001, 0, 0, 1},
 		{"no identification, 20 ms later", 20, 0, 0, 0},
+		// Stamped before the segment it repeats: left to Wireshark's count,
+		// as for SYNs and ACKs (segCopy, ackCopy).
+		{"the same identification 0.3 ms earlier", -0.3, 7, 7, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cv := newConv(t)

@@ -133,6 +133,5 @@ type PathMTUReport struct {
 	// direction had sent before it: PMTU discovery re-segmenting what did
 	// not fit, which Wireshark flags as retransmissions but is not loss.
 	Resends int64
-	sentTo  uint32 // the direction's next sequence number at the report
-	sentSet bool
+	sentTo  uint32 // the direction's next sequence number at the report (0: none)
 }

@@ -159,7 +159,7 @@ func (t *TCPFlow) trackPMTU(p *Packet, dir Dir, a Analysis, prevNext uint32) (ac
 		if fwd.minRetx == 0 || n < fwd.minRetx {
 			fwd.minRetx = n
 		}
-		if r := t.pathMTU; r != nil && t.pathMTUDir == dir && r.sentSet && now > r.At && seqLT(p.Seq, r.sentTo) {
+		if r := t.pathMTU; r != nil && t.pathMTUDir == dir && r.sentTo != 0 && now > r.At && seqLT(p.Seq, r.sentTo) {
 			r.Resends++
 		}
 		if fwd.ackSet && p.Seq == fwd.ackedTo {
@@ -222,7 +222,7 @@ func (t *TCPFlow) notePathMTU(dir Dir, mtu int, router netip.Addr, at int64) {
 	}
 	sent := &t.dirs[dir]
 	if t.pathMTU == nil {
-		t.pathMTU = &PathMTUReport{MTU: mtu, Router: router.String(), At: at, sentTo: sent.nextseq, sentSet: sent.nextseq != 0}
+		t.pathMTU = &PathMTUReport{MTU: mtu, Router: router.String(), At: at, sentTo: sent.nextseq}
 		t.pathMTUDir = dir
 		return
 	}
@@ -230,7 +230,7 @@ func (t *TCPFlow) notePathMTU(dir Dir, mtu int, router netip.Addr, at int64) {
 		// A lower report starts over: what was sent after the first one
 		// may not fit this one. The resends counted so far stay counted.
 		resends := t.pathMTU.Resends
-		*t.pathMTU = PathMTUReport{MTU: mtu, Router: router.String(), At: at, Resends: resends, sentTo: sent.nextseq, sentSet: sent.nextseq != 0}
+		*t.pathMTU = PathMTUReport{MTU: mtu, Router: router.String(), At: at, Resends: resends, sentTo: sent.nextseq}
 		t.pathMTUDir = dir
 		t.x.pmtu[dir].maxAfterMTU = 0
 	}

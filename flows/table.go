@@ -19,16 +19,15 @@ type Table struct {
 	cfg   Config
 	m     flowIndex
 	lists [numLists]flowList
-	now   int64
-	// before is the clock before it last moved forward: a flow that
-	// expires when the clock jumped past a captureGap ended with the
-	// capture's gap, not idle.
-	before int64
-	clock  Clock
-	sweep  int64 // capture time of the last expiry check
-	ids    uint64
-	tcpN   int64 // next tcp.stream number
-	free   []*Flow
+	// clock is the capture clock: the table's own (advanceClock), or the
+	// run's (SetClock). Its before, where it stood before it last moved
+	// forward, tells a flow that expired when the clock jumped past a
+	// captureGap (it ended with the capture's gap, not idle).
+	clock Clock
+	sweep int64 // capture time of the last expiry check
+	ids   uint64
+	tcpN  int64 // next tcp.stream number
+	free  []*Flow
 	// flushing is what FlushSome has still to end.
 	flushing []*Flow
 	// bytes is the flows' state as StateCost counts it (over adds the
@@ -113,12 +112,18 @@ const (
 	CostTombstone = 256
 )
 
+// baseCost is what a new flow of the protocol counts for against
+// MaxBytes, before a TCP connection carries data.
+func baseCost(proto uint8) int64 {
+	if proto == ProtoTCP {
+		return CostFlow + CostTCP
+	}
+	return CostFlow
+}
+
 // cost is what the flow counts for against MaxBytes.
 func (f *Flow) cost() int64 {
-	c := int64(CostFlow)
-	if f.Key.Proto == ProtoTCP {
-		c += CostTCP
-	}
+	c := baseCost(f.Key.Proto)
 	if f.transferCounted {
 		c += CostTransfer
 	}
@@ -199,29 +204,20 @@ func (t *Table) Process(p *Packet) (*Flow, Dir, Analysis) {
 			tsFrom = FromClient
 		}
 	}
+	flowRestarts := f != nil && f.TCP != nil && f.TCP.startsNewConnection(p, fromA == f.clientIsA())
 	switch {
-	case ts != nil && ts.startsNewConnection(p, tsFrom):
-		// A new connection on the closed one's 4-tuple.
+	case ts != nil && (flowRestarts || ts.startsNewConnection(p, tsFrom)):
+		// A new connection on the closed one's 4-tuple (f, if any, held
+		// the closed connection's late packets only).
 		prev, reused = ts.successor(p, tsFrom), true
 		t.timeWait.forget(&k)
 		if f != nil {
 			t.end(f, EndReused)
 			f = nil
 		}
-	case f != nil && f.TCP != nil && f.TCP.startsNewConnection(p, fromA == f.clientIsA()):
-		if ts == nil {
-			from := FromServer
-			if fromA == f.clientIsA() {
-				from = FromClient
-			}
-			old := tombstoneOf(f)
-			prev = old.successor(p, from)
-		} else {
-			// The flow held late packets only: the connection before is
-			// the closed one.
-			prev = ts.successor(p, tsFrom)
-			t.timeWait.forget(&k)
-		}
+	case flowRestarts:
+		old := tombstoneOf(f)
+		prev = old.successor(p, f.dirOf(fromA))
 		t.end(f, EndReused)
 		f, reused = nil, true
 	}
@@ -235,10 +231,7 @@ func (t *Table) Process(p *Packet) (*Flow, Dir, Analysis) {
 			f.TCP.prev = prev
 		}
 	}
-	dir := FromServer
-	if fromA == f.clientIsA() {
-		dir = FromClient
-	}
+	dir := f.dirOf(fromA)
 	d := &f.Dir[dir]
 	if d.Packets == 0 {
 		f.VLAN[dir] = p.VLAN
@@ -280,11 +273,7 @@ func (t *Table) NotePathMTU(p *Packet) {
 	if f == nil || f.TCP == nil {
 		return
 	}
-	dir := FromServer
-	if fromA == f.clientIsA() {
-		dir = FromClient
-	}
-	f.TCP.notePathMTU(dir, int(p.NextHopMTU), p.Src, p.Timestamp)
+	f.TCP.notePathMTU(f.dirOf(fromA), int(p.NextHopMTU), p.Src, p.Timestamp)
 	t.countTransfer(f)
 }
 
@@ -298,10 +287,7 @@ const (
 	clockConfirm = 4
 )
 
-func (t *Table) advanceClock(ts int64) {
-	t.clock.Advance(ts)
-	t.now, t.before = t.clock.now, t.clock.before
-}
+func (t *Table) advanceClock(ts int64) { t.clock.Advance(ts) }
 
 // Clock is the capture clock: the latest packet time, guarded against a
 // single wild timestamp (see clockJump). The zero value is ready.
@@ -355,7 +341,7 @@ func (c *Clock) Before() int64 { return c.before }
 // sharded run's worker) would otherwise take for the clock before the
 // last move its own last packet's, and a flow ending after a gap of a
 // day would be "idle" in one table and "capture-end" in another.
-func (t *Table) SetClock(now, before int64) { t.now, t.before = now, before }
+func (t *Table) SetClock(now, before int64) { t.clock.now, t.clock.before = now, before }
 
 // captureGap is the longest stretch of capture time without a packet that
 // pcapx takes for quiet traffic rather than a capture that stopped: joined
@@ -366,7 +352,7 @@ const captureGap = 24 * 3600 * second
 
 // ExpireDue says whether a second of capture time has passed since the
 // last expiry check: the table checks its flows once a second.
-func (t *Table) ExpireDue() bool { return t.now-t.sweep >= second }
+func (t *Table) ExpireDue() bool { return t.clock.now-t.sweep >= second }
 
 // Flush ends every flow still in the table (at the end of the capture). A
 // TCP connection already closed (FIN both ways, or RST) ends as closed: the
@@ -429,14 +415,20 @@ func (f *Flow) clientIsA() bool {
 	return f.Client.Port == f.Key.APort && f.Client.Addr.As16() == f.Key.A
 }
 
+// dirOf is the direction of a packet sent by the key's A side (fromA) or
+// its B side.
+func (f *Flow) dirOf(fromA bool) Dir {
+	if fromA == f.clientIsA() {
+		return FromClient
+	}
+	return FromServer
+}
+
 // create makes the flow of packet p. late, when not nil, is the tombstone
 // of the closed connection p came too late for (timewait.go): the flow
 // continues that connection, with its tcp.stream and its roles.
 func (t *Table) create(k Key, p *Packet, fromA bool, late *tombstone) *Flow {
-	cost := int64(CostFlow)
-	if p.Proto == ProtoTCP {
-		cost += CostTCP
-	}
+	cost := baseCost(p.Proto)
 	for t.m.len() >= t.cfg.MaxFlows || t.over(cost) {
 		if !t.shed(nil, cost) {
 			break
@@ -599,16 +591,16 @@ func (t *Table) touch(f *Flow) {
 // packets came in: analyze's workers, each with a table of its own, end
 // the same flows at the same moments as one table would.
 func (t *Table) Expire() {
-	t.sweep = t.now
-	t.timeWait.expire(t.now)
+	t.sweep = t.clock.now
+	t.timeWait.expire(t.clock.now)
 	for i := range t.lists {
 		l := &t.lists[i]
-		for f := l.head; f != nil && t.now-f.Last > l.timeout; f = l.head {
+		for f := l.head; f != nil && t.clock.now-f.Last > l.timeout; f = l.head {
 			reason := EndIdle
 			switch {
 			case closedList(i):
 				reason = EndClosed
-			case t.now-t.before > captureGap && t.before-f.Last <= l.timeout:
+			case t.clock.now-t.clock.before > captureGap && t.clock.before-f.Last <= l.timeout:
 				// Still active when the capture went silent for a day or
 				// more: it ended as far as the capture shows, like a flow
 				// still open at the capture's end.
@@ -715,7 +707,7 @@ func (t *Table) end(f *Flow, why EndReason) {
 			// table is no fuller than before; when a shed is under way its
 			// loop goes on in the documented order (closed connections,
 			// then tombstones).
-			t.timeWait.lay(f.Key, tombstoneOf(f), t.now)
+			t.timeWait.lay(f.Key, tombstoneOf(f), t.clock.now)
 		}
 	}
 	if t.cfg.OnEnd != nil {

@@ -69,7 +69,7 @@ func tombstoneOf(f *Flow) tombstone {
 		ts.flags |= tsAnswered
 	}
 	switch {
-	case t.dirs[FromClient].rstSeen || t.dirs[FromServer].rstSeen:
+	case t.resetSeen():
 		ts.close = tsReset
 	case t.dirs[FromClient].finSeen && t.dirs[FromServer].finSeen:
 		ts.close = tsFIN

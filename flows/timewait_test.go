@@ -51,7 +51,11 @@ func TestCloseDelay(t *testing.T) {
 		// The server's FIN sent again 20 s later: the connection's record
 		// is written; the packet is its stream's, with the server as
 		// server although it is the sender and port 80 is lower.
-		c.seg(20000, false, F|A, sISN+1, cISN+102, 0, 1000)
+		// It starts from the connection's sequence numbers (tombstone.seed),
+		// so it is a retransmission, as Wireshark flags it.
+		if a := c.seg(20000, false, F|A, sISN+1, cISN+102, 0, 1000); a&ARetransmission == 0 {
+			t.Errorf("the late FIN is not flagged a retransmission: %v", a)
+		}
 		c.cport = 40002
 		c.seg(20001, true, S, 7, 0, 0, 1000) // the next new connection
 		c.table.Flush()
