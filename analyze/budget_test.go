@@ -27,21 +27,8 @@ func TestFlowCost(t *testing.T) {
 	}
 	const n = 20_000
 	shapes := map[string]func(w capgen.FrameWriter) error{
-		"half-open SYN": func(w capgen.FrameWriter) error { return capgen.WriteSYNFlood(w, capgen.Flood{N: n}) },
-		"HTTP, kept open": func(w capgen.FrameWriter) error {
-			for i := range n {
-				c := capgen.NewTCPConn(w, netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 40000),
-					netip.MustParseAddrPort("192.0.2.80:80"), &capgen.TCPOptions{Start: capgen.Epoch.Add(time.Duration(i) * time.Millisecond), Step: time.Microsecond})
-				c.Handshake(time.Millisecond)
-				c.SendData(capgen.Client, capgen.HTTPRequest("GET", "www.example.com", fmt.Sprintf("/%d", i)))
-				c.SendData(capgen.Server, capgen.HTTPResponse(200, make([]byte, 300)))
-				c.Ack(capgen.Client)
-				if err := c.Err(); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
+		"half-open SYN":   func(w capgen.FrameWriter) error { return capgen.WriteSYNFlood(w, capgen.Flood{N: n}) },
+		"HTTP, kept open": func(w capgen.FrameWriter) error { return httpExchanges(w, n, time.Millisecond, false) },
 		"DNS over UDP, answered": func(w capgen.FrameWriter) error {
 			srv := netip.MustParseAddr("192.0.2.53")
 			for i := range n {
@@ -61,20 +48,7 @@ func TestFlowCost(t *testing.T) {
 			}
 			return nil
 		},
-		"HTTP, closed": func(w capgen.FrameWriter) error {
-			for i := range n {
-				c := capgen.NewTCPConn(w, netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 40000),
-					netip.MustParseAddrPort("192.0.2.80:80"), &capgen.TCPOptions{Start: capgen.Epoch.Add(time.Duration(i) * 100 * time.Microsecond), Step: time.Microsecond})
-				c.Handshake(time.Millisecond)
-				c.SendData(capgen.Client, capgen.HTTPRequest("GET", "www.example.com", fmt.Sprintf("/%d", i)))
-				c.SendData(capgen.Server, capgen.HTTPResponse(200, make([]byte, 300)))
-				c.Close(capgen.Client)
-				if err := c.Err(); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
+		"HTTP, closed": func(w capgen.FrameWriter) error { return httpExchanges(w, n, 100*time.Microsecond, true) },
 	}
 	for name, write := range shapes {
 		var fs capgen.Frames
@@ -177,4 +151,26 @@ func TestShedCounted(t *testing.T) {
 			t.Errorf("%s at %d MB: %d shed; capture-incomplete says %q (first finding %s)", tc.name, MinMemory>>20, n, msg, res.Findings[0].Rule)
 		}
 	}
+}
+
+// httpExchanges writes n HTTP connections from distinct clients, one
+// every apart, each a request and a 300-byte response, then the client's
+// ACK (kept open) or its close.
+func httpExchanges(w capgen.FrameWriter, n int, apart time.Duration, closed bool) error {
+	for i := range n {
+		c := capgen.NewTCPConn(w, netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 40000),
+			netip.MustParseAddrPort("192.0.2.80:80"), &capgen.TCPOptions{Start: capgen.Epoch.Add(time.Duration(i) * apart), Step: time.Microsecond})
+		c.Handshake(time.Millisecond)
+		c.SendData(capgen.Client, capgen.HTTPRequest("GET", "www.example.com", fmt.Sprintf("/%d", i)))
+		c.SendData(capgen.Server, capgen.HTTPResponse(200, make([]byte, 300)))
+		if closed {
+			c.Close(capgen.Client)
+		} else {
+			c.Ack(capgen.Client)
+		}
+		if err := c.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }

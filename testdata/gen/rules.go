@@ -11,6 +11,9 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
 	"github.com/pcapx/pcapx/internal/capgen"
 )
 
@@ -536,13 +539,10 @@ func (w *twice) WriteFrame(f capgen.Frame) error {
 	return nil
 }
 
-// pureACK says whether an Ethernet frame holds an IPv4 TCP segment with
-// ACK alone and no payload.
+// pureACK says whether an Ethernet frame holds a TCP segment with ACK
+// alone and no payload.
 func pureACK(frame []byte) bool {
-	ip := frame[14:]
-	ihl := int(ip[0]&0x0f) * 4
-	total := int(binary.BigEndian.Uint16(ip[2:4]))
-	tcp := ip[ihl:]
-	hdr := int(tcp[12]>>4) * 4
-	return tcp[13] == 0x10 && total-ihl-hdr == 0
+	p := gopacket.NewPacket(frame, layers.LayerTypeEthernet, gopacket.Default)
+	t, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
+	return t != nil && t.ACK && !t.SYN && !t.FIN && !t.RST && !t.PSH && !t.URG && len(t.Payload) == 0
 }
