@@ -367,7 +367,7 @@ func (x *reader) fill(rounds []*round) (more bool, err error) {
 		more = false
 		for _, r := range rounds {
 			if !r.done {
-				r.items = append(r.items, item{kind: itemEnd, clock: x.now})
+				r.items = append(r.items, item{kind: itemEnd, clock: x.now, appClock: max(x.now, x.appClock)})
 				more = true
 			}
 		}

@@ -76,11 +76,18 @@ func TestFloodsCounted(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			// After the n failures, 6 s of other traffic (a packet a
+			// millisecond): a DNS query the capture ends within its 5 s
+			// timeout of is not counted unanswered (capture_ended).
+			tail := capgen.IP{Src: netip.MustParseAddr("10.2.0.1"), Dst: netip.MustParseAddr("10.2.0.2")}.UDP(7000, 9, []byte("x"))
 			path := flood(t, tc.name+".pcap", func(i int) []byte {
-				if i >= n {
-					return nil
+				switch {
+				case i < n:
+					return tc.gen(i)
+				case i < n+6000:
+					return tail
 				}
-				return tc.gen(i)
+				return nil
 			})
 			res, err := Run(Config{Inputs: []string{path}}, nil)
 			if err != nil {

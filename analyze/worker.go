@@ -306,6 +306,10 @@ func (w *worker) processItem(it *item) {
 		w.inFlush = false
 		if !more {
 			w.ord = order{at: endOfInput, phase: phaseFinish, ts: it.clock}
+			// The trackers' clock at the end is the capture's (the run's
+			// clock: every packet's, ICMP's too), whichever packets this
+			// worker saw: a DNS query times out by it.
+			w.app.SetClock(it.appClock)
 			w.app.Finish()
 			w.done = true
 		}

@@ -72,17 +72,20 @@ type DNSRecord struct {
 	// question is the zone, type SOA), ... (dns.OpcodeName). RD is the
 	// query's recursion-desired bit: false for a resolver asking an
 	// authoritative server, or a dynamic update.
-	Opcode          string   `json:"opcode"`
-	RD              bool     `json:"rd"`
-	QName           string   `json:"qname"`
-	QType           string   `json:"qtype"`
-	Rcode           int      `json:"rcode"` // full rcode (header + EDNS extension); -1 when unanswered
-	RcodeName       string   `json:"rcode_name"`
-	Answers         int      `json:"answers"`
-	AnswerAddrs     []string `json:"answer_addrs"`
-	TC              bool     `json:"tc"`
-	Unanswered      bool     `json:"unanswered"`
-	Retransmissions int      `json:"retransmissions"` // the query was sent again before an answer
+	Opcode      string   `json:"opcode"`
+	RD          bool     `json:"rd"`
+	QName       string   `json:"qname"`
+	QType       string   `json:"qtype"`
+	Rcode       int      `json:"rcode"` // full rcode (header + EDNS extension); -1 when unanswered
+	RcodeName   string   `json:"rcode_name"`
+	Answers     int      `json:"answers"`
+	AnswerAddrs []string `json:"answer_addrs"`
+	TC          bool     `json:"tc"`
+	Unanswered  bool     `json:"unanswered"`
+	// CaptureEnded qualifies Unanswered: the capture ended less than the
+	// timeout after the last query, so the answer may just not be in it.
+	CaptureEnded    bool `json:"capture_ended,omitempty"`
+	Retransmissions int  `json:"retransmissions"` // the query was sent again before an answer
 	// RetransmitWaitMS is the first query → its last retransmission: the
 	// part of the latency the client spent waiting to try again.
 	RetransmitWaitMS float64  `json:"retransmit_wait_ms"`

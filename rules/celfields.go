@@ -257,6 +257,7 @@ var dnsFields = append(flowRefFields(func(r *dr) *flows.FlowRef { return &r.Flow
 	sizedList(fStrings("answer_addrs", func(r *dr) []string { return r.AnswerAddrs }), dnsMaxAnswers, uint64(len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"))),
 	fBool("tc", func(r *dr) bool { return r.TC }),
 	fBool("unanswered", func(r *dr) bool { return r.Unanswered }),
+	fBool("capture_ended", func(r *dr) bool { return r.CaptureEnded }),
 	fInt("retransmissions", func(r *dr) int { return r.Retransmissions }),
 	fDouble("retransmit_wait_ms", func(r *dr) float64 { return r.RetransmitWaitMS }),
 )

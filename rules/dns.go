@@ -241,7 +241,9 @@ missed the answers (asymmetric routing).
 
 Queries are grouped by server, with the count of distinct names and examples;
 a client whose queries to three or more servers (and only its own) went
-unanswered is one finding for the client, naming the servers.
+unanswered is one finding for the client, naming the servers. A query the
+capture ended less than the timeout after (capture_ended) is left out: its
+answer may just not be in the capture.
 
 Next: "dig NAME @SERVER" from the client host; check that UDP and TCP port 53
 are allowed both ways; look for ICMP port unreachable from the server.`,
@@ -262,7 +264,10 @@ const maxDistinctNames = 10_000
 
 func (c *dnsUnanswered) Event(ev *Event, _ func(Finding)) {
 	d := ev.DNS
-	if !d.Unanswered || discovery(d.DstAddr, d.DstPort) {
+	// A query whose timeout had not run out when the capture ended may
+	// have been answered after it: a capture stopped by hand is no
+	// evidence against the server.
+	if !d.Unanswered || d.CaptureEnded || discovery(d.DstAddr, d.DstPort) {
 		return
 	}
 	// One group per server: a hundred thousand names that one server left

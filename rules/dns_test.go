@@ -56,3 +56,20 @@ func TestOpcodeOfNames(t *testing.T) {
 		}
 	}
 }
+
+// TestDNSUnansweredLeavesOutCaptureEnd: a query whose timeout had not run
+// out when the capture ended is no evidence against the server; one that
+// timed out is.
+func TestDNSUnansweredLeavesOutCaptureEnd(t *testing.T) {
+	q := func(name string, ended bool, at int64) *Event {
+		return &Event{Kind: EventDNS, DNS: &flows.DNSRecord{FlowRef: flows.FlowRef{SrcAddr: "10.0.0.1", DstAddr: "192.0.2.53", DstPort: 53},
+			QName: name, QType: "A", Rcode: -1, Unanswered: true, CaptureEnded: ended, QueryNS: at, QueryFrame: flows.FrameRef{Frame: at}}}
+	}
+	if fs := only(run(t, nil, q("late.example", true, 1)), "dns-unanswered"); len(fs) != 0 {
+		t.Errorf("a query at the capture's end: %+v", fs)
+	}
+	fs := only(run(t, nil, q("late.example", true, 1), q("lost.example", false, 2)), "dns-unanswered")
+	if len(fs) != 1 || fs[0].Count != 1 || !strings.Contains(fs[0].Message, "lost.example") || strings.Contains(fs[0].Message, "late.example") {
+		t.Errorf("one timed out, one at the capture's end: %+v", fs)
+	}
+}

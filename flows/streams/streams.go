@@ -474,6 +474,7 @@ func (t *Tracker) dnsDone(tx *dns.Transaction[*dnsFlow]) {
 		AnswerAddrs:     make([]string, 0, len(tx.AnswerAddrs)),
 		TC:              tx.TC,
 		Unanswered:      tx.Unanswered,
+		CaptureEnded:    tx.CaptureEnded,
 		Retransmissions: tx.Retransmissions,
 		QueryFrame:      qf,
 	}

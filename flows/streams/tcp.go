@@ -701,6 +701,11 @@ func (t *Tracker) Finish() {
 		}
 		t.closeAsm(c)
 	}
+	// Queries whose timeout ran out before the capture's end are
+	// unanswered; those still waiting when it ended may have been
+	// answered after it (CaptureEnded). The DNS tracker's own clock is
+	// the last DNS message's, not the capture's.
+	t.dns.Expire(t.now)
 	t.dns.Flush()
 	st := t.dns.Stats()
 	t.Stats.DNSOverflow = st.Overflow

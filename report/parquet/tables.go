@@ -364,6 +364,7 @@ var dnsSpec = &spec[dnsRec]{
 		strList("answer_addrs", "addresses in A/AAAA answers", func(r *dnsRec) *[]string { return &r.AnswerAddrs }),
 		boolean("tc", "the response was truncated (TC bit)", func(r *dnsRec) *bool { return &r.TC }),
 		boolean("unanswered", "no response within the timeout", func(r *dnsRec) *bool { return &r.Unanswered }),
+		boolean("capture_ended", "unanswered, and the capture ended less than the timeout after the last query: the answer may just not be in it", func(r *dnsRec) *bool { return &r.CaptureEnded }).addedBy("the capture end of unanswered DNS queries (2026-12-06)"),
 		i32("retransmissions", "queries", "the query was sent again before the answer", func(r *dnsRec) *int { return &r.Retransmissions }),
 		f64("retransmit_wait_ms", "ms", "first query → its last retransmission: the client's waits before trying again", func(r *dnsRec) *float64 { return &r.RetransmitWaitMS }),
 	}, frameCols("query", "the query", func(r *dnsRec) *flows.FrameRef { return &r.QueryFrame })),

@@ -103,8 +103,9 @@ A internal.example.com → REFUSED; A slow.example.com answered after 180 ms
 (a cache miss: within the resolver's 2 ms round trip + 300 ms, so not slow;
 the 1.5 s SERVFAIL is); A lost.example.com never answered, retried after 1 s with
 the same id and never answered (unanswered ×2); AAAA www.example.com →
-NOERROR with a CNAME and an AAAA. Then the same name over TCP port 53 (a full
-TCP connection with 2-byte length prefixes).`})
+NOERROR with a CNAME and an AAAA. Then, 6 s later (past lost.example.com's 5 s
+timeout, so that the capture shows it unanswered), the same name over TCP port
+53 (a full TCP connection with 2-byte length prefixes).`})
 		c := pcapCapture(fx, capgen.PcapOptions{LinkType: capgen.LinkTypeEthernet})
 		eth := capgen.DefaultEthernet
 		tm := capgen.Epoch
@@ -134,8 +135,8 @@ TCP connection with 2-byte length prefixes).`})
 		qa("lost.example.com", capgen.DNSTypeA, time.Second, 0, false)
 		qa("www.example.com", capgen.DNSTypeAAAA, 4*ms, capgen.RcodeNoError, true,
 			capgen.DNSCNAME("www.example.com", 300, "web.example.com"), capgen.DNSAddr("web.example.com", 300, netip.MustParseAddr("2001:db8:80::1")))
-		// Over TCP.
-		t := capgen.NewTCPConn(c, netip.AddrPortFrom(cliEP.Addr(), 53200), netip.AddrPortFrom(resolver, 53), &capgen.TCPOptions{Start: tm})
+		// Over TCP, after lost.example.com's timeout.
+		t := capgen.NewTCPConn(c, netip.AddrPortFrom(cliEP.Addr(), 53200), netip.AddrPortFrom(resolver, 53), &capgen.TCPOptions{Start: tm.Add(6 * time.Second)})
 		t.Handshake(2 * ms)
 		t.SendData(C, capgen.DNSOverTCP(capgen.DNSQuery(0x2000, "www.example.com", capgen.DNSTypeA)))
 		t.Sleep(2 * ms)
@@ -329,7 +330,8 @@ DNS queries from 192.0.2.10 to the resolver 192.0.2.53, each answered
 NXDOMAIN, for names with a space, "(", ";", quotes, a backslash, UTF-8
 (café), a '.' inside a label, a tab, bytes that are not UTF-8 (ff fe) and a
 right-to-left override; one SERVFAIL for "übel (1).example" and one query,
-for "lost; name.example", never answered. HTTP requests to 198.51.100.20:80
+for "lost; name.example", never answered (sent first; the rest come 6 s later,
+past its timeout, so that the capture shows it unanswered). HTTP requests to 198.51.100.20:80
 whose Host is "my host" (503), q"uote\back (404), café.example (503) and
 bytes that are not UTF-8 (503), and one, to "paren(1);x", that gets no
 response; their targets hold "(", ";", quotes and UTF-8. TLS ClientHellos
@@ -350,6 +352,8 @@ non-UTF-8 bytes, each reset by the server.`)
 			id++
 			port++
 		}
+		query([]string{"lost; name", "example"}, 0, false)
+		tm = tm.Add(6 * time.Second)
 		for _, l := range [][]string{
 			{"my printer", "local"}, {"printer(2)", "local"}, {"a;b", "example"}, {`say"hi"`, "example"},
 			{`back\slash`, "example"}, {"café", "example"}, {"dot.in", "label", "example"}, {"tab\there", "example"},
@@ -358,7 +362,6 @@ non-UTF-8 bytes, each reset by the server.`)
 			query(l, capgen.RcodeNXDomain, true)
 		}
 		query([]string{"übel (1)", "example"}, capgen.RcodeServFail, true)
-		query([]string{"lost; name", "example"}, 0, false)
 		cport := uint16(52000)
 		conn := func(srv netip.AddrPort) *capgen.TCPConn {
 			t := capgen.NewTCPConn(c, netip.AddrPortFrom(cliEP.Addr(), cport), srv, &capgen.TCPOptions{Start: tm})
