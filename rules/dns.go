@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -25,7 +26,13 @@ authoritative) refused is a lame delegation if that server is listed as the
 zone's name server; a dynamic update (DNS UPDATE, RFC 2136: a DHCP server or a
 host registering its name) refused is the server's update policy; a zone change
 notification (NOTIFY) refused means the server does not take the sender as the
-zone's primary.
+zone's primary. An authoritative server's NXDOMAIN to a non-recursive query is
+its normal "no such name" to a resolver walking the tree, and BADCOOKIE a step
+of the DNS cookie exchange (RFC 7873): neither is reported.
+
+Some lookups are expected to fail, and their NXDOMAINs are info: WPAD and ISATAP
+discovery, .local (mDNS) names asked of unicast DNS, and reverse lookups of
+private, link-local, loopback or multicast addresses (RFC 6303).
 
 Next: "dig NAME @SERVER" (and +trace for SERVFAIL, +cd to rule DNSSEC in or
 out); check /etc/resolv.conf search domains for NXDOMAIN bursts of
@@ -48,11 +55,27 @@ func (c *dnsError) Event(ev *Event, _ func(Finding)) {
 	if d.Unanswered || d.Rcode <= 0 {
 		return
 	}
+	kind := dnsKindOf(d)
+	switch {
+	case d.RcodeName == "BADCOOKIE":
+		// RFC 7873: the server hands the client its cookie and the
+		// client asks again with it; a step of the exchange, not a
+		// failure.
+		return
+	case kind == dnsNonRecursive && d.RcodeName == "NXDOMAIN":
+		// An authoritative server's "no such name" to a resolver
+		// walking the tree: the resolver passes it on, and its client's
+		// lookup is the one that counts.
+		return
+	case kind == dnsLookup && d.RcodeName == "NXDOMAIN":
+		if k := expectedNXDOMAIN(d.QType, d.QName); k != "" {
+			kind = k
+		}
+	}
 	// One group per server, rcode and kind of message: twenty names a
 	// resolver answered NXDOMAIN (a search-domain burst, a DNS tunnel, a
 	// scanner) are one finding with the count and examples, not twenty;
 	// an update refused is not a lookup refused.
-	kind := dnsKindOf(d)
 	e := c.g.add(d.DstAddr+"|"+d.RcodeName+"|"+kind, d.ResponseNS, d.ResponseFrame, d.FlowRef)
 	if e == nil {
 		return
@@ -71,13 +94,72 @@ func (c *dnsError) Event(ev *Event, _ func(Finding)) {
 
 // The kinds of DNS message dns-error tells apart. A lookup is a QUERY
 // with RD set (what stubs and applications send): only its errors leave a
-// client without an answer.
+// client without an answer. Some lookups are expected to get NXDOMAIN
+// (expectedNXDOMAIN): they are kinds of their own, reported as info.
 const (
 	dnsLookup       = ""
 	dnsNonRecursive = "QUERY RD=0"
 	dnsUpdate       = "UPDATE"
 	dnsNotify       = "NOTIFY"
+	dnsDiscovery    = "WPAD/ISATAP"
+	dnsLocalName    = ".local"
+	dnsPrivatePTR   = "private PTR"
 )
+
+// expectedNXDOMAIN says which kind of lookup that is expected to fail
+// qname is, "" for none: WPAD and ISATAP discovery (a network without a
+// proxy or tunnel configuration answers NXDOMAIN), a .local name (mDNS's)
+// asked of unicast DNS (but not a service lookup: Active Directory
+// domains are often .local), or the reverse name of a private, link-local,
+// loopback or multicast address, which no public server holds (RFC 6303).
+func expectedNXDOMAIN(qtype, qname string) string {
+	name := strings.ToLower(strings.TrimSuffix(qname, "."))
+	first, _, _ := strings.Cut(name, ".")
+	switch {
+	case first == "wpad" || first == "isatap":
+		return dnsDiscovery
+	case (name == "local" || strings.HasSuffix(name, ".local")) && !strings.HasPrefix(first, "_"):
+		// A service lookup (_ldap._tcp.dc._msdcs.corp.local) is an
+		// Active Directory domain named .local, as many are: its
+		// NXDOMAIN means a client asks a server that does not hold the
+		// domain, which is worth a warning.
+		return dnsLocalName
+	case qtype == "PTR":
+		if a, ok := reverseAddr(name); ok && (a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLoopback() || a.IsMulticast() || a.IsLinkLocalMulticast()) {
+			return dnsPrivatePTR
+		}
+	}
+	return ""
+}
+
+// reverseAddr is the address of a reverse name (d.c.b.a.in-addr.arpa, or
+// 32 nibbles under ip6.arpa).
+func reverseAddr(name string) (netip.Addr, bool) {
+	if rest, ok := strings.CutSuffix(name, ".in-addr.arpa"); ok {
+		l := strings.Split(rest, ".")
+		if len(l) != 4 {
+			return netip.Addr{}, false
+		}
+		a, err := netip.ParseAddr(l[3] + "." + l[2] + "." + l[1] + "." + l[0])
+		return a, err == nil
+	}
+	if rest, ok := strings.CutSuffix(name, ".ip6.arpa"); ok {
+		l := strings.Split(rest, ".")
+		if len(l) != 32 {
+			return netip.Addr{}, false
+		}
+		var b strings.Builder
+		for i := 31; i >= 0; i-- {
+			b.WriteString(l[i])
+			if i%4 == 0 && i > 0 {
+				b.WriteByte(':')
+			}
+		}
+		a, err := netip.ParseAddr(b.String())
+		return a, err == nil
+	}
+	return netip.Addr{}, false
+}
 
 func dnsKindOf(d *flows.DNSRecord) string {
 	switch d.Opcode {
@@ -98,6 +180,12 @@ func (n *dnsNames) text(count int64, what string) (msg, clause string) {
 	switch n.kind {
 	case dnsLookup:
 		return fmt.Sprintf("%d %s response(s) %s", count, n.rcodeName, what), ""
+	case dnsDiscovery:
+		return fmt.Sprintf("%d %s response(s) %s: WPAD or ISATAP discovery, which a network without a proxy or tunnel configuration answers so (expected)", count, n.rcodeName, what), ""
+	case dnsLocalName:
+		return fmt.Sprintf("%d %s response(s) %s: .local names belong to mDNS, and a unicast DNS server does not know them (expected, unless the site uses .local in its DNS)", count, n.rcodeName, what), ""
+	case dnsPrivatePTR:
+		return fmt.Sprintf("%d %s response(s) %s: reverse lookups of private, link-local or multicast addresses, which no public DNS holds (RFC 6303; expected, unless the site serves its own reverse zones)", count, n.rcodeName, what), ""
 	case dnsNonRecursive:
 		msg = fmt.Sprintf("%d %s response(s) to non-recursive queries (RD=0) %s", count, n.rcodeName, what)
 		if n.rcodeName == "REFUSED" {
@@ -149,6 +237,10 @@ func (c *dnsError) Finish(report func(Finding)) {
 	for _, e := range c.g.sorted() {
 		n := e.data.(*dnsNames)
 		sev := c.p.Severity
+		switch n.kind {
+		case dnsDiscovery, dnsLocalName, dnsPrivatePTR:
+			sev = Info
+		}
 		if n.kind == dnsLookup && (n.rcodeName == "SERVFAIL" || n.rcodeName == "REFUSED") {
 			if sev < Error {
 				sev = Error

@@ -73,3 +73,61 @@ func TestDNSUnansweredLeavesOutCaptureEnd(t *testing.T) {
 		t.Errorf("one timed out, one at the capture's end: %+v", fs)
 	}
 }
+
+// TestExpectedNXDOMAIN: the lookups that are expected to get NXDOMAIN.
+func TestExpectedNXDOMAIN(t *testing.T) {
+	for _, c := range []struct{ qtype, qname, want string }{
+		{"A", "wpad.contoso.local", dnsDiscovery},
+		{"A", "WPAD.HOME", dnsDiscovery},
+		{"A", "isatap.corp.example", dnsDiscovery},
+		{"A", "printer.local", dnsLocalName},
+		{"PTR", "255.1.168.192.in-addr.arpa", dnsPrivatePTR},
+		{"PTR", "251.0.0.224.in-addr.arpa", dnsPrivatePTR},
+		{"PTR", "b.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.2.0.f.f.ip6.arpa", dnsPrivatePTR},
+		{"PTR", "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.e.f.ip6.arpa", dnsPrivatePTR},
+		{"PTR", "8.8.8.8.in-addr.arpa", ""},
+		{"PTR", "1.168.192.in-addr.arpa", ""}, // a zone, not an address
+		{"A", "www.wpad.example", ""},
+		{"A", "nosuchhost.example.com", ""},
+		{"A", "local.example.com", ""},
+		{"SRV", "_ldap._tcp.dc._msdcs.corp.local", ""}, // an AD domain named .local
+	} {
+		if got := expectedNXDOMAIN(c.qtype, c.qname); got != c.want {
+			t.Errorf("%s %s: %q, want %q", c.qtype, c.qname, got, c.want)
+		}
+	}
+}
+
+// TestDNSErrorNotFailures: BADCOOKIE and an NXDOMAIN to a non-recursive
+// query are not reported; an expected NXDOMAIN is info, apart from the
+// others.
+func TestDNSErrorNotFailures(t *testing.T) {
+	resp := func(i int, qtype, name, rcode string, code int, rd bool) *Event {
+		return &Event{Kind: EventDNS, DNS: &flows.DNSRecord{FlowRef: flows.FlowRef{DstAddr: "192.0.2.53"}, Opcode: "QUERY", RD: rd,
+			QName: name, QType: qtype, Rcode: code, RcodeName: rcode, ResponseNS: int64(i), ResponseFrame: flows.FrameRef{Frame: int64(i)}}}
+	}
+	fs := only(run(t, nil,
+		resp(1, "SOA", ".", "BADCOOKIE", 23, true),
+		resp(2, "A", "dynamic.example.net", "NXDOMAIN", 3, false),
+		resp(3, "A", "wpad.home", "NXDOMAIN", 3, true),
+		resp(4, "PTR", "1.1.168.192.in-addr.arpa", "NXDOMAIN", 3, true),
+		resp(5, "A", "nosuchhost.example.com", "NXDOMAIN", 3, true),
+	), "dns-error")
+	got := map[string]Severity{}
+	for _, f := range fs {
+		got[f.Message[:strings.Index(f.Message, " from")]] = f.Severity
+	}
+	want := map[string]Severity{
+		"1 NXDOMAIN response(s) for A wpad.home":                  Info,
+		"1 NXDOMAIN response(s) for PTR 1.1.168.192.in-addr.arpa": Info,
+		"1 NXDOMAIN response(s) for A nosuchhost.example.com":     Warning,
+	}
+	if len(got) != len(want) {
+		t.Fatalf("findings %v, want %v", got, want)
+	}
+	for m, s := range want {
+		if g, ok := got[m]; !ok || g != s {
+			t.Errorf("%q: %v (present %v), want %v", m, g, ok, s)
+		}
+	}
+}
