@@ -61,8 +61,9 @@ costs one round trip of a long path is not slow, only far.
 
 The finding splits the time: the waits for retransmission timeouts (a lost SYN
 or SYN-ACK: the client waits 1 s, then 2 s, ...), the server's time beyond the
-round trip (a SYN backlog or accept queue under pressure, a SYN proxy), and
-the round trip itself.
+round trip until its SYN-ACK (a SYN backlog or accept queue under pressure, a SYN
+proxy), the client's time to acknowledge the SYN-ACK beyond the round trip (a
+busy or paused client), and the round trip itself.
 
 Next: for retransmission waits, "mtr -T -P PORT HOST" for loss on the path,
 and on the server "nstat -az TcpExtListenDrops TcpExtListenOverflows" (a full
@@ -185,8 +186,10 @@ func (k phase) measure(ev *Event) (s sample, ok bool) {
 		if f.Proto != "tcp" || f.HandshakeRTT <= 0 {
 			return s, false
 		}
+		// The server's part ends with its SYN-ACK; what the client took
+		// to acknowledge it is the client's (split's other).
 		return sample{total: f.HandshakeRTT, rtt: f.RTTMS, trips: 1, retx: int(f.SYNRetransmissions + f.SYNACKRetransmissions),
-			wait: f.HandshakeWaitMS, toReply: f.HandshakeRTT, server: f.DstAddr, port: f.DstPort,
+			wait: f.HandshakeWaitMS, toReply: f.SYNToSYNACK, server: f.DstAddr, port: f.DstPort,
 			held: f.Reuse != nil && f.Reuse.Reply == "challenge-ack"}, true
 	case phaseTLS:
 		t := ev.TLS
@@ -423,7 +426,7 @@ func (k phase) cause(e *group, a *slowAcc) string {
 	}{
 		{a.wait, k.waitText(a)},
 		{a.srv, k.serverText(a.srv/n, a.proxy)},
-		{a.other, fmt.Sprintf("%s on average after the ServerHello beyond its round trip (the client's certificate checks, lost later flights)", msText(a.other/n))},
+		{a.other, k.otherText(a.other / n)},
 		{a.trips, fmt.Sprintf("the path itself: %s of round trips", msText(a.trips/n))},
 	}
 	best := 0
@@ -451,6 +454,8 @@ func (k phase) cause(e *group, a *slowAcc) string {
 		next = "the proxy's access log for these requests (its time to connect to and hear from the server it forwards to) and that connection's own trouble (stalls, resets, slow connects)"
 	case best == 1:
 		next = "the server's request logs and traces for these requests (slow queries, upstream calls)"
+	case best == 2 && k == phaseConnect:
+		next = "the client host (its load, a paused VM or process) and loss between the server and the client"
 	case best == 2:
 		next = "the client's certificate validation (OCSP, CRL fetches) and loss on the path"
 	default:
@@ -469,6 +474,15 @@ func (k phase) cause(e *group, a *slowAcc) string {
 func (k phase) waitText(a *slowAcc) string {
 	what := [...]string{"the query sent again", "the SYN or SYN-ACK sent again", "the ClientHello sent again", "the request sent again"}[k]
 	return fmt.Sprintf("%s (%d retransmission(s), %s waited for timeouts in all)", what, a.retx, msText(a.wait))
+}
+
+// otherText is the part of a slow phase after the server's reply, beyond
+// its round trip: the client's turn.
+func (k phase) otherText(ms float64) string {
+	if k == phaseConnect {
+		return fmt.Sprintf("the client acknowledging the SYN-ACK %s on average after the round trip (a busy or paused client, or its ACK lost)", msText(ms))
+	}
+	return fmt.Sprintf("%s on average after the ServerHello beyond its round trip (the client's certificate checks, lost later flights)", msText(ms))
 }
 
 func (k phase) serverText(ms float64, proxy bool) string {

@@ -20,6 +20,12 @@ func dnsEv(server string, port uint16, latency float64, resent int, wait float64
 		QName: "a.example", QType: "A", LatencyMS: latency, Retransmissions: resent, RetransmitWaitMS: wait, RcodeName: "NOERROR"}}
 }
 
+func connEv(synSynAck, synAckAck, rtt float64) *Event {
+	return &Event{Kind: EventFlow, Flow: &flows.Record{Proto: "tcp", SrcAddr: "10.0.0.1", SrcPort: 40000, DstAddr: "10.0.0.2", DstPort: 443,
+		State: "SF", History: "ShADadFf", OrigPackets: 5, RespPackets: 5, CommunityID: "1:c",
+		SYNToSYNACK: synSynAck, SYNACKToACK: synAckAck, HandshakeRTT: synSynAck + synAckAck, RTTMS: rtt, ConnectMS: synSynAck + synAckAck}}
+}
+
 func httpEv(ttfb, rtt float64) *Event {
 	return &Event{Kind: EventHTTP, HTTP: &flows.HTTPRecord{FlowRef: flows.FlowRef{SrcAddr: "10.0.0.1", DstAddr: "10.0.0.2", DstPort: 80, CommunityID: "1:h"},
 		Method: "GET", Host: "api.example", Target: "/x", Status: 200, TTFBMS: ttfb, RTTMS: rtt}}
@@ -52,6 +58,10 @@ func TestSlowSplit(t *testing.T) {
 		{"DNS: one answer beyond max_ms", []*Event{dnsEv("10.0.0.54", 53, 2500, 0, 0)}, []string{"slow-dns", "path RTT unknown"}},
 		{"mDNS: latency means nothing", []*Event{dnsEv("224.0.0.251", 5353, 3000, 0, 0), dnsEv("ff02::fb", 5353, 3000, 2, 2000)}, nil},
 		{"LLMNR to a unicast address", []*Event{dnsEv("10.0.0.9", 5355, 3000, 0, 0)}, nil},
+		{"connect: the server's SYN-ACK 1 s late (captured at the client)", []*Event{connEv(1020, 0.1, 20)},
+			[]string{"slow-connect", "mostly the server answering the SYN 1000 ms on average after the round trip", "ss -lnt"}},
+		{"connect: the client's ACK 1 s after a prompt SYN-ACK (captured at the server)", []*Event{connEv(0.01, 1020, 20)},
+			[]string{"slow-connect", "mostly the client acknowledging the SYN-ACK 1000 ms on average after the round trip", "the client host"}},
 		{"TTFB: one round trip of 400 ms plus 100 ms", []*Event{httpEv(500, 400)}, nil},
 		{"TTFB: 900 ms of think time", []*Event{httpEv(910, 10)}, []string{"slow-first-byte", "application think time, 900 ms", "path RTT 10 ms"}},
 	} {
