@@ -323,3 +323,26 @@ func TestRetransmissionsLeaveOutCaptureCopies(t *testing.T) {
 		t.Errorf("one copy: %+v", fs)
 	}
 }
+
+// TestRetransmissionsLeaveOutStallResends: the resends of a wait tcp-stall
+// reports are that finding's evidence; tcp-retransmissions counts the
+// rest, and says so.
+func TestRetransmissionsLeaveOutStallResends(t *testing.T) {
+	rec := func(retx int64, stallResends int) *Event {
+		return &Event{Kind: EventFlow, Flow: &flows.Record{Proto: "tcp", SrcAddr: "10.0.0.1", SrcPort: 40000, DstAddr: "192.0.2.1", DstPort: 80,
+			State: "SF", History: "ShADadFf", OrigPackets: 20, RespPackets: 40, OrigPayload: 500, RespPayload: 50000,
+			TCPCounts: flows.TCPCounts{Retransmissions: retx}, StallMS: 3000, Stall: flows.Stall{Dir: flows.FromServer, From: 1e9, To: 4e9, Resends: stallResends, FirstRetx: 1.2e9, LastRetx: 3e9},
+			CommunityID: "1:s"}}
+	}
+	if fs := only(run(t, nil, rec(5, 5)), "tcp-retransmissions"); len(fs) != 0 {
+		t.Errorf("all resends in the stall: %+v", fs)
+	}
+	fs := only(run(t, nil, rec(11, 5)), "tcp-retransmissions")
+	if len(fs) != 1 || fs[0].Count != 6 || !strings.Contains(fs[0].Message, "6 of 60 segments retransmitted") ||
+		!strings.Contains(fs[0].Message, "; 5 more were resends during the stall tcp-stall reports (not counted)") {
+		t.Errorf("resends beyond the stall: %+v", fs)
+	}
+	if fs := only(run(t, nil, rec(11, 5)), "tcp-stall"); len(fs) != 1 {
+		t.Errorf("tcp-stall: %+v", fs)
+	}
+}

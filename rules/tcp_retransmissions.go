@@ -21,7 +21,8 @@ finding with their totals and the worst flow. A segment the capture holds twice
 a mirrored VLAN and its trunk) is no resend: it is left out of the counts and
 said apart, although Wireshark flags it as a retransmission. Nor is data sent
 again in smaller segments after an ICMP error lowered the path MTU: that is
-PMTU discovery working, which pmtu-frag-needed reports.
+PMTU discovery working, which pmtu-frag-needed reports. The resends of a wait
+tcp-stall reports are that finding's evidence and are not counted here either.
 
 Likely causes: packet loss on the path (a congested or faulty link, a full queue,
 a policer), a duplex mismatch, a flapping route; fast retransmissions point at
@@ -70,13 +71,15 @@ func (c *tcpRetx) Event(ev *Event, report func(Finding)) {
 	// Segments the capture holds twice are not loss (flows/copies.go):
 	// they count neither as resends nor as segments. Nor is data sent
 	// again in smaller segments after an ICMP error lowered the path MTU
-	// (PMTU discovery, which pmtu-frag-needed reports): those count as
-	// segments, not as resends.
+	// (PMTU discovery, which pmtu-frag-needed reports), nor the resends
+	// of a wait tcp-stall reports: those count as segments, not as
+	// resends here.
 	var pmtuResends int64
 	if p := f.PMTU; p != nil && p.Reported != nil {
 		pmtuResends = min(p.Reported.Resends, f.Resends())
 	}
-	retx := f.Resends() - pmtuResends
+	stall := min(stallResends(c.p, f), f.Resends()-pmtuResends)
+	retx := f.Resends() - pmtuResends - stall
 	if f.Proto != "tcp" || float64(retx) < c.p.T("min_count") {
 		return
 	}
@@ -101,6 +104,9 @@ func (c *tcpRetx) Event(ev *Event, report func(Finding)) {
 	if n := int(f.RetransmissionCopies); n > 0 {
 		msg += fmt.Sprintf("; %d more %s the capture holds twice (not counted; Wireshark flags %s)",
 			n, plural(n, "was a segment", "were segments"), plural(n, "it as a retransmission", "them as retransmissions"))
+	}
+	if stall > 0 {
+		msg += fmt.Sprintf("; %d more %s the stall tcp-stall reports (not counted)", stall, plural(int(stall), "was a resend during", "were resends during"))
 	}
 	if f.LostSegments > 0 {
 		msg += fmt.Sprintf("; %d segments were lost before the capture point", f.LostSegments)

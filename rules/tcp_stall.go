@@ -36,18 +36,34 @@ and NAT's connection tables and timeouts; the receiver's logs for that time.`,
 
 type tcpStall struct{ p Params }
 
+// stalled says whether tcp-stall, with its settings p, reports the flow's
+// longest wait (unless pmtu-black-hole explains it). Without a
+// retransmission nothing shows the sender stuck: an unacknowledged last
+// segment is often an ACK the capture missed or one the receiver
+// piggybacked on its next message.
+func stalled(p Params, f *flows.Record) bool {
+	return f.Proto == "tcp" && f.StallMS >= p.T("min_stall_ms") && f.Stall.Resends > 0
+}
+
+// stallResends is how many of the flow's retransmissions were the resends
+// of the wait tcp-stall reports in this run (0 when it reports none): that
+// finding's evidence, not loss for tcp-retransmissions to report again.
+func stallResends(p Params, f *flows.Record) int64 {
+	if sp, on := p.Enabled(TCPStall.ID); on && stalled(sp, f) {
+		return int64(f.Stall.Resends)
+	}
+	return 0
+}
+
 func (c *tcpStall) Event(ev *Event, report func(Finding)) {
 	f := ev.Flow
-	s := &f.Stall
-	if f.Proto != "tcp" || f.StallMS < c.p.T("min_stall_ms") || s.Resends == 0 {
-		// Without a retransmission nothing shows the sender stuck: an
-		// unacknowledged last segment is often an ACK the capture missed
-		// or one the receiver piggybacked on its next message.
+	if !stalled(c.p, f) {
 		return
 	}
 	if blackHoleExplains(c.p, f) {
 		return // pmtu-black-hole reports this stall with its cause
 	}
+	s := &f.Stall
 	waiting, peer := "client", "server"
 	if s.Dir == flows.FromServer {
 		waiting, peer = "server", "client"
