@@ -104,13 +104,17 @@ type Record struct {
 	// segment, a FIN or a SYN captured twice, not sent again
 	// (flows/copies.go); DuplicateAckCopies: of the duplicate ACKs, an ACK
 	// captured again. Present in JSON when not 0.
-	RetransmissionCopies int64    `json:"retransmission_copies,omitempty"`
-	DuplicateAckCopies   int64    `json:"duplicate_ack_copies,omitempty"`
-	OffloadSeg           int      `json:"-"`
-	OffloadFrame         FrameRef `json:"-"` // the first segment of OffloadSeg's size
-	OffloadMSS           int      `json:"-"` // the MSS it passed
-	ChecksumOffload      string   `json:"-"` // the side whose segments all carry the NIC's unfilled checksum
-	MidStream            bool     `json:"-"`
+	RetransmissionCopies int64 `json:"retransmission_copies,omitempty"`
+	// NotResent: of the retransmissions, those that sent no data sent
+	// before: zero bytes of padding on ACKs (IsPadding), or new data on
+	// the sequence numbers padding took first. For the rules only.
+	NotResent          int64    `json:"-"`
+	DuplicateAckCopies int64    `json:"duplicate_ack_copies,omitempty"`
+	OffloadSeg         int      `json:"-"`
+	OffloadFrame       FrameRef `json:"-"` // the first segment of OffloadSeg's size
+	OffloadMSS         int      `json:"-"` // the MSS it passed
+	ChecksumOffload    string   `json:"-"` // the side whose segments all carry the NIC's unfilled checksum
+	MidStream          bool     `json:"-"`
 	// Reuse: the earlier connection on this 4-tuple that the SYN met (nil
 	// when none is known), for tcp-port-reuse.
 	Reuse *PortReuse `json:"-"`
@@ -210,6 +214,7 @@ func (f *Flow) Record(app *AppInfo) Record {
 		r.OffloadSeg, r.OffloadFrame, r.OffloadMSS = t.offloadSeg()
 		r.DuplicateAckCopies = t.DuplicateAckCopies
 		r.RetransmissionCopies += t.SYNCopies
+		r.NotResent = t.NotResent
 		r.ChecksumOffload = t.ChecksumOffload()
 		r.MidStream = t.SYNTime == 0 && t.SYNACKTime == 0
 		r.ClientMSS, r.ServerMSS = t.MSS(FromClient), t.MSS(FromServer)

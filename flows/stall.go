@@ -9,9 +9,10 @@ type stallDir struct {
 	since     int64  // data outstanding without progress since then; 0 when none
 	dataEnd   uint32 // the end of the data sent so far (not counting padding, see IsPadding)
 	dataSet   bool
-	zw        bool  // the receiver advertised a zero window during the current wait
-	afterZW   bool  // the current wait began when the receiver's window opened again
-	retx      int32 // retransmissions during the current wait
+	zw        bool   // the receiver advertised a zero window during the current wait
+	afterZW   bool   // the current wait began when the receiver's window opened again
+	retx      int32  // retransmissions during the current wait
+	padTo     uint32 // the end of the last padding sent beyond the data (IsPadding; 0: none)
 	firstRetx int64
 	lastRetx  int64
 	frames    FrameRefs // the first resends of the current wait
@@ -37,15 +38,24 @@ type Stall struct {
 func (s *Stall) NS() int64 { return s.To - s.From }
 
 // trackStall updates the stall state after a segment's analysis (the
-// path-MTU state, updated just before, holds the ACK points).
-func (t *TCPFlow) trackStall(p *Packet, dir Dir, a Analysis, acked bool, prevNext uint32) {
+// path-MTU state, updated just before, holds the ACK points), and says
+// whether the segment is a retransmission that sends no data sent before:
+// padding's zero bytes, or new data on the sequence numbers they took.
+func (t *TCPFlow) trackStall(p *Packet, dir Dir, a Analysis, acked bool, prevNext uint32) (fresh bool) {
 	now := p.Timestamp
 	fwd, rev := &t.x.stall[dir], &t.x.stall[1-dir]
 	data := p.PayloadLen > 0 && p.Flags&FlagRST == 0 && a&(AKeepAlive|AZeroWindowProbe) == 0 && !IsPadding(p)
 	// A resend sends again some of the data sent before: a segment Wireshark
 	// calls a retransmission only because it reuses padding's sequence
 	// numbers is the next data.
-	resend := data && a&ARetransmission != 0 && a&ASpuriousRetransmission == 0 && fwd.dataSet && seqLT(p.Seq, fwd.dataEnd)
+	sentBefore := data && fwd.dataSet && seqLT(p.Seq, fwd.dataEnd)
+	resend := sentBefore && a&ARetransmission != 0 && a&ASpuriousRetransmission == 0
+	pad := IsPadding(p)
+	// (A SYN-ACK sent again is a resend, padded or not.)
+	fresh = a&ARetransmission != 0 && (pad && p.Flags&FlagSYN == 0 || data && !sentBefore && fwd.padTo != 0 && seqLT(p.Seq, fwd.padTo))
+	if pad && (!fwd.dataSet || !seqLT(p.Seq, fwd.dataEnd)) {
+		fwd.padTo = p.Seq + uint32(p.PayloadLen)
+	}
 	if data || p.Flags&(FlagFIN|FlagRST) == FlagFIN {
 		end := p.Seq + uint32(p.PayloadLen)
 		if p.Flags&FlagFIN != 0 {
@@ -109,6 +119,7 @@ func (t *TCPFlow) trackStall(p *Packet, dir Dir, a Analysis, acked bool, prevNex
 		}
 		t.x.rstSet = true
 	}
+	return fresh
 }
 
 func (s *stallDir) begin(now int64) {

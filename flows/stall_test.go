@@ -174,3 +174,28 @@ func (c *conv) pad(ms float64, fromCli bool, seq, ack uint32, n int) {
 	_, _, a := c.table.Process(&p)
 	c.got = append(c.got, a)
 }
+
+// TestNotResent: data that Wireshark flags as a retransmission only because
+// zero bytes of padding on ACKs took its sequence numbers first sends
+// nothing again (Record.NotResent); data sent again is a resend.
+func TestNotResent(t *testing.T) {
+	c := newConv(t)
+	c.handshake(1, 2)
+	c.seg(10, true, FlagACK|FlagPSH, cISN+1, sISN+1, 100, c.window)        // 4
+	c.seg(20, false, FlagACK|FlagPSH, sISN+1, cISN+101, 200, c.window)     // 5
+	c.pad(21, false, sISN+201, cISN+101, 6)                                // 6: padding
+	c.seg(30, true, FlagACK, cISN+101, sISN+201, 0, c.window)              // 7
+	c.seg(60030, false, FlagACK|FlagPSH, sISN+201, cISN+101, 46, c.window) // 8: new data on the padding's numbers
+	c.seg(60040, true, FlagACK, cISN+101, sISN+247, 0, c.window)           // 9
+	c.seg(60300, false, FlagACK|FlagPSH, sISN+201, cISN+101, 46, c.window) // 10: 8 sent again
+	c.table.Flush()
+	for _, n := range []int{8, 10} {
+		if c.got[n-1]&ARetransmission == 0 {
+			t.Fatalf("frame %d is not flagged a retransmission: %v", n, c.got[n-1])
+		}
+	}
+	r := c.ended[0]
+	if r.Retransmissions != 2 || r.NotResent != 1 || r.Resends() != 2 {
+		t.Errorf("retransmissions %d, not resent %d; want 2, 1", r.Retransmissions, r.NotResent)
+	}
+}

@@ -237,6 +237,11 @@ type TCPFlow struct {
 	DuplicateAckCopies int64
 	// SYNCopies: of the retransmissions, SYNs (SYN-ACKs) captured again.
 	SYNCopies int64
+	// NotResent: of the retransmissions, those that send no data sent
+	// before (trackStall): padding's zero bytes (IsPadding), or new data
+	// that Wireshark flags only because padding took its sequence numbers
+	// first.
+	NotResent int64
 	History   []byte // Zeek conn.log history letters
 
 	SYNTime, SYNACKTime, ACKTime int64 // handshake timestamps, 0 if not seen
@@ -515,8 +520,11 @@ func (t *TCPFlow) analyze(p *Packet, dir Dir, pre Analysis) Analysis {
 		if p.PayloadLen > 0 {
 			x.checkSum(p, dir)
 		}
-		t.trackStall(p, dir, a, t.trackPMTU(p, dir, a, prevNext), prevNext)
+		fresh := t.trackStall(p, dir, a, t.trackPMTU(p, dir, a, prevNext), prevNext)
 		copied = x.noteCopy(p, dir, a) || copied
+		if fresh && !copied { // a copy is counted as one (a SYN-ACK's padding's too)
+			t.NotResent++
+		}
 	}
 	t.Counts.Add(a)
 	if a&problemFlags != 0 {

@@ -345,4 +345,11 @@ func TestRetransmissionsLeaveOutStallResends(t *testing.T) {
 	if fs := only(run(t, nil, rec(11, 5)), "tcp-stall"); len(fs) != 1 {
 		t.Errorf("tcp-stall: %+v", fs)
 	}
+	// Padding's sequence numbers reused (flows.Record.NotResent).
+	ev := rec(11, 0)
+	ev.Flow.NotResent = 5
+	fs = only(run(t, nil, ev), "tcp-retransmissions")
+	if len(fs) != 1 || fs[0].Count != 6 || !strings.Contains(fs[0].Message, "; 5 more sent nothing again: zero bytes of padding on ACKs") {
+		t.Errorf("padding: %+v", fs)
+	}
 }

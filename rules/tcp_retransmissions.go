@@ -22,7 +22,9 @@ a mirrored VLAN and its trunk) is no resend: it is left out of the counts and
 said apart, although Wireshark flags it as a retransmission. Nor is data sent
 again in smaller segments after an ICMP error lowered the path MTU: that is
 PMTU discovery working, which pmtu-frag-needed reports. The resends of a wait
-tcp-stall reports are that finding's evidence and are not counted here either.
+tcp-stall reports are that finding's evidence and are not counted here either,
+nor is new data that Wireshark flags because some host's ACKs carried a few zero
+bytes of padding counted as payload, whose sequence numbers the data reuses.
 
 Likely causes: packet loss on the path (a congested or faulty link, a full queue,
 a policer), a duplex mismatch, a flapping route; fast retransmissions point at
@@ -74,12 +76,16 @@ func (c *tcpRetx) Event(ev *Event, report func(Finding)) {
 	// (PMTU discovery, which pmtu-frag-needed reports), nor the resends
 	// of a wait tcp-stall reports: those count as segments, not as
 	// resends here.
+	// And a segment of new data that Wireshark flags only because zero
+	// bytes of padding on ACKs took its sequence numbers first
+	// (flows.IsPadding) resends nothing.
+	resent := max(f.Resends()-f.NotResent, 0)
 	var pmtuResends int64
 	if p := f.PMTU; p != nil && p.Reported != nil {
-		pmtuResends = min(p.Reported.Resends, f.Resends())
+		pmtuResends = min(p.Reported.Resends, resent)
 	}
-	stall := min(stallResends(c.p, f), f.Resends()-pmtuResends)
-	retx := f.Resends() - pmtuResends - stall
+	stall := min(stallResends(c.p, f), resent-pmtuResends)
+	retx := resent - pmtuResends - stall
 	if f.Proto != "tcp" || float64(retx) < c.p.T("min_count") {
 		return
 	}
@@ -104,6 +110,10 @@ func (c *tcpRetx) Event(ev *Event, report func(Finding)) {
 	if n := int(f.RetransmissionCopies); n > 0 {
 		msg += fmt.Sprintf("; %d more %s the capture holds twice (not counted; Wireshark flags %s)",
 			n, plural(n, "was a segment", "were segments"), plural(n, "it as a retransmission", "them as retransmissions"))
+	}
+	if n := int(f.NotResent); n > 0 {
+		msg += fmt.Sprintf("; %d more sent nothing again: zero bytes of padding on ACKs, or new data on the sequence numbers the padding took (not counted; Wireshark flags %s)",
+			n, plural(n, "it as a retransmission", "them as retransmissions"))
 	}
 	if stall > 0 {
 		msg += fmt.Sprintf("; %d more %s the stall tcp-stall reports (not counted)", stall, plural(int(stall), "was a resend during", "were resends during"))
