@@ -108,7 +108,11 @@ type Record struct {
 	// NotResent: of the retransmissions, those that sent no data sent
 	// before: zero bytes of padding on ACKs (IsPadding), or new data on
 	// the sequence numbers padding took first. For the rules only.
-	NotResent          int64    `json:"-"`
+	NotResent int64 `json:"-"`
+	// FINResends: of the retransmissions, FINs without data sent again (a
+	// lost FIN or its lost ACK: the close, not the transfer). For the
+	// rules only.
+	FINResends         int64    `json:"-"`
 	DuplicateAckCopies int64    `json:"duplicate_ack_copies,omitempty"`
 	OffloadSeg         int      `json:"-"`
 	OffloadFrame       FrameRef `json:"-"` // the first segment of OffloadSeg's size
@@ -214,7 +218,7 @@ func (f *Flow) Record(app *AppInfo) Record {
 		r.OffloadSeg, r.OffloadFrame, r.OffloadMSS = t.offloadSeg()
 		r.DuplicateAckCopies = t.DuplicateAckCopies
 		r.RetransmissionCopies += t.SYNCopies
-		r.NotResent = t.NotResent
+		r.NotResent, r.FINResends = t.NotResent, t.FINResends
 		r.ChecksumOffload = t.ChecksumOffload()
 		r.MidStream = t.SYNTime == 0 && t.SYNACKTime == 0
 		r.ClientMSS, r.ServerMSS = t.MSS(FromClient), t.MSS(FromServer)

@@ -199,3 +199,23 @@ func TestNotResent(t *testing.T) {
 		t.Errorf("retransmissions %d, not resent %d; want 2, 1", r.Retransmissions, r.NotResent)
 	}
 }
+
+// TestFINResends: a FIN without data sent again is counted apart
+// (Record.FINResends): the close, not the transfer.
+func TestFINResends(t *testing.T) {
+	c := newConv(t)
+	c.handshake(1, 2)
+	c.seg(10, true, FlagACK|FlagPSH, cISN+1, sISN+1, 100, c.window)   // 4
+	c.seg(20, false, FlagACK, sISN+1, cISN+101, 0, c.window)          // 5
+	c.seg(30, true, FlagACK|FlagFIN, cISN+101, sISN+1, 0, c.window)   // 6
+	c.seg(230, true, FlagACK|FlagFIN, cISN+101, sISN+1, 0, c.window)  // 7: sent again
+	c.seg(240, false, FlagACK|FlagFIN, sISN+1, cISN+102, 0, c.window) // 8
+	c.seg(250, true, FlagACK, cISN+102, sISN+2, 0, c.window)          // 9
+	c.table.Flush()
+	if c.got[6]&ARetransmission == 0 {
+		t.Fatalf("the second FIN is not flagged a retransmission: %v", c.got[6])
+	}
+	if r := c.ended[0]; r.Retransmissions != 1 || r.FINResends != 1 || r.NotResent != 0 {
+		t.Errorf("retransmissions %d, FIN resends %d, not resent %d; want 1, 1, 0", r.Retransmissions, r.FINResends, r.NotResent)
+	}
+}

@@ -242,7 +242,10 @@ type TCPFlow struct {
 	// that Wireshark flags only because padding took its sequence numbers
 	// first.
 	NotResent int64
-	History   []byte // Zeek conn.log history letters
+	// FINResends: of the retransmissions, FINs without data sent again:
+	// the close, after the transfer.
+	FINResends int64
+	History    []byte // Zeek conn.log history letters
 
 	SYNTime, SYNACKTime, ACKTime int64 // handshake timestamps, 0 if not seen
 	Side                         Side
@@ -522,8 +525,12 @@ func (t *TCPFlow) analyze(p *Packet, dir Dir, pre Analysis) Analysis {
 		}
 		fresh := t.trackStall(p, dir, a, t.trackPMTU(p, dir, a, prevNext), prevNext)
 		copied = x.noteCopy(p, dir, a) || copied
-		if fresh && !copied { // a copy is counted as one (a SYN-ACK's padding's too)
+		switch {
+		case copied: // counted as a copy (a SYN-ACK's padding's too)
+		case fresh:
 			t.NotResent++
+		case a&ARetransmission != 0 && p.PayloadLen == 0 && flags&(FlagFIN|FlagSYN|FlagRST) == FlagFIN:
+			t.FINResends++
 		}
 	}
 	t.Counts.Add(a)

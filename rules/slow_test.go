@@ -352,4 +352,16 @@ func TestRetransmissionsLeaveOutStallResends(t *testing.T) {
 	if len(fs) != 1 || fs[0].Count != 6 || !strings.Contains(fs[0].Message, "; 5 more sent nothing again: zero bytes of padding on ACKs") {
 		t.Errorf("padding: %+v", fs)
 	}
+	// FINs sent again (flows.Record.FINResends): the close.
+	ev = rec(11, 0)
+	ev.Flow.FINResends = 9
+	if fs = only(run(t, nil, ev), "tcp-retransmissions"); len(fs) != 0 {
+		t.Errorf("2 resends beside 9 FINs sent again: %+v", fs)
+	}
+	ev = rec(11, 0)
+	ev.Flow.FINResends = 1
+	fs = only(run(t, nil, ev), "tcp-retransmissions")
+	if len(fs) != 1 || fs[0].Count != 10 || !strings.Contains(fs[0].Message, "; 1 more was a FIN sent again: the close (not counted)") {
+		t.Errorf("a FIN sent again: %+v", fs)
+	}
 }

@@ -24,7 +24,8 @@ again in smaller segments after an ICMP error lowered the path MTU: that is
 PMTU discovery working, which pmtu-frag-needed reports. The resends of a wait
 tcp-stall reports are that finding's evidence and are not counted here either,
 nor is new data that Wireshark flags because some host's ACKs carried a few zero
-bytes of padding counted as payload, whose sequence numbers the data reuses.
+bytes of padding counted as payload, whose sequence numbers the data reuses, nor
+a FIN without data sent again (the close, after the transfer).
 
 Likely causes: packet loss on the path (a congested or faulty link, a full queue,
 a policer), a duplex mismatch, a flapping route; fast retransmissions point at
@@ -79,7 +80,9 @@ func (c *tcpRetx) Event(ev *Event, report func(Finding)) {
 	// And a segment of new data that Wireshark flags only because zero
 	// bytes of padding on ACKs took its sequence numbers first
 	// (flows.IsPadding) resends nothing.
-	resent := max(f.Resends()-f.NotResent, 0)
+	// Nor is a FIN without data sent again: the close, which does not slow
+	// the transfer.
+	resent := max(f.Resends()-f.NotResent-f.FINResends, 0)
 	var pmtuResends int64
 	if p := f.PMTU; p != nil && p.Reported != nil {
 		pmtuResends = min(p.Reported.Resends, resent)
@@ -114,6 +117,9 @@ func (c *tcpRetx) Event(ev *Event, report func(Finding)) {
 	if n := int(f.NotResent); n > 0 {
 		msg += fmt.Sprintf("; %d more sent nothing again: zero bytes of padding on ACKs, or new data on the sequence numbers the padding took (not counted; Wireshark flags %s)",
 			n, plural(n, "it as a retransmission", "them as retransmissions"))
+	}
+	if n := int(f.FINResends); n > 0 {
+		msg += fmt.Sprintf("; %d more %s the close (not counted)", n, plural(n, "was a FIN sent again:", "were FINs sent again:"))
 	}
 	if stall > 0 {
 		msg += fmt.Sprintf("; %d more %s the stall tcp-stall reports (not counted)", stall, plural(int(stall), "was a resend during", "were resends during"))
